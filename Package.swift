@@ -1,0 +1,101 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target is compiled in Swift 6 language mode with strict concurrency
+/// (the tools-version default) and with all warnings treated as errors.
+let strictSettings: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "lmgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "HtpasswdKit", targets: ["HtpasswdKit"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "Backend", targets: ["Backend"]),
+        .executable(name: "lmgate", targets: ["lmgate"]),
+        .executable(name: "swift-htpasswd", targets: ["swift-htpasswd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; see each module.modulemap.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
+        // `openblas`, not `blas`: the latter may resolve to the slow reference BLAS.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        .target(
+            name: "HtpasswdKit",
+            dependencies: ["COpenSSL", "CCrypt"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "COpenSSL",
+                "HtpasswdKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Backend",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "lmgate",
+            dependencies: [
+                "Proxy",
+                "Backend",
+                "HtpasswdKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "swift-htpasswd",
+            dependencies: ["HtpasswdKit"],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(
+            name: "HtpasswdKitTests",
+            dependencies: ["HtpasswdKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: [
+                "Proxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BackendTests",
+            dependencies: ["Backend"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,6 @@
+#ifndef LMGATE_COPENBLAS_SHIM_H
+#define LMGATE_COPENBLAS_SHIM_H
+
+#include <cblas.h>
+
+#endif

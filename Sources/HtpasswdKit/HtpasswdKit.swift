@@ -1,0 +1,2 @@
+/// Reading, verifying and writing Apache/nginx htpasswd files.
+public enum HtpasswdKitModule {}
