@@ -1,2 +1,0 @@
-/// Reading, verifying and writing Apache/nginx htpasswd files.
-public enum HtpasswdKitModule {}
