@@ -75,6 +75,12 @@ let package = Package(
             dependencies: ["HtpasswdKit"],
             swiftSettings: strictSettings
         ),
+        // Benchmark for scripts/bench-htpasswd (not a test; run in release mode).
+        .executableTarget(
+            name: "htpasswd-bench",
+            dependencies: ["HtpasswdKit", "CCrypt", "COpenSSL"],
+            swiftSettings: strictSettings
+        ),
 
         .testTarget(
             name: "HtpasswdKitTests",
