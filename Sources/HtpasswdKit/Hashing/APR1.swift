@@ -60,19 +60,28 @@ enum APR1 {
 /// An MD5 context reused across digests. Not Sendable: one per hash computation.
 private final class MD5Context {
     private let context: OpaquePointer
+    /// MD5 fetched once: with OpenSSL 3, initialising with `EVP_md5()` fetches
+    /// the implementation again on every digest, which dominated the cost.
+    private let md5: OpaquePointer
 
     init() {
-        // Only memory exhaustion makes this fail.
-        guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed") }
+        // Only memory exhaustion (or an OpenSSL without MD5) makes these fail.
+        guard let context = EVP_MD_CTX_new(), let md5 = EVP_MD_fetch(nil, "MD5", nil) else {
+            fatalError("cannot set up MD5 in libcrypto")
+        }
         self.context = context
+        self.md5 = md5
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit {
+        EVP_MD_CTX_free(context)
+        EVP_MD_free(md5)
+    }
 
     /// MD5 of the concatenation of `parts`.
     func digest(_ parts: [UInt8]...) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 16)
-        EVP_DigestInit_ex(context, EVP_md5(), nil)
+        EVP_DigestInit_ex2(context, md5, nil)
         for part in parts where !part.isEmpty {
             part.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
         }
