@@ -73,6 +73,7 @@ import HtpasswdKit
         bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
         let file = HtpasswdFile(contents: bytes)
         #expect(file.entries.count == count)
+        #expect(file.users.count == count)
         #expect(file.diagnostics.count == 1)
         #expect(file.diagnostics.first?.lineNumber == count + 1)
         #expect(file.verify(user: "user\(count - 1)", password: "password") == .verified)

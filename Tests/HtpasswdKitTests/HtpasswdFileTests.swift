@@ -100,6 +100,11 @@ import HtpasswdKit
         #expect(file.verify(user: "nobody", password: "pw") == .unknownUser)
         // The decoy's answer is thrown away even when the password is that user's.
         #expect(file.verify(user: "nobody", password: "pw").isVerified == false)
+
+        // Edits keep the decoy current.
+        var edited = file
+        edited.removeUser("high")
+        #expect(edited.strongestHash == (try file.entry(for: "low")?.hash.get()))
     }
 
     @Test func hashesForNewPasswordsVerifyAndAreSalted() throws {

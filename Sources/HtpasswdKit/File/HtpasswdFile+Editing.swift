@@ -31,6 +31,7 @@ extension HtpasswdFile {
         }
         index[user] = lines.count
         lines.append(.entry(entry, original: nil))
+        considerAsDecoy(entry)
         return .added
     }
 
@@ -53,8 +54,11 @@ extension HtpasswdFile {
 
     private mutating func rebuildIndex() {
         index = [:]
+        strongestHash = nil
         for (position, line) in lines.enumerated() {
-            if case .entry(let entry, _) = line, index[entry.user] == nil { index[entry.user] = position }
+            guard case .entry(let entry, _) = line else { continue }
+            if index[entry.user] == nil { index[entry.user] = position }
+            considerAsDecoy(entry)
         }
     }
 }

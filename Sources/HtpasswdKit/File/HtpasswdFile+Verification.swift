@@ -40,10 +40,4 @@ extension HtpasswdFile {
     public func verify(user: String, password: String) -> VerificationResult {
         verify(user: user, password: Array(password.utf8))
     }
-
-    /// The usable hash that takes longest to verify, used for unknown users.
-    public var strongestHash: PasswordHash? {
-        entries.compactMap { try? $0.hash.get() }
-            .max { $0.estimatedVerificationMicroseconds < $1.estimatedVerificationMicroseconds }
-    }
 }

@@ -12,12 +12,17 @@ public struct HtpasswdFile: Sendable {
     var index: [String: Int]
     /// Problems found while reading, in line order.
     public private(set) var diagnostics: [HtpasswdDiagnostic]
+    /// The usable hash that takes longest to verify; unknown users are checked
+    /// against it (see ``verify(user:password:)``). Kept up to date on every
+    /// change so that a verification never scans the file.
+    public internal(set) var strongestHash: PasswordHash?
 
     /// An empty file.
     public init() {
         lines = []
         index = [:]
         diagnostics = []
+        strongestHash = nil
     }
 
     /// Parses the bytes of an htpasswd file.
@@ -41,7 +46,8 @@ public struct HtpasswdFile: Sendable {
 
     /// The user names in file order, each once.
     public var users: [String] {
-        entries.map(\.user).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        var seen = Set<String>()
+        return entries.map(\.user).filter { seen.insert($0).inserted }
     }
 
     /// The entry that applies to `user` (the first, if duplicated).
@@ -99,6 +105,17 @@ public struct HtpasswdFile: Sendable {
             index[user] = lines.count
         }
         lines.append(.entry(entry, original: raw))
+        considerAsDecoy(entry)
+    }
+
+    /// Makes `entry`'s hash the decoy if it is the most expensive so far.
+    mutating func considerAsDecoy(_ entry: HtpasswdEntry) {
+        guard case .success(let hash) = entry.hash else { return }
+        if let current = strongestHash,
+           current.estimatedVerificationMicroseconds >= hash.estimatedVerificationMicroseconds {
+            return
+        }
+        strongestHash = hash
     }
 }
 
