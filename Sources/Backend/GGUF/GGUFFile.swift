@@ -39,6 +39,11 @@ public final class GGUFFile: Sendable {
     /// Nested metadata arrays deeper than this are refused (no real file nests at all).
     static let maximumArrayDepth = 4
 
+    /// The types lmgate computes with, for error messages.
+    static var supportedTypeNames: String {
+        GGMLType.allCases.filter { $0.layout != nil }.map(\.name).joined(separator: ", ")
+    }
+
     /// Memory-maps and validates the GGUF file at `path`.
     public init(path: String) throws(GGUFError) {
         mapping = try MemoryMappedFile(path: path)
@@ -127,7 +132,7 @@ public final class GGUFFile: Sendable {
         for entry in entries {
             let name = entry.name
             guard let layout = entry.type.layout else {
-                throw GGUFError(.unsupportedTensorType, "tensor '\(name)' has type \(entry.type.name), which lmgate does not support (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)")
+                throw GGUFError(.unsupportedTensorType, "tensor '\(name)' has type \(entry.type.name), which lmgate does not support (supported: \(Self.supportedTypeNames))")
             }
             var elementCount = 1
             for extent in entry.dimensions {
