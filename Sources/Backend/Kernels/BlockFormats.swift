@@ -34,18 +34,33 @@ enum BlockFormats {
         let minsSecond = (high &>> 4) | ((middle &>> 6) &<< 4)
         let scales = SIMD8<UInt8>(lowHalf: scalesFirst, highHalf: scalesSecond)
         let mins = SIMD8<UInt8>(lowHalf: minsFirst, highHalf: minsSecond)
-        return (SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: scales)),
-                SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: mins)))
+        return (Widen.float(SIMD8<Int32>(truncatingIfNeeded: scales)),
+                Widen.float(SIMD8<Int32>(truncatingIfNeeded: mins)))
     }
 }
 
-extension SIMD16<UInt8> {
-    /// The bytes widened to floats.
+/// Widening loads of eight bytes.
+///
+/// Only 8-lane conversions are used in the kernels: Swift's generic SIMD
+/// integer conversions compile to single instructions (`vpmovsxbd`,
+/// `vpmovzxbd`, `vcvtdq2ps`) for 8 lanes, but to a lane-by-lane loop or a
+/// library call for 16 or 32 lanes.
+enum Widen {
+    /// Eight signed bytes at `byteOffset`, as `Float`.
     @inline(__always)
-    var floats: SIMD16<Float> { SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: self)) }
-}
+    static func int8(_ base: UnsafeRawPointer, _ byteOffset: Int) -> SIMD8<Float> {
+        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Int8>.self)))
+    }
 
-extension SIMD32<UInt8> {
+    /// Eight unsigned bytes at `byteOffset`, zero-extended.
     @inline(__always)
-    var floats: SIMD32<Float> { SIMD32<Float>(SIMD32<Int32>(truncatingIfNeeded: self)) }
+    static func uint8(_ base: UnsafeRawPointer, _ byteOffset: Int) -> SIMD8<Int32> {
+        SIMD8<Int32>(truncatingIfNeeded: base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<UInt8>.self))
+    }
+
+    /// Eight 32-bit lanes as `Float`.
+    @inline(__always)
+    static func float(_ value: SIMD8<Int32>) -> SIMD8<Float> {
+        SIMD8<Float>(value)
+    }
 }

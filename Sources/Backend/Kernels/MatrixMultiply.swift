@@ -22,9 +22,14 @@ public enum MatrixMultiply {
     ///   - y: room for `w.rows` results.
     public static func matVec(_ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool) {
         let dot = RowDot.kernel(for: w.type)
-        pool.parallelFor(count: w.rows, granularity: 4) { rows in
-            for row in rows {
-                y[row] = dot(w.rowData(row), x, w.columns)
+        let sumCount = RowDot.needsActivationSums(w.type) ? w.columns / 32 : 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(sumCount, 8)) { sums in
+            let sums = sums.baseAddress!
+            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+            pool.parallelFor(count: w.rows, granularity: 4) { rows in
+                for row in rows {
+                    y[row] = dot(w.rowData(row), x, sums, w.columns)
+                }
             }
         }
     }

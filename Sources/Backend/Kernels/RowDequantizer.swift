@@ -35,8 +35,8 @@ enum RowDequantizer {
     }
 
     @inline(__always)
-    private static func store<V: SIMD>(_ value: V, _ out: UnsafeMutablePointer<Float>) where V.Scalar == Float {
-        UnsafeMutableRawPointer(out).storeBytes(of: value, as: V.self)
+    private static func store(_ value: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(out).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 
     private static func f16(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
@@ -66,16 +66,19 @@ enum RowDequantizer {
     @inline(__always)
     static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block)
-        let q = block.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
-        store(SIMD32<Float>(SIMD32<Int32>(truncatingIfNeeded: q)) * d, out)
+        for part in 0..<4 {
+            store(Widen.int8(block, 2 + part * 8) * d, out + part * 8)
+        }
     }
 
     @inline(__always)
     static func q4_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block)
-        let packed = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        store(((packed & 0x0F).floats - 8) * d, out)
-        store(((packed &>> 4).floats - 8) * d, out + 16)
+        for part in 0..<2 {
+            let packed = Widen.uint8(block, 2 + part * 8)
+            store(Widen.float((packed & 0x0F) &- 8) * d, out + part * 8)
+            store(Widen.float((packed &>> 4) &- 8) * d, out + 16 + part * 8)
+        }
     }
 
     @inline(__always)
@@ -85,13 +88,14 @@ enum RowDequantizer {
         let (scales, mins) = BlockFormats.q4_KScalesAndMins(block + 4)
         let factors = scales * d
         let offsets = mins * dmin
-        let qs = block + 16
         for group in 0..<4 {
-            let packed = qs.loadUnaligned(fromByteOffset: group * 32, as: SIMD32<UInt8>.self)
             let lowFactor = factors[2 * group], lowOffset = offsets[2 * group]
             let highFactor = factors[2 * group + 1], highOffset = offsets[2 * group + 1]
-            store((packed & 0x0F).floats * lowFactor - lowOffset, out + group * 64)
-            store((packed &>> 4).floats * highFactor - highOffset, out + group * 64 + 32)
+            for part in 0..<4 {
+                let packed = Widen.uint8(block, 16 + group * 32 + part * 8)
+                store(Widen.float(packed & 0x0F) * lowFactor - lowOffset, out + group * 64 + part * 8)
+                store(Widen.float(packed &>> 4) * highFactor - highOffset, out + group * 64 + 32 + part * 8)
+            }
         }
     }
 
@@ -99,26 +103,25 @@ enum RowDequantizer {
     static func q6_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block, 208)
         for half in 0..<2 {
-            let ql = block + half * 64
-            let qh = block + 128 + half * 32
-            let scales = block + 192 + half * 8
+            let ql = 64 * half, qh = 128 + 32 * half, scales = 192 + 8 * half
             let base = out + half * 128
-            // Weights l, l+32, l+64, l+96 share one qh byte; 16 at a time.
-            for part in 0..<2 {
-                let low = ql.loadUnaligned(fromByteOffset: part * 16, as: SIMD16<UInt8>.self)
-                let low32 = ql.loadUnaligned(fromByteOffset: 32 + part * 16, as: SIMD16<UInt8>.self)
-                let high = qh.loadUnaligned(fromByteOffset: part * 16, as: SIMD16<UInt8>.self)
-                let q1 = (low & 0x0F) | ((high & 3) &<< 4)
-                let q2 = (low32 & 0x0F) | (((high &>> 2) & 3) &<< 4)
-                let q3 = (low &>> 4) | (((high &>> 4) & 3) &<< 4)
-                let q4 = (low32 &>> 4) | (((high &>> 6) & 3) &<< 4)
+            // Weights l, l+32, l+64, l+96 share one qh byte.
+            for part in 0..<4 {
+                let low = Widen.uint8(block, ql + part * 8)
+                let low32 = Widen.uint8(block, ql + 32 + part * 8)
+                let high = Widen.uint8(block, qh + part * 8)
+                let q1 = ((low & 0x0F) | ((high & 3) &<< 4)) &- 32
+                let q2 = ((low32 & 0x0F) | (((high &>> 2) & 3) &<< 4)) &- 32
+                let q3 = ((low &>> 4) | (((high &>> 4) & 3) &<< 4)) &- 32
+                let q4 = ((low32 &>> 4) | (((high &>> 6) & 3) &<< 4)) &- 32
+                // Each scale covers 16 weights: parts 0–1 use the first, 2–3 the second.
                 func scale(_ index: Int) -> Float {
-                    d * Float(scales.load(fromByteOffset: index, as: Int8.self))
+                    d * Float(block.load(fromByteOffset: scales + index + part / 2, as: Int8.self))
                 }
-                store((q1.floats - 32) * scale(part), base + part * 16)
-                store((q2.floats - 32) * scale(part + 2), base + 32 + part * 16)
-                store((q3.floats - 32) * scale(part + 4), base + 64 + part * 16)
-                store((q4.floats - 32) * scale(part + 6), base + 96 + part * 16)
+                store(Widen.float(q1) * scale(0), base + part * 8)
+                store(Widen.float(q2) * scale(2), base + 32 + part * 8)
+                store(Widen.float(q3) * scale(4), base + 64 + part * 8)
+                store(Widen.float(q4) * scale(6), base + 96 + part * 8)
             }
         }
     }
