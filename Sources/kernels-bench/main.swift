@@ -118,6 +118,9 @@ func now() -> Double {
 /// Enough copies of a matrix to exceed the 32 MiB last-level cache.
 func copies(of shape: Shape, type: GGMLType) -> [WeightMatrix] {
     let layout = type.layout!
+    // K-quants need rows of whole 256-weight blocks; llama.cpp stores such
+    // Qwen2.5-0.5B matrices (896 columns) in another type.
+    guard shape.columns % layout.elementsPerBlock == 0 else { return [] }
     let bytes = shape.rows * shape.columns / layout.elementsPerBlock * layout.bytesPerBlock
     let count = max(1, min(16, (96 << 20) / bytes + 1))
     return (0..<count).map { index in
@@ -132,6 +135,10 @@ for type in types {
     var results: [String: (gbPerSecond: Double, gflops: Double)] = [:]
     for (shape, count) in qwenPass {
         let matrices = copies(of: shape, type: type)
+        if matrices.isEmpty {
+            passSeconds = .nan
+            continue
+        }
         let x = randomFloats(max(shape.columns, 1) * promptTokens)
         let y = UnsafeMutablePointer<Float>.allocate(capacity: shape.rows * promptTokens)
         let vecSeconds = measure { run in
@@ -151,7 +158,10 @@ for type in types {
         y.deallocate()
     }
     for shape in reportedShapes {
-        let result = results[shape.name]!
+        guard let result = results[shape.name] else {
+            print(String(format: "%-5@ %-22@ n/a (columns not a multiple of the block size)", type.name as NSString, shape.name as NSString))
+            continue
+        }
         print(String(format: "%-5@ %-22@ matVec %6.1f GB/s   matMul %6.1f GFLOP/s",
                      type.name as NSString, shape.name as NSString, result.gbPerSecond, result.gflops))
     }

@@ -22,45 +22,40 @@ enum BlockFormats {
     /// Sub-blocks 0–3 keep their scale and min in the low 6 bits of bytes
     /// 0–3 and 4–7; sub-blocks 4–7 keep the low 4 bits in bytes 8–11 (scale
     /// low nibble, min high nibble) and the high 2 bits in the top bits of
-    /// bytes 0–3 (scale) and 4–7 (min).
+    /// bytes 0–3 (scale) and 4–7 (min). Unpacked four bytes at a time in
+    /// 32-bit words.
     @inline(__always)
     static func q4_KScalesAndMins(_ packed: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
-        let low = packed.loadUnaligned(as: SIMD4<UInt8>.self)
-        let middle = packed.loadUnaligned(fromByteOffset: 4, as: SIMD4<UInt8>.self)
-        let high = packed.loadUnaligned(fromByteOffset: 8, as: SIMD4<UInt8>.self)
-        let scalesFirst = low & 63
-        let minsFirst = middle & 63
-        let scalesSecond = (high & 0x0F) | ((low &>> 6) &<< 4)
-        let minsSecond = (high &>> 4) | ((middle &>> 6) &<< 4)
-        let scales = SIMD8<UInt8>(lowHalf: scalesFirst, highHalf: scalesSecond)
-        let mins = SIMD8<UInt8>(lowHalf: minsFirst, highHalf: minsSecond)
-        return (Widen.float(SIMD8<Int32>(truncatingIfNeeded: scales)),
-                Widen.float(SIMD8<Int32>(truncatingIfNeeded: mins)))
+        let word0 = packed.loadUnaligned(as: UInt32.self)
+        let word1 = packed.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let word2 = packed.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        let scalesFirst = word0 & 0x3F3F_3F3F
+        let minsFirst = word1 & 0x3F3F_3F3F
+        let scalesSecond = (word2 & 0x0F0F_0F0F) | ((word0 >> 2) & 0x3030_3030)
+        let minsSecond = ((word2 >> 4) & 0x0F0F_0F0F) | ((word1 >> 2) & 0x3030_3030)
+        let byteShifts = SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24)
+        func bytes(_ first: UInt32, _ second: UInt32) -> SIMD8<Float> {
+            let words = SIMD8<UInt32>(first, first, first, first, second, second, second, second)
+            return Lanes.float(unsigned: (words &>> byteShifts) & 0xFF)
+        }
+        return (bytes(scalesFirst, scalesSecond), bytes(minsFirst, minsSecond))
     }
 }
 
-/// Widening loads of eight bytes.
-///
-/// Only 8-lane conversions are used in the kernels: Swift's generic SIMD
-/// integer conversions compile to single instructions (`vpmovsxbd`,
-/// `vpmovzxbd`, `vcvtdq2ps`) for 8 lanes, but to a lane-by-lane loop or a
-/// library call for 16 or 32 lanes.
-enum Widen {
-    /// Eight signed bytes at `byteOffset`, as `Float`.
+extension BlockFormats {
+    /// The scales of the four 32-weight quarters of a Q6_K half block, times
+    /// `d`, laid out for ``Lanes``: lane `j` holds weight `4j + k` of its
+    /// quarter, so lanes 0–3 take the quarter's first 16-weight scale and
+    /// lanes 4–7 its second.
     @inline(__always)
-    static func int8(_ base: UnsafeRawPointer, _ byteOffset: Int) -> SIMD8<Float> {
-        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Int8>.self)))
-    }
-
-    /// Eight unsigned bytes at `byteOffset`, zero-extended.
-    @inline(__always)
-    static func uint8(_ base: UnsafeRawPointer, _ byteOffset: Int) -> SIMD8<Int32> {
-        SIMD8<Int32>(truncatingIfNeeded: base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<UInt8>.self))
-    }
-
-    /// Eight 32-bit lanes as `Float`.
-    @inline(__always)
-    static func float(_ value: SIMD8<Int32>) -> SIMD8<Float> {
-        SIMD8<Float>(value)
+    static func q6_KLaneScales(
+        _ scales: UnsafeRawPointer, d: Float
+    ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        func quarter(_ index: Int) -> SIMD8<Float> {
+            let first = d * Float(scales.load(fromByteOffset: index, as: Int8.self))
+            let second = d * Float(scales.load(fromByteOffset: index + 1, as: Int8.self))
+            return SIMD8(first, first, first, first, second, second, second, second)
+        }
+        return (quarter(0), quarter(2), quarter(4), quarter(6))
     }
 }

@@ -8,6 +8,9 @@ import COpenBLAS
 ///   together): few tokens still stream the weights once, each row unpacked
 ///   into L1 and reused for every token; many tokens dequantize tiles of rows
 ///   to `Float` and hand them to `cblas_sgemm`.
+///
+/// Both first copy the activations into the kernels' column order
+/// (``ColumnOrder``); the results are in the usual row order.
 public enum MatrixMultiply {
     /// Rows handed to one `cblas_sgemm` call in ``matMul(_:x:tokens:y:pool:)``.
     static let tileRows = 64
@@ -22,13 +25,16 @@ public enum MatrixMultiply {
     ///   - y: room for `w.rows` results.
     public static func matVec(_ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool) {
         let dot = RowDot.kernel(for: w.type)
-        let sumCount = RowDot.needsActivationSums(w.type) ? w.columns / 32 : 0
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(sumCount, 8)) { sums in
-            let sums = sums.baseAddress!
-            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+        let columns = w.columns
+        let sumCount = RowDot.needsActivationSums(w.type) ? columns / 32 : 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: columns + sumCount) { scratch in
+            let ordered = scratch.baseAddress!
+            let sums = ordered + columns
+            ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
+            RowDot.activationSums(ordered, columns: sumCount * 32, into: sums)
             pool.parallelFor(count: w.rows, granularity: 4) { rows in
                 for row in rows {
-                    y[row] = dot(w.rowData(row), x, sums, w.columns)
+                    y[row] = dot(w.rowData(row), ordered, sums, columns)
                 }
             }
         }
@@ -47,10 +53,18 @@ public enum MatrixMultiply {
         guard tokens > 0 else { return }
         if tokens == 1 {
             matVec(w, x: x, y: y, pool: pool)
-        } else if tokens < blasMinimumTokens {
-            matMulByRows(w, x: x, tokens: tokens, y: y, pool: pool)
+            return
+        }
+        let columns = w.columns
+        let ordered = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
+        defer { ordered.deallocate() }
+        for token in 0..<tokens {
+            ColumnOrder.toKernelOrder(w.type, x + token * columns, columns: columns, into: ordered + token * columns)
+        }
+        if tokens < blasMinimumTokens {
+            matMulByRows(w, x: ordered, tokens: tokens, y: y, pool: pool)
         } else {
-            matMulByTiles(w, x: x, tokens: tokens, y: y, pool: pool)
+            matMulByTiles(w, x: ordered, tokens: tokens, y: y, pool: pool)
         }
     }
 
@@ -64,7 +78,7 @@ public enum MatrixMultiply {
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: columns)
             defer { buffer.deallocate() }
             for row in rows {
-                RowDequantizer.dequantize(type: w.type, row: w.rowData(row), columns: columns, into: buffer)
+                RowDequantizer.dequantizeInKernelOrder(type: w.type, row: w.rowData(row), columns: columns, into: buffer)
                 for token in 0..<tokens {
                     y[token * w.rows + row] = RowDot.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
                 }
@@ -86,7 +100,10 @@ public enum MatrixMultiply {
             var start = rows.lowerBound
             while start < rows.upperBound {
                 let count = min(tileRows, rows.upperBound - start)
-                w.dequantizeRows(start..<(start + count), into: tile)
+                for index in 0..<count {
+                    RowDequantizer.dequantizeInKernelOrder(
+                        type: w.type, row: w.rowData(start + index), columns: columns, into: tile + index * columns)
+                }
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasTrans,
                     Int32(tokens), Int32(count), Int32(columns),

@@ -1,10 +1,14 @@
-/// Expands one stored row of any supported type to `Float`.
+/// Expands one stored row of any supported type to `Float`, in the order
+/// the kernels read columns (``ColumnOrder``).
 ///
-/// Used by ``WeightMatrix/dequantizeRow(_:into:)`` and by the tiles that
-/// ``MatrixMultiply/matMul(_:x:tokens:y:pool:)`` hands to BLAS; the
+/// Used for the tiles that ``MatrixMultiply/matMul(_:x:tokens:y:pool:)``
+/// hands to BLAS (whose activations are permuted the same way) and, put back
+/// in column order, by ``WeightMatrix/dequantizeRow(_:into:)``. The
 /// bandwidth-bound decode path reads the stored bytes directly instead.
 enum RowDequantizer {
-    static func dequantize(type: GGMLType, row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>) {
+    static func dequantizeInKernelOrder(
+        type: GGMLType, row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         switch type {
         case .f32:
             UnsafeMutableRawPointer(out).copyMemory(from: row, byteCount: columns * 4)
@@ -53,9 +57,14 @@ enum RowDequantizer {
 
     private static func bf16(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         var column = 0
-        while column + 8 <= columns {
-            store(HalfPrecision.bf16x8(row, column * 2), out + column)
-            column += 8
+        // Whole groups of 32 only: ColumnOrder leaves the tail in column order.
+        while column + 32 <= columns {
+            for half in 0..<2 {
+                let (even, odd) = HalfPrecision.bf16Pairs(row, (column + 16 * half) * 2)
+                store(even, out + column + 16 * half)
+                store(odd, out + column + 16 * half + 8)
+            }
+            column += 32
         }
         while column < columns {
             out[column] = HalfPrecision.bf16(row, column * 2)
@@ -66,35 +75,35 @@ enum RowDequantizer {
     @inline(__always)
     static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block)
-        for part in 0..<4 {
-            store(Widen.int8(block, 2 + part * 8) * d, out + part * 8)
+        let words = Lanes.load(block, 2)
+        for k in 0..<4 {
+            store(Lanes.signedByte(words, k) * d, out + 8 * k)
         }
     }
 
     @inline(__always)
     static func q4_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block)
-        for part in 0..<2 {
-            let packed = Widen.uint8(block, 2 + part * 8)
-            store(Widen.float((packed & 0x0F) &- 8) * d, out + part * 8)
-            store(Widen.float((packed &>> 4) &- 8) * d, out + 16 + part * 8)
+        let words = block.loadUnaligned(fromByteOffset: 2, as: SIMD4<UInt32>.self)
+        for nibble in 0..<8 {
+            let values = Lanes.float(unsigned: (words &>> UInt32(4 * nibble)) & 0x0F, minus: 8) * d
+            UnsafeMutableRawPointer(out + 4 * nibble).storeBytes(of: values, as: SIMD4<Float>.self)
         }
     }
 
     @inline(__always)
     static func q4_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
-        let d = HalfPrecision.f16(block)
-        let dmin = HalfPrecision.f16(block, 2)
         let (scales, mins) = BlockFormats.q4_KScalesAndMins(block + 4)
-        let factors = scales * d
-        let offsets = mins * dmin
+        let factors = scales * HalfPrecision.f16(block)
+        let offsets = mins * HalfPrecision.f16(block, 2)
         for group in 0..<4 {
+            let words = Lanes.load(block, 16 + 32 * group)
             let lowFactor = factors[2 * group], lowOffset = offsets[2 * group]
             let highFactor = factors[2 * group + 1], highOffset = offsets[2 * group + 1]
-            for part in 0..<4 {
-                let packed = Widen.uint8(block, 16 + group * 32 + part * 8)
-                store(Widen.float(packed & 0x0F) * lowFactor - lowOffset, out + group * 64 + part * 8)
-                store(Widen.float(packed &>> 4) * highFactor - highOffset, out + group * 64 + 32 + part * 8)
+            for k in 0..<4 {
+                let (low, high) = Lanes.nibbles(words, k)
+                store(Lanes.float(unsigned: low) * lowFactor - lowOffset, out + 64 * group + 8 * k)
+                store(Lanes.float(unsigned: high) * highFactor - highOffset, out + 64 * group + 32 + 8 * k)
             }
         }
     }
@@ -103,25 +112,17 @@ enum RowDequantizer {
     static func q6_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block, 208)
         for half in 0..<2 {
-            let ql = 64 * half, qh = 128 + 32 * half, scales = 192 + 8 * half
-            let base = out + half * 128
-            // Weights l, l+32, l+64, l+96 share one qh byte.
-            for part in 0..<4 {
-                let low = Widen.uint8(block, ql + part * 8)
-                let low32 = Widen.uint8(block, ql + 32 + part * 8)
-                let high = Widen.uint8(block, qh + part * 8)
-                let q1 = ((low & 0x0F) | ((high & 3) &<< 4)) &- 32
-                let q2 = ((low32 & 0x0F) | (((high &>> 2) & 3) &<< 4)) &- 32
-                let q3 = ((low &>> 4) | (((high &>> 4) & 3) &<< 4)) &- 32
-                let q4 = ((low32 &>> 4) | (((high &>> 6) & 3) &<< 4)) &- 32
-                // Each scale covers 16 weights: parts 0–1 use the first, 2–3 the second.
-                func scale(_ index: Int) -> Float {
-                    d * Float(block.load(fromByteOffset: scales + index + part / 2, as: Int8.self))
-                }
-                store(Widen.float(q1) * scale(0), base + part * 8)
-                store(Widen.float(q2) * scale(2), base + 32 + part * 8)
-                store(Widen.float(q3) * scale(4), base + 64 + part * 8)
-                store(Widen.float(q4) * scale(6), base + 96 + part * 8)
+            let low = Lanes.load(block, 64 * half)
+            let low32 = Lanes.load(block, 64 * half + 32)
+            let high = Lanes.load(block, 128 + 32 * half)
+            let scales = BlockFormats.q6_KLaneScales(block + 192 + 8 * half, d: d)
+            let base = out + 128 * half
+            for k in 0..<4 {
+                let (q1, q2, q3, q4) = Lanes.q6_K(low: low, low32: low32, high: high, k)
+                store(Lanes.float(unsigned: q1, minus: 32) * scales.0, base + 8 * k)
+                store(Lanes.float(unsigned: q2, minus: 32) * scales.1, base + 32 + 8 * k)
+                store(Lanes.float(unsigned: q3, minus: 32) * scales.2, base + 64 + 8 * k)
+                store(Lanes.float(unsigned: q4, minus: 32) * scales.3, base + 96 + 8 * k)
             }
         }
     }

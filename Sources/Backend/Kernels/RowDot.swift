@@ -2,13 +2,14 @@
 /// reading the stored bytes directly.
 ///
 /// Decoding is memory-bandwidth-bound: the weights are streamed once per
-/// token, so each kernel unpacks a block in registers and multiplies it with
-/// the activations in `Float`, never writing an expanded row to memory. All
-/// vectors are 8 lanes wide (see ``Widen``).
+/// token, so each kernel unpacks a block in registers (see ``Lanes``) and
+/// multiplies it with the activations in `Float`, never writing an expanded
+/// row to memory. The activations `x` must be in the type's kernel order
+/// (``ColumnOrder``).
 enum RowDot {
     /// `sums` holds `Σ x` over each 32 consecutive columns (see
-    /// ``activationSums(_:columns:into:)``): the Q4_0 and Q4_K kernels take
-    /// their constant offsets out of the inner loop with it.
+    /// ``activationSums(_:columns:into:)``); Q4_K takes its block minimums
+    /// out of the inner loop with it.
     typealias Kernel = (_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float
 
     /// The kernel for a supported type.
@@ -18,7 +19,7 @@ enum RowDot {
         case .f16: { row, x, _, columns in f16(row, x, columns) }
         case .bf16: { row, x, _, columns in bf16(row, x, columns) }
         case .q8_0: { row, x, _, columns in q8_0(row, x, columns) }
-        case .q4_0: q4_0
+        case .q4_0: { row, x, _, columns in q4_0(row, x, columns) }
         case .q4_K: q4_K
         case .q6_K: { row, x, _, columns in q6_K(row, x, columns) }
         default: preconditionFailure("no dot kernel for \(type.name)")
@@ -27,10 +28,10 @@ enum RowDot {
 
     /// Whether ``Kernel`` reads `sums` for this type.
     static func needsActivationSums(_ type: GGMLType) -> Bool {
-        type == .q4_0 || type == .q4_K
+        type == .q4_K
     }
 
-    /// `sums[b] = Σ x[32b ..< 32b + 32]`.
+    /// `sums[b] = Σ x[32b ..< 32b + 32]` (the same in any column order).
     static func activationSums(_ x: UnsafePointer<Float>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         for block in 0..<(columns / 32) {
             let base = x + block * 32
@@ -43,7 +44,7 @@ enum RowDot {
         UnsafeRawPointer(x + offset).loadUnaligned(as: SIMD8<Float>.self)
     }
 
-    /// Shared shape of the F32/F16/BF16 kernels: 32 columns per step in four
+    /// Shared shape of the F32/F16 kernels: 32 columns per step in four
     /// independent accumulators, then a scalar tail.
     @inline(__always)
     private static func plain(
@@ -83,7 +84,23 @@ enum RowDot {
     }
 
     static func bf16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
-        plain(row, x, columns, elementBytes: 2, load8: HalfPrecision.bf16x8, load1: HalfPrecision.bf16)
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        var column = 0
+        while column + 32 <= columns {
+            let (even0, odd0) = HalfPrecision.bf16Pairs(row, column * 2)
+            let (even1, odd1) = HalfPrecision.bf16Pairs(row, column * 2 + 32)
+            acc0.addProduct(even0, load(x, column))
+            acc1.addProduct(odd0, load(x, column + 8))
+            acc2.addProduct(even1, load(x, column + 16))
+            acc3.addProduct(odd1, load(x, column + 24))
+            column += 32
+        }
+        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
+        while column < columns {
+            sum += HalfPrecision.bf16(row, column * 2) * x[column]
+            column += 1
+        }
+        return sum
     }
 
     /// Per block: `d · Σ q·x`.
@@ -94,46 +111,46 @@ enum RowDot {
         while block < blocks {
             let base = row + block * BlockFormats.q8_0Bytes
             let xBlock = x + block * 32
-            var dot = Widen.int8(base, 2) * load(xBlock, 0)
-            dot.addProduct(Widen.int8(base, 10), load(xBlock, 8))
-            var dot2 = Widen.int8(base, 18) * load(xBlock, 16)
-            dot2.addProduct(Widen.int8(base, 26), load(xBlock, 24))
+            let words = Lanes.load(base, 2)
+            var dot0 = Lanes.signedByte(words, 0) * load(xBlock, 0)
+            var dot1 = Lanes.signedByte(words, 1) * load(xBlock, 8)
+            dot0.addProduct(Lanes.signedByte(words, 2), load(xBlock, 16))
+            dot1.addProduct(Lanes.signedByte(words, 3), load(xBlock, 24))
             let d = SIMD8(repeating: HalfPrecision.f16(base))
             // Alternate accumulators so consecutive blocks do not wait on each other.
             if block & 1 == 0 {
-                acc0.addProduct(d, dot + dot2)
+                acc0.addProduct(d, dot0 + dot1)
             } else {
-                acc1.addProduct(d, dot + dot2)
+                acc1.addProduct(d, dot0 + dot1)
             }
             block += 1
         }
         return (acc0 + acc1).sum()
     }
 
-    /// Per block: `d · (Σ q·x − 8 · Σ x)`.
-    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var offset: Float = 0
+    /// Per block: `d · Σ (q − 8)·x`, in 4-lane vectors (a block has 16 bytes).
+    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        var acc = SIMD4<Float>()
         for block in 0..<(columns / 32) {
             let base = row + block * BlockFormats.q4_0Bytes
-            let xBlock = x + block * 32
-            let first = Widen.uint8(base, 2)
-            let second = Widen.uint8(base, 10)
-            var dot = Widen.float(first & 0x0F) * load(xBlock, 0)
-            dot.addProduct(Widen.float(second & 0x0F), load(xBlock, 8))
-            dot.addProduct(Widen.float(first &>> 4), load(xBlock, 16))
-            dot.addProduct(Widen.float(second &>> 4), load(xBlock, 24))
-            let d = HalfPrecision.f16(base)
-            acc.addProduct(SIMD8(repeating: d), dot)
-            offset += d * sums[block]
+            let xBlock = UnsafeRawPointer(x + block * 32)
+            let words = base.loadUnaligned(fromByteOffset: 2, as: SIMD4<UInt32>.self)
+            var dot0 = SIMD4<Float>(), dot1 = SIMD4<Float>()
+            for nibble in stride(from: 0, to: 8, by: 2) {
+                let first = Lanes.float(unsigned: (words &>> UInt32(4 * nibble)) & 0x0F, minus: 8)
+                let second = Lanes.float(unsigned: (words &>> UInt32(4 * nibble + 4)) & 0x0F, minus: 8)
+                dot0.addProduct(first, xBlock.loadUnaligned(fromByteOffset: 16 * nibble, as: SIMD4<Float>.self))
+                dot1.addProduct(second, xBlock.loadUnaligned(fromByteOffset: 16 * nibble + 16, as: SIMD4<Float>.self))
+            }
+            acc.addProduct(SIMD4(repeating: HalfPrecision.f16(base)), dot0 + dot1)
         }
-        return acc.sum() - 8 * offset
+        return acc.sum()
     }
 
     /// Per block: `Σ_s d·scale[s] · Σ q·x − Σ_s dmin·min[s] · Σ x` over its
     /// eight sub-blocks `s` of 32 weights.
     static func q4_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var minAcc = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * BlockFormats.q4_KBytes
@@ -142,24 +159,19 @@ enum RowDot {
             minAcc.addProduct(mins * HalfPrecision.f16(base, 2), load(sums, block * 8))
             let xBlock = x + block * 256
             for group in 0..<4 {
-                let qs = 16 + group * 32
-                let xLow = xBlock + group * 64
-                let xHigh = xLow + 32
-                let p0 = Widen.uint8(base, qs), p1 = Widen.uint8(base, qs + 8)
-                let p2 = Widen.uint8(base, qs + 16), p3 = Widen.uint8(base, qs + 24)
-                var low = Widen.float(p0 & 0x0F) * load(xLow, 0)
-                low.addProduct(Widen.float(p1 & 0x0F), load(xLow, 8))
-                low.addProduct(Widen.float(p2 & 0x0F), load(xLow, 16))
-                low.addProduct(Widen.float(p3 & 0x0F), load(xLow, 24))
-                var high = Widen.float(p0 &>> 4) * load(xHigh, 0)
-                high.addProduct(Widen.float(p1 &>> 4), load(xHigh, 8))
-                high.addProduct(Widen.float(p2 &>> 4), load(xHigh, 16))
-                high.addProduct(Widen.float(p3 &>> 4), load(xHigh, 24))
-                acc.addProduct(SIMD8(repeating: factors[2 * group]), low)
-                acc.addProduct(SIMD8(repeating: factors[2 * group + 1]), high)
+                let words = Lanes.load(base, 16 + 32 * group)
+                let xLow = xBlock + 64 * group
+                var low = SIMD8<Float>(), high = SIMD8<Float>()
+                for k in 0..<4 {
+                    let (lowNibbles, highNibbles) = Lanes.nibbles(words, k)
+                    low.addProduct(Lanes.float(unsigned: lowNibbles), load(xLow, 8 * k))
+                    high.addProduct(Lanes.float(unsigned: highNibbles), load(xLow, 32 + 8 * k))
+                }
+                acc0.addProduct(SIMD8(repeating: factors[2 * group]), low)
+                acc1.addProduct(SIMD8(repeating: factors[2 * group + 1]), high)
             }
         }
-        return acc.sum() - minAcc.sum()
+        return (acc0 + acc1).sum() - minAcc.sum()
     }
 
     /// Per 16 weights: `d · scale · Σ (q − 32)·x`.
@@ -169,33 +181,23 @@ enum RowDot {
             let base = row + block * BlockFormats.q6_KBytes
             let d = HalfPrecision.f16(base, 208)
             for half in 0..<2 {
-                let ql = 64 * half, qh = 128 + 32 * half, scales = 192 + 8 * half
-                let xHalf = x + block * 256 + half * 128
-                // Two parts of 8 share each 16-weight scale.
-                for pair in 0..<2 {
-                    var dots = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-                    for step in 0..<2 {
-                        let part = pair * 2 + step
-                        let low = Widen.uint8(base, ql + part * 8)
-                        let low32 = Widen.uint8(base, ql + 32 + part * 8)
-                        let high = Widen.uint8(base, qh + part * 8)
-                        let q1 = ((low & 0x0F) | ((high & 3) &<< 4)) &- 32
-                        let q2 = ((low32 & 0x0F) | (((high &>> 2) & 3) &<< 4)) &- 32
-                        let q3 = ((low &>> 4) | (((high &>> 4) & 3) &<< 4)) &- 32
-                        let q4 = ((low32 &>> 4) | (((high &>> 6) & 3) &<< 4)) &- 32
-                        dots.0.addProduct(Widen.float(q1), load(xHalf, part * 8))
-                        dots.1.addProduct(Widen.float(q2), load(xHalf, 32 + part * 8))
-                        dots.2.addProduct(Widen.float(q3), load(xHalf, 64 + part * 8))
-                        dots.3.addProduct(Widen.float(q4), load(xHalf, 96 + part * 8))
-                    }
-                    func scale(_ index: Int) -> SIMD8<Float> {
-                        SIMD8(repeating: d * Float(base.load(fromByteOffset: scales + index + pair, as: Int8.self)))
-                    }
-                    acc0.addProduct(scale(0), dots.0)
-                    acc1.addProduct(scale(2), dots.1)
-                    acc0.addProduct(scale(4), dots.2)
-                    acc1.addProduct(scale(6), dots.3)
+                let low = Lanes.load(base, 64 * half)
+                let low32 = Lanes.load(base, 64 * half + 32)
+                let high = Lanes.load(base, 128 + 32 * half)
+                let xHalf = x + block * 256 + 128 * half
+                var dots = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                for k in 0..<4 {
+                    let (q1, q2, q3, q4) = Lanes.q6_K(low: low, low32: low32, high: high, k)
+                    dots.0.addProduct(Lanes.float(unsigned: q1, minus: 32), load(xHalf, 8 * k))
+                    dots.1.addProduct(Lanes.float(unsigned: q2, minus: 32), load(xHalf, 32 + 8 * k))
+                    dots.2.addProduct(Lanes.float(unsigned: q3, minus: 32), load(xHalf, 64 + 8 * k))
+                    dots.3.addProduct(Lanes.float(unsigned: q4, minus: 32), load(xHalf, 96 + 8 * k))
                 }
+                let scales = BlockFormats.q6_KLaneScales(base + 192 + 8 * half, d: d)
+                acc0.addProduct(scales.0, dots.0)
+                acc1.addProduct(scales.1, dots.1)
+                acc0.addProduct(scales.2, dots.2)
+                acc1.addProduct(scales.3, dots.3)
             }
         }
         return (acc0 + acc1).sum()

@@ -46,7 +46,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Writes the `columns` weights of `row`, as `Float`, to `destination`.
     public func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < rows, "row \(row) out of 0..<\(rows)")
-        RowDequantizer.dequantize(type: type, row: rowData(row), columns: columns, into: destination)
+        RowDequantizer.dequantizeInKernelOrder(type: type, row: rowData(row), columns: columns, into: destination)
+        ColumnOrder.toColumnOrder(type, destination, columns: columns)
     }
 
     /// Writes the weights of `rowRange`, row after row (`rowRange.count × columns`
@@ -54,8 +55,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public func dequantizeRows(_ rowRange: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows, "rows \(rowRange) out of 0..<\(rows)")
         for (index, row) in rowRange.enumerated() {
-            RowDequantizer.dequantize(
-                type: type, row: rowData(row), columns: columns, into: destination + index * columns)
+            dequantizeRow(row, into: destination + index * columns)
         }
     }
 }
