@@ -28,7 +28,7 @@ let reportedShapes = [2, 3, 4].map { qwenPass[$0].0 }
 
 var arguments = CommandLine.arguments.dropFirst()
 var threads = ComputePool.availableCores
-var typeNames = ["F16", "Q8_0", "Q4_K", "Q6_K", "Q4_0", "BF16", "F32"]
+var typeNames = ["F16", "Q8_0", "Q5_0", "Q4_K", "Q6_K", "Q4_0", "BF16", "F32"]
 var promptTokens = 128
 var minimumSeconds = 0.5
 while let argument = arguments.popFirst() {
@@ -77,7 +77,7 @@ func randomWeights(type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> Uns
             let bits = raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
             raw.storeBytes(of: (bits & 0x807F) | 0x3F00, toByteOffset: offset, as: UInt16.self)
         }
-    case .q8_0, .q4_0:
+    case .q8_0, .q4_0, .q5_0:
         for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset) }
     case .q4_K:
         for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset); tame(offset + 2) }

@@ -3,12 +3,12 @@ import Testing
 
 @Suite("Kernels: dequantization against gguf-py")
 struct KernelsDequantizeTests {
-    static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q6_K]
+    static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_K, .q6_K]
 
     @Test("dequantizeRow matches gguf-py", arguments: types)
     func matchesReference(type: GGMLType) throws {
         let rows = 5
-        let columns = 512
+        let columns = KernelsMatrixMultiplyTests.shape(for: type).columns
         let bytes = RandomWeights.bytes(type: type, rows: rows, columns: columns, seed: 7 + UInt64(type.rawValue))
         let expected = try GGUFPythonReference.dequantize(bytes, type: type, rows: rows)
         try #require(expected.count == rows * columns)

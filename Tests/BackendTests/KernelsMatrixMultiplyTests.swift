@@ -14,11 +14,14 @@ struct KernelsMatrixMultiplyTests {
     }
 
     /// Rows: odd, and not a multiple of the pool's 4-row granularity nor of
-    /// the BLAS tile. Columns: two K-quant blocks plus, for the plain types,
-    /// a tail shorter than one SIMD step.
+    /// the BLAS tile. Columns: for the plain types, a tail shorter than one
+    /// SIMD step after the permuted groups; for the 32-weight blocks, an odd
+    /// number of blocks (Q4_0/Q5_0 read blocks in pairs plus a lone one);
+    /// for the K-quants, two blocks.
     static func shape(for type: GGMLType) -> (rows: Int, columns: Int) {
         switch type {
-        case .f32, .f16, .bf16: (rows: 71, columns: 517)
+        case .f32, .f16, .bf16: (rows: 71, columns: 565)
+        case .q8_0, .q4_0, .q5_0: (rows: 71, columns: 544)
         default: (rows: 71, columns: 512)
         }
     }

@@ -51,7 +51,7 @@ enum RandomWeights {
                 let bits = Float.random(in: -2...2, using: &random).bitPattern >> 16
                 bytes[base] = UInt8(bits & 0xFF)
                 bytes[base + 1] = UInt8(bits >> 8)
-            case .q8_0, .q4_0:
+            case .q8_0, .q4_0, .q5_0:
                 putHalf(Float.random(in: -0.05...0.05, using: &random), at: base)
             case .q4_K:
                 putHalf(Float.random(in: 0.0001...0.01, using: &random), at: base)

@@ -1,9 +1,8 @@
 /// Byte layouts of GGML's quantized blocks (as in ggml-common.h), and the
 /// unpacking they share between dequantization and the dot-product kernels.
+/// Q4_0 and Q5_0 are described with ``SmallBlocks``.
 ///
 /// - Q8_0, 32 weights in 34 bytes: `d: f16`, `qs: [Int8; 32]`; `w = d·q`.
-/// - Q4_0, 32 weights in 18 bytes: `d: f16`, `qs: [UInt8; 16]`; weight `j < 16`
-///   is the low nibble of `qs[j]`, weight `j + 16` its high nibble; `w = d·(q − 8)`.
 /// - Q4_K, 256 weights in 144 bytes: `d: f16`, `dmin: f16`, `scales: [UInt8; 12]`
 ///   (eight 6-bit scales and eight 6-bit mins), `qs: [UInt8; 128]`. Sub-block
 ///   `s` of 32 weights: `w = d·scale[s]·q − dmin·min[s]`; the 64 weights of
@@ -13,7 +12,6 @@
 ///   `d: f16`; `w = d·scale·(q − 32)`.
 enum BlockFormats {
     static let q8_0Bytes = 34
-    static let q4_0Bytes = 18
     static let q4_KBytes = 144
     static let q6_KBytes = 210
 
@@ -33,9 +31,13 @@ enum BlockFormats {
         let minsFirst = word1 & 0x3F3F_3F3F
         let scalesSecond = (word2 & 0x0F0F_0F0F) | ((word0 >> 2) & 0x3030_3030)
         let minsSecond = ((word2 >> 4) & 0x0F0F_0F0F) | ((word1 >> 2) & 0x3030_3030)
+        // Lanes 0–3 take bytes 0–3 of `first`, lanes 4–7 those of `second`.
+        // Built from broadcasts and constant masks: a SIMD8 made from eight
+        // run-time scalars compiles to a library call.
         let byteShifts = SIMD8<UInt32>(0, 8, 16, 24, 0, 8, 16, 24)
-        func bytes(_ first: UInt32, _ second: UInt32) -> SIMD8<Float> {
-            let words = SIMD8<UInt32>(first, first, first, first, second, second, second, second)
+        let firstLanes = SIMD8<UInt32>(.max, .max, .max, .max, 0, 0, 0, 0)
+        @inline(__always) func bytes(_ first: UInt32, _ second: UInt32) -> SIMD8<Float> {
+            let words = (SIMD8(repeating: first) & firstLanes) | (SIMD8(repeating: second) & ~firstLanes)
             return Lanes.float(unsigned: (words &>> byteShifts) & 0xFF)
         }
         return (bytes(scalesFirst, scalesSecond), bytes(minsFirst, minsSecond))
@@ -51,11 +53,18 @@ extension BlockFormats {
     static func q6_KLaneScales(
         _ scales: UnsafeRawPointer, d: Float
     ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-        func quarter(_ index: Int) -> SIMD8<Float> {
-            let first = d * Float(scales.load(fromByteOffset: index, as: Int8.self))
-            let second = d * Float(scales.load(fromByteOffset: index + 1, as: Int8.self))
-            return SIMD8(first, first, first, first, second, second, second, second)
+        let firstWord = SIMD8(repeating: scales.loadUnaligned(as: UInt32.self))
+        let secondWord = SIMD8(repeating: scales.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        // Quarter q uses scales 2q and 2q + 1: bytes 0–1 (q = 0, 2) or 2–3
+        // (q = 1, 3) of a word. Move the byte to the top, shift it back
+        // arithmetically to sign-extend, and convert with the exponent trick.
+        let lowPair = SIMD8<UInt32>(24, 24, 24, 24, 16, 16, 16, 16)
+        let highPair = SIMD8<UInt32>(8, 8, 8, 8, 0, 0, 0, 0)
+        @inline(__always) func quarter(_ word: SIMD8<UInt32>, _ shifts: SIMD8<UInt32>) -> SIMD8<Float> {
+            let value = unsafeBitCast(word &<< shifts, to: SIMD8<Int32>.self) &>> 24
+            return (unsafeBitCast(value &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912) * d
         }
-        return (quarter(0), quarter(2), quarter(4), quarter(6))
+        return (quarter(firstWord, lowPair), quarter(firstWord, highPair),
+                quarter(secondWord, lowPair), quarter(secondWord, highPair))
     }
 }

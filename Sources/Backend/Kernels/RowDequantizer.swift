@@ -21,9 +21,9 @@ enum RowDequantizer {
                 q8_0(row + block * BlockFormats.q8_0Bytes, out + block * 32)
             }
         case .q4_0:
-            for block in 0..<(columns / 32) {
-                q4_0(row + block * BlockFormats.q4_0Bytes, out + block * 32)
-            }
+            smallBlocks(.q4_0, row, columns, out)
+        case .q5_0:
+            smallBlocks(.q5_0, row, columns, out)
         case .q4_K:
             for block in 0..<(columns / 256) {
                 q4_K(row + block * BlockFormats.q4_KBytes, out + block * 256)
@@ -81,13 +81,21 @@ enum RowDequantizer {
         }
     }
 
-    @inline(__always)
-    static func q4_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
-        let d = HalfPrecision.f16(block)
-        let words = block.loadUnaligned(fromByteOffset: 2, as: SIMD4<UInt32>.self)
-        for nibble in 0..<8 {
-            let values = Lanes.float(unsigned: (words &>> UInt32(4 * nibble)) & 0x0F, minus: 8) * d
-            UnsafeMutableRawPointer(out + 4 * nibble).storeBytes(of: values, as: SIMD4<Float>.self)
+    private static func smallBlocks(_ format: SmallBlocks, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+        let blocks = columns / 32
+        var block = 0
+        while block + 2 <= blocks {
+            let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
+            for n in 0..<8 {
+                store(pair.values(n) * pair.scales, out + block * 32 + 8 * n)
+            }
+            block += 2
+        }
+        if block < blocks {
+            let single = SmallBlocks.Single(row + block * format.blockBytes, format)
+            for n in 0..<8 {
+                UnsafeMutableRawPointer(out + block * 32 + 4 * n).storeBytes(of: single.values(n) * single.scale, as: SIMD4<Float>.self)
+            }
         }
     }
 

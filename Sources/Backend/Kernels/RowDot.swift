@@ -20,6 +20,7 @@ enum RowDot {
         case .bf16: { row, x, _, columns in bf16(row, x, columns) }
         case .q8_0: { row, x, _, columns in q8_0(row, x, columns) }
         case .q4_0: { row, x, _, columns in q4_0(row, x, columns) }
+        case .q5_0: { row, x, _, columns in q5_0(row, x, columns) }
         case .q4_K: q4_K
         case .q6_K: { row, x, _, columns in q6_K(row, x, columns) }
         default: preconditionFailure("no dot kernel for \(type.name)")
@@ -128,23 +129,49 @@ enum RowDot {
         return (acc0 + acc1).sum()
     }
 
-    /// Per block: `d · Σ (q − 8)·x`, in 4-lane vectors (a block has 16 bytes).
     static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
-        var acc = SIMD4<Float>()
-        for block in 0..<(columns / 32) {
-            let base = row + block * BlockFormats.q4_0Bytes
-            let xBlock = UnsafeRawPointer(x + block * 32)
-            let words = base.loadUnaligned(fromByteOffset: 2, as: SIMD4<UInt32>.self)
-            var dot0 = SIMD4<Float>(), dot1 = SIMD4<Float>()
-            for nibble in stride(from: 0, to: 8, by: 2) {
-                let first = Lanes.float(unsigned: (words &>> UInt32(4 * nibble)) & 0x0F, minus: 8)
-                let second = Lanes.float(unsigned: (words &>> UInt32(4 * nibble + 4)) & 0x0F, minus: 8)
-                dot0.addProduct(first, xBlock.loadUnaligned(fromByteOffset: 16 * nibble, as: SIMD4<Float>.self))
-                dot1.addProduct(second, xBlock.loadUnaligned(fromByteOffset: 16 * nibble + 16, as: SIMD4<Float>.self))
+        smallBlocks(.q4_0, row, x, columns)
+    }
+
+    static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q5_0, row, x, columns)
+    }
+
+    /// Q4_0 and Q5_0, per block: `d · Σ (q − zero)·x`, two blocks at a time.
+    /// Inlined into ``q4_0(_:_:_:)`` and ``q5_0(_:_:_:)`` so that the format
+    /// is a constant there.
+    @inline(__always)
+    private static func smallBlocks(_ format: SmallBlocks, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        let blocks = columns / 32
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var block = 0
+        while block + 2 <= blocks {
+            let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
+            let xPair = x + block * 32
+            var dot0 = pair.values(0) * load(xPair, 0)
+            var dot1 = pair.values(1) * load(xPair, 8)
+            for n in stride(from: 2, to: 8, by: 2) {
+                dot0.addProduct(pair.values(n), load(xPair, 8 * n))
+                dot1.addProduct(pair.values(n + 1), load(xPair, 8 * n + 8))
             }
-            acc.addProduct(SIMD4(repeating: HalfPrecision.f16(base)), dot0 + dot1)
+            if block & 2 == 0 {
+                acc0.addProduct(pair.scales, dot0 + dot1)
+            } else {
+                acc1.addProduct(pair.scales, dot0 + dot1)
+            }
+            block += 2
         }
-        return acc.sum()
+        var sum = (acc0 + acc1).sum()
+        if block < blocks {
+            let single = SmallBlocks.Single(row + block * format.blockBytes, format)
+            let xBlock = UnsafeRawPointer(x + block * 32)
+            var dot = SIMD4<Float>()
+            for n in 0..<8 {
+                dot.addProduct(single.values(n), xBlock.loadUnaligned(fromByteOffset: 16 * n, as: SIMD4<Float>.self))
+            }
+            sum += single.scale * dot.sum()
+        }
+        return sum
     }
 
     /// Per block: `Σ_s d·scale[s] · Σ q·x − Σ_s dmin·min[s] · Σ x` over its
@@ -161,14 +188,19 @@ enum RowDot {
             for group in 0..<4 {
                 let words = Lanes.load(base, 16 + 32 * group)
                 let xLow = xBlock + 64 * group
-                var low = SIMD8<Float>(), high = SIMD8<Float>()
-                for k in 0..<4 {
-                    let (lowNibbles, highNibbles) = Lanes.nibbles(words, k)
-                    low.addProduct(Lanes.float(unsigned: lowNibbles), load(xLow, 8 * k))
-                    high.addProduct(Lanes.float(unsigned: highNibbles), load(xLow, 32 + 8 * k))
+                // Two chains per sub-block: four dependent FMAs per chain
+                // would make the loop wait on FMA latency.
+                var low = (SIMD8<Float>(), SIMD8<Float>()), high = (SIMD8<Float>(), SIMD8<Float>())
+                for k in stride(from: 0, to: 4, by: 2) {
+                    let (low0, high0) = Lanes.nibbles(words, k)
+                    let (low1, high1) = Lanes.nibbles(words, k + 1)
+                    low.0.addProduct(Lanes.float(unsigned: low0), load(xLow, 8 * k))
+                    low.1.addProduct(Lanes.float(unsigned: low1), load(xLow, 8 * k + 8))
+                    high.0.addProduct(Lanes.float(unsigned: high0), load(xLow, 32 + 8 * k))
+                    high.1.addProduct(Lanes.float(unsigned: high1), load(xLow, 40 + 8 * k))
                 }
-                acc0.addProduct(SIMD8(repeating: factors[2 * group]), low)
-                acc1.addProduct(SIMD8(repeating: factors[2 * group + 1]), high)
+                acc0.addProduct(SIMD8(repeating: factors[2 * group]), low.0 + low.1)
+                acc1.addProduct(SIMD8(repeating: factors[2 * group + 1]), high.0 + high.1)
             }
         }
         return (acc0 + acc1).sum() - minAcc.sum()
