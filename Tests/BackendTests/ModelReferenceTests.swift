@@ -8,18 +8,18 @@ import Testing
 /// bounds derived from how far llama.cpp itself is from exact.
 @Suite("Model against exact references")
 struct ModelReferenceTests {
-    /// Teacher-forces `prompt_tokens + generated_tokens` the way the engine
-    /// runs: the prompt in one batch (matMul), then each generated token
-    /// alone (matVec). Returns the log-probabilities at each generated position.
+    /// Teacher-forces `prompt_tokens + generated_tokens` in one batch and
+    /// returns the log-probabilities at each generated position (the batch
+    /// path is the one prefill uses; the decode path is compared with it below).
     private func teacherForced(_ model: LanguageModel, _ testCase: ModelReference.Case, pool: ComputePool) throws -> [[Double]] {
-        let cache = KVCache(for: model, capacity: testCase.promptTokens.count + testCase.generatedTokens.count)
-        var logits = try model.forward(testCase.promptTokens, cache: cache, pool: pool)
-        var rows: [[Double]] = []
-        for token in testCase.generatedTokens {
-            rows.append(logProbabilities(logits[...]))
-            logits = try model.forward([token], cache: cache, pool: pool)
+        let tokens = testCase.promptTokens + testCase.generatedTokens
+        let cache = KVCache(for: model, capacity: tokens.count)
+        let first = testCase.promptTokens.count - 1
+        let logits = try model.forward(tokens, cache: cache, pool: pool, logitsFrom: first)
+        let vocabulary = model.vocabularySize
+        return (0..<testCase.generatedTokens.count).map { row in
+            logProbabilities(logits[row * vocabulary..<(row + 1) * vocabulary])
         }
-        return rows
     }
 
     @Test("log-probabilities match the exact reference", arguments: FixtureModels.all)
@@ -58,5 +58,50 @@ struct ModelReferenceTests {
             #expect(p95 <= 1.25 * llama.p95)
         }
         #expect(Double(disagreements) <= Double(llama.top1Disagreements) + 0.05 * Double(positions))
+    }
+}
+
+@Suite("Model decode path")
+struct ModelDecodeTests {
+    @Test("decoding token by token gives the logits of the batch forward pass", arguments: ["tiny-qwen2-f16", "compact-llama-spm-q4_k_m"])
+    func decodeMatchesBatch(name: String) throws {
+        let model = try LanguageModel(path: FixtureModels.path(name))
+        let testCase = try #require(FixtureModels.reference(name).cases.first)
+        let pool = ComputePool(threadCount: 2)
+        let steps = 3
+        let tokens = testCase.promptTokens + testCase.generatedTokens.prefix(steps)
+        let first = testCase.promptTokens.count - 1
+
+        let batchCache = KVCache(for: model)
+        let batch = try model.forward(tokens, cache: batchCache, pool: pool, logitsFrom: first)
+        #expect(batchCache.count == tokens.count)
+
+        let decodeCache = KVCache(for: model)
+        var decoded = try model.forward(testCase.promptTokens, cache: decodeCache, pool: pool)
+        for token in testCase.generatedTokens.prefix(steps) {
+            decoded += try model.forward([token], cache: decodeCache, pool: pool)
+        }
+        #expect(decoded.count == batch.count)
+        let largest = zip(decoded, batch).map { abs($0 - $1) }.max() ?? .infinity
+        print("\(name): largest |Δ logit| between decode and batch paths \(largest)")
+        #expect(largest < 1e-3)
+    }
+
+    @Test("bad tokens and a full cache are clear errors")
+    func inputErrors() throws {
+        let model = try LanguageModel(path: FixtureModels.path("tiny-llama-spm-f16"))
+        let pool = ComputePool(threadCount: 1)
+        let cache = KVCache(for: model, capacity: 4)
+        let invalid = #expect(throws: InferenceError.self) { try model.forward([1, 99_999], cache: cache, pool: pool) }
+        #expect(invalid?.code == .invalidToken)
+        let empty = #expect(throws: InferenceError.self) { try model.forward([], cache: cache, pool: pool) }
+        #expect(empty?.code == .emptyInput)
+        _ = try model.forward([1, 2, 3], cache: cache, pool: pool)
+        let full = #expect(throws: InferenceError.self) { try model.forward([4, 5], cache: cache, pool: pool) }
+        #expect(full?.code == .contextFull)
+        cache.truncate(to: 1)
+        #expect(cache.count == 1)
+        _ = try model.forward([4, 5], cache: cache, pool: pool)
+        #expect(cache.count == 3)
     }
 }
