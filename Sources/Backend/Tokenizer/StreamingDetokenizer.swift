@@ -25,12 +25,9 @@ public struct StreamingDetokenizer: Sendable {
 
     /// Adds one token; returns the text that is now complete (possibly empty).
     public mutating func append(_ token: Int) -> String {
-        var piece = tokenizer.pieceBytes(token, renderSpecialTokens: renderSpecialTokens)
-        if removeLeadingSpace {
-            if piece.first == UInt8(ascii: " ") { piece = piece.dropFirst() }
-            removeLeadingSpace = false
-        }
-        pending.append(contentsOf: piece)
+        pending.append(
+            contentsOf: tokenizer.piece(
+                token, renderSpecialTokens: renderSpecialTokens, removingLeadingSpace: &removeLeadingSpace))
         let complete = Self.completePrefixLength(pending)
         guard complete > 0 else { return "" }
         let text = String(decoding: pending[..<complete], as: UTF8.self)

@@ -100,17 +100,27 @@ public struct Tokenizer: Sendable {
     }
 
     /// The bytes of a token sequence, with the space SentencePiece put before
-    /// the text taken off the first token again.
+    /// the text taken off the first text token again.
     public func decodeBytes(_ ids: [Int], renderSpecialTokens: Bool = false) -> [UInt8] {
         var bytes: [UInt8] = []
-        for (position, id) in ids.enumerated() {
-            var piece = pieceBytes(id, renderSpecialTokens: renderSpecialTokens)
-            if position == 0 && vocabulary.addSpacePrefix && piece.first == UInt8(ascii: " ") {
-                piece = piece.dropFirst()
-            }
-            bytes.append(contentsOf: piece)
+        var removeLeadingSpace = vocabulary.addSpacePrefix
+        for id in ids {
+            bytes.append(
+                contentsOf: piece(id, renderSpecialTokens: renderSpecialTokens, removingLeadingSpace: &removeLeadingSpace))
         }
         return bytes
+    }
+
+    /// ``pieceBytes(_:renderSpecialTokens:)``, less one leading space if
+    /// `removingLeadingSpace` is set; the flag is cleared by the first token
+    /// that is not a control token (so a BOS before the text does not use it up).
+    func piece(_ id: Int, renderSpecialTokens: Bool, removingLeadingSpace: inout Bool) -> ArraySlice<UInt8> {
+        var piece = pieceBytes(id, renderSpecialTokens: renderSpecialTokens)
+        if removingLeadingSpace && !(id >= 0 && id < vocabularySize && vocabulary.type(of: id) == .control) {
+            if piece.first == UInt8(ascii: " ") { piece = piece.dropFirst() }
+            removingLeadingSpace = false
+        }
+        return piece
     }
 
     /// The text of a token sequence (bytes that are not valid UTF-8 become U+FFFD).
