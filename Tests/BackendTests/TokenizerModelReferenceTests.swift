@@ -49,4 +49,25 @@ import Testing
             #expect(streamed == whole)
         }
     }
+
+    /// The chat prompt llama.cpp rendered from Qwen 2's template: with special
+    /// tokens parsed, each `<|im_start|>`/`<|im_end|>` becomes its one token and
+    /// the text between them is tokenized on its own; without, none appears.
+    @Test func chatPromptControlTokensAreMatchedOnlyWhenParsingSpecialTokens() throws {
+        let tokenizer = try VocabularyFixture.tokenizer("qwen2")
+        let start = try #require(tokenizer.vocabulary.tokens.firstIndex(of: "<|im_start|>"))
+        let end = try #require(tokenizer.vocabulary.tokens.firstIndex(of: "<|im_end|>"))
+        let prompt = "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nName a colour.<|im_end|>\n"
+        var expected: [Int] = []
+        for segment in ["system\nYou are terse.", "\n", "user\nName a colour.", "\n"].enumerated() {
+            if segment.offset % 2 == 0 { expected.append(start) }
+            expected += tokenizer.encode(segment.element, addSpecialTokens: false)
+            if segment.offset % 2 == 0 { expected.append(end) }
+        }
+        #expect(tokenizer.encode(prompt, parseSpecialTokens: true) == expected)
+        let plain = tokenizer.encode(prompt)
+        #expect(!plain.contains(start) && !plain.contains(end))
+        #expect(tokenizer.decode(plain) == prompt)
+        #expect(tokenizer.decode(expected, renderSpecialTokens: true) == prompt)
+    }
 }
