@@ -85,6 +85,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "tokenizer-bench",
+            dependencies: ["Backend"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "swift-htpasswd",
             dependencies: ["HtpasswdKit"],
             swiftSettings: strictSettings
