@@ -19,9 +19,6 @@ final class FloatBuffer {
         pointer.deallocate()
     }
 
-    /// The elements as an array (a copy).
-    var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
-
     /// The `length` elements starting at `row * length`.
     func row(_ row: Int, length: Int) -> UnsafeMutablePointer<Float> {
         pointer + row * length
