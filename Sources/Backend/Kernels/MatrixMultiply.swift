@@ -31,7 +31,7 @@ public enum MatrixMultiply {
             let ordered = scratch.baseAddress!
             let sums = ordered + columns
             ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
-            RowDot.activationSums(ordered, columns: sumCount * 32, into: sums)
+            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
             pool.parallelFor(count: w.rows, granularity: 4) { rows in
                 for row in rows {
                     y[row] = dot(w.rowData(row), ordered, sums, columns)
