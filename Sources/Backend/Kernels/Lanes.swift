@@ -27,6 +27,12 @@ enum Lanes {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD8<Float>.self) - (magic + offset)
     }
 
+    /// Four-lane variant, for a lone 16-byte Q4_0 or Q5_0 block.
+    @inline(__always)
+    static func float(unsigned value: SIMD4<UInt32>, minus offset: Float = 0) -> SIMD4<Float> {
+        unsafeBitCast(value | 0x4B00_0000, to: SIMD4<Float>.self) - (magic + offset)
+    }
+
     /// Byte `k` of every lane, as a signed 8-bit value in a float (Q8_0).
     @inline(__always)
     static func signedByte(_ words: SIMD8<UInt32>, _ k: Int) -> SIMD8<Float> {

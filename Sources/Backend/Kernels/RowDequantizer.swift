@@ -86,25 +86,15 @@ enum RowDequantizer {
         var block = 0
         while block + 2 <= blocks {
             let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
-            // 2^bits·d·v − (2^bits + zero)·d is d·(q − zero) rounded once.
-            let offsets = unsafeBitCast(
-                (SIMD8<UInt32>(.max, .max, .max, .max, 0, 0, 0, 0) & SIMD8(repeating: (format.unitOffset * pair.d0).bitPattern))
-                    | (SIMD8<UInt32>(0, 0, 0, 0, .max, .max, .max, .max) & SIMD8(repeating: (format.unitOffset * pair.d1).bitPattern)),
-                to: SIMD8<Float>.self)
             for n in 0..<8 {
-                var value = -offsets
-                value.addProduct(pair.unitValues(n), pair.scales)
-                store(value, out + block * 32 + 8 * n)
+                store(pair.values(n) * pair.scales, out + block * 32 + 8 * n)
             }
             block += 2
         }
         if block < blocks {
             let single = SmallBlocks.Single(row + block * format.blockBytes, format)
-            let offset = SIMD4(repeating: -format.unitOffset * single.d)
-            let scale = SIMD4(repeating: format.unitScale * single.d)
             for n in 0..<8 {
-                let value = offset.addingProduct(single.unitValues(n), scale)
-                UnsafeMutableRawPointer(out + block * 32 + 4 * n).storeBytes(of: value, as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(out + block * 32 + 4 * n).storeBytes(of: single.values(n) * single.scale, as: SIMD4<Float>.self)
             }
         }
     }

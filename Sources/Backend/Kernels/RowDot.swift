@@ -7,9 +7,9 @@
 /// row to memory. The activations `x` must be in the type's kernel order
 /// (``ColumnOrder``).
 enum RowDot {
-    /// `sums` holds `Σ x` over each 32 consecutive columns in column order
-    /// (see ``activationSums(_:columns:into:)``); Q4_0, Q5_0 and Q4_K take
-    /// constant offsets out of their inner loops with it.
+    /// `sums` holds `Σ x` over each 32 consecutive columns (see
+    /// ``activationSums(_:columns:into:)``); Q4_K takes its block minimums
+    /// out of the inner loop with it.
     typealias Kernel = (_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float
 
     /// The kernel for a supported type.
@@ -19,8 +19,8 @@ enum RowDot {
         case .f16: { row, x, _, columns in f16(row, x, columns) }
         case .bf16: { row, x, _, columns in bf16(row, x, columns) }
         case .q8_0: { row, x, _, columns in q8_0(row, x, columns) }
-        case .q4_0: q4_0
-        case .q5_0: q5_0
+        case .q4_0: { row, x, _, columns in q4_0(row, x, columns) }
+        case .q5_0: { row, x, _, columns in q5_0(row, x, columns) }
         case .q4_K: q4_K
         case .q6_K: { row, x, _, columns in q6_K(row, x, columns) }
         default: preconditionFailure("no dot kernel for \(type.name)")
@@ -29,7 +29,7 @@ enum RowDot {
 
     /// Whether ``Kernel`` reads `sums` for this type.
     static func needsActivationSums(_ type: GGMLType) -> Bool {
-        type == .q4_K || type == .q4_0 || type == .q5_0
+        type == .q4_K
     }
 
     /// `sums[b] = Σ x[32b ..< 32b + 32]`, from `x` in column order (the
@@ -130,51 +130,49 @@ enum RowDot {
         return (acc0 + acc1).sum()
     }
 
-    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
-        smallBlocks(.q4_0, row, x, sums, columns)
+    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q4_0, row, x, columns)
     }
 
-    static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
-        smallBlocks(.q5_0, row, x, sums, columns)
+    static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q5_0, row, x, columns)
     }
 
-    /// Q4_0 and Q5_0, per block: `d · Σ (q − zero)·x = 2^bits·d · Σ v·x −
-    /// (2^bits + zero)·d · Σ x` with `v = 1 + q/2^bits` (see ``SmallBlocks``),
-    /// two blocks at a time. Inlined into ``q4_0(_:_:_:_:)`` and
-    /// ``q5_0(_:_:_:_:)`` so that the format is a constant there.
+    /// Q4_0 and Q5_0, per block: `d · Σ (q − zero)·x`, two blocks at a time.
+    /// Inlined into ``q4_0(_:_:_:)`` and ``q5_0(_:_:_:)`` so that the format
+    /// is a constant there.
     @inline(__always)
-    private static func smallBlocks(
-        _ format: SmallBlocks, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int
-    ) -> Float {
+    private static func smallBlocks(_ format: SmallBlocks, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         let blocks = columns / 32
-        var acc = SIMD8<Float>()
-        var offsets: Float = 0
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var block = 0
         while block + 2 <= blocks {
             let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
             let xPair = x + block * 32
-            var dot0 = pair.unitValues(0) * load(xPair, 0)
-            var dot1 = pair.unitValues(1) * load(xPair, 8)
+            var dot0 = pair.values(0) * load(xPair, 0)
+            var dot1 = pair.values(1) * load(xPair, 8)
             for n in stride(from: 2, to: 8, by: 2) {
-                dot0.addProduct(pair.unitValues(n), load(xPair, 8 * n))
-                dot1.addProduct(pair.unitValues(n + 1), load(xPair, 8 * n + 8))
+                dot0.addProduct(pair.values(n), load(xPair, 8 * n))
+                dot1.addProduct(pair.values(n + 1), load(xPair, 8 * n + 8))
             }
-            acc.addProduct(pair.scales, dot0 + dot1)
-            offsets += pair.d0 * sums[block] + pair.d1 * sums[block + 1]
+            if block & 2 == 0 {
+                acc0.addProduct(pair.scales, dot0 + dot1)
+            } else {
+                acc1.addProduct(pair.scales, dot0 + dot1)
+            }
             block += 2
         }
-        var sum = acc.sum()
+        var sum = (acc0 + acc1).sum()
         if block < blocks {
             let single = SmallBlocks.Single(row + block * format.blockBytes, format)
             let xBlock = UnsafeRawPointer(x + block * 32)
             var dot = SIMD4<Float>()
             for n in 0..<8 {
-                dot.addProduct(single.unitValues(n), xBlock.loadUnaligned(fromByteOffset: 16 * n, as: SIMD4<Float>.self))
+                dot.addProduct(single.values(n), xBlock.loadUnaligned(fromByteOffset: 16 * n, as: SIMD4<Float>.self))
             }
-            sum += format.unitScale * single.d * dot.sum()
-            offsets += single.d * sums[block]
+            sum += single.scale * dot.sum()
         }
-        return sum - format.unitOffset * offsets
+        return sum
     }
 
     /// Per block: `Σ_s d·scale[s] · Σ q·x − Σ_s dmin·min[s] · Σ x` over its

@@ -10,14 +10,9 @@
 /// - Q4_0, 18 bytes: `d: f16`, `qs: [UInt8; 16]`; `w = d·(q − 8)`.
 /// - Q5_0, 22 bytes: `d: f16`, `qh: UInt32` (bit `i`: the fifth bit of
 ///   weight `i`), `qs: [UInt8; 16]`; `w = d·(q − 16)`.
-///
-/// A `bits`-bit value `q` is unpacked as the float `v = 1 + q/2^bits`, by
-/// moving its bits right under the exponent of 1.0: two operations fewer per
-/// vector than converting `q` itself, which matters in these compute-bound
-/// kernels. Then `q − zero = 2^bits·v − (2^bits + zero)`, exactly.
 struct SmallBlocks {
-    /// 4 (Q4_0) or 5 (Q5_0).
-    let bits: Int
+    /// Q4_0 or Q5_0.
+    let hasHighBits: Bool
     let blockBytes: Int
     /// Where the nibbles start in a block.
     let nibbleOffset: Int
@@ -25,17 +20,9 @@ struct SmallBlocks {
     let zero: Float
 
     @inline(__always)
-    static var q4_0: SmallBlocks { SmallBlocks(bits: 4, blockBytes: 18, nibbleOffset: 2, zero: 8) }
+    static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
     @inline(__always)
-    static var q5_0: SmallBlocks { SmallBlocks(bits: 5, blockBytes: 22, nibbleOffset: 6, zero: 16) }
-
-    var hasHighBits: Bool { bits == 5 }
-    /// `2^bits`: the factor from `v` back to `q`.
-    var unitScale: Float { Float(1 << bits) }
-    /// `2^bits + zero`: what `2^bits·v` exceeds `q − zero` by.
-    var unitOffset: Float { unitScale + zero }
-    /// The mantissa bit where `q`'s lowest bit goes.
-    private var lowestBit: Int { 23 - bits }
+    static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, blockBytes: 22, nibbleOffset: 6, zero: 16) }
 
     /// A literal at each use, so that it folds into a blend instead of
     /// being a lazily initialised global.
@@ -47,23 +34,12 @@ struct SmallBlocks {
         (first & firstLanes) | (second & ~firstLanes)
     }
 
-    /// Nibble `n` of `words`, moved to the mantissa bits of `q`'s low four bits.
-    @inline(__always)
-    private func placedNibble<V: SIMD>(_ words: V, _ n: Int) -> V where V.Scalar == UInt32 {
-        let shift = lowestBit - 4 * n
-        let moved = shift >= 0 ? words &<< UInt32(shift) : words &>> UInt32(-shift)
-        return moved & V(repeating: UInt32(0xF) << UInt32(lowestBit))
-    }
-
     /// The two blocks at `pair` (the first block's start), unpacked lazily.
     struct Pair {
         let words: SIMD8<UInt32>
-        /// Lane `j`'s block's `qh`, and that shifted right by 16: the fifth
-        /// bits of its first and second 16 weights.
-        let highBits: (SIMD8<UInt32>, SIMD8<UInt32>)
-        /// `2^bits · d` of lane `j`'s block.
+        /// Lane `j`'s block's `qh`.
+        let highBits: SIMD8<UInt32>
         let scales: SIMD8<Float>
-        let d0: Float, d1: Float
         let format: SmallBlocks
 
         @inline(__always)
@@ -74,65 +50,61 @@ struct SmallBlocks {
             // the first block's nibbles, the second ends with the second's.
             words = SmallBlocks.blend(
                 Lanes.load(pair, format.nibbleOffset), Lanes.load(second, format.nibbleOffset - 16))
-            d0 = HalfPrecision.f16(pair)
-            d1 = HalfPrecision.f16(second)
+            let d0 = HalfPrecision.f16(pair), d1 = HalfPrecision.f16(second)
             scales = unsafeBitCast(SmallBlocks.blend(
                 SIMD8(repeating: d0.bitPattern), SIMD8(repeating: d1.bitPattern)), to: SIMD8<Float>.self)
-                * format.unitScale
             if format.hasHighBits {
                 let qh0 = pair.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
                 let qh1 = second.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-                let both = SmallBlocks.blend(SIMD8(repeating: qh0), SIMD8(repeating: qh1))
-                highBits = (both, both &>> 16)
+                highBits = SmallBlocks.blend(SIMD8(repeating: qh0), SIMD8(repeating: qh1))
             } else {
-                highBits = (SIMD8(), SIMD8())
+                highBits = SIMD8()
             }
         }
 
-        /// Nibble `n` of every lane, with its fifth bit, as `1 + q/2^bits`.
+        /// Nibble `n` of every lane, with its fifth bit, as `q − zero`
+        /// (not yet times `d`).
         @inline(__always)
-        func unitValues(_ n: Int) -> SIMD8<Float> {
-            var q = format.placedNibble(words, n)
+        func values(_ n: Int) -> SIMD8<Float> {
+            var q = (words &>> UInt32(4 * n)) & 0x0F
             if format.hasHighBits {
-                // Lane j needs bit 4·(j mod 4) + n/2 of its half of qh, at bit 22.
-                let source = (n & 1 == 0) ? highBits.0 : highBits.1
-                let bit = UInt32(n / 2)
-                let shifts = SIMD8<UInt32>(22 - bit, 18 - bit, 14 - bit, 10 - bit, 22 - bit, 18 - bit, 14 - bit, 10 - bit)
-                q |= (source &<< shifts) & 0x0040_0000
+                // Lane j needs bit 16·(n mod 2) + 4·(j mod 4) + n/2 of its qh.
+                let bit = UInt32(16 * (n & 1) + n / 2)
+                let shifts = SIMD8<UInt32>(bit, bit + 4, bit + 8, bit + 12, bit, bit + 4, bit + 8, bit + 12)
+                q |= ((highBits &>> shifts) & 1) &<< 4
             }
-            return unsafeBitCast(q | 0x3F80_0000, to: SIMD8<Float>.self)
+            return Lanes.float(unsigned: q, minus: format.zero)
         }
     }
 
     /// A lone block at `block`, in four lanes.
     struct Single {
         let words: SIMD4<UInt32>
-        let highBits: (SIMD4<UInt32>, SIMD4<UInt32>)
-        let d: Float
+        let highBits: SIMD4<UInt32>
+        let scale: Float
         let format: SmallBlocks
 
         @inline(__always)
         init(_ block: UnsafeRawPointer, _ format: SmallBlocks) {
             self.format = format
             words = block.loadUnaligned(fromByteOffset: format.nibbleOffset, as: SIMD4<UInt32>.self)
-            d = HalfPrecision.f16(block)
+            scale = HalfPrecision.f16(block)
             if format.hasHighBits {
-                let qh = SIMD4(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-                highBits = (qh, qh &>> 16)
+                highBits = SIMD4(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+                    &>> SIMD4<UInt32>(0, 4, 8, 12)
             } else {
-                highBits = (SIMD4(), SIMD4())
+                highBits = SIMD4()
             }
         }
 
         @inline(__always)
-        func unitValues(_ n: Int) -> SIMD4<Float> {
-            var q = format.placedNibble(words, n)
+        func values(_ n: Int) -> SIMD4<Float> {
+            var q = (words &>> UInt32(4 * n)) & 0x0F
             if format.hasHighBits {
-                let source = (n & 1 == 0) ? highBits.0 : highBits.1
-                let bit = UInt32(n / 2)
-                q |= (source &<< SIMD4<UInt32>(22 - bit, 18 - bit, 14 - bit, 10 - bit)) & 0x0040_0000
+                let bit = 16 * (n & 1) + n / 2
+                q |= ((highBits &>> UInt32(bit)) & 1) &<< 4
             }
-            return unsafeBitCast(q | 0x3F80_0000, to: SIMD4<Float>.self)
+            return Lanes.float(unsigned: q, minus: format.zero)
         }
     }
 }
