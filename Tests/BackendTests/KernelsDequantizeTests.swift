@@ -43,6 +43,9 @@ struct KernelsDequantizeTests {
             #expect(throws: KernelError.invalidShape(rows: 0, columns: 32)) {
                 try WeightMatrix(type: .q8_0, data: raw.baseAddress!, rows: 0, columns: 32)
             }
+            #expect(throws: KernelError.invalidShape(rows: Int.max / 2, columns: 64)) {
+                try WeightMatrix(type: .f32, data: raw.baseAddress!, rows: Int.max / 2, columns: 64)
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ enum Lanes {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD8<Float>.self) - (magic + offset)
     }
 
-    /// Four-lane variant, for the 16-byte Q4_0 blocks.
+    /// Four-lane variant, for a lone 16-byte Q4_0 or Q5_0 block.
     @inline(__always)
     static func float(unsigned value: SIMD4<UInt32>, minus offset: Float = 0) -> SIMD4<Float> {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD4<Float>.self) - (magic + offset)
@@ -40,6 +40,20 @@ enum Lanes {
         // arithmetically; then 2²³ + 2²² + q is exact for |q| < 2²².
         let value = unsafeBitCast(words &<< UInt32(24 - 8 * k), to: SIMD8<Int32>.self) &>> 24
         return unsafeBitCast(value &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912
+    }
+
+    /// The low and high nibbles of byte `k` of every lane as `1 + q/16`:
+    /// moved right under the exponent of 1.0, one operation fewer than
+    /// ``float(unsigned:minus:)`` (`q = 16·v − 16`).
+    @inline(__always)
+    static func unitNibbles(_ words: SIMD8<UInt32>, _ k: Int) -> (low: SIMD8<Float>, high: SIMD8<Float>) {
+        // Low nibble of byte k: bits 8k..8k+3, to bits 19...22; high nibble: 8k+4.
+        @inline(__always) func place(_ from: Int) -> SIMD8<Float> {
+            let shift = 19 - from
+            let moved = shift >= 0 ? words &<< UInt32(shift) : words &>> UInt32(-shift)
+            return unsafeBitCast((moved & 0x0078_0000) | 0x3F80_0000, to: SIMD8<Float>.self)
+        }
+        return (place(8 * k), place(8 * k + 4))
     }
 
     /// The low and high nibbles of byte `k` of every lane, as 0…15.

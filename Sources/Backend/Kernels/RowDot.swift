@@ -32,7 +32,8 @@ enum RowDot {
         type == .q4_K
     }
 
-    /// `sums[b] = Σ x[32b ..< 32b + 32]` (the same in any column order).
+    /// `sums[b] = Σ x[32b ..< 32b + 32]`, from `x` in column order (the
+    /// paired Q4_0/Q5_0 order mixes two blocks within 32 positions).
     static func activationSums(_ x: UnsafePointer<Float>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         for block in 0..<(columns / 32) {
             let base = x + block * 32
@@ -175,15 +176,17 @@ enum RowDot {
     }
 
     /// Per block: `Σ_s d·scale[s] · Σ q·x − Σ_s dmin·min[s] · Σ x` over its
-    /// eight sub-blocks `s` of 32 weights.
+    /// eight sub-blocks `s` of 32 weights, with `q = 16·v − 16` for the
+    /// unpacked `v = 1 + q/16` (``Lanes/unitNibbles(_:_:)``).
     static func q4_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var minAcc = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * BlockFormats.q4_KBytes
             let (scales, mins) = BlockFormats.q4_KScalesAndMins(base + 4)
-            let factors = scales * HalfPrecision.f16(base)
-            minAcc.addProduct(mins * HalfPrecision.f16(base, 2), load(sums, block * 8))
+            let factors = scales * (16 * HalfPrecision.f16(base))
+            let offsets = mins * HalfPrecision.f16(base, 2) + factors
+            minAcc.addProduct(offsets, load(sums, block * 8))
             let xBlock = x + block * 256
             for group in 0..<4 {
                 let words = Lanes.load(base, 16 + 32 * group)
@@ -192,12 +195,12 @@ enum RowDot {
                 // would make the loop wait on FMA latency.
                 var low = (SIMD8<Float>(), SIMD8<Float>()), high = (SIMD8<Float>(), SIMD8<Float>())
                 for k in stride(from: 0, to: 4, by: 2) {
-                    let (low0, high0) = Lanes.nibbles(words, k)
-                    let (low1, high1) = Lanes.nibbles(words, k + 1)
-                    low.0.addProduct(Lanes.float(unsigned: low0), load(xLow, 8 * k))
-                    low.1.addProduct(Lanes.float(unsigned: low1), load(xLow, 8 * k + 8))
-                    high.0.addProduct(Lanes.float(unsigned: high0), load(xLow, 32 + 8 * k))
-                    high.1.addProduct(Lanes.float(unsigned: high1), load(xLow, 40 + 8 * k))
+                    let (low0, high0) = Lanes.unitNibbles(words, k)
+                    let (low1, high1) = Lanes.unitNibbles(words, k + 1)
+                    low.0.addProduct(low0, load(xLow, 8 * k))
+                    low.1.addProduct(low1, load(xLow, 8 * k + 8))
+                    high.0.addProduct(high0, load(xLow, 32 + 8 * k))
+                    high.1.addProduct(high1, load(xLow, 40 + 8 * k))
                 }
                 acc0.addProduct(SIMD8(repeating: factors[2 * group]), low.0 + low.1)
                 acc1.addProduct(SIMD8(repeating: factors[2 * group + 1]), high.0 + high.1)

@@ -19,7 +19,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Views `rows × columns` weights of `type` starting at `data`.
     ///
     /// - Throws: ``KernelError`` if the type has no kernel, the shape is
-    ///   empty, or `columns` is not a whole number of the type's blocks.
+    ///   empty or too large to address, or `columns` is not a whole number
+    ///   of the type's blocks.
     public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, columns: Int) throws {
         guard let layout = type.layout else { throw KernelError.unsupportedType(type) }
         guard rows > 0, columns > 0 else { throw KernelError.invalidShape(rows: rows, columns: columns) }
@@ -27,11 +28,15 @@ public struct WeightMatrix: @unchecked Sendable {
             throw KernelError.columnsNotMultipleOfBlock(
                 type: type, columns: columns, blockSize: layout.elementsPerBlock)
         }
+        let rowBytes = columns / layout.elementsPerBlock * layout.bytesPerBlock
+        guard !rows.multipliedReportingOverflow(by: rowBytes).overflow else {
+            throw KernelError.invalidShape(rows: rows, columns: columns)
+        }
         self.type = type
         self.data = data
         self.rows = rows
         self.columns = columns
-        self.rowBytes = columns / layout.elementsPerBlock * layout.bytesPerBlock
+        self.rowBytes = rowBytes
     }
 
     /// The bytes the whole matrix occupies.
