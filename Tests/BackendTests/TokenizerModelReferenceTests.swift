@@ -70,4 +70,19 @@ import Testing
         #expect(tokenizer.decode(plain) == prompt)
         #expect(tokenizer.decode(expected, renderSpecialTokens: true) == prompt)
     }
+
+    @Test func endOfTurnTokensEndGeneration() throws {
+        let cases: [(String, [String])] = [
+            ("qwen2", ["<|endoftext|>", "<|im_end|>"]),
+            ("llama-bpe", ["<|end_of_text|>", "<|eot_id|>"]),
+            ("phi-3", ["<|endoftext|>", "<|end|>"]),
+            ("llama-spm", ["</s>"]),
+        ]
+        for (name, texts) in cases {
+            let tokenizer = try VocabularyFixture.tokenizer(name)
+            let ids = try texts.map { try #require(tokenizer.vocabulary.tokens.firstIndex(of: $0)) }
+            #expect(tokenizer.vocabulary.endOfGenerationTokenIDs == Set(ids), "\(name)")
+            #expect(ids.allSatisfy(tokenizer.isEndOfGeneration))
+        }
+    }
 }

@@ -42,6 +42,11 @@ public struct Tokenizer: Sendable {
             vocabulary.tokens.indices.lazy.map { Self.piece(of: $0, in: vocabulary) })
     }
 
+    /// Whether generating `id` ends the generation (EOS or an end-of-turn token).
+    public func isEndOfGeneration(_ id: Int) -> Bool {
+        vocabulary.endOfGenerationTokenIDs.contains(id)
+    }
+
     // MARK: - Encoding
 
     /// The token ids of `text`.

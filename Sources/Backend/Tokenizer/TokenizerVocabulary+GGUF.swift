@@ -48,6 +48,9 @@ extension TokenizerVocabulary {
             // llama.cpp keeps its default for an id outside the vocabulary; so do we.
             if id >= 0 && id < tokens.count { self[keyPath: keyPath] = id }
         }
+        collectEndOfGenerationTokens(others: [
+            try metadata.integer("tokenizer.ggml.eot_token_id"), try metadata.integer("tokenizer.ggml.eom_token_id"),
+        ])
         if let value = try metadata.bool("tokenizer.ggml.add_bos_token") { addBOS = value }
         if let value = try metadata.bool("tokenizer.ggml.add_eos_token") { addEOS = value }
         if let value = try metadata.bool("tokenizer.ggml.add_space_prefix") { addSpacePrefix = value }

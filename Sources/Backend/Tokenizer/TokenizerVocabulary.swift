@@ -33,6 +33,10 @@ public struct TokenizerVocabulary: Sendable, Equatable {
     public var addSpacePrefix: Bool
     /// Byte-level BPE: whether a word that is itself a token skips the merges (Llama 3).
     public var ignoreMerges: Bool
+    /// Tokens that end a generation: EOS, and the end-of-turn tokens
+    /// (`<|im_end|>`, `<|eot_id|>`, …) that chat models emit instead. The
+    /// initializers fill it as llama.cpp does; see ``endOfTurnTexts``.
+    public var endOfGenerationTokenIDs: Set<Int>
     /// Tokens that swallow the whitespace before them when matched in text.
     public var stripsWhitespaceBefore: Set<Int>
     /// Tokens that swallow the whitespace after them when matched in text.
@@ -56,6 +60,7 @@ public struct TokenizerVocabulary: Sendable, Equatable {
         self.merges = merges
         self.stripsWhitespaceBefore = []
         self.stripsWhitespaceAfter = []
+        self.endOfGenerationTokenIDs = []
         switch model {
         case .sentencePiece:
             bosTokenID = 1
@@ -80,6 +85,29 @@ public struct TokenizerVocabulary: Sendable, Equatable {
         // Defaults that point past a small hand-made vocabulary mean "none".
         for keyPath in [\Self.bosTokenID, \Self.eosTokenID, \Self.unknownTokenID] {
             if let id = self[keyPath: keyPath], id >= tokens.count { self[keyPath: keyPath] = nil }
+        }
+        collectEndOfGenerationTokens()
+    }
+
+    /// Token texts llama.cpp treats as ending a generation whatever the
+    /// metadata says (GGUF files often name only EOS, and chat models end a
+    /// turn with another token).
+    public static let endOfTurnTexts: Set<String> = [
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
+        "<|end_of_text|>",
+    ]
+
+    /// Sets ``endOfGenerationTokenIDs`` to EOS, `others` (the metadata's EOT
+    /// and EOM) and the tokens named in ``endOfTurnTexts``; the latter become
+    /// control tokens (rendered only on request), as llama.cpp makes them.
+    mutating func collectEndOfGenerationTokens(others: [Int?] = []) {
+        endOfGenerationTokenIDs = []
+        for id in [eosTokenID] + others {
+            if let id, id >= 0, id < tokens.count { endOfGenerationTokenIDs.insert(id) }
+        }
+        for (id, text) in tokens.enumerated() where Self.endOfTurnTexts.contains(text) {
+            endOfGenerationTokenIDs.insert(id)
+            if id < tokenTypes.count { tokenTypes[id] = .control }
         }
     }
 
