@@ -59,8 +59,7 @@ public final class TextGenerator {
             let next = sampler.sample(logits, history: history)
             sampled.append(next)
             history.append(next.token)
-            // Only the EOS id for now; the tokenizer branch is adding end-of-turn ids (EOT, <|im_end|>).
-            if !ignoreEndOfGeneration && next.token == tokenizer.vocabulary.eosTokenID {
+            if !ignoreEndOfGeneration && tokenizer.isEndOfGeneration(next.token) {
                 finishReason = .endOfGeneration
                 break
             }
