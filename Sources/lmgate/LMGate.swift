@@ -8,6 +8,8 @@ struct LMGate: AsyncParsableCommand {
         commandName: "lmgate",
         abstract: "An authenticating TLS gateway in front of a local language-model server.",
         subcommands: [
+            RunCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -50,6 +50,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .f16, .bf16: Layout(elementsPerBlock: 1, bytesPerBlock: 2)
         case .q8_0: Layout(elementsPerBlock: 32, bytesPerBlock: 34)
         case .q4_0: Layout(elementsPerBlock: 32, bytesPerBlock: 18)
+        case .q5_0: Layout(elementsPerBlock: 32, bytesPerBlock: 22)
         case .q4_K: Layout(elementsPerBlock: 256, bytesPerBlock: 144)
         case .q6_K: Layout(elementsPerBlock: 256, bytesPerBlock: 210)
         default: nil

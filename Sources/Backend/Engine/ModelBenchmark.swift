@@ -1,0 +1,87 @@
+import Foundation
+
+/// Measures prompt processing and generation speed the way llama-bench
+/// does: `ppN` runs N prompt tokens through an empty cache in one batch;
+/// `tgN` generates N tokens one at a time from an empty cache. Token ids are
+/// arbitrary (speed does not depend on them).
+public struct ModelBenchmark {
+    /// One measured test row.
+    public struct Row: Sendable {
+        /// `pp128`, `tg32`, …
+        public let test: String
+        /// Tokens per second of each repetition.
+        public let tokensPerSecond: [Double]
+
+        /// The mean of ``tokensPerSecond``.
+        public var mean: Double { tokensPerSecond.reduce(0, +) / Double(max(tokensPerSecond.count, 1)) }
+        /// The sample standard deviation of ``tokensPerSecond``.
+        public var standardDeviation: Double {
+            guard tokensPerSecond.count > 1 else { return 0 }
+            let m = mean
+            return (tokensPerSecond.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(tokensPerSecond.count - 1)).squareRoot()
+        }
+    }
+
+    public let model: LanguageModel
+    private let pool: ComputePool
+
+    public init(model: LanguageModel, threads: Int) {
+        self.model = model
+        pool = ComputePool(threadCount: max(1, threads))
+    }
+
+    /// Reads one byte of every page of every tensor, so that the first
+    /// measurement does not pay for page faults; calls `progress` with the
+    /// fraction done.
+    public static func pageInWeights(of file: GGUFFile, progress: (Double) -> Void) {
+        let total = file.tensors.values.reduce(0) { $0 + $1.byteCount }
+        var done = 0
+        var checksum: UInt8 = 0
+        var lastReported = -1
+        for name in file.tensorNames {
+            guard let tensor = file.tensors[name] else { continue }
+            for offset in stride(from: 0, to: tensor.byteCount, by: 4096) {
+                checksum &+= tensor.data.load(fromByteOffset: offset, as: UInt8.self)
+            }
+            done += tensor.byteCount
+            let percent = total == 0 ? 100 : done * 100 / total
+            if percent != lastReported {
+                lastReported = percent
+                progress(Double(percent) / 100)
+            }
+        }
+        // Keep the reads from being optimised away.
+        if checksum == 0x5A { progress(1) }
+    }
+
+    /// Runs `tokens` prompt tokens in one batch, `repetitions` times.
+    public func promptProcessing(tokens: Int, repetitions: Int) throws -> Row {
+        let input = (0..<tokens).map { Int32(($0 * 7919 + 13) % model.vocabularySize) }
+        var speeds: [Double] = []
+        _ = try model.forward(Array(input.prefix(min(tokens, 8))), cache: KVCache(for: model, capacity: tokens), pool: pool)  // warm-up
+        for _ in 0..<repetitions {
+            let cache = KVCache(for: model, capacity: tokens)
+            let start = Date()
+            _ = try model.forward(input, cache: cache, pool: pool)
+            speeds.append(Double(tokens) / Date().timeIntervalSince(start))
+        }
+        return Row(test: "pp\(tokens)", tokensPerSecond: speeds)
+    }
+
+    /// Generates `tokens` tokens one at a time, `repetitions` times.
+    public func textGeneration(tokens: Int, repetitions: Int) throws -> Row {
+        var speeds: [Double] = []
+        _ = try model.forward([1], cache: KVCache(for: model, capacity: 1), pool: pool)  // warm-up
+        for _ in 0..<repetitions {
+            let cache = KVCache(for: model, capacity: tokens)
+            var token: Int32 = 1
+            let start = Date()
+            for _ in 0..<tokens {
+                let logits = try model.forward([token], cache: cache, pool: pool)
+                token = Int32(logits.indices.max { logits[$0] < logits[$1] } ?? 0)
+            }
+            speeds.append(Double(tokens) / Date().timeIntervalSince(start))
+        }
+        return Row(test: "tg\(tokens)", tokensPerSecond: speeds)
+    }
+}

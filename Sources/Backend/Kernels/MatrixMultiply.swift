@@ -1,0 +1,132 @@
+import COpenBLAS
+
+/// Products of a ``WeightMatrix`` with `Float` activations.
+///
+/// - ``matVec(_:x:y:pool:)`` (decode, one token): streams the stored weights
+///   once and multiplies them in registers.
+/// - ``matMul(_:x:tokens:y:pool:)`` (prefill, or several sequences decoded
+///   together): few tokens still stream the weights once, each row unpacked
+///   into L1 and reused for every token; many tokens dequantize tiles of rows
+///   to `Float` and hand them to `cblas_sgemm`.
+///
+/// Both first copy the activations into the kernels' column order
+/// (``ColumnOrder``); the results are in the usual row order.
+///
+/// Accuracy: weights are unpacked exactly and multiplied with the `Float`
+/// activations in `Float` (llama.cpp instead rounds the activations to 8
+/// bits for its quantized types). Results agree with a dequantize-then-dot
+/// reference to within 1e-5 of `Σ|w·x|`; only the summation order differs.
+///
+/// Threads: the work is split over `pool`; ``matMul(_:x:tokens:y:pool:)``
+/// sets OpenBLAS to one thread (a process-wide setting) so that BLAS and the
+/// pool do not oversubscribe the cores.
+public enum MatrixMultiply {
+    /// Rows handed to one `cblas_sgemm` call in ``matMul(_:x:tokens:y:pool:)``.
+    static let tileRows = 64
+
+    /// From this many tokens on, ``matMul(_:x:tokens:y:pool:)`` uses BLAS.
+    static let blasMinimumTokens = 8
+
+    /// `y[r] = Σ_c W[r, c] · x[c]` for every row `r` of `w`.
+    ///
+    /// - Parameters:
+    ///   - x: `w.columns` activations.
+    ///   - y: room for `w.rows` results.
+    public static func matVec(_ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool) {
+        let dot = RowDot.kernel(for: w.type)
+        let columns = w.columns
+        let sumCount = RowDot.needsActivationSums(w.type) ? columns / 32 : 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: columns + sumCount) { scratch in
+            let ordered = scratch.baseAddress!
+            let sums = ordered + columns
+            ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
+            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+            pool.parallelFor(count: w.rows, granularity: 4) { rows in
+                for row in rows {
+                    y[row] = dot(w.rowData(row), ordered, sums, columns)
+                }
+            }
+        }
+    }
+
+    /// `Y = X · Wᵀ`: for each token `t` and row `r`, `Y[t, r] = Σ_c W[r, c] · X[t, c]`.
+    ///
+    /// - Parameters:
+    ///   - x: `tokens × w.columns` activations, row-major.
+    ///   - tokens: the number of activation vectors (prompt tokens, or
+    ///     sequences decoded together).
+    ///   - y: room for `tokens × w.rows` results, row-major.
+    public static func matMul(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) {
+        guard tokens > 0 else { return }
+        if tokens == 1 {
+            matVec(w, x: x, y: y, pool: pool)
+            return
+        }
+        let columns = w.columns
+        let ordered = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
+        defer { ordered.deallocate() }
+        for token in 0..<tokens {
+            ColumnOrder.toKernelOrder(w.type, x + token * columns, columns: columns, into: ordered + token * columns)
+        }
+        if tokens < blasMinimumTokens {
+            matMulByRows(w, x: ordered, tokens: tokens, y: y, pool: pool)
+        } else {
+            matMulByTiles(w, x: ordered, tokens: tokens, y: y, pool: pool)
+        }
+    }
+
+    /// Few tokens: each row is read from memory once, expanded into an L1
+    /// buffer, and dotted with every token's activations.
+    private static func matMulByRows(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) {
+        let columns = w.columns
+        pool.parallelFor(count: w.rows, granularity: 4) { rows in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+            defer { buffer.deallocate() }
+            for row in rows {
+                RowDequantizer.dequantizeInKernelOrder(type: w.type, row: w.rowData(row), columns: columns, into: buffer)
+                for token in 0..<tokens {
+                    y[token * w.rows + row] = RowDot.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
+                }
+            }
+        }
+    }
+
+    /// Many tokens: tiles of rows are expanded to `Float` and multiplied by
+    /// single-threaded OpenBLAS, one tile per pool thread at a time (the pool
+    /// provides the parallelism, so BLAS's own threads would only compete).
+    private static func matMulByTiles(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) {
+        _ = blasIsSingleThreaded
+        let columns = w.columns
+        pool.parallelFor(count: w.rows, granularity: tileRows) { rows in
+            let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)
+            defer { tile.deallocate() }
+            var start = rows.lowerBound
+            while start < rows.upperBound {
+                let count = min(tileRows, rows.upperBound - start)
+                for index in 0..<count {
+                    RowDequantizer.dequantizeInKernelOrder(
+                        type: w.type, row: w.rowData(start + index), columns: columns, into: tile + index * columns)
+                }
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans,
+                    Int32(tokens), Int32(count), Int32(columns),
+                    1, x, Int32(columns),
+                    tile, Int32(columns),
+                    0, y + start, Int32(w.rows))
+                start += count
+            }
+        }
+    }
+
+    /// OpenBLAS's thread count is process-wide; lmgate runs it on one thread
+    /// per call and parallelises with ``ComputePool`` instead.
+    private static let blasIsSingleThreaded: Void = {
+        openblas_set_num_threads(1)
+    }()
+}

@@ -1,0 +1,110 @@
+/// Unpacking of the 32-weight Q4_0 and Q5_0 blocks, whose 16 bytes of
+/// nibbles fill only four 32-bit lanes.
+///
+/// Two consecutive blocks are read together into eight lanes (lanes 0–3 from
+/// the first, 4–7 from the second), so the arithmetic runs on full vectors;
+/// a row's last block, when it has no partner, is read alone into four lanes.
+/// Nibble `n = 2m + h` of a lane `j` is byte `4j + m`'s low (`h = 0`) or high
+/// (`h = 1`) nibble: weight `16h + 4j + m` of its block.
+///
+/// - Q4_0, 18 bytes: `d: f16`, `qs: [UInt8; 16]`; `w = d·(q − 8)`.
+/// - Q5_0, 22 bytes: `d: f16`, `qh: UInt32` (bit `i`: the fifth bit of
+///   weight `i`), `qs: [UInt8; 16]`; `w = d·(q − 16)`.
+struct SmallBlocks {
+    /// Q4_0 or Q5_0.
+    let hasHighBits: Bool
+    let blockBytes: Int
+    /// Where the nibbles start in a block.
+    let nibbleOffset: Int
+    /// The stored value of weight 0 (8 or 16).
+    let zero: Float
+
+    @inline(__always)
+    static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
+    @inline(__always)
+    static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, blockBytes: 22, nibbleOffset: 6, zero: 16) }
+
+    /// A literal at each use, so that it folds into a blend instead of
+    /// being a lazily initialised global.
+    @inline(__always)
+    private static var firstLanes: SIMD8<UInt32> { SIMD8(.max, .max, .max, .max, 0, 0, 0, 0) }
+
+    @inline(__always)
+    private static func blend(_ first: SIMD8<UInt32>, _ second: SIMD8<UInt32>) -> SIMD8<UInt32> {
+        (first & firstLanes) | (second & ~firstLanes)
+    }
+
+    /// The two blocks at `pair` (the first block's start), unpacked lazily.
+    struct Pair {
+        let words: SIMD8<UInt32>
+        /// Lane `j`'s block's `qh`.
+        let highBits: SIMD8<UInt32>
+        let scales: SIMD8<Float>
+        let format: SmallBlocks
+
+        @inline(__always)
+        init(_ pair: UnsafeRawPointer, _ format: SmallBlocks) {
+            self.format = format
+            let second = pair + format.blockBytes
+            // Two 32-byte loads that stay inside the pair: the first starts at
+            // the first block's nibbles, the second ends with the second's.
+            words = SmallBlocks.blend(
+                Lanes.load(pair, format.nibbleOffset), Lanes.load(second, format.nibbleOffset - 16))
+            let d0 = HalfPrecision.f16(pair), d1 = HalfPrecision.f16(second)
+            scales = unsafeBitCast(SmallBlocks.blend(
+                SIMD8(repeating: d0.bitPattern), SIMD8(repeating: d1.bitPattern)), to: SIMD8<Float>.self)
+            if format.hasHighBits {
+                let qh0 = pair.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+                let qh1 = second.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+                highBits = SmallBlocks.blend(SIMD8(repeating: qh0), SIMD8(repeating: qh1))
+            } else {
+                highBits = SIMD8()
+            }
+        }
+
+        /// Nibble `n` of every lane, with its fifth bit, as `q − zero`
+        /// (not yet times `d`).
+        @inline(__always)
+        func values(_ n: Int) -> SIMD8<Float> {
+            var q = (words &>> UInt32(4 * n)) & 0x0F
+            if format.hasHighBits {
+                // Lane j needs bit 16·(n mod 2) + 4·(j mod 4) + n/2 of its qh.
+                let bit = UInt32(16 * (n & 1) + n / 2)
+                let shifts = SIMD8<UInt32>(bit, bit + 4, bit + 8, bit + 12, bit, bit + 4, bit + 8, bit + 12)
+                q |= ((highBits &>> shifts) & 1) &<< 4
+            }
+            return Lanes.float(unsigned: q, minus: format.zero)
+        }
+    }
+
+    /// A lone block at `block`, in four lanes.
+    struct Single {
+        let words: SIMD4<UInt32>
+        let highBits: SIMD4<UInt32>
+        let scale: Float
+        let format: SmallBlocks
+
+        @inline(__always)
+        init(_ block: UnsafeRawPointer, _ format: SmallBlocks) {
+            self.format = format
+            words = block.loadUnaligned(fromByteOffset: format.nibbleOffset, as: SIMD4<UInt32>.self)
+            scale = HalfPrecision.f16(block)
+            if format.hasHighBits {
+                highBits = SIMD4(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+                    &>> SIMD4<UInt32>(0, 4, 8, 12)
+            } else {
+                highBits = SIMD4()
+            }
+        }
+
+        @inline(__always)
+        func values(_ n: Int) -> SIMD4<Float> {
+            var q = (words &>> UInt32(4 * n)) & 0x0F
+            if format.hasHighBits {
+                let bit = 16 * (n & 1) + n / 2
+                q |= ((highBits &>> UInt32(bit)) & 1) &<< 4
+            }
+            return Lanes.float(unsigned: q, minus: format.zero)
+        }
+    }
+}

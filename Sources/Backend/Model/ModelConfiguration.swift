@@ -1,0 +1,95 @@
+/// The shape and hyperparameters of a llama-family transformer, read from
+/// a GGUF file's `{architecture}.*` metadata.
+public struct ModelConfiguration: Sendable, Equatable {
+    /// How RoPE pairs up the dimensions of a head.
+    public enum RoPELayout: Sendable, Equatable {
+        /// Adjacent pairs `(2i, 2i+1)`: llama (GGML's "normal" mode).
+        case interleaved
+        /// Pairs `(i, i + d/2)`: qwen2 (GGML's "NeoX" mode).
+        case neox
+    }
+
+    /// The architecture named by `general.architecture` (`llama` or `qwen2`).
+    public let architecture: String
+    /// The width of the residual stream.
+    public let embeddingLength: Int
+    /// The number of transformer blocks.
+    public let layerCount: Int
+    /// The number of query heads.
+    public let headCount: Int
+    /// The number of key/value heads (fewer than ``headCount`` for grouped-query attention).
+    public let kvHeadCount: Int
+    /// The width of one attention head.
+    public let headDimension: Int
+    /// The hidden width of the feed-forward network.
+    public let feedForwardLength: Int
+    /// The longest sequence the model was trained for.
+    public let contextLength: Int
+    /// The epsilon of every RMSNorm.
+    public let rmsEpsilon: Float
+    /// RoPE's frequency base θ.
+    public let ropeFrequencyBase: Float
+    /// How many dimensions of each head RoPE rotates (the first ones).
+    public let ropeDimensionCount: Int
+    /// How RoPE pairs the dimensions.
+    public let ropeLayout: RoPELayout
+
+    /// The architectures lmgate runs.
+    public static let supportedArchitectures = ["llama", "qwen2"]
+
+    /// The width of all query heads together.
+    public var queryDimension: Int { headCount * headDimension }
+    /// The width of all key (or value) heads together.
+    public var kvDimension: Int { kvHeadCount * headDimension }
+
+    /// Reads the configuration from `metadata`.
+    ///
+    /// - Throws: ``GGUFError`` with ``GGUFError/Code/invalidModel`` for an
+    ///   unsupported architecture or inconsistent numbers, or a metadata error.
+    public init(metadata: GGUFMetadata) throws(GGUFError) {
+        let architecture = try metadata.requiredString("general.architecture")
+        guard Self.supportedArchitectures.contains(architecture) else {
+            throw GGUFError(.invalidModel, "architecture '\(architecture)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
+        }
+        func key(_ suffix: String) -> String { "\(architecture).\(suffix)" }
+        func positive(_ suffix: String, default value: Int? = nil) throws(GGUFError) -> Int {
+            let found = try metadata.integer(key(suffix)) ?? value
+            guard let found else { throw GGUFError(.missingMetadata, "metadata key '\(key(suffix))' is missing") }
+            // 1 << 24 bounds every width and count far above any real model,
+            // so that products of them cannot overflow.
+            guard (1...(1 << 24)).contains(found) else {
+                throw GGUFError(.invalidModel, "metadata key '\(key(suffix))' is \(found), expected 1 to \(1 << 24)")
+            }
+            return found
+        }
+        self.architecture = architecture
+        embeddingLength = try positive("embedding_length")
+        layerCount = try positive("block_count")
+        headCount = try positive("attention.head_count")
+        kvHeadCount = try positive("attention.head_count_kv", default: headCount)
+        guard headCount % kvHeadCount == 0 else {
+            throw GGUFError(.invalidModel, "\(headCount) query heads cannot be shared among \(kvHeadCount) key/value heads")
+        }
+        guard embeddingLength % headCount == 0 || metadata[key("attention.key_length")] != nil else {
+            throw GGUFError(.invalidModel, "embedding length \(embeddingLength) is not a multiple of the \(headCount) heads")
+        }
+        headDimension = try positive("attention.key_length", default: embeddingLength / headCount)
+        let valueLength = try positive("attention.value_length", default: headDimension)
+        guard valueLength == headDimension else {
+            throw GGUFError(.invalidModel, "value heads of \(valueLength) differ from key heads of \(headDimension)")
+        }
+        feedForwardLength = try positive("feed_forward_length")
+        contextLength = try positive("context_length")
+        rmsEpsilon = try metadata.requiredFloat32(key("attention.layer_norm_rms_epsilon"))
+        ropeFrequencyBase = try metadata.float32(key("rope.freq_base")) ?? 10_000
+        ropeDimensionCount = try positive("rope.dimension_count", default: headDimension)
+        guard ropeDimensionCount <= headDimension, ropeDimensionCount % 2 == 0 else {
+            throw GGUFError(.invalidModel, "RoPE rotates \(ropeDimensionCount) dimensions of heads of \(headDimension); it must be even and no more")
+        }
+        guard rmsEpsilon.isFinite, rmsEpsilon > 0, ropeFrequencyBase.isFinite, ropeFrequencyBase > 1 else {
+            throw GGUFError(.invalidModel, "RMS epsilon \(rmsEpsilon) or RoPE base \(ropeFrequencyBase) is out of range")
+        }
+        // llama.cpp's table of RoPE modes: llama rotates adjacent pairs, qwen2 halves.
+        ropeLayout = architecture == "qwen2" ? .neox : .interleaved
+    }
+}

@@ -1,0 +1,256 @@
+/// Splits text into the words byte-level BPE merges within.
+///
+/// Each ``PreTokenizerKind`` stands for a regular expression from the model's
+/// Hugging Face tokenizer (quoted at each scanner below); the text is cut into
+/// its successive matches, and any text between matches becomes a word of its
+/// own. The expressions are implemented as hand-written scanners over Unicode
+/// scalars rather than with `Regex`: they run in one pass without
+/// backtracking, and each rule's effect is visible in the code.
+struct PreTokenizer: Sendable {
+    let kind: PreTokenizerKind
+
+    /// The words of `text`, as byte ranges of `text`, in order and covering it.
+    func split(_ text: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        let scalars = ScalarText(text)
+        var words: [Range<Int>] = []
+        let all = 0..<scalars.count
+        switch kind {
+        case .llama3:
+            scanLlama3(scalars, all, maximumDigits: 3) { words.append($0) }
+        case .qwen2:
+            scanLlama3(scalars, all, maximumDigits: 1) { words.append($0) }
+        case .gpt2:
+            scanGPT2(scalars, all) { words.append($0) }
+        case .default:
+            splitDefault(scalars, all) { words.append($0) }
+        }
+        return words.map { scalars.byteOffsets[$0.lowerBound]..<scalars.byteOffsets[$0.upperBound] }
+    }
+
+    // MARK: - GPT-2
+
+    /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+    private func scanGPT2(_ text: ScalarText, _ range: Range<Int>, emit: (Range<Int>) -> Void) {
+        let end = range.upperBound
+        var position = range.lowerBound
+        while position < end {
+            let start = position
+            if let length = text.contraction(at: position, end: end, caseInsensitive: false) {
+                position += length
+                emit(start..<position)
+                continue
+            }
+            // ` ?X+`: a literal space may lead a run of letters, numbers or other symbols.
+            let spaceLed = text[position] == " " && position + 1 < end
+            let first = spaceLed ? position + 1 : position
+            let firstClass = text.classes[first]
+            if firstClass.contains(.letter) || firstClass.contains(.number) {
+                let runClass: CharacterClass = firstClass.contains(.letter) ? .letter : .number
+                position = first
+                while position < end && text.classes[position].contains(runClass) { position += 1 }
+                emit(start..<position)
+                continue
+            }
+            if firstClass.isDisjoint(with: [.whitespace, .letter, .number]) {
+                position = first
+                while position < end && text.classes[position].isDisjoint(with: [.whitespace, .letter, .number]) {
+                    position += 1
+                }
+                emit(start..<position)
+                continue
+            }
+            position = text.whitespaceRunEnd(from: position, end: end)
+            emit(start..<position)
+        }
+    }
+
+    // MARK: - Llama 3 and Qwen 2
+
+    /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+    /// Qwen 2 is the same with `\p{N}` for `\p{N}{1,3}`.
+    private func scanLlama3(
+        _ text: ScalarText, _ range: Range<Int>, maximumDigits: Int, emit: (Range<Int>) -> Void
+    ) {
+        let end = range.upperBound
+        var position = range.lowerBound
+        while position < end {
+            let start = position
+            let scalar = text[position]
+            let scalarClass = text.classes[position]
+            if let length = text.contraction(at: position, end: end, caseInsensitive: true) {
+                position += length
+                emit(start..<position)
+                continue
+            }
+            // `[^\r\n\p{L}\p{N}]?\p{L}+`: letters, led by at most one character that is none of those.
+            let isNewline = scalar == "\r" || scalar == "\n"
+            if !isNewline && !scalarClass.contains(.number) {
+                let nextIsLetter = position + 1 < end && text.classes[position + 1].contains(.letter)
+                if scalarClass.contains(.letter) || nextIsLetter {
+                    position += 1
+                    while position < end && text.classes[position].contains(.letter) { position += 1 }
+                    emit(start..<position)
+                    continue
+                }
+            }
+            // `\p{N}{1,maximumDigits}`
+            if scalarClass.contains(.number) {
+                while position < end && text.classes[position].contains(.number)
+                    && position - start < maximumDigits
+                {
+                    position += 1
+                }
+                emit(start..<position)
+                continue
+            }
+            // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
+            let spaceLed = scalar == " " && position + 1 < end
+            let first = spaceLed ? position + 1 : position
+            if text.classes[first].isDisjoint(with: [.whitespace, .letter, .number]) {
+                position = first
+                while position < end && text.classes[position].isDisjoint(with: [.whitespace, .letter, .number]) {
+                    position += 1
+                }
+                while position < end && (text[position] == "\r" || text[position] == "\n") { position += 1 }
+                emit(start..<position)
+                continue
+            }
+            // `\s*[\r\n]+`: whitespace up to and including the last line break of the run.
+            var runEnd = position
+            var afterLastNewline: Int?
+            while runEnd < end && text.classes[runEnd].contains(.whitespace) {
+                if text[runEnd] == "\r" || text[runEnd] == "\n" { afterLastNewline = runEnd + 1 }
+                runEnd += 1
+            }
+            if let afterLastNewline {
+                position = afterLastNewline
+            } else {
+                position = text.whitespaceRunEnd(from: position, end: end)
+            }
+            emit(start..<position)
+        }
+    }
+
+    // MARK: - Default
+
+    /// llama.cpp's fallback applies four expressions in turn, each to the
+    /// words the previous one left: `[\p{P}\$\+<=>\^~\|]+`, the GPT-2
+    /// expression, `\p{N}+`, and `[0-9][0-9][0-9]`.
+    private func splitDefault(_ text: ScalarText, _ range: Range<Int>, emit: (Range<Int>) -> Void) {
+        let symbols: Set<Unicode.Scalar> = ["$", "+", "<", "=", ">", "^", "~", "|"]
+        Self.splitRuns(range, emit: { punctuationSplit in
+            scanGPT2(text, punctuationSplit) { word in
+                Self.splitRuns(word, emit: { numberSplit in
+                    Self.splitDigitTriples(text, numberSplit, emit: emit)
+                }) { text.classes[$0].contains(.number) }
+            }
+        }) { text.classes[$0].contains(.punctuation) || symbols.contains(text[$0]) }
+    }
+
+    /// Splits `range` into maximal runs of positions that satisfy `inRun` and
+    /// the gaps between them.
+    private static func splitRuns(
+        _ range: Range<Int>, emit: (Range<Int>) -> Void, inRun: (Int) -> Bool
+    ) {
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let start = position
+            let matching = inRun(position)
+            while position < range.upperBound && inRun(position) == matching { position += 1 }
+            emit(start..<position)
+        }
+    }
+
+    /// `[0-9][0-9][0-9]`: leftmost non-overlapping triples of ASCII digits, and the gaps between them.
+    private static func splitDigitTriples(_ text: ScalarText, _ range: Range<Int>, emit: (Range<Int>) -> Void) {
+        var gapStart = range.lowerBound
+        var position = range.lowerBound
+        while position + 3 <= range.upperBound {
+            if text.isASCIIDigit(position) && text.isASCIIDigit(position + 1) && text.isASCIIDigit(position + 2) {
+                if gapStart < position { emit(gapStart..<position) }
+                emit(position..<position + 3)
+                position += 3
+                gapStart = position
+            } else {
+                position += 1
+            }
+        }
+        if gapStart < range.upperBound { emit(gapStart..<range.upperBound) }
+    }
+}
+
+/// Text decoded into Unicode scalars with their classes and UTF-8 offsets.
+struct ScalarText {
+    private(set) var scalars: [Unicode.Scalar] = []
+    private(set) var classes: [CharacterClass] = []
+    /// The UTF-8 offset of each scalar, plus the total length at the end.
+    private(set) var byteOffsets: [Int] = []
+
+    var count: Int { scalars.count }
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        scalars.reserveCapacity(bytes.count)
+        classes.reserveCapacity(bytes.count)
+        byteOffsets.reserveCapacity(bytes.count + 1)
+        var offset = 0
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                append(scalar, at: offset)
+                offset += UTF8.width(scalar)
+            case .error:
+                // Input comes from Swift strings, so this is not reached; a
+                // stray byte still advances by one.
+                append("\u{FFFD}", at: offset)
+                offset += 1
+            case .emptyInput:
+                break loop
+            }
+        }
+        byteOffsets.append(bytes.count)
+    }
+
+    private mutating func append(_ scalar: Unicode.Scalar, at offset: Int) {
+        scalars.append(scalar)
+        classes.append(CharacterClass.of(scalar))
+        byteOffsets.append(offset)
+    }
+
+    subscript(position: Int) -> Unicode.Scalar { scalars[position] }
+
+    func isASCIIDigit(_ position: Int) -> Bool {
+        ("0"..."9").contains(scalars[position])
+    }
+
+    /// The length of `'s|'t|'re|'ve|'m|'ll|'d` at `position`, if it matches there.
+    func contraction(at position: Int, end: Int, caseInsensitive: Bool) -> Int? {
+        guard scalars[position] == "'", position + 1 < end else { return nil }
+        func letter(_ offset: Int) -> Unicode.Scalar? {
+            guard position + offset < end else { return nil }
+            let scalar = scalars[position + offset]
+            // Only ASCII letters take part: `[sS]` etc. in the expressions.
+            if caseInsensitive && ("A"..."Z").contains(scalar) {
+                return Unicode.Scalar(scalar.value + 32)
+            }
+            return scalar
+        }
+        switch (letter(1), letter(2)) {
+        case ("s", _), ("t", _), ("m", _), ("d", _): return 2
+        case ("r", "e"), ("v", "e"), ("l", "l"): return 3
+        default: return nil
+        }
+    }
+
+    /// The end of `\s+(?!\S)|\s+` starting at `position`: a run of whitespace,
+    /// less its last character when a non-space follows (that character then
+    /// leads the next word).
+    func whitespaceRunEnd(from position: Int, end: Int) -> Int {
+        var runEnd = position
+        while runEnd < end && classes[runEnd].contains(.whitespace) { runEnd += 1 }
+        if runEnd == position { return position + 1 }  // no expression matches: one character alone
+        if runEnd - position > 1 && runEnd < end { return runEnd - 1 }
+        return runEnd
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Backend
+import Foundation
+
+/// `lmgate bench`: prompt-processing and generation speed, in llama-bench's terms.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure prompt (ppN) and generation (tgN) speed of a GGUF model, as llama-bench does.")
+
+    @Option(help: "The GGUF model file.") var model: String
+    @Option(name: [.customShort("p"), .long], help: "Prompt tokens (0 skips the test).") var promptTokens: Int = 128
+    @Option(name: [.customShort("n"), .long], help: "Generated tokens (0 skips the test).") var generatedTokens: Int = 32
+    @Option(name: [.customShort("t"), .long], help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: [.customShort("r"), .long], help: "Repetitions.") var repetitions: Int = 5
+
+    func run() throws {
+        let file = try GGUFFile(path: model)
+        let languageModel = try LanguageModel(file: file)
+        ModelBenchmark.pageInWeights(of: file) { fraction in
+            FileHandle.standardError.write(Data(String(format: "\rloading model: %3.0f%%", fraction * 100).utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let benchmark = ModelBenchmark(model: languageModel, threads: threadCount)
+        let name = URL(fileURLWithPath: model).lastPathComponent
+        let size = String(format: "%.2f MiB", Double(file.fileSize) / 1_048_576)
+        print("| model | size | threads | test | t/s |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        var rows: [ModelBenchmark.Row] = []
+        if promptTokens > 0 { rows.append(try benchmark.promptProcessing(tokens: promptTokens, repetitions: max(repetitions, 1))) }
+        if generatedTokens > 0 { rows.append(try benchmark.textGeneration(tokens: generatedTokens, repetitions: max(repetitions, 1))) }
+        for row in rows {
+            print(String(format: "| %@ | %@ | %d | %@ | %.2f ± %.2f |", name, size, threadCount, row.test, row.mean, row.standardDeviation))
+        }
+    }
+}

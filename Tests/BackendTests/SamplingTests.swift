@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+@testable import Backend
+
+@Suite("Sampling")
+struct SamplingTests {
+    /// Logits over ten tokens, token 0 most likely, each next one less.
+    let logits: [Float] = (0..<10).map { -Float($0) * 0.5 }
+
+    private func draws(_ parameters: SamplingParameters, count: Int = 300) -> [Int] {
+        var sampler = Sampler(parameters)
+        return (0..<count).map { _ in sampler.sample(logits).token }
+    }
+
+    @Test("the same seed gives the same tokens; another seed other tokens")
+    func seedDeterminism() {
+        var parameters = SamplingParameters()
+        parameters.temperature = 1.5
+        parameters.topK = 0; parameters.topP = 1; parameters.minP = 0
+        parameters.seed = 42
+        let first = draws(parameters)
+        #expect(first == draws(parameters))
+        #expect(Set(first).count > 3)
+        parameters.seed = 43
+        #expect(draws(parameters) != first)
+    }
+
+    @Test("temperature 0 is greedy")
+    func greedy() {
+        var logits = logits
+        logits[7] = 3
+        var sampler = Sampler(.greedy)
+        let token = sampler.sample(logits)
+        #expect(token.token == 7)
+    }
+
+    @Test("top-k, top-p and min-p restrict the tokens drawn")
+    func truncation() {
+        var parameters = SamplingParameters()
+        parameters.temperature = 5  // flatten, so that every kept token shows up
+        parameters.topK = 3; parameters.topP = 1; parameters.minP = 0
+        #expect(Set(draws(parameters)) == [0, 1, 2])
+
+        parameters.topK = 0; parameters.temperature = 1; parameters.topP = 0.7
+        // Probabilities ∝ e^(−0.5 i): 0.39, 0.24, 0.14, … ; 0.39 + 0.24 + 0.14 ≥ 0.7.
+        #expect(Set(Sampler(parameters).candidates(logits).map(\.token)) == [0, 1, 2])
+        #expect(Set(draws(parameters)).isSubset(of: [0, 1, 2]))
+
+        parameters.topP = 1; parameters.minP = 0.3
+        // e^(−0.5 i) ≥ 0.3 for i ≤ 2 (e^−1 = 0.37, e^−1.5 = 0.22).
+        #expect(Set(Sampler(parameters).candidates(logits).map(\.token)) == [0, 1, 2])
+        let probabilities = Sampler(parameters).candidates(logits).map(\.probability)
+        let total: Double = probabilities.reduce(0, +)
+        #expect(abs(total - 1) < 1e-12)
+    }
+
+    @Test("penalties and logit bias change logits as specified")
+    func penalties() {
+        var parameters = SamplingParameters.greedy
+        parameters.repetitionPenalty = 2
+        parameters.presencePenalty = 0.25
+        parameters.frequencyPenalty = 0.5
+        parameters.logitBias = [9: 10, 1: -.infinity]
+        var adjusted: [Float] = [1, 2, -1, 3, 0, 0, 0, 0, 0, 0]
+        Sampler(parameters).adjust(&adjusted, history: [0, 2, 2, 5])
+        let expected: [Float] = [
+            1 / 2 - 0.5 - 0.25,  // positive: divided, then seen once
+            -.infinity,  // banned by the bias
+            -1 * 2 - 2 * 0.5 - 0.25,  // negative: multiplied, then seen twice
+            3,  // not seen
+            0, 0 - 0.5 - 0.25, 0, 0, 0,
+            10,  // biased
+        ]
+        #expect(adjusted == expected)
+        var sampler = Sampler(parameters)
+        #expect(sampler.sample([1, 5, 0, 0, 0, 0, 0, 0, 0, 0]).token == 9)
+
+        parameters.penaltyWindow = 1
+        var windowed: [Float] = [1, 1, 1]
+        Sampler(parameters).adjust(&windowed, history: [0, 1])
+        #expect(windowed[0] == 1 && windowed[1] < 1)
+    }
+
+    @Test("log-probabilities of the chosen and top tokens")
+    func logprobs() {
+        var parameters = SamplingParameters.greedy
+        parameters.topLogprobs = 3
+        var sampler = Sampler(parameters)
+        let token = sampler.sample([0, 2, 1, -1])
+        let sum: Double = exp(0) + exp(2) + exp(1) + exp(-1)
+        let normalizer: Double = log(sum)
+        #expect(token.token == 1)
+        let chosen: Double = 2 - normalizer
+        #expect(abs(token.logprob - chosen) < 1e-6)
+        #expect(token.topLogprobs.map(\.token) == [1, 2, 0])
+        let third: Double = -normalizer
+        #expect(abs(token.topLogprobs[2].logprob - third) < 1e-6)
+    }
+
+    @Test("stop sequences end the text and are never partly shown")
+    func stopSequences() {
+        var matcher = StopSequenceMatcher(["</end>", "STOP"])
+        #expect(matcher.append("Hello <") == "Hello ")
+        #expect(matcher.append("/e") == "")
+        #expect(matcher.append("x") == "</ex")
+        #expect(matcher.append(" ST") == " ")
+        #expect(matcher.append("OP more") == "")
+        #expect(matcher.stopped)
+        #expect(matcher.append("after") == "")
+
+        var unfinished = StopSequenceMatcher(["STOP"])
+        #expect(unfinished.append("a ST") == "a ")
+        #expect(unfinished.finish() == "ST")
+        #expect(!unfinished.stopped)
+    }
+}
