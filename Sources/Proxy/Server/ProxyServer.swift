@@ -1,0 +1,229 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Makes, for one TLS listener's certificate and key, the step that puts TLS
+/// first in each accepted connection's pipeline.
+public typealias TLSInstallerFactory =
+    @Sendable (_ certificatePath: String, _ keyPath: String) throws -> @Sendable (any Channel) throws -> Void
+
+/// The running proxy: its listeners, the admin listener, the upstream pools
+/// and health probing, and graceful shutdown.
+///
+/// ```swift
+/// let server = ProxyServer(configuration: configuration, group: group, logger: logger)
+/// try await server.start()
+/// // ... on SIGTERM:
+/// await server.shutdown()
+/// ```
+public final class ProxyServer: Sendable {
+    public let configuration: ProxyConfiguration
+    public let balancer: UpstreamBalancer
+    public let metrics: ProxyMetrics
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let admission: any RequestAdmission
+    private let tlsInstallerFactory: TLSInstallerFactory?
+    private let registry: ConnectionRegistry
+    private let running = NIOLockedValueBox(Running())
+
+    private struct Running {
+        var serverChannels: [any Channel] = []
+        var adminChannel: (any Channel)?
+        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>] = [:]
+        var prober: UpstreamHealthProber?
+    }
+
+    /// - Parameters:
+    ///   - admission: the access-control step run on every request.
+    ///   - tlsInstallerFactory: how TLS listeners get their TLS handler; TLS
+    ///     listeners fail to start without one.
+    public init(
+        configuration: ProxyConfiguration,
+        group: any EventLoopGroup,
+        logger: Logger,
+        admission: any RequestAdmission = AdmitEveryRequest(),
+        tlsInstallerFactory: TLSInstallerFactory? = nil
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.admission = admission
+        self.tlsInstallerFactory = tlsInstallerFactory
+        self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
+        self.metrics = ProxyMetrics(balancer: self.balancer)
+        self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
+    }
+
+    /// A server on NIO's shared event loops, one per CPU core.
+    public convenience init(
+        configuration: ProxyConfiguration,
+        logger: Logger,
+        admission: any RequestAdmission = AdmitEveryRequest(),
+        tlsInstallerFactory: TLSInstallerFactory? = nil
+    ) {
+        self.init(
+            configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+            admission: admission, tlsInstallerFactory: tlsInstallerFactory)
+    }
+
+    /// The addresses the proxy listeners are bound to (useful with port 0).
+    public var listeningAddresses: [SocketAddress] {
+        self.running.withLockedValue { $0.serverChannels.compactMap(\.localAddress) }
+    }
+
+    /// The address the admin listener is bound to, if any.
+    public var adminAddress: SocketAddress? {
+        self.running.withLockedValue { $0.adminChannel?.localAddress }
+    }
+
+    /// Client connections open now.
+    public var openConnections: Int { self.registry.count }
+
+    /// Binds every listener and starts health probing.
+    public func start() async throws {
+        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>] = [:]
+        let configuration = self.configuration
+        for loop in self.group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = try await loop.submit {
+                let pool = UpstreamConnectionPool(
+                    eventLoop: loop,
+                    upstreams: configuration.upstreams,
+                    maxIdlePerUpstream: configuration.limits.maxIdleUpstreamConnections,
+                    connectTimeout: TimeAmount(configuration.timeouts.upstreamConnect),
+                    idleTimeout: TimeAmount(configuration.timeouts.upstreamIdle))
+                return NIOLoopBound(pool, eventLoop: loop)
+            }.get()
+        }
+        let poolsByLoop = pools
+        self.running.withLockedValue { $0.pools = poolsByLoop }
+
+        var channels: [any Channel] = []
+        do {
+            for listener in configuration.listeners {
+                channels.append(try await self.bind(listener, pools: poolsByLoop))
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        let admin = try await configuration.adminAddress.asyncMap { try await self.bindAdmin($0) }
+        let probeEvery = TimeAmount(configuration.health.probeInterval)
+        let prober = UpstreamHealthProber(
+            balancer: self.balancer, eventLoop: self.group.next(),
+            checkEvery: probeEvery < .milliseconds(100) ? probeEvery : .milliseconds(100),
+            connectTimeout: TimeAmount(configuration.timeouts.upstreamConnect))
+        self.running.withLockedValue { running in
+            running.serverChannels = channels
+            running.adminChannel = admin
+            running.prober = prober
+        }
+        for channel in channels {
+            self.logger.info("proxy listening", metadata: ["listener.address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
+        }
+    }
+
+    /// Stops accepting, lets open requests finish for up to the configured
+    /// shutdown grace period, then closes whatever is left.
+    public func shutdown() async {
+        let (channels, admin, prober, pools) = self.running.withLockedValue { running in
+            defer { running = Running() }
+            return (running.serverChannels, running.adminChannel, running.prober, running.pools)
+        }
+        for channel in channels { try? await channel.close() }
+        self.registry.quiesceAll()
+        let loop = self.group.next()
+        let grace = TimeAmount(self.configuration.timeouts.shutdownGrace)
+        let deadline = loop.scheduleTask(in: grace) { self.registry.closeAll() }
+        try? await self.registry.waitUntilEmpty(on: loop).get()
+        deadline.cancel()
+        prober?.stop()
+        for (_, pool) in pools {
+            try? await pool.eventLoop.submit { pool.value.closeAll() }.get()
+        }
+        try? await admin?.close()
+        self.logger.info("proxy stopped")
+    }
+
+    private func bind(
+        _ listener: ListenerConfiguration,
+        pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>]
+    ) async throws -> any Channel {
+        let installTLS: (@Sendable (any Channel) throws -> Void)?
+        if case .tls(let certificatePath, let keyPath) = listener.security {
+            guard let factory = self.tlsInstallerFactory else {
+                throw ProxyServerError("TLS listener \(listener.address) cannot start: this build has no TLS support")
+            }
+            installTLS = try factory(certificatePath, keyPath)
+        } else {
+            installTLS = nil
+        }
+        let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS)
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = self.configuration.limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = self.configuration.limits.maxHeaderBytes
+        let limits = decoderLimits
+        let (balancer, metrics, registry, admission, logger) =
+            (self.balancer, self.metrics, self.registry, self.admission, self.logger)
+
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard registry.admit(channel) else {
+                    metrics.connectionRejected()
+                    return channel.close()
+                }
+                metrics.connectionOpened()
+                channel.closeFuture.whenComplete { _ in metrics.connectionClosed() }
+                return channel.eventLoop.makeCompletedFuture {
+                    guard let pool = pools[ObjectIdentifier(channel.eventLoop)]?.value else {
+                        throw ProxyServerError("no upstream pool for this event loop")
+                    }
+                    try installTLS?(channel)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ForwardingHandler(
+                            settings: settings, balancer: balancer, pool: pool, admission: admission,
+                            metrics: metrics, logger: logger))
+                }
+            }
+            .bind(host: listener.address.host, port: listener.address.port)
+            .get()
+    }
+
+    private func bindAdmin(_ address: HostAndPort) async throws -> any Channel {
+        let (metrics, path) = (self.metrics, self.configuration.metricsPath)
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, metricsPath: path))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}
+
+/// A listener that cannot be started.
+public struct ProxyServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
