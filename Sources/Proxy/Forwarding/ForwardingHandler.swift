@@ -140,20 +140,17 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let previous = self.state
-        self.state = .closed
         self.timer?.cancel()
         self.timer = nil
-        switch previous {
-        case .forwarding(let exchange, let connection):
-            // The client went away: close the upstream request so the backend stops.
-            connection.receiver = nil
-            connection.close()
-            self.finish(exchange, status: 499)
-        case .admitting(let exchange), .connecting(let exchange):
+        switch self.state {
+        case .forwarding(let exchange, _), .admitting(let exchange), .connecting(let exchange):
+            // The client went away: close the upstream request so the backend
+            // stops generating, and log it as nginx does (499).
+            self.abandonUpstream(of: exchange)
+            self.state = .closed
             self.finish(exchange, status: 499)
         case .idle, .answering, .lingering, .closed:
-            break
+            self.state = .closed
         }
         context.fireChannelInactive()
     }
