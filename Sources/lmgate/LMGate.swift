@@ -8,6 +8,7 @@ struct LMGate: AsyncParsableCommand {
         commandName: "lmgate",
         abstract: "An authenticating TLS gateway in front of a local language-model server.",
         subcommands: [
+            CertCommand.self,
             ProxyCommand.self,
         ]
     )

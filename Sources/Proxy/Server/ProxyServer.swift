@@ -4,11 +4,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Makes, for one TLS listener's certificate and key, the step that puts TLS
-/// first in each accepted connection's pipeline.
-public typealias TLSInstallerFactory =
-    @Sendable (_ certificatePath: String, _ keyPath: String) throws -> @Sendable (any Channel) throws -> Void
-
 /// The running proxy: its listeners, the admin listener, the upstream pools
 /// and health probing, and graceful shutdown.
 ///
@@ -25,7 +20,6 @@ public final class ProxyServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let admission: any RequestAdmission
-    private let tlsInstallerFactory: TLSInstallerFactory?
     private let registry: ConnectionRegistry
     private let running = NIOLockedValueBox(Running())
 
@@ -38,20 +32,16 @@ public final class ProxyServer: Sendable {
 
     /// - Parameters:
     ///   - admission: the access-control step run on every request.
-    ///   - tlsInstallerFactory: how TLS listeners get their TLS handler; TLS
-    ///     listeners fail to start without one.
     public init(
         configuration: ProxyConfiguration,
         group: any EventLoopGroup,
         logger: Logger,
-        admission: any RequestAdmission = AdmitEveryRequest(),
-        tlsInstallerFactory: TLSInstallerFactory? = nil
+        admission: any RequestAdmission = AdmitEveryRequest()
     ) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
         self.admission = admission
-        self.tlsInstallerFactory = tlsInstallerFactory
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
         self.metrics = ProxyMetrics(balancer: self.balancer)
         self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
@@ -61,12 +51,11 @@ public final class ProxyServer: Sendable {
     public convenience init(
         configuration: ProxyConfiguration,
         logger: Logger,
-        admission: any RequestAdmission = AdmitEveryRequest(),
-        tlsInstallerFactory: TLSInstallerFactory? = nil
+        admission: any RequestAdmission = AdmitEveryRequest()
     ) {
         self.init(
             configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
-            admission: admission, tlsInstallerFactory: tlsInstallerFactory)
+            admission: admission)
     }
 
     /// The addresses the proxy listeners are bound to (useful with port 0).
@@ -151,14 +140,17 @@ public final class ProxyServer: Sendable {
         _ listener: ListenerConfiguration,
         pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>]
     ) async throws -> any Channel {
-        let installTLS: (@Sendable (any Channel) throws -> Void)?
+        // TLS listeners put a TLSHandler first; the store keeps the context
+        // new connections use (and is where a certificate reload plugs in).
+        let certificates: TLSCertificateStore?
         if case .tls(let certificatePath, let keyPath) = listener.security {
-            guard let factory = self.tlsInstallerFactory else {
-                throw ProxyServerError("TLS listener \(listener.address) cannot start: this build has no TLS support")
-            }
-            installTLS = try factory(certificatePath, keyPath)
+            certificates = try TLSCertificateStore(
+                configuration: TLSServerConfiguration(certificates: [
+                    TLSCertificateFiles(certificateChainPath: certificatePath, privateKeyPath: keyPath)
+                ]),
+                logger: self.logger)
         } else {
-            installTLS = nil
+            certificates = nil
         }
         let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS)
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
@@ -183,7 +175,9 @@ public final class ProxyServer: Sendable {
                     guard let pool = pools[ObjectIdentifier(channel.eventLoop)]?.value else {
                         throw ProxyServerError("no upstream pool for this event loop")
                     }
-                    try installTLS?(channel)
+                    if let certificates {
+                        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: certificates.current))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withErrorHandling: false,
