@@ -10,17 +10,22 @@ struct ProxyHarness {
     var port: Int { self.server.listeningAddresses.first?.port ?? 0 }
     var url: String { "http://127.0.0.1:\(self.port)" }
 
+    /// - Parameter tls: certificate and key files; the listener uses TLS when given.
     static func start(
         upstreams: [String],
+        tls: TestCertificate? = nil,
         adjust: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
-        var configuration = try ProxyConfigurationLoader.load(
-            file: nil, environment: [:],
-            overrides: [
-                .init(key: "listen", values: ["127.0.0.1:0"]),
-                .init(key: "upstreams", values: upstreams),
-                .init(key: "access_log", value: "false"),
-            ])
+        var overrides: [ConfigurationOverride] = [
+            .init(key: "listen", values: ["127.0.0.1:0"]),
+            .init(key: "upstreams", values: upstreams),
+            .init(key: "access_log", value: "false"),
+        ]
+        if let tls {
+            overrides.append(.init(key: "tls.certificate", value: tls.certificatePath))
+            overrides.append(.init(key: "tls.key", value: tls.keyPath))
+        }
+        var configuration = try ProxyConfigurationLoader.load(file: nil, environment: [:], overrides: overrides)
         configuration.health.probeInterval = .milliseconds(200)
         adjust(&configuration)
         let server = ProxyServer(
