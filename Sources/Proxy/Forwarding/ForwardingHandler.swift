@@ -56,7 +56,30 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     private var clientAddress = "-"
     /// A `read()` asked for while reads are held.
     private var readPending = false
-    private var timer: Scheduled<Void>?
+    /// Set while a client read is being handled; writes upstream are then
+    /// flushed once, in `channelReadComplete`.
+    private var inClientRead = false
+    /// What is being timed; see ``Watch``.
+    private var watch = Watch.none
+    /// The one scheduled check of this connection's deadline, and when it runs.
+    private var watchdog: Scheduled<Void>?
+    private var watchdogAt = NIODeadline.distantFuture
+    private lazy var requestIDs = RequestID.Generator()
+
+    /// The deadline a connection is held to, by phase. The watchdog is only
+    /// rescheduled when a phase needs an earlier check than the one pending,
+    /// so a keep-alive connection in steady state schedules no timer per request.
+    private enum Watch {
+        case none
+        /// A complete request head must arrive by `since` + request head timeout.
+        case requestHead(since: NIODeadline)
+        /// Pauses in the request body may not exceed the client body timeout.
+        case clientBody(Exchange)
+        /// The upstream must answer, and keep answering, within the upstream read timeout.
+        case upstreamRead(Exchange)
+        /// A connection closing after an error is closed at this time.
+        case linger(until: NIODeadline)
+    }
 
     init(
         settings: ForwardingSettings,
@@ -79,16 +102,18 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
-        if context.channel.isActive { self.armRequestHeadTimer() }
+        if context.channel.isActive { self.setWatch(.requestHead(since: .now())) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
         self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
-        self.armRequestHeadTimer()
+        self.setWatch(.requestHead(since: .now()))
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.inClientRead = true
+        defer { self.inClientRead = false }
         switch self.unwrapInboundIn(data) {
         case .head(let head): self.receivedHead(head)
         case .body(let body): self.receivedBody(body)
@@ -140,8 +165,9 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.timer?.cancel()
-        self.timer = nil
+        self.watch = .none
+        self.watchdog?.cancel()
+        self.watchdog = nil
         switch self.state {
         case .forwarding(let exchange, _), .admitting(let exchange), .connecting(let exchange):
             // The client went away: close the upstream request so the backend
@@ -159,7 +185,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     private func receivedHead(_ head: HTTPRequestHead) {
         guard case .idle = self.state else { return }
-        self.timer?.cancel()
+        self.watch = .none
         let exchange = Exchange(clientHead: head, now: .now())
         exchange.requestID = head.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
 
@@ -169,7 +195,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         if let length = RequestFramingCheck.contentLength(of: head), length > self.settings.maxBodyBytes {
             return self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
         }
-        if exchange.requestHasBody { self.armClientBodyTimer(exchange) }
+        if exchange.requestHasBody { self.setWatch(.clientBody(exchange)) }
 
         self.state = .admitting(exchange)
         let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
@@ -206,7 +232,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             let made = UpstreamRequestHead.make(
                 from: head,
                 client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
-                upstreamHost: "")
+                upstreamHost: "", requestIDs: &self.requestIDs)
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
             self.connectUpstream(for: exchange)
@@ -248,8 +274,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             exchange.pendingParts.append(.end(nil))
         case .forwarding(let exchange, let connection):
             exchange.requestEnded = true
-            connection.write(.end(nil), flush: true)
-            if !exchange.responseStarted { self.armUpstreamReadTimer(exchange) }
+            connection.write(.end(nil), flush: !self.inClientRead)
+            if !exchange.responseStarted { self.watchUpstream(exchange) }
         case .answering(let exchange):
             exchange.requestEnded = true
         case .idle, .lingering, .closed:
@@ -307,9 +333,9 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         let pending = exchange.pendingParts
         exchange.pendingParts = []
         for part in pending { connection.write(part, flush: false) }
-        connection.flush()
+        if !self.inClientRead { connection.flush() }  // else channelReadComplete flushes
         connection.holdReads(!(self.context?.channel.isWritable ?? true))
-        if exchange.requestEnded || !exchange.requestHasBody { self.armUpstreamReadTimer(exchange) }
+        if exchange.requestEnded || !exchange.requestHasBody { self.watchUpstream(exchange) }
         self.releaseHeldRead()
     }
 
@@ -354,12 +380,11 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             }
             let head = HTTPResponseHead(version: clientVersion, status: upstreamHead.status, headers: headers)
             context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-            self.armUpstreamReadTimer(exchange)
         case .body(let body):
             exchange.responseBytes += body.readableBytes
             context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
-            self.timer?.cancel()
+            self.watch = .none
             let reusable = exchange.requestEnded && connection.keepAlive
             if let upstream = exchange.upstream {
                 self.balancer.finished(upstream)
@@ -388,7 +413,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     func upstreamClosed(error: (any Error)?) {
         guard case .forwarding(let exchange, _) = self.state else { return }
-        self.timer?.cancel()
+        self.watch = .none
         if let upstream = exchange.upstream {
             self.balancer.finished(upstream)
             exchange.upstream = nil
@@ -409,7 +434,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     /// it unless the request was complete and the error is the upstream's.
     private func answer(_ exchange: Exchange, with response: ProxyErrorResponse, extraHeaders: HTTPHeaders = [:]) {
         guard let context = self.context else { return }
-        self.timer?.cancel()
+        self.watch = .none
         self.abandonUpstream(of: exchange)
         if exchange.responseStarted {
             self.state = .closed
@@ -454,7 +479,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             // the next (pipelined) request from inside it.
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
             if case .idle = self.state {
-                self.armRequestHeadTimer()
+                self.setWatch(.requestHead(since: .now()))
                 self.releaseHeldRead()
             }
         }
@@ -463,10 +488,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     /// Keeps reading and discarding for a short while before closing, so a
     /// client still sending a body can read the response instead of a reset.
     private func linger() {
-        guard case .lingering = self.state, let context = self.context else { return }
-        self.timer = context.eventLoop.assumeIsolated().scheduleTask(in: self.settings.lingerTimeout) {
-            self.context?.close(promise: nil)
-        }
+        guard case .lingering = self.state else { return }
+        self.setWatch(.linger(until: .now() + self.settings.lingerTimeout))
         self.releaseHeldRead()
     }
 
@@ -495,49 +518,57 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         context.read()
     }
 
-    private func armRequestHeadTimer() {
+    private func watchUpstream(_ exchange: Exchange) {
+        exchange.lastActivity = .now()
+        self.setWatch(.upstreamRead(exchange))
+    }
+
+    private func deadline(of watch: Watch) -> NIODeadline {
+        switch watch {
+        case .none: return .distantFuture
+        case .requestHead(let since): return since + self.settings.requestHeadTimeout
+        case .clientBody(let exchange): return exchange.lastActivity + self.settings.clientBodyTimeout
+        case .upstreamRead(let exchange): return exchange.lastActivity + self.settings.upstreamReadTimeout
+        case .linger(let until): return until
+        }
+    }
+
+    private func setWatch(_ watch: Watch) {
+        self.watch = watch
+        let deadline = self.deadline(of: watch)
+        if deadline < self.watchdogAt { self.scheduleWatchdog(at: deadline) }
+    }
+
+    private func scheduleWatchdog(at deadline: NIODeadline) {
         guard let context = self.context else { return }
-        self.timer?.cancel()
-        self.timer = context.eventLoop.assumeIsolated().scheduleTask(in: self.settings.requestHeadTimeout) {
-            guard case .idle = self.state else { return }
+        self.watchdog?.cancel()
+        self.watchdogAt = deadline
+        self.watchdog = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.watchdogFired()
+        }
+    }
+
+    private func watchdogFired() {
+        self.watchdog = nil
+        self.watchdogAt = .distantFuture
+        let deadline = self.deadline(of: self.watch)
+        if deadline > .now() {
+            if deadline != .distantFuture { self.scheduleWatchdog(at: deadline) }
+            return
+        }
+        let expired = self.watch
+        self.watch = .none
+        switch expired {
+        case .none:
+            break
+        case .requestHead, .linger:
+            // A client that does not send a complete request in time is cut off (slow-header defence).
             self.state = .closed
             self.context?.close(promise: nil)
-        }
-    }
-
-    /// While the request body arrives: a pause longer than the client body
-    /// timeout ends the request with 408.
-    private func armClientBodyTimer(_ exchange: Exchange) {
-        self.armActivityTimer(exchange, timeout: self.settings.clientBodyTimeout) {
-            if exchange.requestEnded { return }
-            self.answer(exchange, with: .requestTimeout)
-        }
-    }
-
-    /// While waiting for the upstream: no response head, or a pause in the
-    /// response body, longer than the upstream read timeout ends it (504 if
-    /// nothing was sent to the client yet).
-    private func armUpstreamReadTimer(_ exchange: Exchange) {
-        exchange.lastActivity = .now()
-        self.armActivityTimer(exchange, timeout: self.settings.upstreamReadTimeout) {
-            self.answer(exchange, with: .upstreamTimeout)
-        }
-    }
-
-    /// Runs `expire` once `exchange` has seen no activity for `timeout`.
-    /// Activity only stamps a time; the timer re-arms itself for the rest of
-    /// the period, so the hot path never reschedules.
-    private func armActivityTimer(_ exchange: Exchange, timeout: TimeAmount, expire: @escaping () -> Void) {
-        guard let context = self.context else { return }
-        self.timer?.cancel()
-        let deadline = exchange.lastActivity + timeout
-        self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            guard self.isCurrent(exchange) else { return }
-            if exchange.lastActivity + timeout > .now() {
-                self.armActivityTimer(exchange, timeout: timeout, expire: expire)
-            } else {
-                expire()
-            }
+        case .clientBody(let exchange):
+            if self.isCurrent(exchange) && !exchange.requestEnded { self.answer(exchange, with: .requestTimeout) }
+        case .upstreamRead(let exchange):
+            if self.isCurrent(exchange) { self.answer(exchange, with: .upstreamTimeout) }
         }
     }
 

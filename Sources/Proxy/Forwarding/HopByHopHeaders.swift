@@ -9,33 +9,45 @@ import NIOHTTP1
 /// `Trailer`, `Transfer-Encoding` and `Upgrade`. Message framing is then set
 /// again by the proxy itself for the next hop.
 enum HopByHopHeaders {
-    private static let fixedNames: Set<String> = [
+    private static let fixedNames: [String] = [
         "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
     static func remove(from headers: inout HTTPHeaders) {
-        var named = Set<String>()
+        var named: [String] = []
         for value in headers[canonicalForm: "connection"] {
-            named.insert(value.lowercased())
+            named.append(value.lowercased())
         }
-        // Fast path: most messages carry none of these fields.
-        var found = !named.isEmpty
-        if !found {
-            for (name, _) in headers where isHopByHop(name.lowercased(), named: named) {
-                found = true
-                break
-            }
-        }
-        guard found else { return }
+        // Fast path: most messages carry none of these fields, and checking
+        // costs no allocation.
+        guard headers.contains(where: { isHopByHop($0.name, named: named) }) else { return }
         var kept = HTTPHeaders()
         kept.reserveCapacity(headers.count)
-        for (name, value) in headers where !isHopByHop(name.lowercased(), named: named) {
+        for (name, value) in headers where !isHopByHop(name, named: named) {
             kept.add(name: name, value: value)
         }
         headers = kept
     }
 
-    private static func isHopByHop(_ lowercasedName: String, named: Set<String>) -> Bool {
-        fixedNames.contains(lowercasedName) || lowercasedName.hasPrefix("proxy-") || named.contains(lowercasedName)
+    private static func isHopByHop(_ name: String, named: [String]) -> Bool {
+        if name.utf8.count >= 6, hasPrefixIgnoringCase(name, "proxy-") { return true }
+        for fixed in fixedNames where equalsIgnoringCase(name, fixed) { return true }
+        for token in named where equalsIgnoringCase(name, token) { return true }
+        return false
+    }
+
+    /// ASCII case-insensitive equality; `lowercase` must already be lower case.
+    private static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
+        name.utf8.count == lowercase.utf8.count && hasPrefixIgnoringCase(name, lowercase)
+    }
+
+    private static func hasPrefixIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
+        var nameBytes = name.utf8.makeIterator()
+        for expected in lowercase.utf8 {
+            guard let byte = nameBytes.next() else { return false }
+            let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            if folded != expected { return false }
+        }
+        return true
     }
 }

@@ -18,19 +18,44 @@ enum RequestID {
         }
     }
 
-    /// 32 random hexadecimal digits.
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(32)
-        for _ in 0..<2 {
-            var word = generator.next() as UInt64
-            for _ in 0..<16 {
-                bytes.append(digits[Int(word & 0xF)])
-                word >>= 4
+    /// Makes request IDs: 32 hexadecimal digits from a xoshiro256** generator
+    /// seeded once from the system's random source, so a busy connection
+    /// does not make a system call per request. IDs need to be unique, not secret.
+    struct Generator {
+        private var state: (UInt64, UInt64, UInt64, UInt64)
+
+        init() {
+            var system = SystemRandomNumberGenerator()
+            self.state = (system.next(), system.next(), system.next(), system.next() | 1)
+        }
+
+        private mutating func next() -> UInt64 {
+            let result = ((self.state.1 &* 5) << 7 | (self.state.1 &* 5) >> 57) &* 9
+            let shifted = self.state.1 << 17
+            self.state.2 ^= self.state.0
+            self.state.3 ^= self.state.1
+            self.state.1 ^= self.state.2
+            self.state.0 ^= self.state.3
+            self.state.2 ^= shifted
+            self.state.3 = self.state.3 << 45 | self.state.3 >> 19
+            return result
+        }
+
+        mutating func generate() -> String {
+            let digits: StaticString = "0123456789abcdef"
+            let words = (self.next(), self.next())
+            return String(unsafeUninitializedCapacity: 32) { buffer in
+                digits.withUTF8Buffer { digits in
+                    for (offset, word) in [words.0, words.1].enumerated() {
+                        var word = word
+                        for index in 0..<16 {
+                            buffer[offset * 16 + index] = digits[Int(word & 0xF)]
+                            word >>= 4
+                        }
+                    }
+                }
+                return 32
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

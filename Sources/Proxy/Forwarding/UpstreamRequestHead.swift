@@ -19,7 +19,8 @@ enum UpstreamRequestHead {
     static func make(
         from clientHead: HTTPRequestHead,
         client: ClientContext,
-        upstreamHost: String
+        upstreamHost: String,
+        requestIDs: inout RequestID.Generator
     ) -> (head: HTTPRequestHead, requestID: String) {
         var headers = clientHead.headers
         let wasChunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
@@ -44,7 +45,7 @@ enum UpstreamRequestHead {
         if let given = headers.first(name: "x-request-id"), headers["x-request-id"].count == 1, RequestID.isValid(given) {
             requestID = given
         } else {
-            requestID = RequestID.generate()
+            requestID = requestIDs.generate()
             headers.replaceOrAdd(name: "x-request-id", value: requestID)
         }
 
