@@ -5,9 +5,13 @@ import NIOHTTP1
 /// Forwards the requests of one client connection to the upstreams and
 /// streams their responses back.
 ///
-/// Sits at the end of the server pipeline, after NIO's
-/// `HTTPServerPipelineHandler`, so it sees one request at a time. For each
-/// request it:
+/// Sits at the end of the server pipeline, after NIO's HTTP/1.1 codec. It
+/// handles one request at a time: parts of a pipelined next request that
+/// arrive early are queued and client reads held until the current response
+/// is done. (NIO's `HTTPServerPipelineHandler` would do this too, but it
+/// stops reading after every request, which costs two `epoll_ctl` calls per
+/// request; here reads are held only when a client actually pipelines.) For
+/// each request it:
 /// 1. checks framing (``RequestFramingCheck``) and the body limit;
 /// 2. asks the ``RequestAdmission`` step (where access control plugs in);
 /// 3. picks an upstream (``UpstreamBalancer``), borrows a keep-alive
@@ -59,6 +63,10 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     /// Set while a client read is being handled; writes upstream are then
     /// flushed once, in `channelReadComplete`.
     private var inClientRead = false
+    /// Parts of pipelined requests that arrived before the current response ended.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// Set by graceful shutdown: close once the current response is done.
+    private var quiescing = false
     /// What is being timed; see ``Watch``.
     private var watch = Watch.none
     /// The one scheduled check of this connection's deadline, and when it runs.
@@ -112,13 +120,54 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        if !self.pipelined.isEmpty || !self.acceptsRequestParts {
+            self.pipelined.append(part)
+            return
+        }
         self.inClientRead = true
         defer { self.inClientRead = false }
-        switch self.unwrapInboundIn(data) {
+        self.handle(part)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head): self.receivedHead(head)
         case .body(let body): self.receivedBody(body)
         case .end: self.receivedEnd()
         }
+    }
+
+    /// Whether a request part now belongs to the current request (or starts
+    /// one), rather than to a pipelined request that must wait.
+    private var acceptsRequestParts: Bool {
+        switch self.state {
+        case .idle, .lingering, .closed:
+            return true
+        case .admitting(let exchange), .connecting(let exchange), .forwarding(let exchange, _),
+            .answering(let exchange):
+            return !exchange.requestEnded
+        }
+    }
+
+    /// Handles queued pipelined parts once the previous response has ended.
+    private func handlePipelined() {
+        while !self.pipelined.isEmpty && self.acceptsRequestParts {
+            self.handle(self.pipelined.removeFirst())
+        }
+        if case .forwarding(_, let connection) = self.state { connection.flush() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            self.quiescing = true
+            if case .idle = self.state {
+                self.state = .closed
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -325,7 +374,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     private func startForwarding(_ exchange: Exchange, on connection: UpstreamConnection) {
         guard var head = exchange.upstreamHead, let upstream = exchange.upstream else { return }
-        head.headers.replaceOrAdd(name: "host", value: self.balancer.upstreams[upstream].hostHeader)
+        head.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
         connection.receiver = self
         self.state = .forwarding(exchange, connection)
         exchange.sentUpstreamAt = .now()
@@ -372,7 +421,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             if clientVersion.major == 1 && clientVersion.minor == 0 && !hasLength {
                 exchange.closeAfterResponse = true  // HTTP/1.0 has no chunked framing: end by closing
             }
-            if !exchange.requestEnded { exchange.closeAfterResponse = true }
+            if !exchange.requestEnded || self.quiescing { exchange.closeAfterResponse = true }
             if exchange.closeAfterResponse {
                 headers.add(name: "connection", value: "close")
             } else if clientVersion.major == 1 && clientVersion.minor == 0 {
@@ -442,7 +491,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             return
         }
         let upstreamFault = response.status == .badGateway || response.status == .gatewayTimeout
-        let closing = exchange.closeAfterResponse || !exchange.requestEnded || !upstreamFault
+        let closing = exchange.closeAfterResponse || !exchange.requestEnded || !upstreamFault || self.quiescing
         exchange.responseStarted = true
         exchange.closeAfterResponse = closing
         let body = response.body(allocator: context.channel.allocator)
@@ -475,13 +524,11 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
                 self.context?.close(promise: nil)
             }
         } else {
-            // State is idle before this write: the pipeline handler may hand us
-            // the next (pipelined) request from inside it.
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
-            if case .idle = self.state {
-                self.setWatch(.requestHead(since: .now()))
-                self.releaseHeldRead()
-            }
+            guard case .idle = self.state else { return }
+            self.setWatch(.requestHead(since: .now()))
+            if !self.pipelined.isEmpty { self.handlePipelined() }
+            self.releaseHeldRead()
         }
     }
 
@@ -505,6 +552,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     // MARK: Reads and timers
 
     private var clientReadsHeld: Bool {
+        if !self.pipelined.isEmpty { return true }
         switch self.state {
         case .admitting, .connecting, .answering: return true
         case .forwarding(_, let connection): return !connection.isWritable

@@ -13,6 +13,8 @@ import NIOCore
 public final class UpstreamBalancer: Sendable {
     /// The upstreams, in configuration order; indices identify them elsewhere.
     public let upstreams: [UpstreamAddress]
+    /// The `Host` header value for each upstream, made once.
+    let hostHeaders: [String]
     private let health: ProxyConfiguration.HealthChecking
     private let state: NIOLockedValueBox<State>
 
@@ -30,6 +32,7 @@ public final class UpstreamBalancer: Sendable {
 
     public init(upstreams: [UpstreamAddress], health: ProxyConfiguration.HealthChecking) {
         self.upstreams = upstreams
+        self.hostHeaders = upstreams.map(\.hostHeader)
         self.health = health
         self.state = NIOLockedValueBox(State(upstreams: Array(repeating: UpstreamState(), count: upstreams.count)))
     }

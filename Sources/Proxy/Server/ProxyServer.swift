@@ -179,7 +179,7 @@ public final class ProxyServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(TLSHandler(context: certificates.current))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
+                        withPipeliningAssistance: false,
                         withErrorHandling: false,
                         withOutboundHeaderValidation: true,
                         withEncoderConfiguration: .init(),

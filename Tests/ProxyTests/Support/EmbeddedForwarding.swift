@@ -36,7 +36,7 @@ final class EmbeddedForwarding {
         limits.maxHeaderListSize = configuration.limits.maxHeaderBytes
         limits.maxHeaderFieldSize = configuration.limits.maxHeaderBytes
         try self.client.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: true,
+            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: true,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try self.client.pipeline.syncOperations.addHandler(
             ForwardingHandler(
