@@ -50,8 +50,14 @@ final class UpstreamConnectionPool {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(upstream: upstream))
+                    // No outbound header validator: every request head sent
+                    // upstream was parsed from the client by llhttp and checked
+                    // by RequestFramingCheck, or made by the proxy itself.
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTPRequestEncoder(),
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                        UpstreamConnection(upstream: upstream),
+                    ])
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
