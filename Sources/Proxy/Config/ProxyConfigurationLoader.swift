@@ -32,6 +32,22 @@ public struct ConfigurationOverride: Sendable {
 ///
 /// Every problem found is reported at once, each naming the setting and where
 /// its value came from.
+///
+/// A file uses the same keys as ``ConfigurationSetting/all``, nested:
+///
+/// ```yaml
+/// listen: ["0.0.0.0:8443", "http://127.0.0.1:8080"]  # https:// or http:// forces TLS or plain
+/// tls: { certificate: /etc/lmgate/cert.pem, key: /etc/lmgate/key.pem }
+/// upstreams: ["http://127.0.0.1:1234", "http://192.168.1.20:1234"]
+/// admin: { listen: "127.0.0.1:9090", metrics_path: /metrics }
+/// limits: { max_header_bytes: 32k, max_body_bytes: 64m, max_connections: 4096 }
+/// timeouts: { request_head: 30s, client_body: 60s, upstream_connect: 5s, upstream_read: 300s }
+/// health: { probe_interval: 1s, max_probe_interval: 30s }
+/// access_log: true
+/// ```
+///
+/// The same setting from the environment is `LMGATE_PROXY_LIMITS_MAX_BODY_BYTES=64m`
+/// (lists separated by commas), and from the command line `--set limits.max_body_bytes=64m`.
 public enum ProxyConfigurationLoader {
     /// Loads and validates a configuration.
     /// - Parameters:
