@@ -123,4 +123,23 @@ import Testing
         #expect(HostAndPort(host: "127.9.0.1", port: 1).isLoopback)
         #expect(!HostAndPort(host: "10.0.0.1", port: 1).isLoopback)
     }
+
+    @Test func documentedExampleLoads() throws {
+        let certificate = try TestCertificate.make()
+        defer { certificate.remove() }
+        let configuration = try ProxyConfigurationLoader.load(yaml: """
+            listen: ["0.0.0.0:8443", "http://127.0.0.1:8080"]  # https:// or http:// forces TLS or plain
+            tls: { certificate: \(certificate.certificatePath), key: \(certificate.keyPath) }
+            upstreams: ["http://127.0.0.1:1234", "http://192.168.1.20:1234"]
+            admin: { listen: "127.0.0.1:9090", metrics_path: /metrics }
+            limits: { max_header_bytes: 32k, max_body_bytes: 64m, max_connections: 4096 }
+            timeouts: { request_head: 30s, client_body: 60s, upstream_connect: 5s, upstream_read: 300s }
+            health: { probe_interval: 1s, max_probe_interval: 30s }
+            access_log: true
+            """)
+        #expect(configuration.listeners.map(\.isTLS) == [true, false])
+        #expect(configuration.upstreams.count == 2)
+        #expect(configuration.limits.maxHeaderBytes == 32 * 1024)
+        #expect(configuration.health.maxProbeInterval == .seconds(30))
+    }
 }
