@@ -179,7 +179,8 @@ public final class TLSHandler: ChannelDuplexHandler {
                     negotiatedProtocol: connection.negotiatedProtocol,
                     serverName: connection.serverName,
                     protocolVersion: connection.protocolVersion,
-                    cipherSuite: connection.cipherSuite))
+                    cipherSuite: connection.cipherSuite,
+                    peerCertificateSHA256: connection.peerCertificateFingerprint))
             encryptFlushedWrites(context: context)
             // Application data may have arrived in the same read as the
             // handshake's last message.
