@@ -255,12 +255,15 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// Writes whatever OpenSSL produced; `promises` complete with that write.
     @discardableResult
     private func sendCiphertext(context: ChannelHandlerContext, completing promises: [EventLoopPromise<Void>] = []) -> EventLoopFuture<Void> {
+        let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
+        if ciphertext == nil, promises.isEmpty {
+            return context.eventLoop.makeSucceededVoidFuture()
+        }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promises.forEach { promise.futureResult.cascade(to: $0) }
-        // An empty write still keeps promise order behind earlier writes.
-        let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
-            ?? context.channel.allocator.buffer(capacity: 0)
-        context.writeAndFlush(wrapOutboundOut(ciphertext), promise: promise)
+        // With nothing to send (empty writes), an empty write still completes
+        // the promises in order, after the writes before them.
+        context.writeAndFlush(wrapOutboundOut(ciphertext ?? context.channel.allocator.buffer(capacity: 0)), promise: promise)
         return promise.futureResult
     }
 
