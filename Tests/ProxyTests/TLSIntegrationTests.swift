@@ -39,6 +39,22 @@ struct TLSIntegrationTests {
         try await server.stop()
     }
 
+    @Test func largeMessagesCrossManyRecordsBothWays() async throws {
+        let directory = try TLSTestDirectory()
+        let (files, _) = try TLSTestCertificates.selfSigned(in: directory, prefix: "server")
+        let store = try TLSCertificateStore(configuration: TLSServerConfiguration(certificates: [files]), logger: Self.logger)
+        let server = try await TLSTestServer.start(store: store)
+        let client = try await TLSTestClient.connect(port: server.port, context: TLSContext(clientTrustingRootsAt: files.certificateChainPath))
+
+        // 1 MiB in varied lines: many 16 KiB records, split across TCP reads.
+        let message = (0..<16_384).map { "line \($0) of the large message, padded to 64 bytes.".padding(toLength: 63, withPad: ".", startingAt: 0) + "\n" }.joined()
+        #expect(message.utf8.count == 1 << 20)
+        #expect(try await client.echo(message) == message)
+        #expect(try await client.echo("and a small one after") == "and a small one after")
+        try await client.close()
+        try await server.stop()
+    }
+
     @Test func sniChoosesTheMatchingCertificate() async throws {
         let directory = try TLSTestDirectory()
         let pairs = try TLSTestCertificates.caSigned(in: directory, serverNames: ["alpha.test", "beta.test"])
