@@ -85,8 +85,9 @@ struct TLSIntegrationTests {
         let store = try TLSCertificateStore(configuration: TLSServerConfiguration(certificates: [files]), logger: Self.logger)
         let server = try await TLSTestServer.start(store: store)
 
-        for url in ["https://localhost:\(server.port)/", "https://127.0.0.1:\(server.port)/"] {
-            let result = try runTLSCommand("/usr/bin/curl", [
+        let urls = ["https://localhost:\(server.port)/", "https://127.0.0.1:\(server.port)/"]
+        for (url, versions) in zip(urls + urls, [["--tlsv1.3"], ["--tlsv1.3"], ["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.2", "--tls-max", "1.2"]]) {
+            let result = try runTLSCommand("/usr/bin/curl", versions + [
                 "-sS", "--resolve", "localhost:\(server.port):127.0.0.1",
                 "--cacert", files.certificateChainPath, url,
             ])
