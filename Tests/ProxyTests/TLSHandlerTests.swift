@@ -121,6 +121,40 @@ struct TLSHandlerTests {
         #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
     }
 
+    @Test func nothingIsEncryptedBeforeFlush() throws {
+        let pair = try TLSEmbeddedPair()
+        try pair.connect()
+        try pair.exchange()
+        let written = pair.client.eventLoop.makePromise(of: Void.self)
+        pair.client.write(ByteBuffer(string: "held"), promise: written)
+        #expect(try pair.client.readOutbound(as: ByteBuffer.self) == nil)
+        pair.client.flush()
+        let record = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        #expect(record.getInteger(at: record.readerIndex, as: UInt8.self) == 23)  // TLS record type "application data"
+        try written.futureResult.wait()
+        try pair.server.writeInbound(record)
+        #expect(try TLSEmbeddedPair.text(pair.server) == "held")
+        try pair.client.close().wait()
+        try pair.exchange()
+        #expect(try pair.server.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
+    }
+
+    @Test func closeDuringTheHandshakeFailsHeldWrites() throws {
+        let pair = try TLSEmbeddedPair()
+        try pair.connect()
+        let held = pair.client.eventLoop.makePromise(of: Void.self)
+        pair.client.writeAndFlush(ByteBuffer(string: "too early"), promise: held)
+        try pair.client.close().wait()
+        #expect(throws: ChannelError.ioOnClosedChannel) { try held.futureResult.wait() }
+        // Only the ClientHello went out: no close_notify without a session.
+        let hello = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        #expect(hello.getInteger(at: hello.readerIndex, as: UInt8.self) == 22)  // TLS record type "handshake"
+        #expect(try pair.client.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try pair.server.finish().isClean)
+    }
+
     @Test func writesNotFlushedAtCloseAreFailed() throws {
         let pair = try TLSEmbeddedPair()
         try pair.connect()
