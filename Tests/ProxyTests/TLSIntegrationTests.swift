@@ -11,11 +11,11 @@ import Testing
 struct TLSIntegrationTests {
     private static let logger = Logger(label: "lmgate.tls.test")
 
-    private func sClient(port: Int, _ arguments: [String]) throws -> TLSCommandResult {
-        try runTLSCommand("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + arguments)
+    private func sClient(port: Int, _ arguments: [String], input: String = "") throws -> TLSCommandResult {
+        try runTLSCommand("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + arguments, input: input)
     }
 
-    @Test func opensslAcceptsTLS12And13WithALPNAndRefusesTLS11() async throws {
+    @Test func opensslAcceptsTLS12And13WithALPNAndRefusesTLS11AndRenegotiation() async throws {
         let directory = try TLSTestDirectory()
         let (files, _) = try TLSTestCertificates.selfSigned(in: directory, prefix: "server")
         let store = try TLSCertificateStore(configuration: TLSServerConfiguration(certificates: [files]), logger: Self.logger)
@@ -31,6 +31,12 @@ struct TLSIntegrationTests {
             #expect(result.output.contains("ALPN protocol: http/1.1"), "\(result.output)")
             #expect(result.output.contains("Verify return code: 0 (ok)"), "\(result.output)")
         }
+        // "R" asks s_client to renegotiate; the server answers with a
+        // no_renegotiation alert (and the handler must send that alert).
+        let renegotiation = try sClient(port: server.port, ["-tls1_2"], input: "R\n")
+        #expect(renegotiation.output.contains("RENEGOTIATING"), "\(renegotiation.output)")
+        #expect(renegotiation.output.contains("no renegotiation"), "\(renegotiation.output)")
+        #expect(renegotiation.status != 0)
         // The client is allowed TLS 1.1 (security level 0); the server must refuse it.
         let old = try sClient(port: server.port, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
         #expect(old.status != 0)

@@ -28,7 +28,8 @@ struct TLSCommandResult {
 }
 
 /// Runs an external program (openssl, curl, python3, sslyze), feeding it
-/// `input`, and returns its exit status and combined output.
+/// `input`, and returns its exit status and combined output. The program
+/// is terminated if it runs longer than two minutes.
 func runTLSCommand(_ executable: String, _ arguments: [String], input: String = "") throws -> TLSCommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -39,6 +40,10 @@ func runTLSCommand(_ executable: String, _ arguments: [String], input: String = 
     process.standardError = outputPipe
     process.standardInput = inputPipe
     try process.run()
+    // A client that hangs must fail its test, not stall the whole suite.
+    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(120)) {
+        if process.isRunning { process.terminate() }
+    }
     inputPipe.fileHandleForWriting.write(Data(input.utf8))
     try inputPipe.fileHandleForWriting.close()
     let output = outputPipe.fileHandleForReading.readDataToEndOfFile()

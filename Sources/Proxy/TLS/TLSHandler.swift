@@ -215,6 +215,9 @@ public final class TLSHandler: ChannelDuplexHandler {
                 readPending = false
                 context.fireChannelRead(wrapInboundOut(plaintext))
             case .needsPeerData:
+                // SSL_read may have written records of its own: an alert
+                // refusing renegotiation, a TLS 1.3 KeyUpdate answer.
+                sendCiphertext(context: context)
                 return
             case .closeNotify:
                 perform(machine.closeNotifyReceived(), context: context, promise: nil)
