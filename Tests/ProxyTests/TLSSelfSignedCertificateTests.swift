@@ -55,6 +55,21 @@ struct TLSSelfSignedCertificateTests {
         #expect(try String(contentsOfFile: keyPath, encoding: .utf8) == certificate.privateKeyPEM)
     }
 
+    @Test func firstStartCreatesThePairOnceAndNeverHalfOfIt() throws {
+        let directory = try TLSTestDirectory()
+        let files = TLSCertificateFiles(certificateChainPath: directory.file("cert.pem"), privateKeyPath: directory.file("key.pem"))
+        let created = try #require(try SelfSignedCertificate.createIfMissing(files))
+        #expect(try TLSTestCertificates.fingerprint(ofCertificateAt: files.certificateChainPath) == created.sha256Fingerprint)
+        #expect(try TLSContext(server: TLSServerConfiguration(certificates: [files])).certificateFingerprints == [created.sha256Fingerprint])
+        #expect(try SelfSignedCertificate.createIfMissing(files) == nil)
+        #expect(try TLSTestCertificates.fingerprint(ofCertificateAt: files.certificateChainPath) == created.sha256Fingerprint)
+
+        try FileManager.default.removeItem(atPath: files.certificateChainPath)
+        let error = #expect(throws: TLSError.self) { try SelfSignedCertificate.createIfMissing(files) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(try String(contentsOfFile: files.privateKeyPath, encoding: .utf8) == created.privateKeyPEM)
+    }
+
     @Test func thisHostsNamesIncludeLoopback() {
         let host = CertificateSubjectNames.forThisHost()
         #expect(host.dnsNames.contains("localhost"))

@@ -323,3 +323,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         }
     }
 }
+
+/// A handler belongs to one channel and is used on its event loop only.
+@available(*, unavailable)
+extension TLSHandler: Sendable {}
