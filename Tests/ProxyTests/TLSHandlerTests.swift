@@ -140,6 +140,49 @@ struct TLSHandlerTests {
         #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
     }
 
+    /// The number of TLS records in `bytes` (each: type, version, length, body).
+    private func recordCount(_ bytes: ByteBuffer) -> Int {
+        var bytes = bytes
+        var count = 0
+        while bytes.readableBytes >= 5, let length = bytes.getInteger(at: bytes.readerIndex + 3, as: UInt16.self) {
+            bytes.moveReaderIndex(forwardBy: 5 + Int(length))
+            count += 1
+        }
+        return count
+    }
+
+    @Test func smallWritesInOneFlushShareARecord() throws {
+        let pair = try TLSEmbeddedPair()
+        try pair.connect()
+        try pair.exchange()
+        let promises = (0..<3).map { _ in pair.client.eventLoop.makePromise(of: Void.self) }
+        for (text, promise) in zip(["5\r\n", "hello", "\r\n"], promises) {
+            pair.client.write(ByteBuffer(string: text), promise: promise)
+        }
+        pair.client.flush()
+        let ciphertext = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        #expect(recordCount(ciphertext) == 1)
+        try promises.forEach { try $0.futureResult.wait() }
+        try pair.server.writeInbound(ciphertext)
+        #expect(try TLSEmbeddedPair.text(pair.server) == "5\r\nhello\r\n")
+
+        // Writes that together exceed one record's 16 KiB are split between records, in order.
+        let parts = ["a", "b", "c"].map { String(repeating: $0, count: 10_000) }
+        for part in parts {
+            pair.client.write(ByteBuffer(string: part), promise: nil)
+        }
+        pair.client.flush()
+        let large = try #require(try pair.client.readOutbound(as: ByteBuffer.self))
+        #expect(recordCount(large) == 3)
+        try pair.server.writeInbound(large)
+        #expect(try TLSEmbeddedPair.text(pair.server) == parts.joined())
+
+        try pair.client.close().wait()
+        try pair.exchange()
+        #expect(try pair.server.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
+    }
+
     @Test func closeDuringTheHandshakeFailsHeldWrites() throws {
         let pair = try TLSEmbeddedPair()
         try pair.connect()

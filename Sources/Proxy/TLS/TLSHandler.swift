@@ -15,7 +15,8 @@ import NIOCore
 /// decisions (what to do with a read, a flush, a close in each state) come
 /// from ``TLSStateMachine``; this class only performs them.
 ///
-/// - Writes are held until `flush`. Writes flushed before the handshake
+/// - Writes are held until `flush`; small flushed writes are joined into one
+///   record. Writes flushed before the handshake
 ///   completes are kept and encrypted right after it. Each write's promise
 ///   completes when its ciphertext has been written to the socket. A write
 ///   OpenSSL cannot take yet (it needs peer bytes first) stays queued, in
@@ -53,6 +54,11 @@ public final class TLSHandler: ChannelDuplexHandler {
     private var deliveredPlaintext = false
     /// Whether the next handler asked for a read that no plaintext has answered yet.
     private var readPending = false
+
+    /// Largest plaintext of one TLS record.
+    private static let recordSize = 16 * 1024
+    /// How many writes were joined in a write OpenSSL refused for want of peer bytes.
+    private var blockedWriteCount: Int?
 
     /// Time allowed for closing after our close_notify, if the peer does not read it.
     private static let closeNotifyGracePeriod: TimeAmount = .seconds(5)
@@ -233,15 +239,36 @@ public final class TLSHandler: ChannelDuplexHandler {
     }
 
     /// Encrypts flushed writes in order and sends the ciphertext.
+    ///
+    /// Consecutive small writes are joined into one TLS record of up to
+    /// 16 KiB, as nginx's `ssl_buffer_size` does: an HTTP encoder writes a
+    /// chunk's size line, data and CRLF separately, and three records for one
+    /// event would cost three encryptions and three record overheads.
     private func encryptFlushedWrites(context: ChannelHandlerContext) {
-        guard pendingWrites.hasMark else { return }
         var completed: [EventLoopPromise<Void>] = []
-        encrypting: while pendingWrites.hasMark, let next = pendingWrites.first {
-            switch connection.write(next.data) {
+        encrypting: while let markIndex = pendingWrites.markedElementIndex {
+            let flushed = pendingWrites.distance(from: pendingWrites.startIndex, to: markIndex) + 1
+            // After OpenSSL refused a write it must be retried with the same
+            // length, so the same writes are joined again.
+            let count = blockedWriteCount ?? Self.coalescedCount(pendingWrites.prefix(flushed))
+            let outcome: TLSStepOutcome
+            if count == 1, let only = pendingWrites.first {
+                outcome = connection.write(only.data)
+            } else {
+                var joined = context.channel.allocator.buffer(capacity: Self.recordSize)
+                for write in pendingWrites.prefix(count) {
+                    joined.writeImmutableBuffer(write.data)
+                }
+                outcome = connection.write(joined)
+            }
+            switch outcome {
             case .complete:
-                _ = pendingWrites.removeFirst()
-                if let promise = next.promise { completed.append(promise) }
+                blockedWriteCount = nil
+                for _ in 0..<count {
+                    if let promise = pendingWrites.removeFirst().promise { completed.append(promise) }
+                }
             case .needsPeerData:
+                blockedWriteCount = count
                 break encrypting
             case .failed(let error):
                 machine.failed()
@@ -253,6 +280,18 @@ public final class TLSHandler: ChannelDuplexHandler {
             }
         }
         sendCiphertext(context: context, completing: completed)
+    }
+
+    /// How many of `writes` (at least one) fit together in one record.
+    private static func coalescedCount(_ writes: CircularBuffer<PendingWrite>) -> Int {
+        var count = 0
+        var bytes = 0
+        for write in writes {
+            if count > 0, bytes + write.data.readableBytes > recordSize { break }
+            count += 1
+            bytes += write.data.readableBytes
+        }
+        return max(count, 1)
     }
 
     /// Writes whatever OpenSSL produced; `promises` complete with that write.
