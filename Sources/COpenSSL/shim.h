@@ -42,7 +42,6 @@ static inline long lmgate_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
 /// `SSL_OP_*` flags are built with a cast-and-shift macro Swift does not import.
 static inline uint64_t lmgate_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 static inline uint64_t lmgate_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
-static inline uint64_t lmgate_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 
 static inline int lmgate_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
     return (int)SSL_CTX_set1_groups_list(ctx, list);
@@ -54,10 +53,6 @@ static inline int lmgate_SSL_CTX_get_ex_new_index(void) {
 
 static inline int lmgate_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, int (*callback)(SSL *, int *, void *)) {
     return (int)SSL_CTX_set_tlsext_servername_callback(ctx, callback);
-}
-
-static inline long lmgate_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
-    return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
 
 /// `EVP_EC_gen` and `EVP_RSA_gen` expand to the variadic `EVP_PKEY_Q_keygen`.

@@ -13,22 +13,26 @@ import Darwin
 public struct TLSCertificateWatcher: Sendable {
     private let store: TLSCertificateStore
     private let interval: Duration
+    private let initial: [FileIdentity?]
 
+    /// Records the files' current state: changes from here on trigger a
+    /// reload, so make the watcher right after the store.
     public init(store: TLSCertificateStore, interval: Duration = .seconds(1)) {
         self.store = store
         self.interval = interval
+        self.initial = Self.snapshot(store.configuration)
     }
 
     /// Watches until the task is cancelled.
     public func run() async {
-        var last = snapshot()
+        var last = initial
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
             } catch {
                 return  // cancelled
             }
-            let now = snapshot()
+            let now = Self.snapshot(store.configuration)
             if now != last {
                 last = now
                 _ = try? store.reload()  // the store logs the outcome
@@ -36,15 +40,15 @@ public struct TLSCertificateWatcher: Sendable {
         }
     }
 
-    private struct FileIdentity: Equatable {
+    private struct FileIdentity: Equatable, Sendable {
         var inode: UInt64
         var size: Int64
         var modifiedSeconds: Int
         var modifiedNanoseconds: Int
     }
 
-    private func snapshot() -> [FileIdentity?] {
-        store.configuration.certificates.flatMap { [$0.certificateChainPath, $0.privateKeyPath] }.map { path in
+    private static func snapshot(_ configuration: TLSServerConfiguration) -> [FileIdentity?] {
+        configuration.certificates.flatMap { [$0.certificateChainPath, $0.privateKeyPath] }.map { path in
             var info = stat()
             guard stat(path, &info) == 0 else { return nil }
             #if canImport(Darwin)

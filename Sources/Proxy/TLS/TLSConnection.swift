@@ -103,10 +103,16 @@ final class TLSConnection {
 
     /// Decrypts at most one record's worth of application data.
     func read(allocator: ByteBufferAllocator) -> TLSReadOutcome {
+        // Plaintext is never longer than the ciphertext it came from, so this
+        // bounds the buffer for small messages and skips the call (and the
+        // allocation) when nothing can be decrypted.
+        let available = Int(BIO_ctrl_pending(inbound)) + Int(SSL_pending(ssl))
+        guard available > 0 else { return .needsPeerData }
+        let capacity = min(Self.maximumRecordSize, available)
         OpenSSLErrorQueue.clear()
-        var buffer = allocator.buffer(capacity: Self.maximumRecordSize)
+        var buffer = allocator.buffer(capacity: capacity)
         var result: Int32 = 0
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.maximumRecordSize) { bytes in
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { bytes in
             result = SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))
             return Int(max(0, result))
         }

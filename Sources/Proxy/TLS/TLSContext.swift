@@ -113,8 +113,9 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_set_cipher_list(sslContext, TLSServerConfiguration.tls12CipherList) == 1,
               lmgate_SSL_CTX_set1_groups_list(sslContext, TLSServerConfiguration.groups) == 1
         else { throw OpenSSLErrorQueue.error(.openSSLFailure, "setting cipher suites") }
-        // Idle connections hold no read/write buffers (as nginx does).
-        _ = lmgate_SSL_CTX_set_mode(sslContext, Int(SSL_MODE_RELEASE_BUFFERS))
+        // Idle connections hold no read/write buffers (as nginx does). A write
+        // OpenSSL refused is retried from a freshly joined buffer, at a new address.
+        _ = lmgate_SSL_CTX_set_mode(sslContext, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
     }
 
     private static func makeServerSSLContext(_ files: TLSCertificateFiles) throws -> OpaquePointer {

@@ -15,7 +15,8 @@ import NIOCore
 /// decisions (what to do with a read, a flush, a close in each state) come
 /// from ``TLSStateMachine``; this class only performs them.
 ///
-/// - Writes are held until `flush`. Writes flushed before the handshake
+/// - Writes are held until `flush`; small flushed writes are joined into one
+///   record. Writes flushed before the handshake
 ///   completes are kept and encrypted right after it. Each write's promise
 ///   completes when its ciphertext has been written to the socket. A write
 ///   OpenSSL cannot take yet (it needs peer bytes first) stays queued, in
@@ -53,6 +54,11 @@ public final class TLSHandler: ChannelDuplexHandler {
     private var deliveredPlaintext = false
     /// Whether the next handler asked for a read that no plaintext has answered yet.
     private var readPending = false
+
+    /// Largest plaintext of one TLS record.
+    private static let recordSize = 16 * 1024
+    /// How many writes were joined in a write OpenSSL refused for want of peer bytes.
+    private var blockedWriteCount: Int?
 
     /// Time allowed for closing after our close_notify, if the peer does not read it.
     private static let closeNotifyGracePeriod: TimeAmount = .seconds(5)
@@ -179,7 +185,8 @@ public final class TLSHandler: ChannelDuplexHandler {
                     negotiatedProtocol: connection.negotiatedProtocol,
                     serverName: connection.serverName,
                     protocolVersion: connection.protocolVersion,
-                    cipherSuite: connection.cipherSuite))
+                    cipherSuite: connection.cipherSuite,
+                    peerCertificateSHA256: connection.peerCertificateFingerprint))
             encryptFlushedWrites(context: context)
             // Application data may have arrived in the same read as the
             // handshake's last message.
@@ -214,6 +221,9 @@ public final class TLSHandler: ChannelDuplexHandler {
                 readPending = false
                 context.fireChannelRead(wrapInboundOut(plaintext))
             case .needsPeerData:
+                // SSL_read may have written records of its own: an alert
+                // refusing renegotiation, a TLS 1.3 KeyUpdate answer.
+                sendCiphertext(context: context)
                 return
             case .closeNotify:
                 perform(machine.closeNotifyReceived(), context: context, promise: nil)
@@ -229,15 +239,36 @@ public final class TLSHandler: ChannelDuplexHandler {
     }
 
     /// Encrypts flushed writes in order and sends the ciphertext.
+    ///
+    /// Consecutive small writes are joined into one TLS record of up to
+    /// 16 KiB, as nginx's `ssl_buffer_size` does: an HTTP encoder writes a
+    /// chunk's size line, data and CRLF separately, and three records for one
+    /// event would cost three encryptions and three record overheads.
     private func encryptFlushedWrites(context: ChannelHandlerContext) {
-        guard pendingWrites.hasMark else { return }
         var completed: [EventLoopPromise<Void>] = []
-        encrypting: while pendingWrites.hasMark, let next = pendingWrites.first {
-            switch connection.write(next.data) {
+        encrypting: while let markIndex = pendingWrites.markedElementIndex {
+            let flushed = pendingWrites.distance(from: pendingWrites.startIndex, to: markIndex) + 1
+            // After OpenSSL refused a write it must be retried with the same
+            // length, so the same writes are joined again.
+            let count = blockedWriteCount ?? Self.coalescedCount(pendingWrites.prefix(flushed))
+            let outcome: TLSStepOutcome
+            if count == 1, let only = pendingWrites.first {
+                outcome = connection.write(only.data)
+            } else {
+                var joined = context.channel.allocator.buffer(capacity: Self.recordSize)
+                for write in pendingWrites.prefix(count) {
+                    joined.writeImmutableBuffer(write.data)
+                }
+                outcome = connection.write(joined)
+            }
+            switch outcome {
             case .complete:
-                _ = pendingWrites.removeFirst()
-                if let promise = next.promise { completed.append(promise) }
+                blockedWriteCount = nil
+                for _ in 0..<count {
+                    if let promise = pendingWrites.removeFirst().promise { completed.append(promise) }
+                }
             case .needsPeerData:
+                blockedWriteCount = count
                 break encrypting
             case .failed(let error):
                 machine.failed()
@@ -251,15 +282,30 @@ public final class TLSHandler: ChannelDuplexHandler {
         sendCiphertext(context: context, completing: completed)
     }
 
+    /// How many of `writes` (at least one) fit together in one record.
+    private static func coalescedCount(_ writes: CircularBuffer<PendingWrite>) -> Int {
+        var count = 0
+        var bytes = 0
+        for write in writes {
+            if count > 0, bytes + write.data.readableBytes > recordSize { break }
+            count += 1
+            bytes += write.data.readableBytes
+        }
+        return max(count, 1)
+    }
+
     /// Writes whatever OpenSSL produced; `promises` complete with that write.
     @discardableResult
     private func sendCiphertext(context: ChannelHandlerContext, completing promises: [EventLoopPromise<Void>] = []) -> EventLoopFuture<Void> {
+        let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
+        if ciphertext == nil, promises.isEmpty {
+            return context.eventLoop.makeSucceededVoidFuture()
+        }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promises.forEach { promise.futureResult.cascade(to: $0) }
-        // An empty write still keeps promise order behind earlier writes.
-        let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
-            ?? context.channel.allocator.buffer(capacity: 0)
-        context.writeAndFlush(wrapOutboundOut(ciphertext), promise: promise)
+        // With nothing to send (empty writes), an empty write still completes
+        // the promises in order, after the writes before them.
+        context.writeAndFlush(wrapOutboundOut(ciphertext ?? context.channel.allocator.buffer(capacity: 0)), promise: promise)
         return promise.futureResult
     }
 
@@ -316,3 +362,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         }
     }
 }
+
+/// A handler belongs to one channel and is used on its event loop only.
+@available(*, unavailable)
+extension TLSHandler: Sendable {}

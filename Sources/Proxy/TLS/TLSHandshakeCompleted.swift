@@ -9,4 +9,7 @@ public struct TLSHandshakeCompleted: Sendable, Hashable {
     public let protocolVersion: String
     /// OpenSSL's name of the agreed cipher suite.
     public let cipherSuite: String
+    /// SHA-256 fingerprint of the certificate the peer presented, if it
+    /// presented one (in client mode: the server's certificate).
+    public let peerCertificateSHA256: String?
 }
