@@ -67,27 +67,9 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     private var pipelined = CircularBuffer<HTTPServerRequestPart>()
     /// Set by graceful shutdown: close once the current response is done.
     private var quiescing = false
-    /// What is being timed; see ``Watch``.
-    private var watch = Watch.none
-    /// The one scheduled check of this connection's deadline, and when it runs.
-    private var watchdog: Scheduled<Void>?
-    private var watchdogAt = NIODeadline.distantFuture
+    /// Holds the connection to the deadline of its phase; created when the handler is added.
+    private var watchdog: ConnectionWatchdog?
     private lazy var requestIDs = RequestID.Generator()
-
-    /// The deadline a connection is held to, by phase. The watchdog is only
-    /// rescheduled when a phase needs an earlier check than the one pending,
-    /// so a keep-alive connection in steady state schedules no timer per request.
-    private enum Watch {
-        case none
-        /// A complete request head must arrive by `since` + request head timeout.
-        case requestHead(since: NIODeadline)
-        /// Pauses in the request body may not exceed the client body timeout.
-        case clientBody(Exchange)
-        /// The upstream must answer, and keep answering, within the upstream read timeout.
-        case upstreamRead(Exchange)
-        /// A connection closing after an error is closed at this time.
-        case linger(until: NIODeadline)
-    }
 
     init(
         settings: ForwardingSettings,
@@ -109,13 +91,20 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.watchdog = ConnectionWatchdog(settings: self.settings, eventLoop: context.eventLoop) { [weak self] phase in
+            self?.deadlinePassed(phase)
+        }
         self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
-        if context.channel.isActive { self.setWatch(.requestHead(since: .now())) }
+        if context.channel.isActive { self.watchdog?.enter(.requestHead(since: .now())) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.watchdog?.stop()
     }
 
     func channelActive(context: ChannelHandlerContext) {
         self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
-        self.setWatch(.requestHead(since: .now()))
+        self.watchdog?.enter(.requestHead(since: .now()))
         context.fireChannelActive()
     }
 
@@ -197,7 +186,6 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             switch self.state {
             case .idle:
                 let exchange = Exchange(clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), now: .now())
-                exchange.requestEnded = false
                 let response: ProxyErrorResponse =
                     parserError == .headerOverflow
                     ? .headerTooLarge : .badRequest("The request is not valid HTTP/1.1 (\(parserError)).")
@@ -214,9 +202,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.watch = .none
-        self.watchdog?.cancel()
-        self.watchdog = nil
+        self.watchdog?.stop()
         switch self.state {
         case .forwarding(let exchange, _), .admitting(let exchange), .connecting(let exchange):
             // The client went away: close the upstream request so the backend
@@ -234,7 +220,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     private func receivedHead(_ head: HTTPRequestHead) {
         guard case .idle = self.state else { return }
-        self.watch = .none
+        self.watchdog?.enter(.none)
         let exchange = Exchange(clientHead: head, now: .now())
         exchange.requestID = head.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
 
@@ -244,7 +230,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         if let length = RequestFramingCheck.contentLength(of: head), length > self.settings.maxBodyBytes {
             return self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
         }
-        if exchange.requestHasBody { self.setWatch(.clientBody(exchange)) }
+        if exchange.requestHasBody { self.watchdog?.enter(.clientBody(exchange)) }
 
         self.state = .admitting(exchange)
         let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
@@ -433,7 +419,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             exchange.responseBytes += body.readableBytes
             context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
-            self.watch = .none
+            self.watchdog?.enter(.none)
             let reusable = exchange.requestEnded && connection.keepAlive
             if let upstream = exchange.upstream {
                 self.balancer.finished(upstream)
@@ -462,7 +448,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     func upstreamClosed(error: (any Error)?) {
         guard case .forwarding(let exchange, _) = self.state else { return }
-        self.watch = .none
+        self.watchdog?.enter(.none)
         if let upstream = exchange.upstream {
             self.balancer.finished(upstream)
             exchange.upstream = nil
@@ -483,7 +469,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     /// it unless the request was complete and the error is the upstream's.
     private func answer(_ exchange: Exchange, with response: ProxyErrorResponse, extraHeaders: HTTPHeaders = [:]) {
         guard let context = self.context else { return }
-        self.watch = .none
+        self.watchdog?.enter(.none)
         self.abandonUpstream(of: exchange)
         if exchange.responseStarted {
             self.state = .closed
@@ -526,7 +512,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         } else {
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
             guard case .idle = self.state else { return }
-            self.setWatch(.requestHead(since: .now()))
+            self.watchdog?.enter(.requestHead(since: .now()))
             if !self.pipelined.isEmpty { self.handlePipelined() }
             self.releaseHeldRead()
         }
@@ -536,7 +522,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     /// client still sending a body can read the response instead of a reset.
     private func linger() {
         guard case .lingering = self.state else { return }
-        self.setWatch(.linger(until: .now() + self.settings.lingerTimeout))
+        self.watchdog?.enter(.linger(until: .now() + self.settings.lingerTimeout))
         self.releaseHeldRead()
     }
 
@@ -568,45 +554,11 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     private func watchUpstream(_ exchange: Exchange) {
         exchange.lastActivity = .now()
-        self.setWatch(.upstreamRead(exchange))
+        self.watchdog?.enter(.upstreamRead(exchange))
     }
 
-    private func deadline(of watch: Watch) -> NIODeadline {
-        switch watch {
-        case .none: return .distantFuture
-        case .requestHead(let since): return since + self.settings.requestHeadTimeout
-        case .clientBody(let exchange): return exchange.lastActivity + self.settings.clientBodyTimeout
-        case .upstreamRead(let exchange): return exchange.lastActivity + self.settings.upstreamReadTimeout
-        case .linger(let until): return until
-        }
-    }
-
-    private func setWatch(_ watch: Watch) {
-        self.watch = watch
-        let deadline = self.deadline(of: watch)
-        if deadline < self.watchdogAt { self.scheduleWatchdog(at: deadline) }
-    }
-
-    private func scheduleWatchdog(at deadline: NIODeadline) {
-        guard let context = self.context else { return }
-        self.watchdog?.cancel()
-        self.watchdogAt = deadline
-        self.watchdog = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            self.watchdogFired()
-        }
-    }
-
-    private func watchdogFired() {
-        self.watchdog = nil
-        self.watchdogAt = .distantFuture
-        let deadline = self.deadline(of: self.watch)
-        if deadline > .now() {
-            if deadline != .distantFuture { self.scheduleWatchdog(at: deadline) }
-            return
-        }
-        let expired = self.watch
-        self.watch = .none
-        switch expired {
+    private func deadlinePassed(_ phase: ConnectionWatchdog.Phase) {
+        switch phase {
         case .none:
             break
         case .requestHead, .linger:
