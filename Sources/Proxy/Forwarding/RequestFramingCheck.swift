@@ -18,31 +18,41 @@ enum RequestFramingCheck {
     }
 
     static func check(_ head: HTTPRequestHead) -> Violation? {
-        let contentLengths = head.headers[canonicalForm: "content-length"]
-        let transferEncodings = head.headers[canonicalForm: "transfer-encoding"]
-
-        if !contentLengths.isEmpty && !transferEncodings.isEmpty {
+        // One pass over the fields, without allocating: this runs on every request.
+        var contentLengthCount = 0
+        var contentLength: String?
+        var transferEncodingCount = 0
+        var transferEncoding: String?
+        for (name, value) in head.headers {
+            if value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
+                return Violation(message: "header field values must not span lines")
+            }
+            if name.utf8.count == 14, name.lowercased() == "content-length" {
+                contentLengthCount += 1
+                contentLength = value
+            } else if name.utf8.count == 17, name.lowercased() == "transfer-encoding" {
+                transferEncodingCount += 1
+                transferEncoding = value
+            }
+        }
+        if contentLengthCount > 0 && transferEncodingCount > 0 {
             return Violation(message: "Content-Length and Transfer-Encoding must not both be present")
         }
-        if contentLengths.count > 1 {
+        if contentLengthCount > 1 {
             return Violation(message: "Content-Length must be given once")
         }
-        if let length = contentLengths.first {
+        if let length = contentLength {
             guard !length.isEmpty, length.utf8.count <= 18, length.utf8.allSatisfy({ (48...57).contains($0) }) else {
                 return Violation(message: "Content-Length must be a decimal number")
             }
         }
-        if !transferEncodings.isEmpty {
+        if let coding = transferEncoding {
             if head.version.major == 1 && head.version.minor == 0 {
                 return Violation(message: "Transfer-Encoding is not allowed in HTTP/1.0")
             }
-            guard transferEncodings.count == 1, transferEncodings[0].lowercased() == "chunked" else {
+            guard transferEncodingCount == 1, coding.lowercased() == "chunked" else {
                 return Violation(message: "Transfer-Encoding must be exactly 'chunked'")
             }
-        }
-        for (_, value) in head.headers
-        where value.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
-            return Violation(message: "header field values must not span lines")
         }
         return nil
     }

@@ -38,14 +38,12 @@ public final class ProxyMetrics: Sendable {
     }
 
     func upstreamResponded(upstream: Int, seconds: Double) {
+        let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 })
         self.state.withLockedValue { state in
-            var histogram = state.latency[upstream]
-            if let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) {
-                histogram.counts[bucket] += 1
-            }
-            histogram.sum += seconds
-            histogram.count += 1
-            state.latency[upstream] = histogram
+            // Mutated in place: a local copy would copy the bucket array on every request.
+            if let bucket { state.latency[upstream].counts[bucket] += 1 }
+            state.latency[upstream].sum += seconds
+            state.latency[upstream].count += 1
         }
     }
 
