@@ -18,15 +18,15 @@ enum HopByHopHeaders {
         for value in headers[canonicalForm: "connection"] {
             named.append(value.lowercased())
         }
-        // Fast path: most messages carry none of these fields, and checking
-        // costs no allocation.
-        guard headers.contains(where: { isHopByHop($0.name, named: named) }) else { return }
-        var kept = HTTPHeaders()
-        kept.reserveCapacity(headers.count)
-        for (name, value) in headers where !isHopByHop(name, named: named) {
-            kept.add(name: name, value: value)
+        // Collect first, then remove in place: most messages carry one such
+        // field at most (`Connection`), and this avoids rebuilding the fields.
+        var found: [String] = []
+        for (name, _) in headers where isHopByHop(name, named: named) && !found.contains(name) {
+            found.append(name)
         }
-        headers = kept
+        for name in found {
+            headers.remove(name: name)
+        }
     }
 
     private static func isHopByHop(_ name: String, named: [String]) -> Bool {
