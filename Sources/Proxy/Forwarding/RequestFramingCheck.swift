@@ -3,14 +3,19 @@ import NIOHTTP1
 /// Rejects request heads whose framing two HTTP implementations could read
 /// differently (request smuggling, RFC 9112 §6.3 and §11.2).
 ///
-/// NIOHTTP1's decoder (llhttp) already refuses malformed framing it parses —
-/// see the tests — but the checks are repeated here on the decoded head so
-/// that the proxy's own rule is written in one place and does not depend on
-/// parser leniency settings:
+/// NIOHTTP1's decoder (llhttp, strict mode) already refuses most of these
+/// before a head is delivered (checked with NIO 2.101): both framing fields,
+/// a repeated or non-decimal `Content-Length` (`3, 3`, `+3`, `-3`), a
+/// `Transfer-Encoding` other than `chunked` alone or repeated, obsolete line
+/// folding, whitespace before the colon, a bare LF. Two get through it and
+/// are refused only here: `Transfer-Encoding: gzip, chunked` (valid HTTP, but
+/// the proxy would forward a coding the upstream may decode differently) and
+/// `Transfer-Encoding` on an HTTP/1.0 request. The full rule is kept here on
+/// the decoded head so it does not depend on parser versions or settings:
 /// - both `Content-Length` and `Transfer-Encoding`;
 /// - `Content-Length` repeated (even with equal values) or not all digits;
 /// - `Transfer-Encoding` other than exactly `chunked`, or on HTTP/1.0;
-/// - a field value containing CR or LF (obsolete line folding that reached us).
+/// - a field value containing CR or LF.
 enum RequestFramingCheck {
     /// Why a request was refused; the message goes into the 400 response.
     struct Violation: Error, Equatable {
