@@ -71,6 +71,11 @@ struct ConfigurationSetting: Sendable {
         .init(key: "access_log", expected: "true or false") { draft, value in
             setting(&draft.configuration.accessLog, value, SettingValueParsing.boolean)
         },
+        .init(key: "event_loops", expected: "a number of threads, at least 1") { draft, value in
+            guard let text = value.text, let count = SettingValueParsing.count(text), count >= 1 else { return false }
+            draft.configuration.eventLoops = count
+            return true
+        },
         .init(key: "limits.max_header_bytes", expected: "a byte count such as 32k") { draft, value in
             setting(&draft.configuration.limits.maxHeaderBytes, value, SettingValueParsing.byteCount)
         },

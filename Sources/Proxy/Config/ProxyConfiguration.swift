@@ -16,6 +16,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var metricsPath = "/metrics"
     /// Whether one log line is written per request.
     public var accessLog = true
+    /// Event loop threads; `nil` for one per CPU core.
+    public var eventLoops: Int?
     public var limits = Limits()
     public var timeouts = Timeouts()
     public var health = HealthChecking()

@@ -8,7 +8,7 @@ import NIOPosix
 /// and health probing, and graceful shutdown.
 ///
 /// ```swift
-/// let server = ProxyServer(configuration: configuration, group: group, logger: logger)
+/// let server = ProxyServer(configuration: configuration, logger: logger)
 /// try await server.start()
 /// // ... on SIGTERM:
 /// await server.shutdown()
@@ -18,6 +18,8 @@ public final class ProxyServer: Sendable {
     public let balancer: UpstreamBalancer
     public let metrics: ProxyMetrics
     private let group: any EventLoopGroup
+    /// Set when the server made its own event loop group, which it then shuts down.
+    private let ownedGroup: MultiThreadedEventLoopGroup?
     private let logger: Logger
     private let admission: any RequestAdmission
     private let registry: ConnectionRegistry
@@ -40,6 +42,7 @@ public final class ProxyServer: Sendable {
     ) {
         self.configuration = configuration
         self.group = group
+        self.ownedGroup = nil
         self.logger = logger
         self.admission = admission
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
@@ -47,15 +50,22 @@ public final class ProxyServer: Sendable {
         self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
     }
 
-    /// A server on NIO's shared event loops, one per CPU core.
-    public convenience init(
+    /// A server on its own event loops: `configuration.eventLoops` of them,
+    /// or one per CPU core.
+    public init(
         configuration: ProxyConfiguration,
         logger: Logger,
         admission: any RequestAdmission = AdmitEveryRequest()
     ) {
-        self.init(
-            configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
-            admission: admission)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops ?? System.coreCount)
+        self.configuration = configuration
+        self.group = group
+        self.ownedGroup = group
+        self.logger = logger
+        self.admission = admission
+        self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
+        self.metrics = ProxyMetrics(balancer: self.balancer)
+        self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
     }
 
     /// The addresses the proxy listeners are bound to (useful with port 0).
@@ -133,6 +143,7 @@ public final class ProxyServer: Sendable {
             try? await pool.eventLoop.submit { pool.value.closeAll() }.get()
         }
         try? await admin?.close()
+        try? await self.ownedGroup?.shutdownGracefully()
         self.logger.info("proxy stopped")
     }
 
