@@ -10,6 +10,8 @@ struct LMGate: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             BenchCommand.self,
+            CertCommand.self,
+            ProxyCommand.self,
         ]
     )
 }

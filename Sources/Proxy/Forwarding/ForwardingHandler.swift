@@ -1,0 +1,583 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Forwards the requests of one client connection to the upstreams and
+/// streams their responses back.
+///
+/// Sits at the end of the server pipeline, after NIO's HTTP/1.1 codec. It
+/// handles one request at a time: parts of a pipelined next request that
+/// arrive early are queued and client reads held until the current response
+/// is done. (NIO's `HTTPServerPipelineHandler` would do this too, but it
+/// stops reading after every request, which costs two `epoll_ctl` calls per
+/// request; here reads are held only when a client actually pipelines.) For
+/// each request it:
+/// 1. checks framing (``RequestFramingCheck``) and the body limit;
+/// 2. asks the ``RequestAdmission`` step (where access control plugs in);
+/// 3. picks an upstream (``UpstreamBalancer``), borrows a keep-alive
+///    connection from the event loop's ``UpstreamConnectionPool`` or opens
+///    one, failing over to another upstream if the connection is refused;
+/// 4. streams the request body up and the response down, flushing each read
+///    from the upstream at once so server-sent events are never held back;
+/// 5. returns the upstream connection to the pool, or closes it if anything
+///    about the exchange was unfinished.
+///
+/// Back-pressure works both ways as in NIO's GlueHandler: a `read()` on one
+/// channel is held while the other channel is not writable and released on
+/// `channelWritabilityChanged`, so a slow reader slows the writer instead of
+/// growing a buffer. If the client goes away mid-exchange, the upstream
+/// connection is closed, which tells the backend to stop generating.
+final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        /// The admission step has not decided yet.
+        case admitting(Exchange)
+        /// Opening a connection to an upstream.
+        case connecting(Exchange)
+        /// The request is going up and the response coming down.
+        case forwarding(Exchange, UpstreamConnection)
+        /// Writing a response made by the proxy itself.
+        case answering(Exchange)
+        /// Closing after an error: reading and discarding until the linger timeout.
+        case lingering
+        case closed
+    }
+
+    private let settings: ForwardingSettings
+    private let balancer: UpstreamBalancer
+    private let pool: UpstreamConnectionPool
+    private let admission: any RequestAdmission
+    private let metrics: ProxyMetrics
+    private let logger: Logger
+
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var clientAddress = "-"
+    /// A `read()` asked for while reads are held.
+    private var readPending = false
+    /// Set while a client read is being handled; writes upstream are then
+    /// flushed once, in `channelReadComplete`.
+    private var inClientRead = false
+    /// Parts of pipelined requests that arrived before the current response ended.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// Set by graceful shutdown: close once the current response is done.
+    private var quiescing = false
+    /// Holds the connection to the deadline of its phase; created when the handler is added.
+    private var watchdog: ConnectionWatchdog?
+    private lazy var requestIDs = RequestID.Generator()
+
+    init(
+        settings: ForwardingSettings,
+        balancer: UpstreamBalancer,
+        pool: UpstreamConnectionPool,
+        admission: any RequestAdmission,
+        metrics: ProxyMetrics,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.balancer = balancer
+        self.pool = pool
+        self.admission = admission
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.watchdog = ConnectionWatchdog(settings: self.settings, eventLoop: context.eventLoop) { [weak self] phase in
+            self?.deadlinePassed(phase)
+        }
+        self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
+        if context.channel.isActive { self.watchdog?.enter(.requestHead(since: .now())) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.watchdog?.stop()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
+        self.watchdog?.enter(.requestHead(since: .now()))
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        if !self.pipelined.isEmpty || !self.acceptsRequestParts {
+            self.pipelined.append(part)
+            return
+        }
+        self.inClientRead = true
+        defer { self.inClientRead = false }
+        self.handle(part)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head): self.receivedHead(head)
+        case .body(let body): self.receivedBody(body)
+        case .end: self.receivedEnd()
+        }
+    }
+
+    /// Whether a request part now belongs to the current request (or starts
+    /// one), rather than to a pipelined request that must wait.
+    private var acceptsRequestParts: Bool {
+        switch self.state {
+        case .idle, .lingering, .closed:
+            return true
+        case .admitting(let exchange), .connecting(let exchange), .forwarding(let exchange, _),
+            .answering(let exchange):
+            return !exchange.requestEnded
+        }
+    }
+
+    /// Handles queued pipelined parts once the previous response has ended.
+    private func handlePipelined() {
+        while !self.pipelined.isEmpty && self.acceptsRequestParts {
+            self.handle(self.pipelined.removeFirst())
+        }
+        if case .forwarding(_, let connection) = self.state { connection.flush() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            self.quiescing = true
+            if case .idle = self.state {
+                self.state = .closed
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding(_, let connection) = self.state {
+            connection.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .forwarding(_, let connection) = self.state {
+            connection.holdReads(!context.channel.isWritable)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.clientReadsHeld {
+            self.readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            switch self.state {
+            case .idle:
+                let exchange = Exchange(clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), now: .now())
+                let response: ProxyErrorResponse =
+                    parserError == .headerOverflow
+                    ? .headerTooLarge : .badRequest("The request is not valid HTTP/1.1 (\(parserError)).")
+                self.answer(exchange, with: response)
+            case .answering, .lingering, .closed:
+                break
+            case .admitting, .connecting, .forwarding:
+                // The request body was malformed after forwarding began.
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.watchdog?.stop()
+        switch self.state {
+        case .forwarding(let exchange, _), .admitting(let exchange), .connecting(let exchange):
+            // The client went away: close the upstream request so the backend
+            // stops generating, and log it as nginx does (499).
+            self.abandonUpstream(of: exchange)
+            self.state = .closed
+            self.finish(exchange, status: 499)
+        case .idle, .answering, .lingering, .closed:
+            self.state = .closed
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Request
+
+    private func receivedHead(_ head: HTTPRequestHead) {
+        guard case .idle = self.state else { return }
+        self.watchdog?.enter(.none)
+        let exchange = Exchange(clientHead: head, now: .now())
+        exchange.requestID = head.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
+
+        if let violation = RequestFramingCheck.check(head) {
+            return self.answer(exchange, with: .badRequest(violation.message))
+        }
+        if let length = RequestFramingCheck.contentLength(of: head), length > self.settings.maxBodyBytes {
+            return self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
+        }
+        if exchange.requestHasBody { self.watchdog?.enter(.clientBody(exchange)) }
+
+        self.state = .admitting(exchange)
+        let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
+        switch self.admission.admit(request) {
+        case .decided(let decision):
+            self.admissionDecided(decision, for: exchange)
+        case .pending(let future):
+            future.hop(to: self.pool.eventLoop).assumeIsolated().whenComplete { result in
+                guard case .admitting(let current) = self.state, current === exchange else { return }
+                switch result {
+                case .success(let decision): self.admissionDecided(decision, for: exchange)
+                case .failure: self.answer(exchange, with: .upstreamUnavailable)
+                }
+            }
+        }
+    }
+
+    private func admissionDecided(_ decision: AdmissionDecision, for exchange: Exchange) {
+        switch decision {
+        case .reject(let status, let headers, let message, let code):
+            let response = ProxyErrorResponse(status: status, message: message, type: "invalid_request_error", code: code)
+            self.answer(exchange, with: response, extraHeaders: headers)
+        case .admit(var head):
+            // Like nginx, the proxy answers `Expect: 100-continue` itself once
+            // it has decided to take the body, and does not pass it on.
+            if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                head.headers.remove(name: "expect")
+                if !exchange.requestEnded {
+                    self.context?.writeAndFlush(
+                        self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                        promise: nil)
+                }
+            }
+            let made = UpstreamRequestHead.make(
+                from: head,
+                client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
+                upstreamHost: "", requestIDs: &self.requestIDs)
+            exchange.requestID = made.requestID
+            exchange.upstreamHead = made.head
+            self.connectUpstream(for: exchange)
+        }
+    }
+
+    private func receivedBody(_ body: ByteBuffer) {
+        switch self.state {
+        case .admitting(let exchange), .connecting(let exchange):
+            guard self.countBody(body, in: exchange) else { return }
+            exchange.pendingParts.append(.body(.byteBuffer(body)))
+        case .forwarding(let exchange, let connection):
+            guard self.countBody(body, in: exchange) else { return }
+            connection.write(.body(.byteBuffer(body)), flush: false)
+        case .idle, .answering, .lingering, .closed:
+            break  // the rest of a request that was already answered
+        }
+    }
+
+    /// Counts body bytes against the limit; on excess, answers 413 (or closes
+    /// if the response has begun) and returns `false`.
+    private func countBody(_ body: ByteBuffer, in exchange: Exchange) -> Bool {
+        exchange.requestBodyBytes += body.readableBytes
+        exchange.lastActivity = .now()
+        guard exchange.requestBodyBytes > self.settings.maxBodyBytes else { return true }
+        if exchange.responseStarted {
+            self.context?.close(promise: nil)
+        } else {
+            self.abandonUpstream(of: exchange)
+            self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
+        }
+        return false
+    }
+
+    private func receivedEnd() {
+        switch self.state {
+        case .admitting(let exchange), .connecting(let exchange):
+            exchange.requestEnded = true
+            exchange.pendingParts.append(.end(nil))
+        case .forwarding(let exchange, let connection):
+            exchange.requestEnded = true
+            connection.write(.end(nil), flush: !self.inClientRead)
+            if !exchange.responseStarted { self.watchUpstream(exchange) }
+        case .answering(let exchange):
+            exchange.requestEnded = true
+        case .idle, .lingering, .closed:
+            break
+        }
+    }
+
+    // MARK: Upstream connection
+
+    private func connectUpstream(for exchange: Exchange) {
+        guard let upstream = self.balancer.pick(excluding: exchange.triedUpstreams) else {
+            return self.answer(exchange, with: .upstreamUnavailable)
+        }
+        exchange.upstream = upstream
+        exchange.triedUpstreams.append(upstream)
+        if let connection = self.pool.takeIdle(upstream: upstream) {
+            return self.startForwarding(exchange, on: connection)
+        }
+        self.state = .connecting(exchange)
+        self.pool.connect(upstream: upstream).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let connection):
+                guard case .connecting(let current) = self.state, current === exchange else {
+                    // The client left while we connected; keep the fresh connection.
+                    self.pool.release(connection)
+                    return
+                }
+                self.startForwarding(exchange, on: connection)
+            case .failure(let error):
+                self.balancer.markDown(upstream)
+                guard case .connecting(let current) = self.state, current === exchange else { return }
+                self.balancer.finished(upstream)
+                exchange.upstream = nil
+                if exchange.triedUpstreams.count < self.balancer.upstreams.count {
+                    self.logger.debug(
+                        "upstream connection failed, trying another",
+                        metadata: ["upstream": "\(self.balancer.upstreams[upstream])", "error": "\(error)"])
+                    self.connectUpstream(for: exchange)
+                } else if case ChannelError.connectTimeout = error {
+                    self.answer(exchange, with: .upstreamTimeout)
+                } else {
+                    self.answer(exchange, with: .upstreamUnavailable)
+                }
+            }
+        }
+    }
+
+    private func startForwarding(_ exchange: Exchange, on connection: UpstreamConnection) {
+        guard var head = exchange.upstreamHead, let upstream = exchange.upstream else { return }
+        head.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
+        connection.receiver = self
+        self.state = .forwarding(exchange, connection)
+        exchange.sentUpstreamAt = .now()
+        connection.write(.head(head), flush: false)
+        let pending = exchange.pendingParts
+        exchange.pendingParts = []
+        for part in pending { connection.write(part, flush: false) }
+        if !self.inClientRead { connection.flush() }  // else channelReadComplete flushes
+        connection.holdReads(!(self.context?.channel.isWritable ?? true))
+        if exchange.requestEnded || !exchange.requestHasBody { self.watchUpstream(exchange) }
+        self.releaseHeldRead()
+    }
+
+    /// Stops using the upstream connection of an exchange that will not
+    /// complete, closing it (it may carry half a request or response).
+    private func abandonUpstream(of exchange: Exchange) {
+        if case .forwarding(_, let connection) = self.state {
+            connection.receiver = nil
+            connection.close()
+        }
+        if let upstream = exchange.upstream {
+            self.balancer.finished(upstream)
+            exchange.upstream = nil
+        }
+    }
+
+    // MARK: UpstreamResponseReceiver
+
+    func upstreamResponsePart(_ part: HTTPClientResponsePart) {
+        guard case .forwarding(let exchange, let connection) = self.state, let context = self.context else { return }
+        exchange.lastActivity = .now()
+        switch part {
+        case .head(let upstreamHead):
+            if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
+                self.metrics.upstreamResponded(
+                    upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
+            }
+            exchange.responseStarted = true
+            exchange.responseStatus = Int(upstreamHead.status.code)
+            var headers = upstreamHead.headers
+            let hasLength = headers.contains(name: "content-length")
+            HopByHopHeaders.remove(from: &headers)
+            let clientVersion = exchange.clientHead.version
+            if clientVersion.major == 1 && clientVersion.minor == 0 && !hasLength {
+                exchange.closeAfterResponse = true  // HTTP/1.0 has no chunked framing: end by closing
+            }
+            if !exchange.requestEnded || self.quiescing { exchange.closeAfterResponse = true }
+            if exchange.closeAfterResponse {
+                headers.add(name: "connection", value: "close")
+            } else if clientVersion.major == 1 && clientVersion.minor == 0 {
+                headers.add(name: "connection", value: "keep-alive")
+            }
+            let head = HTTPResponseHead(version: clientVersion, status: upstreamHead.status, headers: headers)
+            context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        case .body(let body):
+            exchange.responseBytes += body.readableBytes
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        case .end(let trailers):
+            self.watchdog?.enter(.none)
+            let reusable = exchange.requestEnded && connection.keepAlive
+            if let upstream = exchange.upstream {
+                self.balancer.finished(upstream)
+            }
+            if reusable {
+                self.pool.release(connection)
+            } else {
+                connection.receiver = nil
+                connection.close()
+            }
+            self.finish(exchange, status: exchange.responseStatus ?? 502)
+            self.state = .idle
+            self.writeEnd(trailers: trailers, closing: exchange.closeAfterResponse, requestEnded: exchange.requestEnded)
+        }
+    }
+
+    func upstreamReadComplete() {
+        // Each read from the upstream goes to the client now: this is what
+        // keeps server-sent events flowing one by one.
+        self.context?.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { self.releaseHeldRead() }
+    }
+
+    func upstreamClosed(error: (any Error)?) {
+        guard case .forwarding(let exchange, _) = self.state else { return }
+        self.watchdog?.enter(.none)
+        if let upstream = exchange.upstream {
+            self.balancer.finished(upstream)
+            exchange.upstream = nil
+        }
+        if exchange.responseStarted {
+            // The response is cut short; closing is the only way to tell the client.
+            self.finish(exchange, status: exchange.responseStatus ?? 502)
+            self.state = .closed
+            self.context?.close(promise: nil)
+        } else {
+            self.answer(exchange, with: .upstreamUnavailable)
+        }
+    }
+
+    // MARK: Responses made by the proxy
+
+    /// Writes an error response for `exchange`, closing the connection after
+    /// it unless the request was complete and the error is the upstream's.
+    private func answer(_ exchange: Exchange, with response: ProxyErrorResponse, extraHeaders: HTTPHeaders = [:]) {
+        guard let context = self.context else { return }
+        self.watchdog?.enter(.none)
+        self.abandonUpstream(of: exchange)
+        if exchange.responseStarted {
+            self.state = .closed
+            context.close(promise: nil)
+            return
+        }
+        let upstreamFault = response.status == .badGateway || response.status == .gatewayTimeout
+        let closing = exchange.closeAfterResponse || !exchange.requestEnded || !upstreamFault || self.quiescing
+        exchange.responseStarted = true
+        exchange.closeAfterResponse = closing
+        let body = response.body(allocator: context.channel.allocator)
+        exchange.responseBytes = body.readableBytes
+        var headers = extraHeaders
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        if exchange.requestID != "-" { headers.add(name: "x-request-id", value: exchange.requestID) }
+        if closing { headers.add(name: "connection", value: "close") }
+        let version = exchange.clientHead.version.major == 1 ? exchange.clientHead.version : .http1_1
+        self.state = .answering(exchange)
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        self.finish(exchange, status: Int(response.status.code))
+        self.state = .idle
+        self.writeEnd(trailers: nil, closing: closing, requestEnded: exchange.requestEnded)
+    }
+
+    /// Ends the response and either waits for the next request or closes.
+    private func writeEnd(trailers: HTTPHeaders?, closing: Bool, requestEnded: Bool) {
+        guard let context = self.context else { return }
+        if closing && !requestEnded {
+            self.state = .lingering
+            context.writeAndFlush(self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                self.linger()
+            }
+        } else if closing {
+            self.state = .closed
+            context.writeAndFlush(self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                self.context?.close(promise: nil)
+            }
+        } else {
+            context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+            guard case .idle = self.state else { return }
+            self.watchdog?.enter(.requestHead(since: .now()))
+            if !self.pipelined.isEmpty { self.handlePipelined() }
+            self.releaseHeldRead()
+        }
+    }
+
+    /// Keeps reading and discarding for a short while before closing, so a
+    /// client still sending a body can read the response instead of a reset.
+    private func linger() {
+        guard case .lingering = self.state else { return }
+        self.watchdog?.enter(.linger(until: .now() + self.settings.lingerTimeout))
+        self.releaseHeldRead()
+    }
+
+    private func finish(_ exchange: Exchange, status: Int) {
+        self.metrics.requestAnswered(status: status)
+        guard self.settings.accessLog else { return }
+        AccessLog.record(
+            exchange, status: status, client: self.clientAddress,
+            upstream: exchange.triedUpstreams.last.map { self.balancer.upstreams[$0] },
+            logger: self.logger, now: .now())
+    }
+
+    // MARK: Reads and timers
+
+    private var clientReadsHeld: Bool {
+        if !self.pipelined.isEmpty { return true }
+        switch self.state {
+        case .admitting, .connecting, .answering: return true
+        case .forwarding(_, let connection): return !connection.isWritable
+        case .idle, .lingering, .closed: return false
+        }
+    }
+
+    private func releaseHeldRead() {
+        guard self.readPending, !self.clientReadsHeld, let context = self.context else { return }
+        self.readPending = false
+        context.read()
+    }
+
+    private func watchUpstream(_ exchange: Exchange) {
+        exchange.lastActivity = .now()
+        self.watchdog?.enter(.upstreamRead(exchange))
+    }
+
+    private func deadlinePassed(_ phase: ConnectionWatchdog.Phase) {
+        switch phase {
+        case .none:
+            break
+        case .requestHead, .linger:
+            // A client that does not send a complete request in time is cut off (slow-header defence).
+            self.state = .closed
+            self.context?.close(promise: nil)
+        case .clientBody(let exchange):
+            if self.isCurrent(exchange) && !exchange.requestEnded { self.answer(exchange, with: .requestTimeout) }
+        case .upstreamRead(let exchange):
+            if self.isCurrent(exchange) { self.answer(exchange, with: .upstreamTimeout) }
+        }
+    }
+
+    private func isCurrent(_ exchange: Exchange) -> Bool {
+        switch self.state {
+        case .admitting(let current), .connecting(let current), .forwarding(let current, _):
+            return current === exchange
+        case .idle, .answering, .lingering, .closed:
+            return false
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import NIOCore
+
+/// The part of ``ProxyConfiguration`` a ``ForwardingHandler`` needs, in NIO's units.
+struct ForwardingSettings: Sendable {
+    var maxBodyBytes: Int
+    var requestHeadTimeout: TimeAmount
+    var clientBodyTimeout: TimeAmount
+    var upstreamReadTimeout: TimeAmount
+    /// How long a connection that is being closed after an error keeps
+    /// reading (and discarding) what the client still sends, so the client
+    /// can read the error instead of getting a reset.
+    var lingerTimeout: TimeAmount = .seconds(2)
+    var accessLog: Bool
+    /// Whether the listener terminates TLS (sets `X-Forwarded-Proto`).
+    var usesTLS: Bool
+
+    init(configuration: ProxyConfiguration, usesTLS: Bool) {
+        self.maxBodyBytes = configuration.limits.maxBodyBytes
+        self.requestHeadTimeout = TimeAmount(configuration.timeouts.requestHead)
+        self.clientBodyTimeout = TimeAmount(configuration.timeouts.clientBody)
+        self.upstreamReadTimeout = TimeAmount(configuration.timeouts.upstreamRead)
+        self.accessLog = configuration.accessLog
+        self.usesTLS = usesTLS
+    }
+}

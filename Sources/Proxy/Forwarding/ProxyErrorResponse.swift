@@ -1,0 +1,64 @@
+import NIOCore
+import NIOHTTP1
+
+/// A response the proxy makes itself, with an OpenAI-style JSON body:
+/// `{"error":{"message":...,"type":...,"param":null,"code":...}}`.
+struct ProxyErrorResponse: Error, Equatable {
+    let status: HTTPResponseStatus
+    let message: String
+    let type: String
+    let code: String
+
+    static func badRequest(_ message: String) -> Self {
+        Self(status: .badRequest, message: message, type: "invalid_request_error", code: "bad_request")
+    }
+    static let headerTooLarge = Self(
+        status: .requestHeaderFieldsTooLarge, message: "The request header fields are too large.",
+        type: "invalid_request_error", code: "request_header_fields_too_large")
+    static func bodyTooLarge(limit: Int) -> Self {
+        Self(
+            status: .payloadTooLarge, message: "The request body is larger than the limit of \(limit) bytes.",
+            type: "invalid_request_error", code: "request_body_too_large")
+    }
+    static let requestTimeout = Self(
+        status: .requestTimeout, message: "The request body did not arrive in time.",
+        type: "invalid_request_error", code: "request_timeout")
+    static let upstreamUnavailable = Self(
+        status: .badGateway, message: "The upstream server could not be reached or closed the connection.",
+        type: "upstream_error", code: "bad_gateway")
+    static let upstreamTimeout = Self(
+        status: .gatewayTimeout, message: "The upstream server did not answer in time.",
+        type: "upstream_error", code: "gateway_timeout")
+    static let serviceUnavailable = Self(
+        status: .serviceUnavailable, message: "The proxy is shutting down.",
+        type: "server_error", code: "service_unavailable")
+
+    /// The JSON body, with the message escaped.
+    func body(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var json = #"{"error":{"message":""#
+        json += Self.escapeJSON(self.message)
+        json += #"","type":""# + Self.escapeJSON(self.type)
+        json += #"","param":null,"code":""# + Self.escapeJSON(self.code) + #""}}"#
+        json += "\n"
+        return allocator.buffer(string: json)
+    }
+
+    static func escapeJSON(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}

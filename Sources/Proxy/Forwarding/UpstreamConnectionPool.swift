@@ -1,0 +1,99 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Idle keep-alive connections to the upstreams, for one event loop.
+///
+/// Each client connection borrows upstream connections from the pool of its
+/// own event loop, so both channels of an exchange share a thread and hand
+/// bytes to each other without locks or hops. Not thread-safe: used only on
+/// ``eventLoop``.
+final class UpstreamConnectionPool {
+    let eventLoop: any EventLoop
+    private let upstreams: [UpstreamAddress]
+    private let maxIdlePerUpstream: Int
+    private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    /// Idle connections per upstream; the most recently used is last.
+    private var idle: [[UpstreamConnection]]
+
+    init(
+        eventLoop: any EventLoop,
+        upstreams: [UpstreamAddress],
+        maxIdlePerUpstream: Int,
+        connectTimeout: TimeAmount,
+        idleTimeout: TimeAmount
+    ) {
+        self.eventLoop = eventLoop
+        self.upstreams = upstreams
+        self.maxIdlePerUpstream = maxIdlePerUpstream
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.idle = Array(repeating: [], count: upstreams.count)
+    }
+
+    /// An idle open connection to `upstream`, if the pool has one.
+    func takeIdle(upstream: Int) -> UpstreamConnection? {
+        while let connection = self.idle[upstream].popLast() {
+            connection.idleTimeout?.cancel()
+            connection.idleTimeout = nil
+            if connection.isActive { return connection }
+        }
+        return nil
+    }
+
+    /// Opens a new connection to `upstream` on this pool's event loop.
+    func connect(upstream: Int) -> EventLoopFuture<UpstreamConnection> {
+        let endpoint = self.upstreams[upstream].endpoint
+        return ClientBootstrap(group: self.eventLoop)
+            .connectTimeout(self.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // No outbound header validator: every request head sent
+                    // upstream was parsed from the client by llhttp and checked
+                    // by RequestFramingCheck, or made by the proxy itself.
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTPRequestEncoder(),
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                        UpstreamConnection(upstream: upstream),
+                    ])
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .flatMapThrowing { channel in
+                try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
+            }
+    }
+
+    /// Returns a connection whose exchange completed cleanly; it is kept for
+    /// reuse, or closed if the pool is full or the upstream asked to close.
+    func release(_ connection: UpstreamConnection) {
+        connection.receiver = nil
+        connection.holdReads(false)
+        guard connection.isActive, connection.keepAlive,
+            self.idle[connection.upstream].count < self.maxIdlePerUpstream
+        else {
+            connection.close()
+            return
+        }
+        connection.onClose = { [weak self] closed in
+            self?.remove(closed)
+        }
+        connection.idleTimeout = self.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: self.idleTimeout) {
+            connection.close()
+        }
+        self.idle[connection.upstream].append(connection)
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        let all = self.idle.flatMap { $0 }
+        self.idle = Array(repeating: [], count: self.upstreams.count)
+        for connection in all { connection.close() }
+    }
+
+    private func remove(_ connection: UpstreamConnection) {
+        self.idle[connection.upstream].removeAll { $0 === connection }
+    }
+}

@@ -1,0 +1,92 @@
+import NIOConcurrencyHelpers
+
+/// The proxy's counters, rendered in the Prometheus text exposition format
+/// (version 0.0.4) by ``render()``.
+///
+/// - `lmgate_proxy_requests_total{status}`: answered requests by status code;
+/// - `lmgate_proxy_upstream_response_seconds{upstream}`: histogram of the time
+///   from sending a request upstream to receiving its response head;
+/// - `lmgate_proxy_open_connections`: client connections open now;
+/// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation.
+public final class ProxyMetrics: Sendable {
+    /// Upper bounds of the latency histogram buckets, in seconds.
+    static let latencyBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    private struct Histogram {
+        var counts = [Int](repeating: 0, count: ProxyMetrics.latencyBuckets.count)
+        var sum = 0.0
+        var count = 0
+    }
+
+    private struct State {
+        var requestsByStatus: [Int: Int] = [:]
+        var latency: [Histogram]
+        var openConnections = 0
+        var rejectedConnections = 0
+    }
+
+    private let state: NIOLockedValueBox<State>
+    private let balancer: UpstreamBalancer
+
+    public init(balancer: UpstreamBalancer) {
+        self.balancer = balancer
+        self.state = NIOLockedValueBox(State(latency: Array(repeating: Histogram(), count: balancer.upstreams.count)))
+    }
+
+    func requestAnswered(status: Int) {
+        self.state.withLockedValue { $0.requestsByStatus[status, default: 0] += 1 }
+    }
+
+    func upstreamResponded(upstream: Int, seconds: Double) {
+        let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 })
+        self.state.withLockedValue { state in
+            // Mutated in place: a local copy would copy the bucket array on every request.
+            if let bucket { state.latency[upstream].counts[bucket] += 1 }
+            state.latency[upstream].sum += seconds
+            state.latency[upstream].count += 1
+        }
+    }
+
+    func connectionOpened() { self.state.withLockedValue { $0.openConnections += 1 } }
+    func connectionClosed() { self.state.withLockedValue { $0.openConnections -= 1 } }
+    func connectionRejected() { self.state.withLockedValue { $0.rejectedConnections += 1 } }
+
+    /// Client connections open now.
+    public var openConnections: Int { self.state.withLockedValue { $0.openConnections } }
+
+    /// The metrics in Prometheus text format.
+    public func render() -> String {
+        let state = self.state.withLockedValue { $0 }
+        var text = ""
+        text += "# HELP lmgate_proxy_requests_total Requests answered, by HTTP status.\n"
+        text += "# TYPE lmgate_proxy_requests_total counter\n"
+        for (status, count) in state.requestsByStatus.sorted(by: { $0.key < $1.key }) {
+            text += "lmgate_proxy_requests_total{status=\"\(status)\"} \(count)\n"
+        }
+        text += "# HELP lmgate_proxy_upstream_response_seconds Time from request sent to response head received.\n"
+        text += "# TYPE lmgate_proxy_upstream_response_seconds histogram\n"
+        for (index, histogram) in state.latency.enumerated() {
+            let label = "upstream=\"\(self.balancer.upstreams[index])\""
+            var cumulative = 0
+            for (bucket, bound) in Self.latencyBuckets.enumerated() {
+                cumulative += histogram.counts[bucket]
+                text += "lmgate_proxy_upstream_response_seconds_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            text += "lmgate_proxy_upstream_response_seconds_bucket{\(label),le=\"+Inf\"} \(histogram.count)\n"
+            text += "lmgate_proxy_upstream_response_seconds_sum{\(label)} \(histogram.sum)\n"
+            text += "lmgate_proxy_upstream_response_seconds_count{\(label)} \(histogram.count)\n"
+        }
+        text += "# HELP lmgate_proxy_open_connections Client connections open now.\n"
+        text += "# TYPE lmgate_proxy_open_connections gauge\n"
+        text += "lmgate_proxy_open_connections \(state.openConnections)\n"
+        text += "# HELP lmgate_proxy_rejected_connections_total Connections closed at accept for exceeding the limit.\n"
+        text += "# TYPE lmgate_proxy_rejected_connections_total counter\n"
+        text += "lmgate_proxy_rejected_connections_total \(state.rejectedConnections)\n"
+        text += "# HELP lmgate_proxy_upstream_up Whether an upstream is in rotation.\n"
+        text += "# TYPE lmgate_proxy_upstream_up gauge\n"
+        for (index, upstream) in self.balancer.upstreams.enumerated() {
+            text += "lmgate_proxy_upstream_up{upstream=\"\(upstream)\"} \(self.balancer.isUp(index) ? 1 : 0)\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,234 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The running proxy: its listeners, the admin listener, the upstream pools
+/// and health probing, and graceful shutdown.
+///
+/// ```swift
+/// let server = ProxyServer(configuration: configuration, logger: logger)
+/// try await server.start()
+/// // ... on SIGTERM:
+/// await server.shutdown()
+/// ```
+public final class ProxyServer: Sendable {
+    public let configuration: ProxyConfiguration
+    public let balancer: UpstreamBalancer
+    public let metrics: ProxyMetrics
+    private let group: any EventLoopGroup
+    /// Set when the server made its own event loop group, which it then shuts down.
+    private let ownedGroup: MultiThreadedEventLoopGroup?
+    private let logger: Logger
+    private let admission: any RequestAdmission
+    private let registry: ConnectionRegistry
+    private let running = NIOLockedValueBox(Running())
+
+    private struct Running {
+        var serverChannels: [any Channel] = []
+        var adminChannel: (any Channel)?
+        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>] = [:]
+        var prober: UpstreamHealthProber?
+    }
+
+    /// - Parameters:
+    ///   - admission: the access-control step run on every request.
+    public init(
+        configuration: ProxyConfiguration,
+        group: any EventLoopGroup,
+        logger: Logger,
+        admission: any RequestAdmission = AdmitEveryRequest()
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.ownedGroup = nil
+        self.logger = logger
+        self.admission = admission
+        self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
+        self.metrics = ProxyMetrics(balancer: self.balancer)
+        self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
+    }
+
+    /// A server on its own event loops: `configuration.eventLoops` of them,
+    /// or one per CPU core.
+    public init(
+        configuration: ProxyConfiguration,
+        logger: Logger,
+        admission: any RequestAdmission = AdmitEveryRequest()
+    ) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops ?? System.coreCount)
+        self.configuration = configuration
+        self.group = group
+        self.ownedGroup = group
+        self.logger = logger
+        self.admission = admission
+        self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
+        self.metrics = ProxyMetrics(balancer: self.balancer)
+        self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
+    }
+
+    /// The addresses the proxy listeners are bound to (useful with port 0).
+    public var listeningAddresses: [SocketAddress] {
+        self.running.withLockedValue { $0.serverChannels.compactMap(\.localAddress) }
+    }
+
+    /// The address the admin listener is bound to, if any.
+    public var adminAddress: SocketAddress? {
+        self.running.withLockedValue { $0.adminChannel?.localAddress }
+    }
+
+    /// Client connections open now.
+    public var openConnections: Int { self.registry.count }
+
+    /// Binds every listener and starts health probing.
+    public func start() async throws {
+        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>] = [:]
+        let configuration = self.configuration
+        for loop in self.group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = try await loop.submit {
+                let pool = UpstreamConnectionPool(
+                    eventLoop: loop,
+                    upstreams: configuration.upstreams,
+                    maxIdlePerUpstream: configuration.limits.maxIdleUpstreamConnections,
+                    connectTimeout: TimeAmount(configuration.timeouts.upstreamConnect),
+                    idleTimeout: TimeAmount(configuration.timeouts.upstreamIdle))
+                return NIOLoopBound(pool, eventLoop: loop)
+            }.get()
+        }
+        let poolsByLoop = pools
+        self.running.withLockedValue { $0.pools = poolsByLoop }
+
+        var channels: [any Channel] = []
+        do {
+            for listener in configuration.listeners {
+                channels.append(try await self.bind(listener, pools: poolsByLoop))
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        let admin = try await configuration.adminAddress.asyncMap { try await self.bindAdmin($0) }
+        let probeEvery = TimeAmount(configuration.health.probeInterval)
+        let prober = UpstreamHealthProber(
+            balancer: self.balancer, eventLoop: self.group.next(),
+            checkEvery: probeEvery < .milliseconds(100) ? probeEvery : .milliseconds(100),
+            connectTimeout: TimeAmount(configuration.timeouts.upstreamConnect))
+        self.running.withLockedValue { running in
+            running.serverChannels = channels
+            running.adminChannel = admin
+            running.prober = prober
+        }
+        for channel in channels {
+            self.logger.info("proxy listening", metadata: ["listener.address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
+        }
+    }
+
+    /// Stops accepting, lets open requests finish for up to the configured
+    /// shutdown grace period, then closes whatever is left.
+    public func shutdown() async {
+        let (channels, admin, prober, pools) = self.running.withLockedValue { running in
+            defer { running = Running() }
+            return (running.serverChannels, running.adminChannel, running.prober, running.pools)
+        }
+        for channel in channels { try? await channel.close() }
+        self.registry.quiesceAll()
+        let loop = self.group.next()
+        let grace = TimeAmount(self.configuration.timeouts.shutdownGrace)
+        let deadline = loop.scheduleTask(in: grace) { self.registry.closeAll() }
+        try? await self.registry.waitUntilEmpty(on: loop).get()
+        deadline.cancel()
+        prober?.stop()
+        for (_, pool) in pools {
+            try? await pool.eventLoop.submit { pool.value.closeAll() }.get()
+        }
+        try? await admin?.close()
+        try? await self.ownedGroup?.shutdownGracefully()
+        self.logger.info("proxy stopped")
+    }
+
+    private func bind(
+        _ listener: ListenerConfiguration,
+        pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>]
+    ) async throws -> any Channel {
+        // TLS listeners put a TLSHandler first; the store keeps the context
+        // new connections use (and is where a certificate reload plugs in).
+        let certificates: TLSCertificateStore?
+        if case .tls(let certificatePath, let keyPath) = listener.security {
+            certificates = try TLSCertificateStore(
+                configuration: TLSServerConfiguration(certificates: [
+                    TLSCertificateFiles(certificateChainPath: certificatePath, privateKeyPath: keyPath)
+                ]),
+                logger: self.logger)
+        } else {
+            certificates = nil
+        }
+        let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS)
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = self.configuration.limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = self.configuration.limits.maxHeaderBytes
+        let limits = decoderLimits
+        let (balancer, metrics, registry, admission, logger) =
+            (self.balancer, self.metrics, self.registry, self.admission, self.logger)
+
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard registry.admit(channel) else {
+                    metrics.connectionRejected()
+                    return channel.close()
+                }
+                metrics.connectionOpened()
+                channel.closeFuture.whenComplete { _ in metrics.connectionClosed() }
+                return channel.eventLoop.makeCompletedFuture {
+                    guard let pool = pools[ObjectIdentifier(channel.eventLoop)]?.value else {
+                        throw ProxyServerError("no upstream pool for this event loop")
+                    }
+                    if let certificates {
+                        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: certificates.current))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false,
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ForwardingHandler(
+                            settings: settings, balancer: balancer, pool: pool, admission: admission,
+                            metrics: metrics, logger: logger))
+                }
+            }
+            .bind(host: listener.address.host, port: listener.address.port)
+            .get()
+    }
+
+    private func bindAdmin(_ address: HostAndPort) async throws -> any Channel {
+        let (metrics, path) = (self.metrics, self.configuration.metricsPath)
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(metrics: metrics, metricsPath: path))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}
+
+/// A listener that cannot be started.
+public struct ProxyServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
