@@ -45,4 +45,35 @@ import Testing
         await proxy.stop()
         try await upstream.stop()
     }
+
+    @Test func certificateReloadServesTheNewPairAndABadPairKeepsIt() async throws {
+        let certificate = try TestCertificate.make()
+        let replacement = try TestCertificate.make()
+        defer { certificate.remove(); replacement.remove() }
+        let upstream = try await TestUpstream.start(name: "a", group: group)
+        let proxy = try await ProxyHarness.start(upstreams: [upstream.url], tls: certificate)
+        let url = "https://localhost:\(proxy.port)/name"
+        func status(trusting ca: TestCertificate) throws -> String {
+            try ExternalTools.run(["curl", "-s", "--cacert", ca.certificatePath, "-o", "/dev/null", "-w", "%{http_code}", url]).stdout
+        }
+        #expect(try status(trusting: certificate) == "200")
+        #expect(try status(trusting: replacement) == "000")
+
+        // The files are replaced in place, then a reload (SIGHUP's action) swaps the pair.
+        let (newCertificate, newKey) = (
+            try Data(contentsOf: URL(fileURLWithPath: replacement.certificatePath)),
+            try Data(contentsOf: URL(fileURLWithPath: replacement.keyPath)))
+        try newKey.write(to: URL(fileURLWithPath: certificate.keyPath))
+        try newCertificate.write(to: URL(fileURLWithPath: certificate.certificatePath))
+        proxy.server.reloadCertificates()
+        #expect(try status(trusting: replacement) == "200")
+
+        // A key file that is no key keeps the pair in force.
+        try Data("not a key".utf8).write(to: URL(fileURLWithPath: certificate.keyPath))
+        proxy.server.reloadCertificates()
+        #expect(try status(trusting: replacement) == "200")
+
+        await proxy.stop()
+        try await upstream.stop()
+    }
 }

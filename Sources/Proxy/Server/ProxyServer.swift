@@ -30,6 +30,9 @@ public final class ProxyServer: Sendable {
         var adminChannel: (any Channel)?
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamConnectionPool>] = [:]
         var prober: UpstreamHealthProber?
+        /// One store per TLS listener, reloaded on file change or ``reloadCertificates()``.
+        var certificateStores: [TLSCertificateStore] = []
+        var certificateWatchers: [Task<Void, Never>] = []
     }
 
     /// - Parameters:
@@ -124,13 +127,24 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// Reloads every TLS listener's certificate and key (what SIGHUP does).
+    /// New connections use the new pair; open ones keep theirs; a bad new
+    /// pair keeps the old one, and the store logs why.
+    public func reloadCertificates() {
+        let stores = self.running.withLockedValue { $0.certificateStores }
+        for store in stores {
+            _ = try? store.reload()
+        }
+    }
+
     /// Stops accepting, lets open requests finish for up to the configured
     /// shutdown grace period, then closes whatever is left.
     public func shutdown() async {
-        let (channels, admin, prober, pools) = self.running.withLockedValue { running in
+        let (channels, admin, prober, pools, watchers) = self.running.withLockedValue { running in
             defer { running = Running() }
-            return (running.serverChannels, running.adminChannel, running.prober, running.pools)
+            return (running.serverChannels, running.adminChannel, running.prober, running.pools, running.certificateWatchers)
         }
+        for watcher in watchers { watcher.cancel() }
         for channel in channels { try? await channel.close() }
         self.registry.quiesceAll()
         let loop = self.group.next()
@@ -162,6 +176,14 @@ public final class ProxyServer: Sendable {
                 logger: self.logger)
         } else {
             certificates = nil
+        }
+        if let certificates {
+            // Files replaced on disk (certbot renewals) take effect without a signal.
+            let watcher = Task { await TLSCertificateWatcher(store: certificates).run() }
+            self.running.withLockedValue { running in
+                running.certificateStores.append(certificates)
+                running.certificateWatchers.append(watcher)
+            }
         }
         let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS)
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()

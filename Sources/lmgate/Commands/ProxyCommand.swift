@@ -73,6 +73,16 @@ struct ProxyCommand: AsyncParsableCommand {
         let server = ProxyServer(configuration: configuration, logger: logger)
         try await server.start()
 
+        // SIGHUP reloads the TLS certificates and keys without dropping connections.
+        signal(SIGHUP, SIG_IGN)
+        let reloadSource = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reloadSource.setEventHandler {
+            logger.info("SIGHUP: reloading TLS certificates")
+            server.reloadCertificates()
+        }
+        reloadSource.resume()
+        defer { reloadSource.cancel() }
+
         await Self.waitForTerminationSignal()
         logger.info("shutting down: no new connections, letting open requests finish")
         await server.shutdown()
