@@ -37,33 +37,36 @@ public final class ProxyServer: Sendable {
 
     /// - Parameters:
     ///   - admission: the access-control step run on every request.
-    public init(
+    public convenience init(
         configuration: ProxyConfiguration,
         group: any EventLoopGroup,
         logger: Logger,
         admission: any RequestAdmission = AdmitEveryRequest()
     ) {
-        self.configuration = configuration
-        self.group = group
-        self.ownedGroup = nil
-        self.logger = logger
-        self.admission = admission
-        self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
-        self.metrics = ProxyMetrics(balancer: self.balancer)
-        self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
+        self.init(configuration: configuration, group: group, ownedGroup: nil, logger: logger, admission: admission)
     }
 
     /// A server on its own event loops: `configuration.eventLoops` of them,
     /// or one per CPU core.
-    public init(
+    public convenience init(
         configuration: ProxyConfiguration,
         logger: Logger,
         admission: any RequestAdmission = AdmitEveryRequest()
     ) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops ?? System.coreCount)
+        self.init(configuration: configuration, group: group, ownedGroup: group, logger: logger, admission: admission)
+    }
+
+    private init(
+        configuration: ProxyConfiguration,
+        group: any EventLoopGroup,
+        ownedGroup: MultiThreadedEventLoopGroup?,
+        logger: Logger,
+        admission: any RequestAdmission
+    ) {
         self.configuration = configuration
         self.group = group
-        self.ownedGroup = group
+        self.ownedGroup = ownedGroup
         self.logger = logger
         self.admission = admission
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
