@@ -1,0 +1,34 @@
+"""Shared fixtures of the end-to-end tests: where the built binaries and the
+committed test fixtures are, and free loopback ports.
+
+The tests drive lmgate's real executables (built by `swift build`, found
+through LMGATE_BIN_DIR, which scripts/test sets) with real clients.
+"""
+import os
+import pathlib
+import socket
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "Tests" / "BackendTests" / "Fixtures"
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> pathlib.Path:
+    path = os.environ.get("LMGATE_BIN_DIR")
+    if not path:
+        raise RuntimeError("LMGATE_BIN_DIR is not set: run the end-to-end tests through scripts/test")
+    return pathlib.Path(path)
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> pathlib.Path:
+    return FIXTURES
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
