@@ -167,6 +167,8 @@ import Testing
         _ = try? proxy.client.finish()
     }
 
+    /// The pooled connection closing unanswered is retried once on a new
+    /// connection, which cannot be made on an embedded loop: so a 502.
     @Test func upstreamClosingBeforeAnsweringGives502() throws {
         let proxy = try EmbeddedForwarding()
         try proxy.clientSends("GET / HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -42,6 +42,11 @@ import Testing
         let reset = try ExternalTools.run(curl + ["-o", "/dev/null", "-w", "%{http_code}", "\(base)/reset"])
         #expect(reset.stdout == "502")
 
+        // Plain HTTP sent to the TLS port gets a readable 400, not a handshake failure.
+        let plain = try ExternalTools.run(["curl", "-s", "-w", "\n%{http_code}", "http://localhost:\(proxy.port)/name"]).stdout
+        #expect(plain.hasSuffix("\n400"))
+        #expect(plain.contains("use https://"))
+
         await proxy.stop()
         try await upstream.stop()
     }

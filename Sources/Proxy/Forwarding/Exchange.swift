@@ -15,6 +15,17 @@ final class Exchange {
     var triedUpstreams: [Int] = []
     /// Request parts received before the upstream connection was ready.
     var pendingParts: [HTTPClientRequestPart] = []
+    /// The request parts sent on a reused keep-alive connection, kept until
+    /// the upstream answers so the request can be sent again on a new
+    /// connection if the reused one turns out to be stale; `nil` when not
+    /// recording (fresh connection, already retried, or more than
+    /// ``Exchange/replayLimit`` body bytes).
+    var replayParts: [HTTPClientRequestPart]?
+    var replayBodyBytes = 0
+    /// Whether the request was already sent again after a stale connection.
+    var retriedStaleConnection = false
+    /// The most body bytes kept for a replay; a larger request is not retried.
+    static let replayLimit = 256 * 1024
     var requestBodyBytes = 0
     var requestEnded = false
     var requestHasBody: Bool
@@ -26,6 +37,19 @@ final class Exchange {
     var closeAfterResponse: Bool
     /// Last time bytes moved for the phase being timed (request body or response).
     var lastActivity: NIODeadline
+
+    /// Keeps a part for a possible replay, giving up past the limit.
+    func recordForReplay(_ part: HTTPClientRequestPart) {
+        guard self.replayParts != nil else { return }
+        if case .body(.byteBuffer(let body)) = part {
+            self.replayBodyBytes += body.readableBytes
+            if self.replayBodyBytes > Self.replayLimit {
+                self.replayParts = nil
+                return
+            }
+        }
+        self.replayParts?.append(part)
+    }
 
     init(clientHead: HTTPRequestHead, now: NIODeadline) {
         self.clientHead = clientHead

@@ -281,6 +281,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             exchange.pendingParts.append(.body(.byteBuffer(body)))
         case .forwarding(let exchange, let connection):
             guard self.countBody(body, in: exchange) else { return }
+            exchange.recordForReplay(.body(.byteBuffer(body)))
             connection.write(.body(.byteBuffer(body)), flush: false)
         case .idle, .answering, .lingering, .closed:
             break  // the rest of a request that was already answered
@@ -309,6 +310,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             exchange.pendingParts.append(.end(nil))
         case .forwarding(let exchange, let connection):
             exchange.requestEnded = true
+            exchange.recordForReplay(.end(nil))
             connection.write(.end(nil), flush: !self.inClientRead)
             if !exchange.responseStarted { self.watchUpstream(exchange) }
         case .answering(let exchange):
@@ -320,13 +322,19 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     // MARK: Upstream connection
 
-    private func connectUpstream(for exchange: Exchange) {
+    /// Picks an upstream and starts the exchange on a pooled or new
+    /// connection to it (only a new one if `freshConnection`).
+    private func connectUpstream(for exchange: Exchange, freshConnection: Bool = false) {
         guard let upstream = self.balancer.pick(excluding: exchange.triedUpstreams) else {
             return self.answer(exchange, with: .upstreamUnavailable)
         }
         exchange.upstream = upstream
         exchange.triedUpstreams.append(upstream)
-        if let connection = self.pool.takeIdle(upstream: upstream) {
+        if !freshConnection, let connection = self.pool.takeIdle(upstream: upstream) {
+            // A pooled connection may have been closed by the upstream an
+            // instant ago (its keep-alive timeout); keep what is sent so the
+            // request can go again on a new connection.
+            if !exchange.retriedStaleConnection { exchange.replayParts = [] }
             return self.startForwarding(exchange, on: connection)
         }
         self.state = .connecting(exchange)
@@ -367,7 +375,10 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         connection.write(.head(head), flush: false)
         let pending = exchange.pendingParts
         exchange.pendingParts = []
-        for part in pending { connection.write(part, flush: false) }
+        for part in pending {
+            exchange.recordForReplay(part)
+            connection.write(part, flush: false)
+        }
         if !self.inClientRead { connection.flush() }  // else channelReadComplete flushes
         connection.holdReads(!(self.context?.channel.isWritable ?? true))
         if exchange.requestEnded || !exchange.requestHasBody { self.watchUpstream(exchange) }
@@ -394,6 +405,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         exchange.lastActivity = .now()
         switch part {
         case .head(let upstreamHead):
+            exchange.replayParts = nil
             if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
                 self.metrics.upstreamResponded(
                     upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
@@ -458,6 +470,18 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             self.finish(exchange, status: exchange.responseStatus ?? 502)
             self.state = .closed
             self.context?.close(promise: nil)
+        } else if let replay = exchange.replayParts, !exchange.retriedStaleConnection {
+            // A reused connection closed before any answer: the upstream most
+            // likely closed it as idle while the request was on its way, and
+            // did not see the request. Send it once more on a new connection,
+            // as nginx and HTTP clients do with stale keep-alive connections.
+            self.logger.debug("pooled upstream connection was stale, sending the request again")
+            exchange.retriedStaleConnection = true
+            exchange.replayParts = nil
+            exchange.pendingParts = replay
+            exchange.triedUpstreams.removeLast()
+            self.state = .connecting(exchange)
+            self.connectUpstream(for: exchange, freshConnection: true)
         } else {
             self.answer(exchange, with: .upstreamUnavailable)
         }

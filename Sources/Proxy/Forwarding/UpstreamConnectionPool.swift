@@ -45,7 +45,12 @@ final class UpstreamConnectionPool {
     /// Opens a new connection to `upstream` on this pool's event loop.
     func connect(upstream: Int) -> EventLoopFuture<UpstreamConnection> {
         let endpoint = self.upstreams[upstream].endpoint
-        return ClientBootstrap(group: self.eventLoop)
+        // An event loop that cannot make sockets (an `EmbeddedEventLoop` in
+        // tests) fails the connection instead of trapping.
+        guard let bootstrap = ClientBootstrap(validatingGroup: self.eventLoop) else {
+            return self.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
+        }
+        return bootstrap
             .connectTimeout(self.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

@@ -212,7 +212,8 @@ public final class ProxyServer: Sendable {
                         throw ProxyServerError("no upstream pool for this event loop")
                     }
                     if let certificates {
-                        try channel.pipeline.syncOperations.addHandler(TLSHandler(context: certificates.current))
+                        try channel.pipeline.syncOperations.addHandlers(
+                            PlainHTTPOnTLSPortHandler(), TLSHandler(context: certificates.current))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false,

@@ -12,7 +12,10 @@ import NIOPosix
 /// - `/sse/N`: sends N server-sent events 50 ms apart, counting them in ``eventsSent``;
 /// - `/drip`: sends a line every 20 ms until the connection closes;
 /// - `/hang`: never answers;
-/// - `/reset`: resets the connection (RST) without answering.
+/// - `/reset`: resets the connection (RST) without answering;
+/// - `/close-if-reused`: on a connection's first request answers with the
+///   number of body bytes received; on a later one closes the connection
+///   without answering, as a server does whose keep-alive timeout just passed.
 final class TestUpstream: Sendable {
     let name: String
     let channel: any Channel
@@ -76,6 +79,8 @@ final class TestUpstream: Sendable {
         var head: HTTPRequestHead?
         var bodyBytes = 0
         var dripping = false
+        /// Requests answered on this connection.
+        var answered = 0
         var timer: RepeatedTask?
 
         init(upstream: TestUpstream) { self.upstream = upstream }
@@ -111,7 +116,14 @@ final class TestUpstream: Sendable {
 
         private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
             let path = head.uri
-            if path == "/name" {
+            defer { self.answered += 1 }
+            if path == "/close-if-reused" {
+                if self.answered == 0 {
+                    self.send(String(self.bodyBytes), context: context)
+                } else {
+                    context.close(promise: nil)
+                }
+            } else if path == "/name" {
                 self.send(self.upstream.name, context: context)
             } else if path == "/headers" {
                 self.send(head.headers.map { "\($0.name): \($0.value)\n" }.joined(), context: context)
