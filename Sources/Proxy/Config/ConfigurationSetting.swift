@@ -94,6 +94,9 @@ struct ConfigurationSetting: Sendable {
         .init(key: "timeouts.client_body", expected: "a duration such as 60s") { draft, value in
             setting(&draft.configuration.timeouts.clientBody, value, SettingValueParsing.duration)
         },
+        .init(key: "timeouts.client_send", expected: "a duration such as 60s") { draft, value in
+            setting(&draft.configuration.timeouts.clientSend, value, SettingValueParsing.duration)
+        },
         .init(key: "timeouts.upstream_connect", expected: "a duration such as 5s") { draft, value in
             setting(&draft.configuration.timeouts.upstreamConnect, value, SettingValueParsing.duration)
         },

@@ -44,6 +44,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var requestHead: Duration = .seconds(30)
         /// Longest pause between two reads of a request body.
         public var clientBody: Duration = .seconds(60)
+        /// Longest time a client may leave the response unread (its socket
+        /// not writable) before it is cut off, like nginx's `send_timeout`:
+        /// a client that stops reading cannot hold an upstream connection.
+        public var clientSend: Duration = .seconds(60)
         /// Longest time to open a connection to an upstream.
         public var upstreamConnect: Duration = .seconds(5)
         /// Longest wait for the response head, and between two reads of the

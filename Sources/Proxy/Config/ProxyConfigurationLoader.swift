@@ -217,6 +217,7 @@ public enum ProxyConfigurationLoader {
         let timeouts = configuration.timeouts
         for (name, value) in [
             ("timeouts.request_head", timeouts.requestHead), ("timeouts.client_body", timeouts.clientBody),
+            ("timeouts.client_send", timeouts.clientSend),
             ("timeouts.upstream_connect", timeouts.upstreamConnect), ("timeouts.upstream_read", timeouts.upstreamRead),
             ("health.probe_interval", configuration.health.probeInterval),
         ] where value <= .zero {

@@ -18,6 +18,9 @@ final class ConnectionWatchdog {
         case clientBody(Exchange)
         /// The upstream must answer, and keep answering, within the upstream read timeout.
         case upstreamRead(Exchange)
+        /// The client has not taken response bytes since this time (its
+        /// socket is not writable); it must within the client send timeout.
+        case clientSend(since: NIODeadline)
         /// A connection closing after an error is closed at this time.
         case linger(until: NIODeadline)
     }
@@ -57,6 +60,7 @@ final class ConnectionWatchdog {
         case .requestHead(let since): return since + self.settings.requestHeadTimeout
         case .clientBody(let exchange): return exchange.lastActivity + self.settings.clientBodyTimeout
         case .upstreamRead(let exchange): return exchange.lastActivity + self.settings.upstreamReadTimeout
+        case .clientSend(let since): return since + self.settings.clientSendTimeout
         case .linger(let until): return until
         }
     }

@@ -167,8 +167,18 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .forwarding(_, let connection) = self.state {
-            connection.holdReads(!context.channel.isWritable)
+        if case .forwarding(let exchange, let connection) = self.state {
+            let writable = context.channel.isWritable
+            connection.holdReads(!writable)
+            // While the client takes nothing, the upstream is paused, so its
+            // read timeout cannot run; the client's send timeout does.
+            if exchange.responseStarted {
+                if writable {
+                    self.watchUpstream(exchange)
+                } else {
+                    self.watchdog?.enter(.clientSend(since: .now()))
+                }
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -593,6 +603,16 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             if self.isCurrent(exchange) && !exchange.requestEnded { self.answer(exchange, with: .requestTimeout) }
         case .upstreamRead(let exchange):
             if self.isCurrent(exchange) { self.answer(exchange, with: .upstreamTimeout) }
+        case .clientSend:
+            // The response has begun, so closing is the only answer; the
+            // upstream connection is closed with it (a backend stops generating).
+            if case .forwarding(let exchange, _) = self.state {
+                self.logger.info("client did not read the response in time, closing", metadata: ["client": "\(self.clientAddress)"])
+                self.abandonUpstream(of: exchange)
+                self.finish(exchange, status: exchange.responseStatus ?? 502)
+            }
+            self.state = .closed
+            self.context?.close(promise: nil)
         }
     }
 

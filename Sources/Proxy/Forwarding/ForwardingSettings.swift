@@ -6,6 +6,7 @@ struct ForwardingSettings: Sendable {
     var requestHeadTimeout: TimeAmount
     var clientBodyTimeout: TimeAmount
     var upstreamReadTimeout: TimeAmount
+    var clientSendTimeout: TimeAmount
     /// How long a connection that is being closed after an error keeps
     /// reading (and discarding) what the client still sends, so the client
     /// can read the error instead of getting a reset.
@@ -19,6 +20,7 @@ struct ForwardingSettings: Sendable {
         self.requestHeadTimeout = TimeAmount(configuration.timeouts.requestHead)
         self.clientBodyTimeout = TimeAmount(configuration.timeouts.clientBody)
         self.upstreamReadTimeout = TimeAmount(configuration.timeouts.upstreamRead)
+        self.clientSendTimeout = TimeAmount(configuration.timeouts.clientSend)
         self.accessLog = configuration.accessLog
         self.usesTLS = usesTLS
     }
