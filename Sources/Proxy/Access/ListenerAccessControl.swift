@@ -9,4 +9,7 @@ public protocol ListenerAccessControl: RequestAdmission {
     func permitsConnection(from address: SocketAddress) -> Bool
     /// The admission step for requests arriving on `listener`.
     func admission(for listener: ListenerConfiguration) -> any RequestAdmission
+    /// Handlers put in each connection's pipeline between the HTTP codec and
+    /// the forwarding handler (CORS). Called on the connection's event loop.
+    func makeRequestHandlers() -> [any ChannelHandler]
 }

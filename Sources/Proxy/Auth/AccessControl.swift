@@ -180,6 +180,10 @@ public final class AccessControl: ListenerAccessControl {
         self.admit(request, listener: nil)
     }
 
+    public func makeRequestHandlers() -> [any ChannelHandler] {
+        [CORSHandler(allowedOrigins: { [weak self] in self?.configuration.corsOrigins ?? [] })]
+    }
+
     // MARK: Admission
 
     func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {

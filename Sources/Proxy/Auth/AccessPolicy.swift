@@ -49,7 +49,10 @@ final class AccessPolicy: Sendable {
         }
 
         var keys: [SecretDigest: APIKey] = [:]
-        if let path = configuration.keysPath {
+        if let path = configuration.keysPath, !FileManager.default.fileExists(atPath: path) {
+            // Not made yet (`lmgate keys create` makes it): no keys, which refuses every key.
+            warnings.append("keys file \(path) does not exist yet: no API keys are accepted until `lmgate keys create` makes it")
+        } else if let path = configuration.keysPath {
             let file: APIKeyFile
             do {
                 file = try APIKeyFile(contentsOfFile: path)

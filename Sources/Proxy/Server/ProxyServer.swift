@@ -226,6 +226,7 @@ public final class ProxyServer: Sendable {
                         withOutboundHeaderValidation: true,
                         withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
+                    if let access { try channel.pipeline.syncOperations.addHandlers(access.makeRequestHandlers()) }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(
                             settings: settings, balancer: balancer, pool: pool, admission: admission,
