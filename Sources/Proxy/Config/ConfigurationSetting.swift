@@ -115,7 +115,7 @@ struct ConfigurationSetting: Sendable {
         .init(key: "health.max_probe_interval", expected: "a duration such as 30s") { draft, value in
             setting(&draft.configuration.health.maxProbeInterval, value, SettingValueParsing.duration)
         },
-    ]
+    ] + accessSettings
 
     static func named(_ key: String) -> ConfigurationSetting? {
         all.first { $0.key == key }

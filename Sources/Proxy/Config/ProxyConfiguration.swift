@@ -21,6 +21,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var limits = Limits()
     public var timeouts = Timeouts()
     public var health = HealthChecking()
+    /// Allowlists and authentication.
+    public var access = AccessConfiguration()
 
     public init() {}
 

@@ -228,6 +228,7 @@ public enum ProxyConfigurationLoader {
         {
             problems.append("admin.listen \(admin) is also a proxy listener: give it its own port")
         }
+        problems += configuration.access.problems(listeners: configuration.listeners)
 
         if !problems.isEmpty { throw .invalidConfiguration(problems) }
         return configuration

@@ -261,7 +261,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     private func admissionDecided(_ decision: AdmissionDecision, for exchange: Exchange) {
         switch decision {
         case .reject(let status, let headers, let message, let code):
-            let response = ProxyErrorResponse(status: status, message: message, type: "invalid_request_error", code: code)
+            let response = ProxyErrorResponse(
+                status: status, message: message, type: AccessResponses.errorType(for: status), code: code)
             self.answer(exchange, with: response, extraHeaders: headers)
         case .admit(var head):
             // Like nginx, the proxy answers `Expect: 100-continue` itself once

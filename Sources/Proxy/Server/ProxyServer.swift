@@ -193,14 +193,20 @@ public final class ProxyServer: Sendable {
         decoderLimits.maxHeaderListSize = self.configuration.limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = self.configuration.limits.maxHeaderBytes
         let limits = decoderLimits
+        // Access control screens peers at accept (before any TLS work) and may differ per listener.
+        let access = self.admission as? any ListenerAccessControl
         let (balancer, metrics, registry, admission, logger) =
-            (self.balancer, self.metrics, self.registry, self.admission, self.logger)
+            (self.balancer, self.metrics, self.registry, access?.admission(for: listener) ?? self.admission, self.logger)
 
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
+                if let access, let peer = channel.remoteAddress, !access.permitsConnection(from: peer) {
+                    metrics.connectionRejected()
+                    return channel.close()
+                }
                 guard registry.admit(channel) else {
                     metrics.connectionRejected()
                     return channel.close()
@@ -221,6 +227,7 @@ public final class ProxyServer: Sendable {
                         withOutboundHeaderValidation: true,
                         withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
+                    if let access { try channel.pipeline.syncOperations.addHandlers(access.makeRequestHandlers()) }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(
                             settings: settings, balancer: balancer, pool: pool, admission: admission,

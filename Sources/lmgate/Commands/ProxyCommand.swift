@@ -38,6 +38,24 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-listen"), help: "Address of the admin listener serving /metrics and /healthz.")
     var adminListen: String?
 
+    @Option(name: .long, help: "An htpasswd file: clients authenticate with HTTP Basic.")
+    var htpasswd: String?
+
+    @Option(name: .long, help: "A keys file made by `lmgate keys create`: clients authenticate with API keys.")
+    var keys: String?
+
+    @Option(name: .customLong("api-key"), help: "A single API key clients must send (or LMGATE_API_KEY).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "Only these client addresses may connect, e.g. 192.168.1.0/24 (repeatable).")
+    var allow: [String] = []
+
+    @Option(name: .long, help: "Refuse these client addresses, e.g. 192.168.1.13 (repeatable).")
+    var deny: [String] = []
+
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy whose X-Forwarded-For is believed (repeatable).")
+    var trustedProxy: [String] = []
+
     @Option(name: .long, help: "Any setting as KEY=VALUE (repeatable).")
     var set: [String] = []
 
@@ -55,11 +73,21 @@ struct ProxyCommand: AsyncParsableCommand {
         if !self.upstream.isEmpty { overrides.append(.init(key: "upstreams", values: self.upstream)) }
         if self.allowPlainHTTP { overrides.append(.init(key: "allow_plain_non_loopback", value: "true")) }
         if let adminListen { overrides.append(.init(key: "admin.listen", value: adminListen)) }
+        if let htpasswd { overrides.append(.init(key: "auth.htpasswd", value: htpasswd)) }
+        if let keys { overrides.append(.init(key: "auth.keys_file", value: keys)) }
+        // As llama.cpp's LLAMA_API_KEY: the single key may come from the environment.
+        if let apiKey = self.apiKey ?? ProcessInfo.processInfo.environment["LMGATE_API_KEY"] {
+            overrides.append(.init(key: "auth.api_key", value: apiKey))
+        }
+        if !self.allow.isEmpty { overrides.append(.init(key: "access.allow", values: self.allow)) }
+        if !self.deny.isEmpty { overrides.append(.init(key: "access.deny", values: self.deny)) }
+        if !self.trustedProxy.isEmpty { overrides.append(.init(key: "access.trusted_proxies", values: self.trustedProxy)) }
 
         let configuration: ProxyConfiguration
+        let (file, finalOverrides) = (self.config, overrides)
         do {
             configuration = try ProxyConfigurationLoader.load(
-                file: self.config, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+                file: file, environment: ProcessInfo.processInfo.environment, overrides: finalOverrides)
         } catch {
             throw ValidationError("invalid configuration:\n\(error.description)")
         }
@@ -70,15 +98,33 @@ struct ProxyCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "lmgate.proxy")
-        let server = ProxyServer(configuration: configuration, logger: logger)
+        // Access control re-reads the settings (for allowlists) from the same sources on reload.
+        let access: AccessControl
+        do {
+            access = try AccessControl(
+                configuration: configuration.access, logger: logger,
+                configurationSource: {
+                    try ProxyConfigurationLoader.load(
+                        file: file, environment: ProcessInfo.processInfo.environment, overrides: finalOverrides
+                    ).access
+                },
+                configurationFile: file)
+        } catch {
+            throw ValidationError("cannot start access control: \(error.description)")
+        }
+        access.startWatching()
+        defer { access.stop() }
+        let server = ProxyServer(configuration: configuration, logger: logger, admission: access)
         try await server.start()
 
-        // SIGHUP reloads the TLS certificates and keys without dropping connections.
+        // SIGHUP reloads the TLS certificates and keys, the htpasswd and keys
+        // files and the allowlists without dropping connections.
         signal(SIGHUP, SIG_IGN)
         let reloadSource = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         reloadSource.setEventHandler {
-            logger.info("SIGHUP: reloading TLS certificates")
+            logger.info("SIGHUP: reloading TLS certificates and access control")
             server.reloadCertificates()
+            access.reload()
         }
         reloadSource.resume()
         defer { reloadSource.cancel() }

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A keys file: one API key a line, stored as a hash.
+///
+/// ```
+/// # NAME SCOPE CREATED EXPIRES PREFIX SHA256
+/// laptop inference 2026-12-02T13:00:00Z never lmg_Ab12Cd sha256:9f86d0…
+/// ```
+///
+/// Lines starting with `#` and blank lines are ignored. Any other line that
+/// does not parse makes the whole file invalid, so that a half-written or
+/// mistyped file is refused (and the keys in force kept) rather than read
+/// with keys silently missing. `lmgate keys` writes it; the proxy reads it.
+public struct APIKeyFile: Sendable, Equatable {
+    public var keys: [APIKey]
+
+    public init(keys: [APIKey] = []) {
+        self.keys = keys
+    }
+
+    /// Why a keys file cannot be used.
+    public struct Problem: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Parses the text of a keys file.
+    public init(text: String) throws(Problem) {
+        var keys: [APIKey] = []
+        var names = Set<String>()
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            func problem(_ text: String) -> Problem { Problem(description: "line \(index + 1): \(text)") }
+            guard fields.count == 6 else {
+                throw problem("expected NAME SCOPE CREATED EXPIRES PREFIX sha256:HASH, got \(fields.count) fields")
+            }
+            let name = String(fields[0])
+            guard APIKey.isValidName(name) else { throw problem("'\(name)' is not a valid key name") }
+            guard names.insert(name).inserted else { throw problem("the key name '\(name)' is used twice") }
+            guard let scope = AccessScope(rawValue: String(fields[1])) else {
+                throw problem("scope must be \(AccessScope.allCases.map(\.rawValue).joined(separator: " or "))")
+            }
+            guard let created = Self.date(fields[2]) else { throw problem("CREATED is not a date such as 2026-01-31T12:00:00Z") }
+            var expires: Date?
+            if fields[3] != "never" {
+                guard let date = Self.date(fields[3]) else { throw problem("EXPIRES is not 'never' or a date") }
+                expires = date
+            }
+            guard fields[5].hasPrefix("sha256:"), let digest = SecretDigest(hex: fields[5].dropFirst("sha256:".count)) else {
+                throw problem("the hash must be sha256: followed by 64 hexadecimal digits")
+            }
+            keys.append(APIKey(name: name, scope: scope, created: created, expires: expires, prefix: String(fields[4]), digest: digest))
+        }
+        self.keys = keys
+    }
+
+    /// Reads and parses the file at `path`.
+    public init(contentsOfFile path: String) throws(Problem) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Problem(description: "cannot read \(path): \(error.localizedDescription)")
+        }
+        try self.init(text: text)
+    }
+
+    /// The file's text.
+    public func serialized() -> String {
+        var text = "# lmgate API keys (only hashes; `lmgate keys create` prints a key once)\n"
+        text += "# NAME SCOPE CREATED EXPIRES PREFIX SHA256\n"
+        for key in self.keys {
+            text += "\(key.name) \(key.scope.rawValue) \(Self.text(key.created)) \(key.expires.map(Self.text) ?? "never") "
+            text += "\(key.prefix) sha256:\(key.digest.hex)\n"
+        }
+        return text
+    }
+
+    /// Writes the file atomically (a temporary file renamed over it), mode 0600.
+    public func write(to path: String) throws(Problem) {
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(
+            atPath: temporary, contents: Data(self.serialized().utf8), attributes: [.posixPermissions: 0o600])
+        else { throw Problem(description: "cannot write \(temporary)") }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw Problem(description: "cannot replace \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func date(_ text: some StringProtocol) -> Date? {
+        try? Date(String(text), strategy: .iso8601)
+    }
+
+    static func text(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

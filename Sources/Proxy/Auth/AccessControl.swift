@@ -1,0 +1,316 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Access control for the proxy: the source-IP allowlist at accept and per
+/// request, Basic and API-key authentication, lockout and rate limits, and
+/// the rewriting of admitted requests (credentials out, identity in).
+///
+/// Plugs into ``ProxyServer`` as its ``RequestAdmission`` (and
+/// ``ListenerAccessControl``). Everything it reads from files is reloaded by
+/// ``reload()`` (call it on SIGHUP) and, once ``startWatching(interval:)``
+/// has been called, whenever one of the files changes; a reload that fails
+/// keeps the policy in force and logs why.
+///
+/// For each request, in order: the client address (``ClientAddressResolver``)
+/// must pass the allowlist (else 403); public paths and, if enabled, loopback
+/// clients pass; a locked-out address gets 429 without any credential being
+/// looked at; then the credentials are checked (401 when missing or wrong,
+/// with the same answer for an unknown user and a wrong password), the scope
+/// (403 for an admin path without admin scope) and the rate limit (429).
+public final class AccessControl: ListenerAccessControl {
+    private let state: NIOLockedValueBox<State>
+    private let hmac = ProcessKeyedHMAC()
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let configurationSource: (@Sendable () throws -> AccessConfiguration)?
+    private let watchedConfigurationFile: String?
+    private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    private struct State {
+        var policy: AccessPolicy
+        var failures: LoginFailureTracker
+        var rateLimiter: RequestRateLimiter?
+        var usage: APIKeyUsage?
+    }
+
+    /// Loads the files the configuration names.
+    /// - Parameters:
+    ///   - configurationSource: re-reads the settings on reload (e.g. the
+    ///     configuration file again, for changed allowlists); without it a
+    ///     reload re-reads only the htpasswd and keys files.
+    ///   - configurationFile: a file to watch for changes along with the htpasswd and keys files.
+    /// - Throws: ``AccessControlError`` if a file cannot be loaded: the proxy must not start without it.
+    public init(
+        configuration: AccessConfiguration,
+        logger: Logger,
+        threadPool: NIOThreadPool = .singleton,
+        configurationSource: (@Sendable () throws -> AccessConfiguration)? = nil,
+        configurationFile: String? = nil
+    ) throws(AccessControlError) {
+        self.threadPool = threadPool
+        self.logger = logger
+        self.configurationSource = configurationSource
+        self.watchedConfigurationFile = configurationFile
+        let policy: AccessPolicy
+        do {
+            policy = try AccessPolicy(configuration: configuration, hmac: self.hmac, threadPool: threadPool)
+        } catch {
+            throw AccessControlError(description: error.description)
+        }
+        self.state = NIOLockedValueBox(Self.state(for: policy, previous: nil))
+        self.logLoaded(policy, event: "access.loaded")
+    }
+
+    /// The settings in force.
+    public var configuration: AccessConfiguration { self.state.withLockedValue { $0.policy.configuration } }
+
+    // MARK: Reload
+
+    /// Re-reads the settings (through the configuration source) and the
+    /// files; swaps them in if all load. Returns whether it did.
+    @discardableResult
+    public func reload() -> Bool {
+        let configuration: AccessConfiguration
+        do {
+            configuration = try self.configurationSource?() ?? self.configuration
+        } catch {
+            self.logger.error("access.reload_failed: keeping the previous policy", metadata: ["error": "\(error)"])
+            return false
+        }
+        let policy: AccessPolicy
+        do {
+            policy = try AccessPolicy(configuration: configuration, hmac: self.hmac, threadPool: self.threadPool)
+        } catch {
+            self.logger.error("access.reload_failed: keeping the previous policy", metadata: ["error": "\(error.description)"])
+            return false
+        }
+        let previousUsage = self.state.withLockedValue { state in
+            let previous = state.usage
+            state = Self.state(for: policy, previous: state)
+            return previous
+        }
+        previousUsage?.flush()
+        self.logLoaded(policy, event: "access.reloaded")
+        return true
+    }
+
+    /// Reloads whenever the htpasswd, keys or configuration file changes, and
+    /// writes key last-use times every few seconds, until ``stop()``.
+    public func startWatching(interval: Duration = .seconds(1)) {
+        let watcher = FileChangeWatcher(
+            paths: { [weak self] in
+                guard let self else { return [] }
+                let configuration = self.configuration
+                return [configuration.htpasswdPath, configuration.keysPath, self.watchedConfigurationFile].compactMap { $0 }
+            },
+            interval: interval
+        ) { [weak self] in
+            self?.logger.info("access files changed: reloading")
+            self?.reload()
+        }
+        let watching = Task { await watcher.run() }
+        let flushing = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                self?.state.withLockedValue { $0.usage }?.flush()
+            }
+        }
+        self.tasks.withLockedValue { $0 += [watching, flushing] }
+    }
+
+    /// Stops watching and writes pending key last-use times.
+    public func stop() {
+        for task in self.tasks.withLockedValue({ tasks in defer { tasks = [] }; return tasks }) { task.cancel() }
+        self.state.withLockedValue { $0.usage }?.flush()
+    }
+
+    private static func state(for policy: AccessPolicy, previous: State?) -> State {
+        let configuration = policy.configuration
+        var failures = previous?.failures
+        if let tracker = failures,
+            tracker.maxFailures != configuration.lockoutMaxFailures
+                || tracker.window != TimeAmount(configuration.lockoutWindow)
+                || tracker.lockout != TimeAmount(configuration.lockoutDuration)
+        {
+            failures = nil
+        }
+        var limiter = previous?.rateLimiter
+        if previous?.policy.configuration.rateLimit != configuration.rateLimit { limiter = nil }
+        var usage = previous?.usage
+        if usage?.path != configuration.keysPath.map(APIKeyUsage.path(forKeysFile:)) { usage = nil }
+        return State(
+            policy: policy,
+            failures: failures
+                ?? LoginFailureTracker(
+                    maxFailures: configuration.lockoutMaxFailures, window: TimeAmount(configuration.lockoutWindow),
+                    lockout: TimeAmount(configuration.lockoutDuration)),
+            rateLimiter: limiter ?? configuration.rateLimit.map { RequestRateLimiter(perSecond: $0.perSecond, burst: Double($0.requests)) },
+            usage: usage ?? configuration.keysPath.map { APIKeyUsage(keysPath: $0) })
+    }
+
+    private func logLoaded(_ policy: AccessPolicy, event: Logger.Message) {
+        for warning in policy.warnings { self.logger.warning("access.file_warning", metadata: ["warning": "\(warning)"]) }
+        self.logger.info(event, metadata: [
+            "access.allow": "\(policy.allowlist.allow.count)", "access.deny": "\(policy.allowlist.deny.count)",
+            "auth.users": "\(policy.basic?.file.users.count ?? 0)", "auth.keys": "\(policy.keys.count)",
+        ])
+    }
+
+    // MARK: ListenerAccessControl
+
+    public func permitsConnection(from address: SocketAddress) -> Bool {
+        guard let peer = IPAddress(address) else { return true }
+        let policy = self.state.withLockedValue { $0.policy }
+        // A trusted proxy's connections are judged per request, by the client it forwards for.
+        if policy.configuration.trustedProxies.contains(where: { $0.contains(peer) }) { return true }
+        if policy.allowlist.permits(peer) { return true }
+        self.logger.info("access.denied_connection", metadata: ["client.address": "\(peer)"])
+        return false
+    }
+
+    public func admission(for listener: ListenerConfiguration) -> any RequestAdmission {
+        ListenerAdmission(control: self, listener: listener.address)
+    }
+
+    public func admit(_ request: AdmissionRequest) -> AdmissionResult {
+        self.admit(request, listener: nil)
+    }
+
+    public func makeRequestHandlers() -> [any ChannelHandler] {
+        [CORSHandler(allowedOrigins: { [weak self] in self?.configuration.corsOrigins ?? [] })]
+    }
+
+    // MARK: Admission
+
+    func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {
+        let state = self.state.withLockedValue { $0 }
+        let configuration = state.policy.configuration
+        let peer = IPAddress(request.clientAddress)
+        let client = peer.map {
+            ClientAddressResolver.client(peer: $0, headers: request.head.headers, trustedProxies: configuration.trustedProxies)
+        }
+        var audit = AuthenticationAudit(logger: self.logger, client: client, head: request.head)
+
+        if let client, !state.policy.allowlist.permits(client) {
+            audit.failed(method: "none", reason: "address_not_allowed")
+            return .decided(AccessResponses.addressNotAllowed)
+        }
+        let path = RequestPath.normalized(request.head.uri)
+        guard configuration.requiresAuthentication,
+            !AccessPolicy.matches(path, configuration.publicPaths),
+            !(configuration.skipLoopback && (client?.isLoopback ?? false))
+        else {
+            return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
+        }
+        let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
+        let responses = AccessResponses(realm: configuration.realm, methods: methods)
+        // An unparseable peer (not an IP socket) is tracked as one shared address.
+        let failureKey = client ?? IPAddress(ipv4: 0)
+        if let wait = state.failures.lockedOut(failureKey) {
+            audit.failed(method: "any", reason: "locked_out")
+            return .decided(AccessResponses.lockedOut(retryAfter: wait))
+        }
+
+        switch PresentedCredentials(request.head.headers, methods: methods) {
+        case .none:
+            audit.failed(method: "none", reason: "missing_credentials")
+            return .decided(responses.missing)
+        case .malformed(let method):
+            audit.failed(method: method, reason: "malformed_credentials")
+            state.failures.recordFailure(failureKey)
+            return .decided(responses.invalid)
+        case .key(let text):
+            let digest = SecretDigest.sha256(text.utf8)
+            guard let key = state.policy.keys[digest] else {
+                audit.failed(method: "key", reason: "unknown_key")
+                state.failures.recordFailure(failureKey)
+                return .decided(responses.invalid)
+            }
+            audit.keyName = key.name
+            if key.isExpired(at: Date()) {
+                audit.failed(method: "key", reason: "expired_key")
+                state.failures.recordFailure(failureKey)
+                return .decided(responses.expired)
+            }
+            state.failures.recordSuccess(failureKey)
+            if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name) }
+            if key.scope < .admin && AccessPolicy.matches(path, configuration.adminPaths) {
+                audit.failed(method: "key", reason: "insufficient_scope")
+                return .decided(AccessResponses.insufficientScope)
+            }
+            return .decided(self.authenticated(request.head, identity: "key:\(key.name)", state: state, audit: &audit))
+        case .basic(let credentials):
+            guard let basic = state.policy.basic else {
+                audit.failed(method: "basic", reason: "basic_not_configured")
+                return .decided(responses.missing)
+            }
+            let (head, baseAudit) = (request.head, audit)
+            let finish: @Sendable (Bool) -> AdmissionDecision = { [self] verified in
+                var audit = baseAudit
+                audit.user = credentials.user
+                guard verified else {
+                    // Same reason and answer for an unknown user and a wrong password.
+                    audit.failed(method: "basic", reason: "invalid_credentials")
+                    state.failures.recordFailure(failureKey)
+                    return responses.invalid
+                }
+                state.failures.recordSuccess(failureKey)
+                return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
+            }
+            switch basic.check(user: credentials.user, password: credentials.password, on: request.eventLoop) {
+            case .decided(let verified):
+                return .decided(finish(verified))
+            case .pending(let future):
+                return .pending(future.map(finish))
+            }
+        }
+    }
+
+    /// The decision for an authenticated request: the rate limit, then the rewritten head.
+    private func authenticated(
+        _ head: HTTPRequestHead, identity: String, state: State, audit: inout AuthenticationAudit
+    ) -> AdmissionDecision {
+        if let wait = state.rateLimiter?.take(identity) {
+            audit.failed(method: identity.hasPrefix("key:") ? "key" : "basic", reason: "rate_limited")
+            return AccessResponses.rateLimited(retryAfter: wait)
+        }
+        return .admit(Self.upstreamHead(head, identity: identity, configuration: state.policy.configuration))
+    }
+
+    /// The head as it goes upstream: the client's credentials and any
+    /// identity header it sent removed, the authenticated identity and the
+    /// upstream's own key added.
+    static func upstreamHead(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
+        var head = head
+        for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+        if !configuration.identityHeader.isEmpty {
+            head.headers.remove(name: configuration.identityHeader)
+            if let identity, identity.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {
+                head.headers.add(name: configuration.identityHeader, value: identity)
+            }
+        }
+        if let key = configuration.upstreamAPIKey {
+            head.headers.add(name: "authorization", value: "Bearer \(key)")
+        }
+        return head
+    }
+}
+
+/// The admission of one listener: ``AccessControl`` with that listener's methods.
+struct ListenerAdmission: RequestAdmission {
+    let control: AccessControl
+    let listener: HostAndPort
+
+    func admit(_ request: AdmissionRequest) -> AdmissionResult {
+        self.control.admit(request, listener: self.listener)
+    }
+}
+
+/// Access control that cannot start (a file that cannot be read or parsed).
+public struct AccessControlError: Error, CustomStringConvertible {
+    public let description: String
+}

@@ -1,0 +1,81 @@
+import Foundation
+import HtpasswdKit
+import NIOPosix
+
+/// One loaded, validated state of access control: the settings and
+/// everything read from the files they name. Immutable; a reload builds a
+/// new one and swaps it in only if it loaded completely.
+final class AccessPolicy: Sendable {
+    let configuration: AccessConfiguration
+    let allowlist: SourceAllowlist
+    /// Basic authentication, when an htpasswd file is configured.
+    let basic: BasicAuthenticator?
+    /// API keys by the SHA-256 of the key.
+    let keys: [SecretDigest: APIKey]
+    /// Warnings from loading (e.g. htpasswd lines that were skipped), for the log.
+    let warnings: [String]
+
+    /// Why a policy could not be loaded.
+    struct LoadError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The name of the key given by `auth.api_key`.
+    static let mainKeyName = "main"
+
+    init(configuration: AccessConfiguration, hmac: ProcessKeyedHMAC, threadPool: NIOThreadPool) throws(LoadError) {
+        self.configuration = configuration
+        self.allowlist = SourceAllowlist(allow: configuration.allow, deny: configuration.deny)
+        var warnings: [String] = []
+
+        if let path = configuration.htpasswdPath {
+            let file: HtpasswdFile
+            do {
+                file = try HtpasswdFile(contentsOfFile: path)
+            } catch {
+                throw LoadError(description: "htpasswd file: \(error.message)")
+            }
+            // A line that is not `user:hash` at all is what a half-written or
+            // wrongly edited file looks like: refuse it rather than run with
+            // users silently missing.
+            if let malformed = file.diagnostics.first(where: { $0.kind == .malformedLine }) {
+                throw LoadError(description: "htpasswd file \(path): \(malformed)")
+            }
+            warnings += file.diagnostics.map { "htpasswd file \(path): \($0)" }
+            self.basic = BasicAuthenticator(
+                file: file, cacheCapacity: configuration.cacheSize, hmac: hmac, threadPool: threadPool)
+        } else {
+            self.basic = nil
+        }
+
+        var keys: [SecretDigest: APIKey] = [:]
+        if let path = configuration.keysPath, !FileManager.default.fileExists(atPath: path) {
+            // Not made yet (`lmgate keys create` makes it): no keys, which refuses every key.
+            warnings.append("keys file \(path) does not exist yet: no API keys are accepted until `lmgate keys create` makes it")
+        } else if let path = configuration.keysPath {
+            let file: APIKeyFile
+            do {
+                file = try APIKeyFile(contentsOfFile: path)
+            } catch {
+                throw LoadError(description: "keys file: \(error.description)")
+            }
+            for key in file.keys { keys[key.digest] = key }
+        }
+        if let main = configuration.apiKey {
+            let digest = SecretDigest.sha256(Array(main.utf8))
+            keys[digest] = APIKey(
+                name: Self.mainKeyName, scope: .admin, created: Date(timeIntervalSince1970: 0), expires: nil,
+                prefix: String(main.prefix(4)), digest: digest)
+        }
+        self.keys = keys
+        self.warnings = warnings
+    }
+
+    /// Whether `path` (the request target without its query) is in `paths`:
+    /// equal to an entry, or under an entry that ends in `/`.
+    static func matches(_ path: Substring, _ paths: [String]) -> Bool {
+        paths.contains { entry in
+            entry.hasSuffix("/") ? path.hasPrefix(entry) || path == entry.dropLast() : path == entry
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import Proxy
+
+extension AccessScope: ExpressibleByArgument {}
+
+/// `lmgate keys`: creates, lists and revokes the API keys of a keys file.
+/// The proxy picks changes up by itself (it watches the file).
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Manage API keys (stored only as hashes in a keys file).",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    /// The keys file option shared by the subcommands.
+    struct FileOption: ParsableArguments {
+        @Option(name: .long, help: "The keys file (default: $LMGATE_PROXY_AUTH_KEYS_FILE).")
+        var file: String?
+
+        func path() throws -> String {
+            guard let path = self.file ?? ProcessInfo.processInfo.environment["LMGATE_PROXY_AUTH_KEYS_FILE"] else {
+                throw ValidationError("give the keys file with --file (or LMGATE_PROXY_AUTH_KEYS_FILE)")
+            }
+            return path
+        }
+
+        /// The file's keys; a file that does not exist yet has none.
+        func load() throws -> (path: String, file: APIKeyFile) {
+            let path = try self.path()
+            guard FileManager.default.fileExists(atPath: path) else { return (path, APIKeyFile()) }
+            do {
+                return (path, try APIKeyFile(contentsOfFile: path))
+            } catch {
+                throw ValidationError("\(path): \(error.description)")
+            }
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new key and print it once; only its hash is stored.")
+
+        @Argument(help: "A name for the key (letters, digits, - _ .).")
+        var name: String
+
+        @Option(help: "When the key stops working: 30d, 12h, or a date such as 2027-01-31.")
+        var expires: String?
+
+        @Option(help: "inference (model requests) or admin (everything).")
+        var scope: AccessScope = .inference
+
+        @OptionGroup var file: FileOption
+
+        func run() throws {
+            guard APIKey.isValidName(self.name) else {
+                throw ValidationError("'\(self.name)' is not a valid key name: use letters, digits, '-', '_' and '.'")
+            }
+            var expiry: Date?
+            if let expires {
+                guard let date = APIKey.expiry(from: expires), date > Date() else {
+                    throw ValidationError("--expires expects a duration such as 30d or a future date such as 2027-01-31")
+                }
+                expiry = date
+            }
+            var (path, keys) = try self.file.load()
+            guard !keys.keys.contains(where: { $0.name == self.name }) else {
+                throw ValidationError("a key named '\(self.name)' exists already: revoke it first or pick another name")
+            }
+            let (key, stored) = APIKey.generate(name: self.name, scope: self.scope, expires: expiry)
+            keys.keys.append(stored)
+            do {
+                try keys.write(to: path)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            print(key)
+            FileHandle.standardError.write(Data(
+                "Key '\(self.name)' (\(self.scope.rawValue)) added to \(path). It is shown only now: store it safely.\n".utf8))
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the keys: names, prefixes, dates and scopes.")
+
+        @OptionGroup var file: FileOption
+
+        func run() throws {
+            let (path, keys) = try self.file.load()
+            let lastUsed = APIKeyUsage.read(APIKeyUsage.path(forKeysFile: path))
+            let now = Date()
+            func text(_ date: Date?) -> String { date.map { $0.formatted(.iso8601) } ?? "never" }
+            let rows = [["NAME", "PREFIX", "SCOPE", "CREATED", "LAST USED", "EXPIRES"]]
+                + keys.keys.map { key in
+                    [key.name, key.prefix + "…", key.scope.rawValue, text(key.created), text(lastUsed[key.name]),
+                     key.isExpired(at: now) ? "expired " + text(key.expires) : text(key.expires)]
+                }
+            let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a key; a running proxy stops accepting it within a second.")
+
+        @Argument(help: "The name of the key.")
+        var name: String
+
+        @OptionGroup var file: FileOption
+
+        func run() throws {
+            var (path, keys) = try self.file.load()
+            guard keys.keys.contains(where: { $0.name == self.name }) else {
+                throw ValidationError("no key named '\(self.name)' in \(path)")
+            }
+            keys.keys.removeAll { $0.name == self.name }
+            do {
+                try keys.write(to: path)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            print("revoked \(self.name)")
+        }
+    }
+}

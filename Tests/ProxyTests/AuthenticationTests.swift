@@ -1,0 +1,280 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+@testable import Proxy
+
+/// Basic authentication and API keys through ``AccessControl``, with real
+/// htpasswd files made by Apache's `htpasswd`, and the pieces underneath:
+/// the keys file, the verified-credential cache, single flight, lockout and
+/// rate limits.
+@Suite struct AuthenticationTests {
+    private func control(_ fixtures: AccessFixtures, _ adjust: (inout AccessConfiguration) -> Void = { _ in }) throws -> AccessControl {
+        var configuration = AccessConfiguration()
+        configuration.htpasswdPath = fixtures.htpasswdPath
+        configuration.keysPath = fixtures.keysPath
+        adjust(&configuration)
+        return try AccessControl(configuration: configuration, logger: quietLogger)
+    }
+
+    @Test func basicCredentialsAreVerifiedAndStrippedBeforeForwarding() async throws {
+        let fixtures = try AccessFixtures.make()
+        defer { fixtures.remove() }
+        _ = try fixtures.addKey("spare")
+        let access = try self.control(fixtures) { $0.upstreamAPIKey = "upstream-key" }
+        let password = fixtures.passwords["alice"]!
+
+        let admitted = try await access.decide([
+            ("Authorization", basicAuthorization("alice", password)), ("X-Authenticated-User", "root"), ("x-api-key", "junk"),
+        ])
+        let head = try #require(admitted.admittedHead)
+        #expect(head.headers["x-authenticated-user"] == ["alice"])  // the client's own claim is replaced
+        #expect(head.headers["x-api-key"].isEmpty)
+        #expect(head.headers["authorization"] == ["Bearer upstream-key"])
+
+        let missing = try await access.decide([])
+        #expect(missing.status == .unauthorized && missing.code == "missing_api_key")
+        #expect(missing.rejectionHeaders["www-authenticate"] == ["Basic realm=\"lmgate\", charset=\"UTF-8\""])
+
+        // An unknown user and a wrong password get the very same answer.
+        let wrongPassword = try await access.decide([("Authorization", basicAuthorization("alice", "nope"))])
+        let unknownUser = try await access.decide([("Authorization", basicAuthorization("mallory", "nope"))])
+        guard case .reject(let s1, let h1, let m1, let c1) = wrongPassword, case .reject(let s2, let h2, let m2, let c2) = unknownUser
+        else { Issue.record("expected two rejections"); return }
+        #expect(s1 == .unauthorized && s1 == s2 && h1 == h2 && m1 == m2 && c1 == c2 && c1 == "invalid_api_key")
+
+        let garbled = try await access.decide([("Authorization", "Basic !!!not-base64")])
+        #expect(garbled.status == .unauthorized && garbled.code == "invalid_api_key")
+        #expect(try await access.decide([], uri: "/health").status == .ok)
+    }
+
+    @Test func apiKeysFromBothHeadersWithScopeAndExpiry() async throws {
+        let fixtures = try AccessFixtures.make(users: ["alice"])
+        defer { fixtures.remove() }
+        let inference = try fixtures.addKey("laptop")
+        let admin = try fixtures.addKey("ops", scope: .admin)
+        let expired = try fixtures.addKey("old", expires: Date(timeIntervalSinceNow: -60))
+        let access = try self.control(fixtures) { $0.apiKey = "a-main-key-of-some-length" }
+
+        let bearer = try await access.decide([("Authorization", "Bearer \(inference)")])
+        #expect(bearer.admittedHead?.headers["x-authenticated-user"] == ["key:laptop"])
+        #expect(bearer.admittedHead?.headers["authorization"].isEmpty == true)
+        let anthropicStyle = try await access.decide([("x-api-key", inference)])
+        #expect(anthropicStyle.status == .ok)
+        #expect(try await access.decide([("x-api-key", "a-main-key-of-some-length")]).status == .ok)
+
+        let scope = try await access.decide([("x-api-key", inference)], uri: "/admin/reload")
+        #expect(scope.status == .forbidden && scope.code == "insufficient_scope")
+        #expect(try await access.decide([("x-api-key", inference)], uri: "/v1/../admin/reload").status == .forbidden)
+        #expect(try await access.decide([("x-api-key", admin)], uri: "/admin/reload").status == .ok)
+
+        #expect(try await access.decide([("x-api-key", expired)]).code == "invalid_api_key")
+        #expect(try await access.decide([("x-api-key", inference + "x")]).code == "invalid_api_key")
+        #expect(try await access.decide([("Authorization", "Bearer ")]).code == "invalid_api_key")
+    }
+
+    @Test func listenerMethodsDecideWhichCredentialsCount() async throws {
+        let fixtures = try AccessFixtures.make(users: ["alice"])
+        defer { fixtures.remove() }
+        let key = try fixtures.addKey("k")
+        let access = try self.control(fixtures) { $0.methods = .key }
+        let basic = try await access.decide([("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))])
+        #expect(basic.status == .unauthorized && basic.code == "missing_api_key")
+        #expect(basic.rejectionHeaders["www-authenticate"] == ["Bearer realm=\"lmgate\""])
+        #expect(try await access.decide([("Authorization", "Bearer \(key)")]).status == .ok)
+    }
+
+    @Test func lockoutEngagesStopsHashingAndExpires() async throws {
+        let fixtures = try AccessFixtures.make(users: ["alice"])
+        defer { fixtures.remove() }
+        let access = try self.control(fixtures) {
+            $0.lockoutMaxFailures = 3
+            $0.lockoutWindow = .seconds(60)
+            $0.lockoutDuration = .milliseconds(600)
+        }
+        let good = [("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))]
+        for _ in 0..<3 {
+            #expect(try await access.decide([("Authorization", basicAuthorization("alice", "guess"))]).status == .unauthorized)
+        }
+        // Locked out: even the right password is not looked at, and answered at once.
+        let locked = access.admit(AdmissionRequest(
+            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: HTTPHeaders(good)),
+            clientAddress: "192.0.2.10", eventLoop: MultiThreadedEventLoopGroup.singleton.next()))
+        guard case .decided(let decision) = locked else { Issue.record("a locked-out request must not wait for hashing"); return }
+        #expect(decision.status == .tooManyRequests && decision.code == "too_many_failed_attempts")
+        #expect(decision.rejectionHeaders["retry-after"] == ["1"])
+        // Other addresses are not affected.
+        #expect(try await access.decide(good, client: "192.0.2.11").status == .ok)
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(try await access.decide(good).status == .ok)
+    }
+
+    @Test func failureTrackerCountsWithinTheWindowOnly() {
+        let tracker = LoginFailureTracker(maxFailures: 2, window: .seconds(10), lockout: .seconds(30))
+        let address = IPAddress("198.51.100.1")!
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+        #expect(!tracker.recordFailure(address, now: start))
+        // The first failure has left the window: this is again the first.
+        #expect(!tracker.recordFailure(address, now: start + .seconds(11)))
+        #expect(tracker.recordFailure(address, now: start + .seconds(12)))
+        #expect(tracker.lockedOut(address, now: start + .seconds(13)) == .seconds(29))
+        #expect(tracker.lockedOut(address, now: start + .seconds(43)) == nil)
+        tracker.recordFailure(address, now: start + .seconds(50))
+        tracker.recordSuccess(address)
+        #expect(tracker.trackedAddresses == 0)
+    }
+
+    @Test func rateLimitAllowsABurstThenRefills() {
+        let limiter = RequestRateLimiter(perSecond: 2, burst: 3)
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+        for _ in 0..<3 { #expect(limiter.take("key:a", now: start) == nil) }
+        #expect(limiter.take("key:a", now: start) == .milliseconds(500))
+        #expect(limiter.take("key:b", now: start) == nil)
+        #expect(limiter.take("key:a", now: start + .milliseconds(500)) == nil)
+        #expect(RequestRate("600/m")?.perSecond == 10)
+        #expect(RequestRate("10/fortnight") == nil && RequestRate("0/s") == nil)
+    }
+
+    @Test func cacheIsBoundedAndKeyedByHMAC() {
+        let hmac = ProcessKeyedHMAC()
+        let cache = VerifiedCredentialCache(capacity: 3)
+        let digests = (0..<5).map { hmac.digest(Array("user\($0)".utf8), Array("password".utf8)) }
+        for (index, digest) in digests.enumerated() { cache.insert(digest, user: "user\(index)") }
+        #expect(cache.count == 3)
+        #expect(cache.user(for: digests[0]) == nil && cache.user(for: digests[1]) == nil)
+        #expect(cache.user(for: digests[4]) == "user4")
+        // Length-prefixed parts: moving a byte between user and password changes the digest.
+        #expect(hmac.digest(Array("ab".utf8), Array("c".utf8)) != hmac.digest(Array("a".utf8), Array("bc".utf8)))
+        // Another process (another key) gets other digests for the same pair.
+        #expect(ProcessKeyedHMAC().digest(Array("u".utf8)) != hmac.digest(Array("u".utf8)))
+        #expect(SecretDigest.sha256(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func concurrentChecksOfTheSameCredentialsHashOnce() async throws {
+        let flights = SingleFlight<Bool>()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let promise = loop.makePromise(of: Bool.self)
+        let started = NIOLockedValueBox(0)
+        let key = SecretDigest.sha256(Array("k".utf8))
+        let futures = (0..<5).map { _ in
+            flights.run(key) {
+                started.withLockedValue { $0 += 1 }
+                return promise.futureResult
+            }
+        }
+        #expect(started.withLockedValue { $0 } == 1 && flights.inFlight == 1)
+        promise.succeed(true)
+        for future in futures { #expect(try await future.get()) }
+        #expect(await eventually { flights.inFlight == 0 })
+
+        // And through the authenticator: eight parallel checks, one cached success.
+        let fixtures = try AccessFixtures.make(users: ["alice"])
+        defer { fixtures.remove() }
+        let access = try self.control(fixtures)
+        let header = basicAuthorization("alice", fixtures.passwords["alice"]!)
+        try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
+            for index in 0..<8 { group.addTask { try await access.decide([("Authorization", header)], client: "192.0.2.\(index)").status } }
+            for try await status in group { #expect(status == .ok) }
+        }
+    }
+
+    @Test func keysFileRoundTripsAndRefusesDamage() throws {
+        let (_, first) = APIKey.generate(name: "laptop", scope: .inference, expires: nil, now: Date(timeIntervalSince1970: 1_800_000_000))
+        let (_, second) = APIKey.generate(name: "ops.admin", scope: .admin, expires: Date(timeIntervalSince1970: 1_900_000_000))
+        let file = APIKeyFile(keys: [first, second])
+        let text = file.serialized()
+        #expect(!text.contains(first.prefix + first.prefix))  // only the short prefix, once
+        let parsed = try APIKeyFile(text: text)
+        #expect(parsed.keys.map(\.name) == ["laptop", "ops.admin"])
+        #expect(parsed.keys[0].digest == first.digest && parsed.keys[1].scope == .admin)
+        #expect(parsed.keys[0].created == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(parsed.keys[1].expires == Date(timeIntervalSince1970: 1_900_000_000))
+
+        let lines = text.split(separator: "\n").map(String.init)
+        func problem(_ text: String) -> String? {
+            do { _ = try APIKeyFile(text: text); return nil } catch { return error.description }
+        }
+        #expect(problem(lines[2] + "\n" + lines[2])?.contains("used twice") == true)
+        #expect(problem(String(lines[2].dropLast(3)))?.contains("line 1: the hash") == true)
+        #expect(problem("# c\n\nname inference 2026-01-01T00:00:00Z never p")?.contains("line 3") == true)
+        #expect(problem(lines[2].replacingOccurrences(of: "inference", with: "root"))?.contains("scope") == true)
+        #expect(APIKey.expiry(from: "2d", now: Date(timeIntervalSince1970: 0)) == Date(timeIntervalSince1970: 172_800))
+        #expect(APIKey.expiry(from: "2027-01-31") == Date(timeIntervalSince1970: 1_801_353_600))
+        #expect(APIKey.expiry(from: "soon") == nil)
+    }
+
+    @Test func aBadNewFileKeepsThePolicyInForce() async throws {
+        let fixtures = try AccessFixtures.make(users: ["alice"])
+        defer { fixtures.remove() }
+        let key = try fixtures.addKey("laptop")
+        let access = try self.control(fixtures)
+        let alice = [("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))]
+        #expect(try await access.decide(alice).status == .ok)
+
+        try "alice:$2y$05$half-written\nthis line is not an entry\n".write(toFile: fixtures.htpasswdPath, atomically: true, encoding: .utf8)
+        #expect(!access.reload())
+        #expect(try await access.decide(alice).status == .ok)
+
+        // A valid change takes effect, and the cache of the old file goes with it.
+        let replacement = try ExternalTools.run(["htpasswd", "-nbB", "-C", "4", "carol", "pw-carol"]).stdout
+        try replacement.write(toFile: fixtures.htpasswdPath, atomically: true, encoding: .utf8)
+        #expect(access.reload())
+        #expect(try await access.decide(alice).status == .unauthorized)
+        #expect(try await access.decide([("Authorization", basicAuthorization("carol", "pw-carol"))]).status == .ok)
+
+        // Revoking a key in the file, then the file watcher reloading.
+        access.startWatching(interval: .milliseconds(50))
+        defer { access.stop() }
+        #expect(try await access.decide([("x-api-key", key)]).status == .ok)
+        try APIKeyFile().write(to: fixtures.keysPath)
+        var revoked = false
+        for _ in 0..<100 where !revoked {
+            try await Task.sleep(for: .milliseconds(50))
+            revoked = try await access.decide([("x-api-key", key)]).status == .unauthorized
+        }
+        #expect(revoked)
+    }
+
+    @Test func configurationReachesEverySettingAndRefusesUnsafeCombinations() throws {
+        let configuration = try ProxyConfigurationLoader.load(yaml: """
+            listen: ["http://127.0.0.1:8080"]
+            upstreams: ["http://127.0.0.1:1234"]
+            access: { allow: ["10.0.0.0/8", "fd00::/8"], deny: ["10.0.0.13"], trusted_proxies: ["127.0.0.1"] }
+            auth:
+              api_key: "0123456789abcdef0123"
+              listener_methods: ["127.0.0.1:8080=key"]
+              lockout: { max_failures: 4, window: 2s, duration: 500ms }
+              rate_limit: 5/s
+              public_paths: ["/health", "/docs/"]
+            cors: { origins: ["https://app.example"] }
+            """)
+        let access = configuration.access
+        #expect(access.allow.map(\.description) == ["10.0.0.0/8", "fd00::/8"])
+        #expect(access.methods(for: HostAndPort(host: "127.0.0.1", port: 8080)) == .key)
+        #expect(access.lockoutMaxFailures == 4 && access.lockoutDuration == .milliseconds(500))
+        #expect(access.rateLimit == RequestRate("5/s") && access.corsOrigins == ["https://app.example"])
+
+        let overrides: [ConfigurationOverride] = [
+            .init(key: "listen", values: ["0.0.0.0:8443"]), .init(key: "upstreams", values: ["http://127.0.0.1:1"]),
+            .init(key: "allow_plain_non_loopback", value: "true"),
+            .init(key: "auth.api_key", value: "0123456789abcdef0123"), .init(key: "auth.skip_loopback", value: "true"),
+        ]
+        let error = #expect(throws: ConfigurationError.self) {
+            try ProxyConfigurationLoader.load(file: nil, environment: [:], overrides: overrides)
+        }
+        #expect(error?.message.contains("auth.skip_loopback would let clients of 0.0.0.0:8443 in") == true)
+        let badRange = #expect(throws: ConfigurationError.self) {
+            try ProxyConfigurationLoader.load(file: nil, environment: ["LMGATE_PROXY_ACCESS_ALLOW": "10.0.0.1/8"], overrides: [])
+        }
+        #expect(badRange?.message.hasPrefix("access.allow (from LMGATE_PROXY_ACCESS_ALLOW)") == true)
+        let basicOnly = #expect(throws: ConfigurationError.self) {
+            try ProxyConfigurationLoader.load(file: nil, environment: [:], overrides: [
+                .init(key: "listen", values: ["127.0.0.1:1"]), .init(key: "upstreams", values: ["http://127.0.0.1:1"]),
+                .init(key: "auth.api_key", value: "0123456789abcdef0123"), .init(key: "auth.methods", value: "basic"),
+            ])
+        }
+        #expect(basicOnly?.message.contains("accepts only Basic authentication but auth.htpasswd is not set") == true)
+    }
+}
