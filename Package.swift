@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "HtpasswdKit", targets: ["HtpasswdKit"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Backend", targets: ["Backend"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "lmgate", targets: ["lmgate"]),
         .executable(name: "swift-htpasswd", targets: ["swift-htpasswd"]),
     ],
@@ -69,10 +70,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings + kernelSettings
         ),
+        // `lmgate serve`: the proxy and a supervised backend as one deployable.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Proxy",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "lmgate",
             dependencies: [
                 "Proxy",
+                "Gateway",
                 "Backend",
                 "HtpasswdKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

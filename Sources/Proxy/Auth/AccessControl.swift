@@ -160,6 +160,18 @@ public final class AccessControl: ListenerAccessControl {
         ])
     }
 
+    /// What clients may authenticate with, in words (for a startup banner),
+    /// e.g. `API keys (2) or HTTP Basic (3 users)`; never a secret.
+    public var summary: String {
+        let policy = self.state.withLockedValue { $0.policy }
+        var parts: [String] = []
+        let methods = policy.configuration.methods
+        if methods != .basic && !policy.keys.isEmpty { parts.append("API keys (\(policy.keys.count))") }
+        if methods != .key, let basic = policy.basic { parts.append("HTTP Basic (\(basic.file.users.count) users)") }
+        if parts.isEmpty { return "no authentication" }
+        return parts.joined(separator: " or ")
+    }
+
     // MARK: ListenerAccessControl
 
     public func permitsConnection(from address: SocketAddress) -> Bool {

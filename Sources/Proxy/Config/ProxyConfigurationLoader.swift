@@ -54,20 +54,20 @@ public enum ProxyConfigurationLoader {
     ///   - file: path of a YAML file, or `nil` for none.
     ///   - environment: the process environment (only `LMGATE_PROXY_*` is read).
     ///   - overrides: settings from the command line, applied last.
+    ///   - ignoringSections: top-level sections of the file that belong to
+    ///     another component and are not proxy settings.
     public static func load(
         file: String?,
+        ignoringSections: Set<String> = [],
         environment: [String: String],
         overrides: [ConfigurationOverride]
     ) throws(ConfigurationError) -> ProxyConfiguration {
         var draft = ConfigurationDraft()
         if let file {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw .unreadableFile(file, "\(error.localizedDescription)")
+            let settings = try fileSettings(file).filter { setting in
+                !ignoringSections.contains(where: { setting.key == $0 || setting.key.hasPrefix($0 + ".") })
             }
-            try apply(try yamlSettings(text, file: file), to: &draft)
+            try apply(settings, to: &draft)
         }
         let fromEnvironment = ConfigurationSetting.all.compactMap { setting -> (String, SettingValue, String)? in
             environment[setting.environmentName].map { (setting.key, .scalar($0), setting.environmentName) }
@@ -75,6 +75,32 @@ public enum ProxyConfigurationLoader {
         try apply(fromEnvironment, to: &draft)
         try apply(overrides.map { ($0.key, $0.value, "the command line") }, to: &draft)
         return try resolve(draft)
+    }
+
+    /// The settings a YAML file holds, as dotted keys and their values (a
+    /// list value as several strings), without checking them: for a
+    /// component whose own section shares the proxy's file.
+    public static func rawSettings(ofFile file: String) throws(ConfigurationError) -> [String: [String]] {
+        var settings: [String: [String]] = [:]
+        for (key, value, _) in try fileSettings(file) {
+            switch value {
+            case .scalar(let text): settings[key] = [text]
+            case .list(let items): settings[key] = items
+            }
+        }
+        return settings
+    }
+
+    private static func fileSettings(
+        _ file: String
+    ) throws(ConfigurationError) -> [(key: String, value: SettingValue, source: String)] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw .unreadableFile(file, "\(error.localizedDescription)")
+        }
+        return try yamlSettings(text, file: file)
     }
 
     /// Loads a configuration from YAML text alone (for tests and tools).

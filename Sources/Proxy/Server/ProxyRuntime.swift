@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+
+/// A proxy as a command runs it: its configuration loaded from the file, the
+/// environment and the command line, its access control made from the same
+/// settings (and re-read from them on reload), and its server started.
+///
+/// `lmgate proxy` and `lmgate serve` both run one; they differ only in what
+/// they put around it.
+public final class ProxyRuntime: Sendable {
+    /// The settings the proxy started with.
+    public let configuration: ProxyConfiguration
+    /// The running server.
+    public let server: ProxyServer
+    private let access: AccessControl
+    private let logger: Logger
+
+    /// Loads the configuration and starts the proxy.
+    /// - Parameters:
+    ///   - file: the YAML configuration file, if any.
+    ///   - ignoringSections: top-level sections of the file that belong to
+    ///     another component (e.g. `backend` for `lmgate serve`).
+    /// - Throws: ``ProxyRuntimeError`` naming every problem with the
+    ///   settings or the files they name, or an error from binding a listener.
+    public static func start(
+        file: String?,
+        ignoringSections: Set<String> = [],
+        environment: [String: String],
+        overrides: [ConfigurationOverride],
+        logger: Logger
+    ) async throws -> ProxyRuntime {
+        let load = { @Sendable () throws(ConfigurationError) -> ProxyConfiguration in
+            try ProxyConfigurationLoader.load(
+                file: file, ignoringSections: ignoringSections, environment: environment, overrides: overrides)
+        }
+        let configuration: ProxyConfiguration
+        do {
+            configuration = try load()
+        } catch {
+            throw ProxyRuntimeError(description: "invalid configuration:\n\(error.description)")
+        }
+        let access: AccessControl
+        do {
+            // On reload the allowlists are read again from the same sources.
+            access = try AccessControl(
+                configuration: configuration.access, logger: logger,
+                configurationSource: { try load().access },
+                configurationFile: file)
+        } catch {
+            throw ProxyRuntimeError(description: "cannot start access control: \(error.description)")
+        }
+        let server = ProxyServer(configuration: configuration, logger: logger, admission: access)
+        try await server.start()
+        access.startWatching()
+        return ProxyRuntime(configuration: configuration, server: server, access: access, logger: logger)
+    }
+
+    private init(configuration: ProxyConfiguration, server: ProxyServer, access: AccessControl, logger: Logger) {
+        self.configuration = configuration
+        self.server = server
+        self.access = access
+        self.logger = logger
+    }
+
+    /// What the proxy accepts from clients, in words, for a startup banner.
+    public var authenticationSummary: String { self.access.summary }
+
+    /// Re-reads the TLS certificates and the access-control files and
+    /// settings (SIGHUP); open connections are not dropped.
+    public func reload() {
+        self.logger.info("reloading TLS certificates and access control")
+        self.server.reloadCertificates()
+        self.access.reload()
+    }
+
+    /// Stops accepting, lets open requests finish (bounded by the shutdown
+    /// timeout), and stops watching files.
+    public func shutdown() async {
+        self.access.stop()
+        await self.server.shutdown()
+    }
+}
+
+/// Why a proxy could not start, in words for the user.
+public struct ProxyRuntimeError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}

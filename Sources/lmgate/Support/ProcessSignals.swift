@@ -1,0 +1,29 @@
+import Dispatch
+import Foundation
+
+/// The signals the long-running commands answer: SIGTERM and SIGINT stop
+/// gracefully, SIGHUP reloads.
+enum ProcessSignals {
+    /// Suspends until SIGTERM or SIGINT arrives.
+    static func termination() async {
+        let (signals, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        for await _ in signals { return }
+    }
+
+    /// Calls `handler` on every SIGHUP until the returned source is cancelled.
+    static func onReload(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
+    }
+}
