@@ -23,12 +23,12 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
     public var description: String { self.message }
 
     /// A setting whose value cannot be parsed.
-    static func invalidValue(setting: String, source: String, _ problem: String) -> Self {
+    public static func invalidValue(setting: String, source: String, _ problem: String) -> Self {
         Self(.invalidValue, "\(setting) (from \(source)): \(problem)")
     }
 
     /// A setting name that lmgate does not know.
-    static func unknownSetting(_ setting: String, source: String) -> Self {
+    public static func unknownSetting(_ setting: String, source: String) -> Self {
         Self(.unknownSetting, "unknown setting '\(setting)' (from \(source))")
     }
 

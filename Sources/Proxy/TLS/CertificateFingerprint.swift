@@ -15,3 +15,23 @@ enum CertificateFingerprint {
         }.joined(separator: ":")
     }
 }
+
+extension SelfSignedCertificate {
+    /// The SHA-256 fingerprint of the first certificate in a PEM file, as
+    /// `openssl x509 -fingerprint -sha256` prints it, or `nil` if the file
+    /// holds none.
+    public static func sha256Fingerprint(ofPEMFile path: String) -> String? {
+        guard let file = BIO_new_file(path, "r") else {
+            OpenSSLErrorQueue.clear()
+            return nil
+        }
+        defer { BIO_free(file) }
+        guard let certificate = PEM_read_bio_X509(file, nil, nil, nil) else {
+            OpenSSLErrorQueue.clear()
+            return nil
+        }
+        defer { X509_free(certificate) }
+        let fingerprint = CertificateFingerprint.sha256(of: certificate)
+        return fingerprint.isEmpty ? nil : fingerprint
+    }
+}

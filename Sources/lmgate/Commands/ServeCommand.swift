@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Proxy
+
+/// `lmgate serve`: the backend on loopback, supervised, and the
+/// authenticating TLS proxy in front of it — the whole deployable in one
+/// command. On its first run it makes its certificate, main API key and
+/// configuration (in `$LMGATE_HOME`, by default `~/.lmgate`).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a model to the network: the loopback backend and the TLS proxy in front of it.",
+        discussion: """
+            Without --config, the configuration is $LMGATE_HOME/lmgate.yaml (default ~/.lmgate/lmgate.yaml); \
+            when it does not exist, lmgate makes it with a self-signed certificate for this host, a main API \
+            key (printed once) and an empty htpasswd file, listening with TLS on --listen (default 0.0.0.0:8443). \
+            A listener that other machines can reach never runs without authentication. \
+            SIGHUP reloads certificates, users, keys and allowlists; SIGTERM drains and stops both parts.
+            """)
+
+    @Option(help: "The configuration file (default: $LMGATE_HOME/lmgate.yaml, made on first run).")
+    var config: String?
+
+    @Option(help: "The GGUF model the backend serves (overrides backend.model).")
+    var model: String?
+
+    @OptionGroup var options: ProxyOptions
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let home = GatewayHome.standard(environment: environment)
+        var firstRun = FirstRun.Outcome()
+        if self.config == nil {
+            let listen = self.options.listen.isEmpty ? ["0.0.0.0:8443"] : self.options.listen
+            do {
+                firstRun = try FirstRun.prepare(home, listen: listen, backendPort: 1234)
+            } catch {
+                throw ValidationError("cannot prepare \(home.directory): \(error)")
+            }
+        }
+        let file = self.config ?? home.configurationFile
+        var backend: BackendSettings
+        do {
+            backend = try BackendSettings(file: file)
+        } catch {
+            throw ValidationError("invalid configuration:\n\(error.description)")
+        }
+        if let model { backend.model = model }
+        guard let modelPath = backend.model else {
+            throw ValidationError("no model: give --model FILE.gguf or set backend.model in \(file)")
+        }
+        guard FileManager.default.isReadableFile(atPath: modelPath) else {
+            throw ValidationError("cannot read the model file '\(modelPath)'")
+        }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "lmgate.serve")
+        let overrides = try self.options.overrides()
+        // The safety rule is checked on the settings as they will run, before anything listens.
+        do {
+            let planned = try ProxyConfigurationLoader.load(
+                file: file, ignoringSections: ["backend"], environment: environment, overrides: overrides)
+            if let problem = ExposureCheck.problem(in: planned) { throw ValidationError("refusing to start: \(problem)") }
+        } catch let error as ConfigurationError {
+            throw ValidationError("invalid configuration:\n\(error.description)")
+        }
+
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let supervisor = BackendSupervisor(executable: executable, arguments: backend.backendArguments, logger: logger)
+        try supervisor.start()
+        let proxy: ProxyRuntime
+        do {
+            proxy = try await ProxyRuntime.start(
+                file: file, ignoringSections: ["backend"], environment: environment, overrides: overrides, logger: logger)
+        } catch {
+            await supervisor.stop(grace: .seconds(5))
+            if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }
+            throw error
+        }
+        // Written in one piece, unbuffered: whoever started lmgate (a terminal, a test) sees it at once.
+        FileHandle.standardOutput.write(Data((StartupBanner(proxy: proxy, model: modelPath, home: home, firstRun: firstRun).text + "\n").utf8))
+
+        let reload = ProcessSignals.onReload { proxy.reload() }
+        defer { reload.cancel() }
+        await ProcessSignals.termination()
+        logger.info("shutting down: no new connections, letting open requests finish")
+        // The proxy drains first (its open streams still need the backend), then the backend stops.
+        await proxy.shutdown()
+        await supervisor.stop(grace: .seconds(10))
+    }
+}
