@@ -12,6 +12,7 @@ struct LMGate: AsyncParsableCommand {
             BenchCommand.self,
             CertCommand.self,
             ProxyCommand.self,
+            BackendCommand.self,
         ]
     )
 }
