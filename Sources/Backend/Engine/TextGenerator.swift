@@ -1,8 +1,9 @@
 import Foundation
 
-/// The generation loop: tokenize the prompt, run it through the model in one
-/// batch, then sample a token, show its text and feed it back, until the
-/// token limit, a stop sequence or an end-of-generation token.
+/// The generation loop of `lmgate run`: tokenize the prompt, run it through
+/// the model in one batch, then let a ``SequenceGenerator`` choose each token
+/// and feed it back, until the token limit, a stop sequence or an
+/// end-of-generation token.
 public final class TextGenerator {
     /// The model.
     public let model: LanguageModel
@@ -37,46 +38,32 @@ public final class TextGenerator {
         stopSequences: [String] = [], ignoreEndOfGeneration: Bool = false,
         onText: (String) -> Void = { _ in }
     ) throws -> GenerationResult {
-        let promptTokens = tokenizer.encode(prompt)
-        let cache = KVCache(for: model, capacity: min(model.configuration.contextLength, promptTokens.count + maxTokens))
-        var sampler = Sampler(sampling)
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        var stops = StopSequenceMatcher(stopSequences)
-        var history = promptTokens
-        var sampled: [SampledToken] = []
-        var text = ""
-        var finishReason = GenerationResult.FinishReason.length
-        func show(_ piece: String) {
-            guard !piece.isEmpty else { return }
-            text += piece
-            onText(piece)
-        }
+        let options = GenerationOptions(
+            maxTokens: maxTokens, sampling: sampling, stopSequences: stopSequences,
+            ignoreEndOfGeneration: ignoreEndOfGeneration)
+        return try generate(promptTokens: tokenizer.encode(prompt), options: options, onText: onText)
+    }
 
+    /// Generates a continuation of `promptTokens`; see ``generate(prompt:maxTokens:sampling:stopSequences:ignoreEndOfGeneration:onText:)``.
+    public func generate(promptTokens: [Int], options: GenerationOptions, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        var sequence = SequenceGenerator(tokenizer: tokenizer, promptTokens: promptTokens, options: options)
         let promptStart = Date()
+        guard options.maxTokens > 0 else {
+            return GenerationResult(
+                promptTokens: promptTokens, tokens: [], text: "", finishReason: .length, promptSeconds: 0, generationSeconds: 0)
+        }
+        let cache = KVCache(for: model, capacity: min(model.configuration.contextLength, promptTokens.count + options.maxTokens))
         var logits = try model.forward(promptTokens.map { Int32($0) }, cache: cache, pool: pool)
         let generationStart = Date()
-        while sampled.count < maxTokens {
-            let next = sampler.sample(logits, history: history)
-            sampled.append(next)
-            history.append(next.token)
-            if !ignoreEndOfGeneration && tokenizer.isEndOfGeneration(next.token) {
-                finishReason = .endOfGeneration
-                break
-            }
-            show(stops.append(detokenizer.append(next.token)))
-            if stops.stopped {
-                finishReason = .stop
-                break
-            }
-            guard sampled.count < maxTokens, cache.count < cache.capacity else { break }
-            logits = try model.forward([Int32(next.token)], cache: cache, pool: pool)
-        }
-        if !stops.stopped {
-            show(stops.append(detokenizer.finish()))
-            show(stops.finish())
+        while true {
+            let step = sequence.accept(logits, canContinue: cache.count < cache.capacity)
+            if !step.text.isEmpty { onText(step.text) }
+            if step.finishReason != nil { break }
+            logits = try model.forward([Int32(step.token.token)], cache: cache, pool: pool)
         }
         return GenerationResult(
-            promptTokens: promptTokens, tokens: sampled, text: text, finishReason: finishReason,
+            promptTokens: promptTokens, tokens: sequence.generated, text: sequence.text,
+            finishReason: sequence.finishReason ?? .length,
             promptSeconds: generationStart.timeIntervalSince(promptStart),
             generationSeconds: Date().timeIntervalSince(generationStart))
     }

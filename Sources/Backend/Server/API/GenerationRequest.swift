@@ -1,0 +1,102 @@
+/// A generation request from any of the three APIs, checked and reduced to
+/// what the engine needs.
+struct GenerationRequest: Sendable {
+    /// What the prompt is made of.
+    enum Prompt: Sendable, Equatable {
+        /// Raw text, tokenized as it stands (control tokens written in it are honoured).
+        case text(String)
+        /// Token ids, run as they are.
+        case tokens([Int])
+        /// A conversation, rendered with the model's chat template.
+        case chat([ChatMessage])
+    }
+
+    /// The model the client asked for (`nil` when it named none).
+    var model: String?
+    var prompt: Prompt
+    /// The options; `maxTokens` is `nil` until ``maxTokens`` is resolved against the context.
+    var sampling: SamplingParameters
+    var stopSequences: [String]
+    var ignoreEndOfGeneration = false
+    /// The token limit the client gave, if any.
+    var maxTokens: Int?
+    var stream = false
+    /// OpenAI's `stream_options.include_usage`.
+    var includeUsage = false
+    /// How many alternatives to report per token, or `nil` when log-probabilities are off.
+    var logprobs: Int?
+
+    /// The engine's options once the prompt length is known: the token limit
+    /// is the client's, cut to the room left in the context.
+    func options(roomLeft: Int) -> GenerationOptions {
+        GenerationOptions(
+            maxTokens: min(maxTokens ?? roomLeft, roomLeft), sampling: sampling, stopSequences: stopSequences,
+            ignoreEndOfGeneration: ignoreEndOfGeneration)
+    }
+}
+
+/// The parameters OpenAI's chat and text completions share.
+enum OpenAIParameters {
+    /// Reads the sampling parameters, stop sequences, token limit and the
+    /// refused features (`n` > 1, tools, response formats other than text).
+    static func read(_ fields: RequestFields, into request: inout GenerationRequest, maxTokensKeys: [String]) throws(APIError) {
+        if let n = try fields.integer("n", in: 1...128), n != 1 {
+            throw .unsupported("n", "'n' greater than 1 is not supported: send one request per completion")
+        }
+        for key in ["tools", "functions"] where fields.has(key) {
+            if case .array(let items) = fields.members[key], items.isEmpty { continue }
+            throw .unsupported(key, "'\(key)' (tool calling) is not supported by this server yet")
+        }
+        for key in ["tool_choice", "function_call"] where fields.has(key) {
+            if case .string(let mode) = fields.members[key], mode == "none" || mode == "auto" { continue }
+            throw .unsupported(key, "'\(key)' is not supported by this server yet")
+        }
+        if let format = try fields.object("response_format") {
+            if case .string(let type) = format["type"], type == "text" {
+            } else {
+                throw .unsupported("response_format", "'response_format' other than {\"type\": \"text\"} (JSON mode, JSON schema) is not supported by this server yet")
+            }
+        }
+        var sampling = SamplingParameters()
+        if let value = try fields.number("temperature", in: 0...2) { sampling.temperature = Float(value) }
+        if let value = try fields.number("top_p", in: 0...1) { sampling.topP = Float(value) }
+        if let value = try fields.integer("top_k", in: 0...Int(Int32.max)) { sampling.topK = value }
+        if let value = try fields.number("min_p", in: 0...1) { sampling.minP = Float(value) }
+        if let value = try fields.number("presence_penalty", in: -2...2) { sampling.presencePenalty = Float(value) }
+        if let value = try fields.number("frequency_penalty", in: -2...2) { sampling.frequencyPenalty = Float(value) }
+        if let value = try fields.number("repeat_penalty", in: 0...10) { sampling.repetitionPenalty = Float(value) }
+        sampling.seed = try seed(fields)
+        if let bias = try fields.object("logit_bias") {
+            for (key, value) in bias {
+                guard let token = Int(key), token >= 0 else {
+                    throw .invalid("'logit_bias' keys must be token ids, got '\(key)'", parameter: "logit_bias")
+                }
+                guard let amount = value.doubleValue, (-100...100).contains(amount) else {
+                    throw .invalid("'logit_bias' values must be numbers between -100 and 100", parameter: "logit_bias")
+                }
+                // As OpenAI documents, -100 bans the token outright.
+                sampling.logitBias[token] = amount <= -100 ? -.infinity : Float(amount)
+            }
+        }
+        request.sampling = sampling
+        request.stopSequences = try fields.strings("stop").filter { !$0.isEmpty }
+        if request.stopSequences.count > 16 {
+            throw .invalid("'stop' may hold at most 16 sequences", parameter: "stop")
+        }
+        for key in maxTokensKeys {
+            if let value = try fields.integer(key, in: 1...Int(Int32.max)) { request.maxTokens = value }
+        }
+        request.ignoreEndOfGeneration = try fields.bool("ignore_eos") ?? false
+        request.stream = try fields.bool("stream") ?? false
+        if let options = try fields.object("stream_options") {
+            request.includeUsage = try RequestFields(options).bool("include_usage") ?? false
+        }
+        request.model = try fields.string("model")
+    }
+
+    /// `seed`: any integer (a negative one by its bit pattern); a random one when absent.
+    static func seed(_ fields: RequestFields) throws(APIError) -> UInt64 {
+        guard let seed = try fields.integer("seed", in: Int.min...Int.max) else { return UInt64.random(in: 0...UInt64.max) }
+        return UInt64(bitPattern: Int64(seed))
+    }
+}

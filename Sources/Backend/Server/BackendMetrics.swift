@@ -1,0 +1,141 @@
+import Foundation
+import Synchronization
+
+/// The backend's counters, rendered in the Prometheus text exposition format
+/// (version 0.0.4) by ``render()``, in the style of the proxy's `ProxyMetrics`.
+///
+/// - `lmgate_backend_requests_total{endpoint,status}`: answered requests;
+/// - `lmgate_backend_prompt_tokens_total`, `lmgate_backend_prompt_tokens_cached_total`
+///   (prompt positions taken from a kept KV cache), `lmgate_backend_generated_tokens_total`;
+/// - `lmgate_backend_generation_tokens_per_second`: aggregate decoding speed
+///   over the last measured window;
+/// - `lmgate_backend_time_to_first_token_seconds`: histogram from submission to the first token;
+/// - `lmgate_backend_queue_depth`, `lmgate_backend_active_sequences`: gauges;
+/// - `lmgate_backend_decode_steps_total`, `lmgate_backend_decode_step_sequences_total`
+///   and `lmgate_backend_decode_batch_size_max`: how many sequences shared each step;
+/// - `lmgate_backend_requests_cancelled_total`: generations stopped because the client left;
+/// - `lmgate_backend_model_loaded`: 1 once the model is ready.
+public final class BackendMetrics: Sendable {
+    /// Upper bounds of the time-to-first-token buckets, in seconds.
+    static let latencyBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+    /// How long a tokens-per-second window lasts, in seconds.
+    static let rateWindow = 2.0
+
+    private struct State {
+        var requests: [String: Int] = [:]
+        var promptTokens = 0
+        var cachedPromptTokens = 0
+        var generatedTokens = 0
+        var firstTokenCounts = [Int](repeating: 0, count: BackendMetrics.latencyBuckets.count)
+        var firstTokenSum = 0.0
+        var firstTokenCount = 0
+        var queueDepth = 0
+        var activeSequences = 0
+        var decodeSteps = 0
+        var decodeStepSequences = 0
+        var maximumBatch = 0
+        var cancelled = 0
+        var modelLoaded = false
+        var windowTokens = 0
+        var windowSeconds = 0.0
+        var tokensPerSecond = 0.0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func requestAnswered(endpoint: String, status: Int) {
+        state.withLock { $0.requests["endpoint=\"\(endpoint)\",status=\"\(status)\"", default: 0] += 1 }
+    }
+
+    func promptStarted(tokens: Int, cached: Int) {
+        state.withLock {
+            $0.promptTokens += tokens
+            $0.cachedPromptTokens += cached
+        }
+    }
+
+    func firstToken(after seconds: Double) {
+        let bucket = Self.latencyBuckets.firstIndex { seconds <= $0 }
+        state.withLock { state in
+            if let bucket { state.firstTokenCounts[bucket] += 1 }
+            state.firstTokenSum += seconds
+            state.firstTokenCount += 1
+        }
+    }
+
+    /// Records one decoding step of `sequences` sequences that took `seconds`.
+    func decodeStep(sequences: Int, seconds: Double) {
+        state.withLock { state in
+            state.decodeSteps += 1
+            state.decodeStepSequences += sequences
+            state.maximumBatch = max(state.maximumBatch, sequences)
+            state.windowTokens += sequences
+            state.windowSeconds += seconds
+            if state.windowSeconds >= Self.rateWindow {
+                state.tokensPerSecond = Double(state.windowTokens) / state.windowSeconds
+                state.windowTokens = 0
+                state.windowSeconds = 0
+            }
+        }
+    }
+
+    func tokensGenerated(_ count: Int) { state.withLock { $0.generatedTokens += count } }
+    func sequenceCancelled() { state.withLock { $0.cancelled += 1 } }
+    func setQueueDepth(_ depth: Int) { state.withLock { $0.queueDepth = depth } }
+    func setActiveSequences(_ count: Int) { state.withLock { $0.activeSequences = count } }
+    func setModelLoaded() { state.withLock { $0.modelLoaded = true } }
+
+    /// Sequences being generated now.
+    public var activeSequences: Int { state.withLock { $0.activeSequences } }
+    /// The most sequences one decoding step has served so far.
+    public var maximumBatch: Int { state.withLock { $0.maximumBatch } }
+
+    /// The metrics in Prometheus text format.
+    public func render() -> String {
+        let s = state.withLock { $0 }
+        var text = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, value) in samples {
+                text += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(labels)} \(value)\n"
+            }
+        }
+        metric(
+            "lmgate_backend_requests_total", "counter", "Requests answered, by endpoint and HTTP status.",
+            s.requests.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") })
+        metric("lmgate_backend_prompt_tokens_total", "counter", "Prompt tokens of started generations.", [("", "\(s.promptTokens)")])
+        metric(
+            "lmgate_backend_prompt_tokens_cached_total", "counter", "Prompt tokens taken from a kept KV cache (shared prefix).",
+            [("", "\(s.cachedPromptTokens)")])
+        metric("lmgate_backend_generated_tokens_total", "counter", "Tokens generated.", [("", "\(s.generatedTokens)")])
+        metric(
+            "lmgate_backend_generation_tokens_per_second", "gauge", "Aggregate decoding speed over the last window.",
+            [("", String(format: "%.3f", s.tokensPerSecond))])
+        text += "# HELP lmgate_backend_time_to_first_token_seconds Time from submission to the first generated token.\n"
+        text += "# TYPE lmgate_backend_time_to_first_token_seconds histogram\n"
+        var cumulative = 0
+        for (index, bound) in Self.latencyBuckets.enumerated() {
+            cumulative += s.firstTokenCounts[index]
+            text += "lmgate_backend_time_to_first_token_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        text += "lmgate_backend_time_to_first_token_seconds_bucket{le=\"+Inf\"} \(s.firstTokenCount)\n"
+        text += "lmgate_backend_time_to_first_token_seconds_sum \(s.firstTokenSum)\n"
+        text += "lmgate_backend_time_to_first_token_seconds_count \(s.firstTokenCount)\n"
+        metric("lmgate_backend_queue_depth", "gauge", "Requests waiting for a free sequence slot.", [("", "\(s.queueDepth)")])
+        metric("lmgate_backend_active_sequences", "gauge", "Sequences being generated now.", [("", "\(s.activeSequences)")])
+        metric("lmgate_backend_decode_steps_total", "counter", "Decoding steps run.", [("", "\(s.decodeSteps)")])
+        metric(
+            "lmgate_backend_decode_step_sequences_total", "counter", "Sequences served by decoding steps, summed over steps.",
+            [("", "\(s.decodeStepSequences)")])
+        metric(
+            "lmgate_backend_decode_batch_size_max", "gauge", "The most sequences one decoding step has served.",
+            [("", "\(s.maximumBatch)")])
+        metric(
+            "lmgate_backend_requests_cancelled_total", "counter", "Generations stopped because the client went away.",
+            [("", "\(s.cancelled)")])
+        metric("lmgate_backend_model_loaded", "gauge", "1 once the model is loaded.", [("", s.modelLoaded ? "1" : "0")])
+        return text
+    }
+}

@@ -1,0 +1,295 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Serves one connection of the backend's HTTP API.
+///
+/// A request's body is gathered (up to a limit), then routed: the listing,
+/// health and metrics endpoints answer at once; a generation request is
+/// checked, tokenized and submitted to the ``InferenceScheduler``, whose
+/// events come back to this handler's event loop and are written out as
+/// they arrive (streaming) or gathered into one body. When the client goes
+/// away mid-generation the generation is cancelled, which frees its
+/// sequence before the next decoding step. HTTP pipelining is serialised by
+/// NIO's `HTTPServerPipelineHandler` in front, so one request is handled at
+/// a time.
+final class BackendAPIHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The API a generation request speaks.
+    enum Endpoint: String {
+        case chatCompletions = "/v1/chat/completions"
+        case completions = "/v1/completions"
+        case messages = "/v1/messages"
+    }
+
+    /// A generation in progress on this connection.
+    private struct Generation {
+        let serial: UInt64
+        let endpoint: Endpoint
+        let ticket: GenerationTicket
+        let scheduler: InferenceScheduler
+        var responder: any GenerationResponder
+        let keepAlive: Bool
+    }
+
+    private let host: ModelHost
+    private let metrics: BackendMetrics
+    private let maxBodyBytes: Int
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var bodyTooLarge = false
+    private var generation: Generation?
+    private var serial: UInt64 = 0
+    private var context: ChannelHandlerContext?
+
+    init(host: ModelHost, metrics: BackendMetrics, maxBodyBytes: Int) {
+        self.host = host
+        self.metrics = metrics
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+            bodyTooLarge = false
+        case .body(var chunk):
+            if body.readableBytes + chunk.readableBytes > maxBodyBytes {
+                bodyTooLarge = true
+            } else {
+                body.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            route(head, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let generation {
+            generation.scheduler.cancel(generation.ticket)
+            metrics.requestAnswered(endpoint: generation.endpoint.rawValue, status: 499)
+            self.generation = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: - Routing
+
+    private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let keepAlive = head.isKeepAlive
+        if bodyTooLarge {
+            return respond(
+                error: APIError(status: .payloadTooLarge, message: "the request body is larger than \(maxBodyBytes) bytes", type: "invalid_request_error"),
+                endpoint: path, keepAlive: false, context: context)
+        }
+        switch (head.method, path) {
+        case (.GET, "/health"), (.GET, "/v1/health"):
+            switch host.state {
+            case .loading: respond(status: .serviceUnavailable, json: ["status": "loading"], endpoint: path, keepAlive: keepAlive, context: context)
+            case .ready: respond(status: .ok, json: ["status": "ok"], endpoint: path, keepAlive: keepAlive, context: context)
+            case .failed(let message):
+                respond(status: .internalServerError, json: ["status": "error", "message": .string(message)], endpoint: path, keepAlive: keepAlive, context: context)
+            }
+        case (.GET, "/metrics"):
+            respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
+        case (.GET, "/v1/models"):
+            do {
+                let service = try readyService()
+                respond(status: .ok, json: ["object": "list", "data": [service.listing]], endpoint: path, keepAlive: keepAlive, context: context)
+            } catch {
+                respond(error: error, endpoint: path, keepAlive: keepAlive, context: context)
+            }
+        case (.GET, let modelPath) where modelPath.hasPrefix("/v1/models/"):
+            do {
+                let service = try readyService()
+                let name = String(modelPath.dropFirst("/v1/models/".count))
+                guard service.answers(to: name) else { throw Self.unknownModel(name, service: service) }
+                respond(status: .ok, json: service.listing, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
+            } catch {
+                respond(error: error, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
+            }
+        case (.POST, let path) where Endpoint(rawValue: path) != nil:
+            startGeneration(Endpoint(rawValue: path)!, keepAlive: keepAlive, context: context)
+        case (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/v1/messages"):
+            respond(
+                error: APIError(status: .methodNotAllowed, message: "\(head.method.rawValue) is not allowed on \(path)", type: "invalid_request_error"),
+                endpoint: path, keepAlive: keepAlive, context: context)
+        default:
+            respond(
+                error: APIError(status: .notFound, message: "no such endpoint: \(head.method.rawValue) \(path)", type: "invalid_request_error", code: "unknown_url"),
+                endpoint: "other", keepAlive: keepAlive, context: context)
+        }
+    }
+
+    private func readyService() throws(APIError) -> ModelService {
+        switch host.state {
+        case .ready(let service): return service
+        case .loading: throw APIError(status: .serviceUnavailable, message: "the model is still loading; try again shortly", type: "server_error", code: "model_loading")
+        case .failed(let message): throw APIError(status: .internalServerError, message: "the model failed to load: \(message)", type: "server_error")
+        }
+    }
+
+    private static func unknownModel(_ name: String, service: ModelService) -> APIError {
+        APIError(
+            status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(service.id)'",
+            type: "not_found_error", parameter: "model", code: "model_not_found")
+    }
+
+    // MARK: - Generation
+
+    private func startGeneration(_ endpoint: Endpoint, keepAlive: Bool, context: ChannelHandlerContext) {
+        do {
+            let service = try readyService()
+            guard let json = JSONValue.parse(Data(body.readableBytesView)) else {
+                throw APIError.invalid("the request body is not valid JSON")
+            }
+            guard let object = json.objectValue else { throw APIError.invalid("the request body must be a JSON object") }
+            let request: GenerationRequest
+            switch endpoint {
+            case .chatCompletions: request = try ChatCompletionRequestParser.parse(object)
+            case .completions: request = try TextCompletionRequestParser.parse(object)
+            case .messages: request = try AnthropicMessagesRequestParser.parse(object)
+            }
+            guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
+            guard service.answers(to: model) else { throw Self.unknownModel(model, service: service) }
+            let promptTokens = try service.tokens(for: request.prompt)
+            guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
+            guard promptTokens.count < service.contextLength else {
+                throw APIError.invalid(
+                    "This model's maximum context length is \(service.contextLength) tokens. However, your prompt has \(promptTokens.count) tokens, which leaves no room for a completion.",
+                    parameter: endpoint == .completions ? "prompt" : "messages", code: "context_length_exceeded")
+            }
+            let responseContext = ResponseContext(
+                id: ResponseContext.makeID(prefix: endpoint == .messages ? "msg_" : endpoint == .completions ? "cmpl-" : "chatcmpl-"),
+                created: Int(Date().timeIntervalSince1970), model: service.id, promptTokens: promptTokens.count, tokenizer: service.tokenizer)
+            var responder: any GenerationResponder
+            switch endpoint {
+            case .chatCompletions:
+                responder = ChatCompletionResponder(
+                    context: responseContext, streaming: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
+            case .completions:
+                responder = TextCompletionResponder(
+                    context: responseContext, streaming: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
+            case .messages:
+                responder = AnthropicMessageResponder(context: responseContext, streaming: request.stream)
+            }
+
+            serial += 1
+            let serial = serial
+            let loop = context.eventLoop
+            let handler = NIOLoopBound(self, eventLoop: loop)
+            let ticket: GenerationTicket
+            do {
+                ticket = try service.scheduler.submit(
+                    promptTokens: promptTokens, options: request.options(roomLeft: service.contextLength - promptTokens.count)
+                ) { event in
+                    loop.execute { handler.value.deliver(event, serial: serial) }
+                }
+            } catch {
+                throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error", code: "queue_full")
+            }
+            generation = Generation(
+                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, responder: responder, keepAlive: keepAlive)
+            if request.stream {
+                var headers = HTTPHeaders()
+                headers.add(name: "content-type", value: "text/event-stream")
+                headers.add(name: "cache-control", value: "no-cache")
+                if !keepAlive { headers.add(name: "connection", value: "close") }
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                write(responder.start(), context: context)
+                generation?.responder = responder
+            }
+        } catch let error as APIError {
+            respond(error: error, endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
+        } catch {
+            respond(
+                error: APIError(status: .internalServerError, message: "\(error)", type: "server_error"),
+                endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
+        }
+    }
+
+    /// Handles one event of the current generation (on the event loop).
+    private func deliver(_ event: GenerationEvent, serial: UInt64) {
+        guard let context, var generation, generation.serial == serial else { return }
+        let streaming = generation.responder.streaming
+        switch event {
+        case .step(let step):
+            let text = generation.responder.step(step)
+            self.generation = generation
+            if streaming && !text.isEmpty { write(text, context: context) }
+        case .finished(let summary):
+            self.generation = nil
+            let text = generation.responder.finish(summary)
+            metrics.requestAnswered(endpoint: generation.endpoint.rawValue, status: 200)
+            if streaming {
+                write(text, context: context)
+                end(keepAlive: generation.keepAlive, context: context)
+            } else {
+                respond(status: .ok, contentType: "application/json", text: text, endpoint: nil, keepAlive: generation.keepAlive, context: context)
+            }
+        case .failed(let message):
+            self.generation = nil
+            if streaming {
+                metrics.requestAnswered(endpoint: generation.endpoint.rawValue, status: 500)
+                write(generation.responder.failure(message), context: context)
+                end(keepAlive: generation.keepAlive, context: context)
+            } else {
+                respond(
+                    error: APIError(status: .internalServerError, message: message, type: "server_error"),
+                    endpoint: generation.endpoint.rawValue, keepAlive: generation.keepAlive, context: context)
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    private func write(_ text: String, context: ChannelHandlerContext) {
+        guard !text.isEmpty else { return }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+    }
+
+    private func end(keepAlive: Bool, context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
+    }
+
+    private func respond(error: any Error, endpoint: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        let apiError = error as? APIError ?? APIError(status: .internalServerError, message: "\(error)", type: "server_error")
+        respond(status: apiError.status, json: apiError.body, endpoint: endpoint, keepAlive: keepAlive, context: context)
+    }
+
+    private func respond(status: HTTPResponseStatus, json: JSONValue, endpoint: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        respond(status: status, contentType: "application/json", text: json.serialized, endpoint: endpoint, keepAlive: keepAlive, context: context)
+    }
+
+    /// Writes a whole response; counts it under `endpoint` unless that is `nil` (already counted).
+    private func respond(
+        status: HTTPResponseStatus, contentType: String, text: String, endpoint: String?, keepAlive: Bool, context: ChannelHandlerContext
+    ) {
+        if let endpoint { metrics.requestAnswered(endpoint: endpoint, status: Int(status.code)) }
+        let buffer = context.channel.allocator.buffer(string: text)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: String(buffer.readableBytes))
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        end(keepAlive: keepAlive, context: context)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// A loaded model ready to serve: the model, its tokenizer and chat
+/// template, the scheduler that shares it, and what `/v1/models` says about it.
+public final class ModelService: Sendable {
+    /// The name clients use in `model` (the file name without `.gguf`).
+    public let id: String
+    public let model: LanguageModel
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
+    public let scheduler: InferenceScheduler
+    /// The quantization as llama.cpp names it (`Q8_0`, `Q4_K_M`, `F16`, …).
+    public let quantization: String
+    /// When the model was loaded (seconds since 1970).
+    public let created: Int
+
+    /// The longest prompt plus completion a sequence can hold.
+    public var contextLength: Int { model.configuration.contextLength }
+
+    /// Loads the GGUF file at `path` and starts its scheduler.
+    public convenience init(path: String, configuration: SchedulerConfiguration, metrics: BackendMetrics) throws {
+        let file = try GGUFFile(path: path)
+        let model = try LanguageModel(file: file)
+        let tokenizer = try Tokenizer(TokenizerVocabulary(gguf: file))
+        let id = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        self.init(id: id, model: model, tokenizer: tokenizer, template: try Self.chatTemplate(of: file), configuration: configuration, metrics: metrics)
+    }
+
+    public init(
+        id: String, model: LanguageModel, tokenizer: Tokenizer, template: ChatTemplate, configuration: SchedulerConfiguration,
+        metrics: BackendMetrics
+    ) {
+        self.id = id
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        quantization = Self.quantization(of: model.file)
+        created = Int(Date().timeIntervalSince1970)
+        scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: configuration, metrics: metrics)
+    }
+
+    /// The model's own chat template (`tokenizer.chat_template`), or ChatML
+    /// for a model without one, as llama.cpp falls back.
+    static func chatTemplate(of file: GGUFFile) throws -> ChatTemplate {
+        // The one place the model's own template is chosen. Until the Jinja
+        // interpreter is merged every model gets ChatML; then this becomes:
+        // if let source = try file.metadata.string("tokenizer.chat_template") { return try ChatTemplate(jinja: source) }
+        .chatML
+    }
+
+    /// Whether `name` (a request's `model`) names this model: its id, with
+    /// or without `.gguf`, in any case.
+    func answers(to name: String) -> Bool {
+        let lowered = name.lowercased()
+        return lowered == id.lowercased() || lowered == id.lowercased() + ".gguf"
+    }
+
+    /// The prompt's tokens: raw text is tokenized with control tokens
+    /// honoured, token ids are checked, a conversation is rendered with the
+    /// chat template first.
+    func tokens(for prompt: GenerationRequest.Prompt) throws(APIError) -> [Int] {
+        switch prompt {
+        case .text(let text):
+            return tokenizer.encode(text, addSpecialTokens: true, parseSpecialTokens: true)
+        case .tokens(let ids):
+            if let bad = ids.first(where: { $0 >= tokenizer.vocabularySize }) {
+                throw .invalid("token id \(bad) is outside the vocabulary of \(tokenizer.vocabularySize) tokens", parameter: "prompt")
+            }
+            return ids
+        case .chat(let messages):
+            let vocabulary = tokenizer.vocabulary
+            let names = ChatTemplateTokens(
+                beginningOfSequence: vocabulary.bosTokenID.map { vocabulary.tokens[$0] } ?? "",
+                endOfSequence: vocabulary.eosTokenID.map { vocabulary.tokens[$0] } ?? "")
+            let text: String
+            do {
+                text = try template.render(messages, addGenerationPrompt: true, tokens: names)
+            } catch {
+                throw .invalid("the chat template could not render these messages: \(error.description)", parameter: "messages")
+            }
+            var tokens = tokenizer.encode(text, addSpecialTokens: true, parseSpecialTokens: true)
+            // A template that writes BOS itself would otherwise get a second one.
+            if tokens.count >= 2, let bos = vocabulary.bosTokenID, tokens[0] == bos, tokens[1] == bos {
+                tokens.removeFirst()
+            }
+            return tokens
+        }
+    }
+
+    /// The `/v1/models` entry, with the fields LM Studio adds.
+    var listing: JSONValue {
+        [
+            "id": .string(id), "object": "model", "created": .integer(created), "owned_by": "lmgate",
+            "type": "llm", "arch": .string(model.configuration.architecture),
+            "architecture": .string(model.configuration.architecture), "compatibility_type": "gguf",
+            "quantization": .string(quantization), "state": "loaded",
+            "max_context_length": .integer(contextLength), "context_length": .integer(contextLength),
+        ]
+    }
+
+    /// llama.cpp's name for `general.file_type`, or else the most common
+    /// type among the weight matrices.
+    static func quantization(of file: GGUFFile) -> String {
+        let names: [Int: String] = [
+            0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
+            13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
+        ]
+        if let fileType = try? file.metadata.integer("general.file_type"), let name = names[fileType] { return name }
+        var counts: [String: Int] = [:]
+        for tensor in file.tensors.values where tensor.dimensions.count == 2 { counts[tensor.type.name, default: 0] += 1 }
+        return counts.max { $0.value < $1.value }?.key ?? "unknown"
+    }
+}

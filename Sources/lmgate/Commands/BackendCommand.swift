@@ -1,0 +1,80 @@
+import ArgumentParser
+import Backend
+import Dispatch
+import Foundation
+import Logging
+
+/// `lmgate backend`: serve a GGUF model with the OpenAI and Anthropic APIs on
+/// a loopback address. Listens at once (`/health` answers 503 while the model
+/// loads), then loads the model and serves it.
+struct BackendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backend",
+        abstract: "Serve a GGUF model with OpenAI- and Anthropic-compatible APIs on 127.0.0.1:1234.",
+        discussion: """
+            Endpoints: GET /v1/models, POST /v1/chat/completions, POST /v1/completions, \
+            POST /v1/messages, GET /health, GET /metrics. Only loopback addresses are served; \
+            put `lmgate proxy` in front to admit other machines.
+            """)
+
+    @Option(help: "The GGUF model file.") var model: String
+    @Option(help: "The address to listen on (loopback only).") var host: String = "127.0.0.1"
+    @Option(help: "The port to listen on.") var port: Int = 1234
+    @Option(help: "Threads the model computes on (default: all cores).") var threads: Int?
+    @Option(help: "The most requests generated at once; each decoding step serves all of them.") var parallel: Int = 8
+    @Option(help: "The most requests waiting beyond those; more get 503.") var queue: Int = 32
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard queue >= 0 else { throw ValidationError("--queue must be 0 or more") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("cannot read the model file '\(model)'") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "lmgate.backend")
+        let metrics = BackendMetrics()
+        let models = ModelHost(metrics: metrics)
+        let server: BackendServer
+        do {
+            server = try BackendServer(host: host, port: port, models: models, metrics: metrics, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        _ = try await server.start()
+
+        var scheduling = SchedulerConfiguration()
+        scheduling.maxActiveSequences = parallel
+        scheduling.maxQueuedRequests = queue
+        scheduling.keptCaches = parallel
+        if let threads { scheduling.threads = threads }
+        let path = model
+        let configuration = scheduling
+        // Loading maps the file and builds the tokenizer: blocking work, off the cooperative pool.
+        let loaded = await withCheckedContinuation { (continuation: CheckedContinuation<Result<ModelService, any Error>, Never>) in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Result { try ModelService(path: path, configuration: configuration, metrics: metrics) })
+            }
+        }
+        switch loaded {
+        case .success(let service):
+            models.ready(service)
+            logger.info(
+                "model loaded",
+                metadata: ["model.id": "\(service.id)", "model.context": "\(service.contextLength)", "model.quantization": "\(service.quantization)"])
+        case .failure(let error):
+            logger.error("the model could not be loaded", metadata: ["error": "\(error)"])
+            await server.shutdown()
+            throw ExitCode.failure
+        }
+
+        await ProcessSignals.termination()
+        logger.info("shutting down")
+        await server.shutdown()
+    }
+}
