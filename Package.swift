@@ -133,6 +133,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "Proxy"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "BackendTests",
             dependencies: ["Backend"],
             resources: [.copy("Fixtures")],

@@ -64,10 +64,7 @@ public enum ProxyConfigurationLoader {
     ) throws(ConfigurationError) -> ProxyConfiguration {
         var draft = ConfigurationDraft()
         if let file {
-            let settings = try fileSettings(file).filter { setting in
-                !ignoringSections.contains(where: { setting.key == $0 || setting.key.hasPrefix($0 + ".") })
-            }
-            try apply(settings, to: &draft)
+            try apply(excluding(ignoringSections, from: try fileSettings(file)), to: &draft)
         }
         let fromEnvironment = ConfigurationSetting.all.compactMap { setting -> (String, SettingValue, String)? in
             environment[setting.environmentName].map { (setting.key, .scalar($0), setting.environmentName) }
@@ -104,10 +101,20 @@ public enum ProxyConfigurationLoader {
     }
 
     /// Loads a configuration from YAML text alone (for tests and tools).
-    public static func load(yaml: String) throws(ConfigurationError) -> ProxyConfiguration {
+    public static func load(yaml: String, ignoringSections: Set<String> = []) throws(ConfigurationError) -> ProxyConfiguration {
         var draft = ConfigurationDraft()
-        try apply(try yamlSettings(yaml, file: "YAML"), to: &draft)
+        try apply(excluding(ignoringSections, from: try yamlSettings(yaml, file: "YAML")), to: &draft)
         return try resolve(draft)
+    }
+
+    private static func excluding(
+        _ sections: Set<String>,
+        from settings: [(key: String, value: SettingValue, source: String)]
+    ) -> [(key: String, value: SettingValue, source: String)] {
+        guard !sections.isEmpty else { return settings }
+        return settings.filter { setting in
+            !sections.contains(where: { setting.key == $0 || setting.key.hasPrefix($0 + ".") })
+        }
     }
 
     private static func apply(
