@@ -7,13 +7,19 @@ let strictSettings: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
 
+/// The inference engine is optimised in debug builds too: unoptimised, its
+/// kernels run about a hundred times slower (over a second per token on the
+/// tiny test models), which would make the test suite, which runs debug
+/// builds, take hours. Debugging the engine itself: remove this line.
+let optimizedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
+
 /// The inference kernels use AVX2, FMA and F16C (Float16 conversion in one
 /// instruction instead of a library call per element): x86-64 machines from
 /// 2013 on. Without this, Swift compiles for baseline SSE2 x86-64.
 #if arch(x86_64)
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]
 #else
-let kernelSettings: [SwiftSetting] = []
+let kernelSettings: [SwiftSetting] = [optimizedInDebug]
 #endif
 
 let package = Package(

@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The GGUF model the backend serves (overrides backend.model).")
     var model: String?
 
+    @Option(name: .customLong("backend-port"), help: "The backend's loopback port (overrides backend.port; default 1234).")
+    var backendPort: Int?
+
     @OptionGroup var options: ProxyOptions
 
     func run() async throws {
@@ -35,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
         if self.config == nil {
             let listen = self.options.listen.isEmpty ? ["0.0.0.0:8443"] : self.options.listen
             do {
-                firstRun = try FirstRun.prepare(home, listen: listen, backendPort: 1234)
+                firstRun = try FirstRun.prepare(home, listen: listen, backendPort: self.backendPort ?? 1234)
             } catch {
                 throw ValidationError("cannot prepare \(home.directory): \(error)")
             }
@@ -48,6 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("invalid configuration:\n\(error.description)")
         }
         if let model { backend.model = model }
+        if let backendPort {
+            guard (1...65535).contains(backendPort) else { throw ValidationError("--backend-port must be a port number") }
+            backend.port = backendPort
+        }
         guard let modelPath = backend.model else {
             throw ValidationError("no model: give --model FILE.gguf or set backend.model in \(file)")
         }
