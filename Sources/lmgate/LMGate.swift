@@ -13,6 +13,7 @@ struct LMGate: AsyncParsableCommand {
             CertCommand.self,
             ProxyCommand.self,
             ServeCommand.self,
+            StatusCommand.self,
             BackendCommand.self,
             KeysCommand.self,
         ]

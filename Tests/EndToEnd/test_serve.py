@@ -166,6 +166,19 @@ def test_clients_from_allowed_and_denied_subnets(serve, lab):
     assert status == "000" and code in (35, 52, 56), (status, code)
 
 
+def test_status_shows_the_model_request_counts_keys_and_users(serve, bin_dir):
+    # Runs after requests were made above; reads the same LMGATE_HOME.
+    result = subprocess.run([str(bin_dir / "lmgate"), "status"], capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "LMGATE_HOME": str(serve.home)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"serving {model_id(serve)} (qwen2, F16, 512)" in out
+    requests = int(out.split("  requests ")[1].split(" ")[0])
+    assert requests >= 5
+    assert "main" in out and "admin" in out and serve.key not in out  # names and prefixes, never the key
+    assert "users (" in out
+
+
 def test_killed_backend_gives_502_then_comes_back(serve):
     pid = serve.backend_pid()
     assert pid is not None

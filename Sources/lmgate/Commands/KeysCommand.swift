@@ -87,19 +87,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let (path, keys) = try self.file.load()
-            let lastUsed = APIKeyUsage.read(APIKeyUsage.path(forKeysFile: path))
-            let now = Date()
-            func text(_ date: Date?) -> String { date.map { $0.formatted(.iso8601) } ?? "never" }
-            let rows = [["NAME", "PREFIX", "SCOPE", "CREATED", "LAST USED", "EXPIRES"]]
-                + keys.keys.map { key in
-                    [key.name, key.prefix + "…", key.scope.rawValue, text(key.created), text(lastUsed[key.name]),
-                     key.isExpired(at: now) ? "expired " + text(key.expires) : text(key.expires)]
-                }
-            let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-            }
+            print(KeysTable.render(keys, keysPath: path))
         }
     }
 

@@ -1,0 +1,40 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Fetches small documents from lmgate's own loopback endpoints (the
+/// backend's `/v1/models` and `/metrics`, the proxy's admin listener) for
+/// `lmgate status`.
+public enum LoopbackFetch {
+    /// The body of a `GET`, or `nil` if the server did not answer 200 within `timeout`.
+    public static func get(_ url: String, timeout: TimeInterval = 3) async -> Data? {
+        guard let address = URL(string: url) else { return nil }
+        var request = URLRequest(url: address, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+            (response as? HTTPURLResponse)?.statusCode == 200
+        else { return nil }
+        return data
+    }
+}
+
+/// The samples of a Prometheus text exposition, summed per metric name over
+/// their labels.
+public struct MetricsSnapshot: Sendable {
+    private let totals: [String: Double]
+
+    public init(text: String) {
+        var totals: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, let value = Double(parts[1]) else { continue }
+            let name = parts[0].prefix { $0 != "{" }
+            totals[String(name), default: 0] += value
+        }
+        self.totals = totals
+    }
+
+    /// The metric's value (summed over labels), or `nil` if it is absent.
+    public subscript(name: String) -> Double? { self.totals[name] }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import HtpasswdKit
+import Proxy
+
+/// `lmgate status`: what a running `lmgate serve` serves and has served —
+/// the model, request and token counts, the keys and when each was last
+/// used, the users — read from its configuration and its loopback endpoints.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the model, request counts, keys and users of lmgate serve.")
+
+    @Option(help: "The configuration file (default: $LMGATE_HOME/lmgate.yaml).")
+    var config: String?
+
+    func run() async throws {
+        let file = self.config ?? GatewayHome.standard(environment: ProcessInfo.processInfo.environment).configurationFile
+        let proxy: ProxyConfiguration
+        let backend: BackendSettings
+        do {
+            proxy = try ProxyConfigurationLoader.load(
+                file: file, ignoringSections: ["backend"], environment: ProcessInfo.processInfo.environment, overrides: [])
+            backend = try BackendSettings(file: file)
+        } catch {
+            throw ValidationError("invalid configuration \(file):\n\(error.description)")
+        }
+        print("configuration: \(file)")
+        for listener in proxy.listeners {
+            print("listening on \(listener.isTLS ? "https" : "http")://\(listener.address)")
+        }
+
+        let base = "http://127.0.0.1:\(backend.port)"
+        if let models = await LoopbackFetch.get(base + "/v1/models"),
+            let list = (try? JSONSerialization.jsonObject(with: models)) as? [String: Any],
+            let entries = list["data"] as? [[String: Any]]
+        {
+            for model in entries {
+                let details = ["architecture", "quantization", "context_length"].compactMap { model[$0].map { "\($0)" } }
+                print("backend \(base): serving \(model["id"] ?? "?") (\(details.joined(separator: ", ")))")
+            }
+        } else if await LoopbackFetch.get(base + "/health") == nil {
+            print("backend \(base): not answering (stopped, or loading its model)")
+        }
+        if let text = await LoopbackFetch.get(base + "/metrics").map({ String(decoding: $0, as: UTF8.self) }) {
+            let metrics = MetricsSnapshot(text: text)
+            func count(_ name: String) -> String { metrics["lmgate_backend_" + name].map { String(Int($0)) } ?? "-" }
+            print("  requests \(count("requests_total")) (cancelled \(count("requests_cancelled_total"))), "
+                + "prompt tokens \(count("prompt_tokens_total")) (from cache \(count("prompt_tokens_cached_total"))), "
+                + "generated tokens \(count("generated_tokens_total"))")
+            print("  now: \(count("active_sequences")) generating, \(count("queue_depth")) waiting")
+        }
+        if let admin = proxy.adminAddress,
+            let text = await LoopbackFetch.get("http://\(admin)\(proxy.metricsPath)").map({ String(decoding: $0, as: UTF8.self) })
+        {
+            let metrics = MetricsSnapshot(text: text)
+            print("proxy: \(Int(metrics["lmgate_proxy_requests_total"] ?? 0)) requests, "
+                + "\(Int(metrics["lmgate_proxy_open_connections"] ?? 0)) open connections, "
+                + "\(Int(metrics["lmgate_proxy_rejected_connections_total"] ?? 0)) connections refused")
+        } else {
+            print("proxy: request counts need an admin listener (admin.listen in the configuration)")
+        }
+
+        if let keysPath = proxy.access.keysPath {
+            let keys = (try? APIKeyFile(contentsOfFile: keysPath)) ?? APIKeyFile()
+            print("\nkeys (\(keysPath)):")
+            print(KeysTable.render(keys, keysPath: keysPath))
+        }
+        if let htpasswd = proxy.access.htpasswdPath {
+            let users = (try? HtpasswdFile(contentsOfFile: htpasswd))?.users ?? []
+            print("\nusers (\(htpasswd)): \(users.isEmpty ? "none" : users.joined(separator: ", "))")
+        }
+    }
+}

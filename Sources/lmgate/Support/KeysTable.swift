@@ -1,0 +1,21 @@
+import Foundation
+import Proxy
+
+/// The keys of a keys file as a table (names, prefixes, scopes, dates):
+/// what `lmgate keys list` and `lmgate status` show. Never a key itself.
+enum KeysTable {
+    static func render(_ keys: APIKeyFile, keysPath: String, now: Date = Date()) -> String {
+        let lastUsed = APIKeyUsage.read(APIKeyUsage.path(forKeysFile: keysPath))
+        func text(_ date: Date?) -> String { date.map { $0.formatted(.iso8601) } ?? "never" }
+        let rows = [["NAME", "PREFIX", "SCOPE", "CREATED", "LAST USED", "EXPIRES"]]
+            + keys.keys.map { key in
+                [key.name, key.prefix + "…", key.scope.rawValue, text(key.created), text(lastUsed[key.name]),
+                 key.isExpired(at: now) ? "expired " + text(key.expires) : text(key.expires)]
+            }
+        let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
