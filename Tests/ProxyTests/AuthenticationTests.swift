@@ -86,6 +86,35 @@ import Testing
         #expect(try await access.decide([("Authorization", "Bearer \(key)")]).status == .ok)
     }
 
+    @Test func allowlistAndLoopbackPolicyPerRequest() async throws {
+        var configuration = AccessConfiguration()
+        configuration.apiKey = "a-main-key-of-some-length"
+        configuration.allow = [CIDRRange("192.0.2.0/24")!, CIDRRange("127.0.0.1")!]
+        configuration.trustedProxies = [CIDRRange("127.0.0.1")!]
+        configuration.skipLoopback = true
+        configuration.listenerMethods = [HostAndPort(host: "127.0.0.1", port: 9): .basic]
+        let access = try AccessControl(configuration: configuration, logger: quietLogger)
+        #expect(access.permitsConnection(from: try SocketAddress(ipAddress: "192.0.2.99", port: 1)))
+        #expect(!access.permitsConnection(from: try SocketAddress(ipAddress: "198.51.100.1", port: 1)))
+        #expect(!access.permitsConnection(from: try SocketAddress(ipAddress: "::ffff:198.51.100.1", port: 1)))
+
+        // A trusted proxy forwarding for a client outside the allowlist: 403 at HTTP level.
+        let forwarded = try await access.decide([("X-Forwarded-For", "198.51.100.1")], client: "127.0.0.1")
+        #expect(forwarded.status == .forbidden && forwarded.code == "address_not_allowed")
+        // Loopback clients skip credentials; the forwarded one is not loopback and must authenticate.
+        #expect(try await access.decide([], client: "127.0.0.1").status == .ok)
+        #expect(try await access.decide([("X-Forwarded-For", "192.0.2.5")], client: "127.0.0.1").status == .unauthorized)
+
+        // Per-listener methods: the Basic-only listener does not take the key.
+        let listener = ListenerConfiguration(address: HostAndPort(host: "127.0.0.1", port: 9), security: .plain)
+        let request = AdmissionRequest(
+            head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["x-api-key": "a-main-key-of-some-length"]),
+            clientAddress: "192.0.2.7", eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        guard case .decided(let decision) = access.admission(for: listener).admit(request) else { Issue.record("pending"); return }
+        #expect(decision.status == .unauthorized && decision.code == "missing_api_key")
+        #expect(try await access.decide([("x-api-key", "a-main-key-of-some-length")], client: "192.0.2.7").status == .ok)
+    }
+
     @Test func lockoutEngagesStopsHashingAndExpires() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
