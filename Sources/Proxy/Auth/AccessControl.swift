@@ -207,7 +207,8 @@ public final class AccessControl: ListenerAccessControl {
             return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
         }
         let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
-        let responses = AccessResponses(realm: configuration.realm, methods: methods)
+        // Made only when a request is refused.
+        var responses: AccessResponses { AccessResponses(realm: configuration.realm, methods: methods) }
         // An unparseable peer (not an IP socket) is tracked as one shared address.
         let failureKey = client ?? IPAddress(ipv4: 0)
         if let wait = state.failures.lockedOut(failureKey) {
@@ -248,7 +249,7 @@ public final class AccessControl: ListenerAccessControl {
                 audit.failed(method: "basic", reason: "basic_not_configured")
                 return .decided(responses.missing)
             }
-            let (head, baseAudit) = (request.head, audit)
+            let (head, baseAudit, realm) = (request.head, audit, configuration.realm)
             let finish: @Sendable (Bool) -> AdmissionDecision = { [self] verified in
                 var audit = baseAudit
                 audit.user = credentials.user
@@ -256,7 +257,7 @@ public final class AccessControl: ListenerAccessControl {
                     // Same reason and answer for an unknown user and a wrong password.
                     audit.failed(method: "basic", reason: "invalid_credentials")
                     state.failures.recordFailure(failureKey)
-                    return responses.invalid
+                    return AccessResponses(realm: realm, methods: methods).invalid
                 }
                 state.failures.recordSuccess(failureKey)
                 return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
