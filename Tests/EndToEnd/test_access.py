@@ -282,3 +282,17 @@ def test_allowlist_with_real_source_addresses_in_network_namespaces(bin_dir, tmp
         assert curl(1, lab.host_v4(1), "-H", f"X-Forwarded-For: {lab.client_v4(1)}") == ("200", 0)
         # Only the three admitted requests reached the upstream.
         assert len(upstream.seen) == 3
+
+        # Over TLS, a denied peer is closed before the handshake: curl never gets a ServerHello.
+        subprocess.run([str(bin_dir / "lmgate"), "cert", "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem")],
+                       check=True, capture_output=True)
+        tls_port = __import__("conftest").free_port()
+        tls_proxy = proxies(upstream.url, "--keys", str(keys), "--tls-cert", str(tmp_path / "cert.pem"),
+                            "--tls-key", str(tmp_path / "key.pem"), "--allow", lab.subnet_v4(1), listen=[f"0.0.0.0:{tls_port}"])
+        allowed = lab.run(1, "curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", "-H", f"x-api-key: {key}",
+                          f"https://{lab.host_v4(1)}:{tls_port}/v1/models")
+        assert allowed.stdout == "200"
+        denied = lab.run(2, "openssl", "s_client", "-connect", f"{lab.host_v4(2)}:{tls_port}", "-brief")
+        assert denied.returncode != 0 and "Protocol" not in denied.stdout + denied.stderr
+        assert f"client.address={lab.client_v4(2)}" in tls_proxy.log_text()
+        assert "tls" not in tls_proxy.log_text().split(f"client.address={lab.client_v4(2)}")[1].lower()
