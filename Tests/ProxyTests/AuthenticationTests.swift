@@ -115,13 +115,14 @@ import Testing
         #expect(try await access.decide([("x-api-key", "a-main-key-of-some-length")], client: "192.0.2.7").status == .ok)
     }
 
-    @Test func lockoutEngagesStopsHashingAndExpires() async throws {
+    @Test func lockoutEngagesAndStopsHashing() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let access = try self.control(fixtures) {
             $0.lockoutMaxFailures = 3
             $0.lockoutWindow = .seconds(60)
-            $0.lockoutDuration = .milliseconds(600)
+            // Long enough that a loaded machine cannot let it pass before the checks below.
+            $0.lockoutDuration = .seconds(4)
         }
         let good = [("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))]
         for _ in 0..<3 {
@@ -133,11 +134,9 @@ import Testing
             clientAddress: "192.0.2.10", eventLoop: MultiThreadedEventLoopGroup.singleton.next()))
         guard case .decided(let decision) = locked else { Issue.record("a locked-out request must not wait for hashing"); return }
         #expect(decision.status == .tooManyRequests && decision.code == "too_many_failed_attempts")
-        #expect(decision.rejectionHeaders["retry-after"] == ["1"])
-        // Other addresses are not affected.
+        #expect(["3", "4"].contains(decision.rejectionHeaders["retry-after"].first ?? ""))
+        // Other addresses are not affected; expiry is checked with a controlled clock in failureTrackerCountsWithinTheWindowOnly.
         #expect(try await access.decide(good, client: "192.0.2.11").status == .ok)
-        try await Task.sleep(for: .milliseconds(700))
-        #expect(try await access.decide(good).status == .ok)
     }
 
     @Test func failureTrackerCountsWithinTheWindowOnly() {
