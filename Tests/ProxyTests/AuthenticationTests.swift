@@ -139,6 +139,24 @@ import Testing
         #expect(try await access.decide(good, client: "192.0.2.11").status == .ok)
     }
 
+    @Test func aBurstOfParallelGuessesIsCutOffAtTheLimit() async throws {
+        let fixtures = try AccessFixtures.make(users: ["alice"])
+        defer { fixtures.remove() }
+        let access = try self.control(fixtures) { $0.lockoutMaxFailures = 3 }
+        var statuses: [HTTPResponseStatus] = []
+        try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    try await access.decide([("Authorization", basicAuthorization("alice", "guess\(index)"))]).status
+                }
+            }
+            for try await status in group { statuses.append(status) }
+        }
+        // Exactly the allowed number of guesses were hashed; the rest were refused unhashed.
+        #expect(statuses.filter { $0 == .unauthorized }.count == 3)
+        #expect(statuses.filter { $0 == .tooManyRequests }.count == 9)
+    }
+
     @Test func failureTrackerCountsWithinTheWindowOnly() {
         let tracker = LoginFailureTracker(maxFailures: 2, window: .seconds(10), lockout: .seconds(30))
         let address = IPAddress("198.51.100.1")!

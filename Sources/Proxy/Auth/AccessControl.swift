@@ -262,11 +262,32 @@ public final class AccessControl: ListenerAccessControl {
                 state.failures.recordSuccess(failureKey)
                 return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
             }
-            switch basic.check(user: credentials.user, password: credentials.password, on: request.eventLoop) {
+            // A hash is only queued if this address has attempts to spare
+            // counting those under way, so a burst of parallel guesses is cut off too.
+            var (asked, reserved) = (false, false)
+            let check = basic.check(user: credentials.user, password: credentials.password, on: request.eventLoop) {
+                asked = true
+                reserved = state.failures.beginVerification(failureKey)
+                return reserved
+            }
+            switch check {
             case .decided(let verified):
                 return .decided(finish(verified))
             case .pending(let future):
-                return .pending(future.map(finish))
+                let release = reserved
+                return .pending(future.map { verified in
+                    let decision = finish(verified)  // records the outcome before the reservation goes
+                    if release { state.failures.endVerification(failureKey) }
+                    return decision
+                })
+            case .refused:
+                audit.user = credentials.user
+                if asked {
+                    audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
+                    return .decided(AccessResponses.lockedOut(retryAfter: .seconds(1)))
+                }
+                audit.failed(method: "basic", reason: "verification_queue_full")
+                return .decided(AccessResponses.busy)
             }
         }
     }
