@@ -296,3 +296,26 @@ def test_allowlist_with_real_source_addresses_in_network_namespaces(bin_dir, tmp
         assert denied.returncode != 0 and "Protocol" not in denied.stdout + denied.stderr
         assert f"client.address={lab.client_v4(2)}" in tls_proxy.log_text()
         assert "tls" not in tls_proxy.log_text().split(f"client.address={lab.client_v4(2)}")[1].lower()
+
+
+def test_per_listener_methods_and_per_key_rate_limit(bin_dir, tmp_path, upstream, proxies):
+    users = tmp_path / "users"
+    passwords = make_htpasswd(users, ["alice"])
+    keys = tmp_path / "keys"
+    key = create_key(bin_dir, keys, "metered")
+    port_either, port_key_only = __import__("conftest").free_port(), __import__("conftest").free_port()
+    proxy = proxies(upstream.url, "--htpasswd", str(users), "--keys", str(keys),
+                    "--set", f"auth.listener_methods=127.0.0.1:{port_key_only}=key", "--set", "auth.rate_limit=3/m",
+                    listen=[f"127.0.0.1:{port_either}", f"127.0.0.1:{port_key_only}"])
+    alice = basic("alice", passwords["alice"])
+    assert request(port_either, headers=alice)[0] == 200
+    status, headers, body = request(port_key_only, headers=alice)
+    assert status == 401 and body["error"]["code"] == "missing_api_key"
+    assert headers["www-authenticate"].startswith("Bearer")
+    # Three requests a minute for the key (counted on both listeners), then 429 with Retry-After.
+    assert [request(port, headers={"x-api-key": key})[0] for port in (port_key_only, port_either, port_key_only)] == [200] * 3
+    status, headers, body = request(port_either, headers={"x-api-key": key})
+    assert status == 429 and int(headers["retry-after"]) > 0 and body["error"]["type"] == "rate_limit_error"
+    # Alice has her own budget.
+    assert request(port_either, headers=alice)[0] == 200
+    assert "auth.reason=rate_limited" in proxy.log_text()
