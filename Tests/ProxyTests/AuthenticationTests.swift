@@ -75,6 +75,18 @@ import Testing
         #expect(try await access.decide([("Authorization", "Bearer ")]).code == "invalid_api_key")
     }
 
+    @Test func withoutAuthenticationCredentialsPassThroughToTheUpstream() async throws {
+        let open = try AccessControl(configuration: AccessConfiguration(), logger: quietLogger)
+        let head = try #require(try await open.decide([("Authorization", "Bearer for-the-upstream"), ("X-Authenticated-User", "root")]).admittedHead)
+        #expect(head.headers["authorization"] == ["Bearer for-the-upstream"])
+        #expect(head.headers["x-authenticated-user"].isEmpty)
+        var configuration = AccessConfiguration()
+        configuration.upstreamAPIKey = "configured"
+        let keyed = try AccessControl(configuration: configuration, logger: quietLogger)
+        let replaced = try #require(try await keyed.decide([("Authorization", "Bearer from-client")]).admittedHead)
+        #expect(replaced.headers["authorization"] == ["Bearer configured"])
+    }
+
     @Test func listenerMethodsDecideWhichCredentialsCount() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }

@@ -306,9 +306,17 @@ public final class AccessControl: ListenerAccessControl {
     /// The head as it goes upstream: the client's credentials and any
     /// identity header it sent removed, the authenticated identity and the
     /// upstream's own key added.
+    ///
+    /// Without authentication configured, the client's credentials are not
+    /// lmgate's to judge: they pass through to the upstream (unless the
+    /// configuration gives the upstream key itself).
     static func upstreamHead(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
         var head = head
-        for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+        if configuration.requiresAuthentication {
+            for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+        } else if configuration.upstreamAPIKey != nil {
+            head.headers.remove(name: "authorization")
+        }
         if !configuration.identityHeader.isEmpty {
             head.headers.remove(name: configuration.identityHeader)
             if let identity, identity.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {
