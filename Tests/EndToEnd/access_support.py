@@ -268,7 +268,7 @@ class NetworkNamespaceLab:
     def run(self, index, *command):
         """Runs a command inside namespace `index`."""
         return subprocess.run(["ip", "netns", "exec", self.namespace(index), *command],
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
 
     @staticmethod
     def _ip(*args):

@@ -151,14 +151,14 @@ def test_lockout_engages_and_expires(bin_dir, tmp_path, upstream, proxies):
     users = tmp_path / "users"
     passwords = make_htpasswd(users, ["alice"])
     proxy = proxies(upstream.url, "--htpasswd", str(users), "--set", "auth.lockout.max_failures=3",
-                    "--set", "auth.lockout.window=30s", "--set", "auth.lockout.duration=1500ms")
+                    "--set", "auth.lockout.window=30s", "--set", "auth.lockout.duration=3s")
     good = basic("alice", passwords["alice"])
     for index in range(3):
         assert request(proxy.port, headers=basic("alice", f"guess{index}"))[0] == 401
     status, headers, body = request(proxy.port, headers=good)
-    assert status == 429 and headers["retry-after"] in ("1", "2") and body["error"]["code"] == "too_many_failed_attempts"
+    assert status == 429 and headers["retry-after"] in ("1", "2", "3") and body["error"]["code"] == "too_many_failed_attempts"
     assert "auth.reason=locked_out" in proxy.log_text()
-    time.sleep(1.7)
+    time.sleep(3.2)
     assert request(proxy.port, headers=good)[0] == 200
 
 
@@ -282,3 +282,40 @@ def test_allowlist_with_real_source_addresses_in_network_namespaces(bin_dir, tmp
         assert curl(1, lab.host_v4(1), "-H", f"X-Forwarded-For: {lab.client_v4(1)}") == ("200", 0)
         # Only the three admitted requests reached the upstream.
         assert len(upstream.seen) == 3
+
+        # Over TLS, a denied peer is closed before the handshake: curl never gets a ServerHello.
+        subprocess.run([str(bin_dir / "lmgate"), "cert", "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem")],
+                       check=True, capture_output=True)
+        tls_port = __import__("conftest").free_port()
+        tls_proxy = proxies(upstream.url, "--keys", str(keys), "--tls-cert", str(tmp_path / "cert.pem"),
+                            "--tls-key", str(tmp_path / "key.pem"), "--allow", lab.subnet_v4(1), listen=[f"0.0.0.0:{tls_port}"])
+        allowed = lab.run(1, "curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5", "-H", f"x-api-key: {key}",
+                          f"https://{lab.host_v4(1)}:{tls_port}/v1/models")
+        assert allowed.stdout == "200"
+        denied = lab.run(2, "openssl", "s_client", "-connect", f"{lab.host_v4(2)}:{tls_port}", "-brief")
+        assert denied.returncode != 0 and "Protocol" not in denied.stdout + denied.stderr
+        assert f"client.address={lab.client_v4(2)}" in tls_proxy.log_text()
+        assert "tls" not in tls_proxy.log_text().split(f"client.address={lab.client_v4(2)}")[1].lower()
+
+
+def test_per_listener_methods_and_per_key_rate_limit(bin_dir, tmp_path, upstream, proxies):
+    users = tmp_path / "users"
+    passwords = make_htpasswd(users, ["alice"])
+    keys = tmp_path / "keys"
+    key = create_key(bin_dir, keys, "metered")
+    port_either, port_key_only = __import__("conftest").free_port(), __import__("conftest").free_port()
+    proxy = proxies(upstream.url, "--htpasswd", str(users), "--keys", str(keys),
+                    "--set", f"auth.listener_methods=127.0.0.1:{port_key_only}=key", "--set", "auth.rate_limit=3/m",
+                    listen=[f"127.0.0.1:{port_either}", f"127.0.0.1:{port_key_only}"])
+    alice = basic("alice", passwords["alice"])
+    assert request(port_either, headers=alice)[0] == 200
+    status, headers, body = request(port_key_only, headers=alice)
+    assert status == 401 and body["error"]["code"] == "missing_api_key"
+    assert headers["www-authenticate"].startswith("Bearer")
+    # Three requests a minute for the key (counted on both listeners), then 429 with Retry-After.
+    assert [request(port, headers={"x-api-key": key})[0] for port in (port_key_only, port_either, port_key_only)] == [200] * 3
+    status, headers, body = request(port_either, headers={"x-api-key": key})
+    assert status == 429 and int(headers["retry-after"]) > 0 and body["error"]["type"] == "rate_limit_error"
+    # Alice has her own budget.
+    assert request(port_either, headers=alice)[0] == 200
+    assert "auth.reason=rate_limited" in proxy.log_text()

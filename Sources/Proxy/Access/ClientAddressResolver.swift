@@ -10,7 +10,7 @@ import NIOHTTP1
 enum ClientAddressResolver {
     static func client(peer: IPAddress, headers: HTTPHeaders, trustedProxies: [CIDRRange]) -> IPAddress {
         guard !trustedProxies.isEmpty, trustedProxies.contains(where: { $0.contains(peer) }) else { return peer }
-        let hops = headers[canonicalForm: "x-forwarded-for"].map { String($0).trimmingSpaces() }
+        let hops = headers[canonicalForm: "x-forwarded-for"].map { PresentedCredentials.trimmed($0) }
         var client = peer
         for hop in hops.reversed() {
             // An unreadable entry ends the chain: what lies left of it is unverifiable.

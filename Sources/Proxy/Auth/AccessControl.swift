@@ -219,7 +219,8 @@ public final class AccessControl: ListenerAccessControl {
             return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
         }
         let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
-        let responses = AccessResponses(realm: configuration.realm, methods: methods)
+        // Made only when a request is refused.
+        var responses: AccessResponses { AccessResponses(realm: configuration.realm, methods: methods) }
         // An unparseable peer (not an IP socket) is tracked as one shared address.
         let failureKey = client ?? IPAddress(ipv4: 0)
         if let wait = state.failures.lockedOut(failureKey) {
@@ -260,7 +261,7 @@ public final class AccessControl: ListenerAccessControl {
                 audit.failed(method: "basic", reason: "basic_not_configured")
                 return .decided(responses.missing)
             }
-            let (head, baseAudit) = (request.head, audit)
+            let (head, baseAudit, realm) = (request.head, audit, configuration.realm)
             let finish: @Sendable (Bool) -> AdmissionDecision = { [self] verified in
                 var audit = baseAudit
                 audit.user = credentials.user
@@ -268,16 +269,37 @@ public final class AccessControl: ListenerAccessControl {
                     // Same reason and answer for an unknown user and a wrong password.
                     audit.failed(method: "basic", reason: "invalid_credentials")
                     state.failures.recordFailure(failureKey)
-                    return responses.invalid
+                    return AccessResponses(realm: realm, methods: methods).invalid
                 }
                 state.failures.recordSuccess(failureKey)
                 return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
             }
-            switch basic.check(user: credentials.user, password: credentials.password, on: request.eventLoop) {
+            // A hash is only queued if this address has attempts to spare
+            // counting those under way, so a burst of parallel guesses is cut off too.
+            var (asked, reserved) = (false, false)
+            let check = basic.check(user: credentials.user, password: credentials.password, on: request.eventLoop) {
+                asked = true
+                reserved = state.failures.beginVerification(failureKey)
+                return reserved
+            }
+            switch check {
             case .decided(let verified):
                 return .decided(finish(verified))
             case .pending(let future):
-                return .pending(future.map(finish))
+                let release = reserved
+                return .pending(future.map { verified in
+                    let decision = finish(verified)  // records the outcome before the reservation goes
+                    if release { state.failures.endVerification(failureKey) }
+                    return decision
+                })
+            case .refused:
+                audit.user = credentials.user
+                if asked {
+                    audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
+                    return .decided(AccessResponses.lockedOut(retryAfter: .seconds(1)))
+                }
+                audit.failed(method: "basic", reason: "verification_queue_full")
+                return .decided(AccessResponses.busy)
             }
         }
     }
@@ -296,9 +318,17 @@ public final class AccessControl: ListenerAccessControl {
     /// The head as it goes upstream: the client's credentials and any
     /// identity header it sent removed, the authenticated identity and the
     /// upstream's own key added.
+    ///
+    /// Without authentication configured, the client's credentials are not
+    /// lmgate's to judge: they pass through to the upstream (unless the
+    /// configuration gives the upstream key itself).
     static func upstreamHead(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
         var head = head
-        for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+        if configuration.requiresAuthentication {
+            for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+        } else if configuration.upstreamAPIKey != nil {
+            head.headers.remove(name: "authorization")
+        }
         if !configuration.identityHeader.isEmpty {
             head.headers.remove(name: configuration.identityHeader)
             if let identity, identity.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {

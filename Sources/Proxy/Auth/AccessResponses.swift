@@ -49,6 +49,10 @@ struct AccessResponses {
             code: "too_many_failed_attempts")
     }
 
+    static let busy = AdmissionDecision.reject(
+        status: .tooManyRequests, headers: ["retry-after": "1"],
+        message: "Too many password checks are under way; try again shortly.", code: "authentication_busy")
+
     static func rateLimited(retryAfter wait: TimeAmount) -> AdmissionDecision {
         .reject(
             status: .tooManyRequests, headers: retryAfter(wait),

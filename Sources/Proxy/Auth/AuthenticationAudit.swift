@@ -7,26 +7,26 @@ import NIOHTTP1
 struct AuthenticationAudit: Sendable {
     let logger: Logger
     let client: IPAddress?
-    let method: String
-    let path: String
+    /// Kept whole; the log line is only made for a failure.
+    let head: HTTPRequestHead
     var user: String?
     var keyName: String?
 
     init(logger: Logger, client: IPAddress?, head: HTTPRequestHead) {
         self.logger = logger
         self.client = client
-        self.method = head.method.rawValue
-        // The path only: a query string may carry a key (`?api_key=`), which must not be logged.
-        self.path = String(head.uri.prefix { $0 != "?" }.prefix(200))
+        self.head = head
     }
 
     func failed(method: String, reason: String) {
+        // The path only: a query string may carry a key (`?api_key=`), which must not be logged.
+        let path = String(self.head.uri.prefix { $0 != "?" }.prefix(200))
         var metadata: Logger.Metadata = [
             "client.address": "\(self.client.map { "\($0)" } ?? "-")",
             "auth.method": "\(method)",
             "auth.reason": "\(reason)",
-            "http.method": "\(self.method)",
-            "http.path": "\(self.path)",
+            "http.method": "\(self.head.method.rawValue)",
+            "http.path": "\(path)",
         ]
         if let user = self.user { metadata["auth.user"] = "\(String(user.prefix(64)))" }
         if let keyName = self.keyName { metadata["auth.key"] = "\(keyName)" }

@@ -1,4 +1,5 @@
 import HtpasswdKit
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -15,13 +16,21 @@ final class BasicAuthenticator: Sendable {
     enum Check {
         case decided(verified: Bool)
         case pending(EventLoopFuture<Bool>)
+        /// No hash was started: too many are queued, or `mayHash` said no.
+        case refused
     }
+
+    /// Most hashes queued or running at once. Past this, new (uncached)
+    /// credentials are refused rather than queued, so a flood of guesses from
+    /// many addresses cannot build a queue that delays everyone for minutes.
+    static let maxPendingHashes = 256
 
     let file: HtpasswdFile
     let cache: VerifiedCredentialCache
     private let hmac: ProcessKeyedHMAC
     private let flights = SingleFlight<Bool>()
     private let threadPool: NIOThreadPool
+    private let pendingHashes = NIOLockedValueBox(0)
 
     init(file: HtpasswdFile, cacheCapacity: Int, hmac: ProcessKeyedHMAC, threadPool: NIOThreadPool) {
         self.file = file
@@ -31,9 +40,21 @@ final class BasicAuthenticator: Sendable {
     }
 
     /// Checks `password` for `user`; cached successes are answered at once.
-    func check(user: String, password: [UInt8], on eventLoop: any EventLoop) -> Check {
+    /// - Parameter mayHash: asked before a hash is queued (for a pair not in
+    ///   the cache); returning `false` refuses the check.
+    func check(user: String, password: [UInt8], on eventLoop: any EventLoop, mayHash: () -> Bool = { true }) -> Check {
         let digest = self.hmac.digest(Array(user.utf8), password)
         if self.cache.user(for: digest) == user { return .decided(verified: true) }
+        let admitted = self.pendingHashes.withLockedValue { pending in
+            guard pending < Self.maxPendingHashes else { return false }
+            pending += 1
+            return true
+        }
+        guard admitted else { return .refused }
+        guard mayHash() else {
+            self.pendingHashes.withLockedValue { $0 -= 1 }
+            return .refused
+        }
         let (file, cache, pool) = (self.file, self.cache, self.threadPool)
         let future = self.flights.run(digest) {
             pool.runIfActive(eventLoop: eventLoop) {
@@ -42,8 +63,12 @@ final class BasicAuthenticator: Sendable {
                 return verified
             }
         }
+        future.whenComplete { _ in self.pendingHashes.withLockedValue { $0 -= 1 } }
         return .pending(future)
     }
+
+    /// Checks queued or running now.
+    var pendingCount: Int { self.pendingHashes.withLockedValue { $0 } }
 }
 
 /// The user name and password of an `Authorization: Basic` header.

@@ -19,6 +19,9 @@ final class LoginFailureTracker: Sendable {
         var failures: [NIODeadline] = []
         var lockedUntil: NIODeadline?
         var lastFailure: NIODeadline
+        /// Verifications under way: counted against the limit so that a burst
+        /// of parallel guesses cannot all be hashed before the first fails.
+        var pending = 0
     }
 
     /// - Parameter maxFailures: failures within `window` that lock an address out; 0 turns locking off.
@@ -68,11 +71,42 @@ final class LoginFailureTracker: Sendable {
         }
     }
 
+    /// Reserves one verification for `address`; false (hash nothing) when its
+    /// failures plus the verifications already under way reach the limit.
+    func beginVerification(_ address: IPAddress, now: NIODeadline = .now()) -> Bool {
+        guard self.maxFailures > 0 else { return true }
+        let (maxFailures, window) = (self.maxFailures, self.window)
+        return self.state.withLockedValue { records in
+            var record = records[address] ?? Record(lastFailure: now)
+            record.failures.removeAll { $0 + window <= now }
+            guard record.failures.count + record.pending < maxFailures else { return false }
+            record.pending += 1
+            records[address] = record
+            return true
+        }
+    }
+
+    /// Ends a verification reserved with ``beginVerification(_:now:)``
+    /// (before its outcome is recorded).
+    func endVerification(_ address: IPAddress) {
+        guard self.maxFailures > 0 else { return }
+        self.state.withLockedValue { records in
+            guard var record = records[address] else { return }
+            record.pending = max(0, record.pending - 1)
+            records[address] = record
+        }
+    }
+
     /// Forgets the failures of an address that authenticated.
     func recordSuccess(_ address: IPAddress) {
         guard self.maxFailures > 0 else { return }
         self.state.withLockedValue { records in
-            if records[address]?.lockedUntil == nil { records[address] = nil }
+            guard let record = records[address], record.lockedUntil == nil else { return }
+            if record.pending == 0 {
+                records[address] = nil
+            } else {
+                records[address]?.failures = []
+            }
         }
     }
 

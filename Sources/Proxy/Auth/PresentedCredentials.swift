@@ -24,16 +24,26 @@ enum PresentedCredentials {
                 return
             }
             if scheme == "bearer" && methods.acceptsKey {
-                let key = String(parameter).trimmingSpaces()
-                self = key.isEmpty ? .malformed("key") : .key(key)
+                let key = Self.trimmed(parameter)
+                self = key.isEmpty ? .malformed("key") : .key(String(key))
                 return
             }
         }
         if let value = apiKeys.first, methods.acceptsKey {
-            let key = value.trimmingSpaces()
-            self = key.isEmpty ? .malformed("key") : .key(key)
+            let key = Self.trimmed(Substring(value))
+            self = key.isEmpty ? .malformed("key") : .key(String(key))
             return
         }
         self = .none
+    }
+
+    /// `text` without leading and trailing spaces and tabs. (On every
+    /// authenticated request, so it scans UTF-8 bytes rather than Characters.)
+    static func trimmed(_ text: Substring) -> Substring {
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
+            let last = bytes.lastIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") })
+        else { return "" }
+        return text[first...last]
     }
 }

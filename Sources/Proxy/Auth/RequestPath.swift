@@ -9,7 +9,18 @@ enum RequestPath {
     static func normalized(_ target: String) -> Substring {
         var path = Substring(target)
         if let end = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<end] }
-        let needsWork = path.contains("//") || path.contains("/.") || path.lowercased().contains("%2e")
+        // The common case, a plain path, is recognised in one pass over its bytes.
+        var previous: UInt8 = 0
+        var needsWork = false
+        for byte in path.utf8 {
+            if (previous == UInt8(ascii: "/") && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")))
+                || byte == UInt8(ascii: "%")
+            {
+                needsWork = true
+                break
+            }
+            previous = byte
+        }
         guard needsWork else { return path }
         var segments: [Substring] = []
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
