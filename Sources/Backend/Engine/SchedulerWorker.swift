@@ -123,6 +123,7 @@ final class SchedulerWorker {
     /// cancelled), and keeps its cache for prefix reuse if it is sound.
     private func finish(_ sequence: ActiveSequence, with event: GenerationEvent?, keepCache: Bool) {
         sequences.removeAll { $0 === sequence }
+        metrics.setActiveSequences(sequences.count)
         mailbox.retire(sequence.job.id)
         if keepCache && sequence.cache.count == sequence.cachedTokens.count {
             keptCaches.put(sequence.cache, tokens: sequence.cachedTokens)
