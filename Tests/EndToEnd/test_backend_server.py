@@ -182,11 +182,6 @@ def test_openai_sdk_completions_text_prompt_streaming_and_not(openai_client, fix
     assert streamed[-1].choices[0].finish_reason == choice.finish_reason
 
 
-def test_completions_default_to_16_tokens(backend):
-    body = {"model": MODEL, "prompt": "Hello", "ignore_eos": True, **greedy()}
-    assert backend.post("/v1/completions", body).json()["usage"]["completion_tokens"] == 16
-
-
 # --- Anthropic messages -----------------------------------------------------------------------
 
 def test_anthropic_sdk_messages_non_streaming_and_streaming(anthropic_client):
