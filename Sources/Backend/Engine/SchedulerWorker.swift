@@ -51,6 +51,11 @@ final class SchedulerWorker {
     }
 
     private func admit(_ job: ScheduledJob) {
+        guard !job.promptTokens.isEmpty else {
+            mailbox.retire(job.id)
+            job.sink(.failed("the prompt is empty: there is nothing to continue"))
+            return
+        }
         let wanted = min(contextLength, job.promptTokens.count + min(job.options.maxTokens, 256))
         var cache: KVCache
         var reused = 0
