@@ -48,7 +48,7 @@ struct PrefixCachePool {
         }
         if let best {
             let entry = entries.remove(at: best.index)
-            let reused = min(best.length, prompt.count - 1)
+            let reused = max(0, min(best.length, prompt.count - 1))
             entry.cache.truncate(to: reused)
             return (entry.cache, reused)
         }

@@ -1,5 +1,5 @@
 /// The scheduler's loop, run on its own thread: admit queued jobs, compute
-/// one chunk of a new prompt, then advance every decoding sequence by one
+/// new prompts (a bounded number of tokens), then advance every decoding sequence by one
 /// token in a single ``LanguageModel/decode(_:pool:)`` call (continuous
 /// batching), and report each token to its requester.
 ///
@@ -44,13 +44,18 @@ final class SchedulerWorker {
             }
             for job in mail.jobs { admit(job) }
             metrics.setActiveSequences(sequences.count)
-            prefillOneChunk()
+            prefill()
             decodeStep()
             metrics.setActiveSequences(sequences.count)
         }
     }
 
     private func admit(_ job: ScheduledJob) {
+        guard !job.promptTokens.isEmpty else {
+            mailbox.retire(job.id)
+            job.sink(.failed("the prompt is empty: there is nothing to continue"))
+            return
+        }
         let wanted = min(contextLength, job.promptTokens.count + min(job.options.maxTokens, 256))
         var cache: KVCache
         var reused = 0
@@ -65,22 +70,29 @@ final class SchedulerWorker {
         sequences.append(ActiveSequence(job: job, generator: generator, cache: cache, reusedPromptTokens: reused))
     }
 
-    /// Runs the next chunk of the first sequence whose prompt is not done;
-    /// when its prompt completes, samples its first token.
-    private func prefillOneChunk() {
-        guard let sequence = sequences.first(where: { !$0.pendingPrompt.isEmpty }) else { return }
-        let chunk = Array(sequence.pendingPrompt.prefix(max(1, configuration.prefillChunk)))
-        do {
-            sequence.cache = sequence.cache.growing(toHold: sequence.cache.count + chunk.count, limit: contextLength, model: model)
-            let logits = try model.forward(chunk.map { Int32($0) }, cache: sequence.cache, pool: pool)
-            sequence.cachedTokens += chunk
-            sequence.pendingPrompt = sequence.pendingPrompt.dropFirst(chunk.count)
-            if sequence.pendingPrompt.isEmpty {
-                metrics.firstToken(after: (ContinuousClock.now - sequence.job.submitted).seconds)
-                accept(logits, for: sequence)
+    /// Runs prompt tokens of the sequences whose prompts are not done, in
+    /// order, up to ``SchedulerConfiguration/prefillChunk`` tokens in all
+    /// (at least one chunk), so that several short prompts arriving together
+    /// all start before the next decoding step while a long one is cut into
+    /// chunks. A sequence whose prompt completes samples its first token.
+    private func prefill() {
+        var budget = max(1, configuration.prefillChunk)
+        for sequence in sequences where !sequence.pendingPrompt.isEmpty {
+            guard budget > 0 else { return }
+            let chunk = Array(sequence.pendingPrompt.prefix(budget))
+            budget -= chunk.count
+            do {
+                sequence.cache = sequence.cache.growing(toHold: sequence.cache.count + chunk.count, limit: contextLength, model: model)
+                let logits = try model.forward(chunk.map { Int32($0) }, cache: sequence.cache, pool: pool)
+                sequence.cachedTokens += chunk
+                sequence.pendingPrompt = sequence.pendingPrompt.dropFirst(chunk.count)
+                if sequence.pendingPrompt.isEmpty {
+                    metrics.firstToken(after: (ContinuousClock.now - sequence.job.submitted).seconds)
+                    accept(logits, for: sequence)
+                }
+            } catch {
+                finish(sequence, with: .failed(error.description), keepCache: false)
             }
-        } catch {
-            finish(sequence, with: .failed(error.description), keepCache: false)
         }
     }
 
@@ -123,6 +135,7 @@ final class SchedulerWorker {
     /// cancelled), and keeps its cache for prefix reuse if it is sound.
     private func finish(_ sequence: ActiveSequence, with event: GenerationEvent?, keepCache: Bool) {
         sequences.removeAll { $0 === sequence }
+        metrics.setActiveSequences(sequences.count)
         mailbox.retire(sequence.job.id)
         if keepCache && sequence.cache.count == sequence.cachedTokens.count {
             keptCaches.put(sequence.cache, tokens: sequence.cachedTokens)

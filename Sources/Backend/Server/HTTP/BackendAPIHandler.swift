@@ -64,6 +64,11 @@ final class BackendAPIHandler: ChannelInboundHandler {
             self.head = head
             body.clear()
             bodyTooLarge = false
+            // curl sends `Expect: 100-continue` with bodies over 1 KiB and
+            // would otherwise wait a second before sending the body.
+            if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
         case .body(var chunk):
             if body.readableBytes + chunk.readableBytes > maxBodyBytes {
                 bodyTooLarge = true
