@@ -15,6 +15,7 @@ struct JinjaLexer {
     private var tokens: [JinjaToken] = []
     /// Offsets at which each line starts, to turn offsets into locations.
     private let lineStarts: [Int]
+    private var lastLocation: (offset: Int, location: JinjaSourceLocation)?
 
     init(_ source: String) {
         // As Jinja's lexer: newlines normalized to "\n", and one final newline
@@ -331,20 +332,32 @@ struct JinjaLexer {
     }
 
     private mutating func append(_ kind: JinjaToken.Kind, at offset: Int) {
-        tokens.append(JinjaToken(kind: kind, location: location(of: offset)))
+        let location = location(of: offset)
+        tokens.append(JinjaToken(kind: kind, location: location))
     }
 
-    /// The line and column (counted in characters) of byte `offset`.
-    private func location(of offset: Int) -> JinjaSourceLocation {
+    /// The line and column of byte `offset`; columns count code points, as
+    /// Python does. Scans on from the previous answer when it can, since
+    /// tokens come in order (a long one-line template stays linear).
+    private mutating func location(of offset: Int) -> JinjaSourceLocation {
         var low = 0
         var high = lineStarts.count - 1
         while low < high {
             let middle = (low + high + 1) / 2
             if lineStarts[middle] <= offset { low = middle } else { high = middle - 1 }
         }
-        let lineStart = lineStarts[low]
-        let column = String(decoding: bytes[lineStart..<min(offset, bytes.count)], as: UTF8.self).count + 1
-        return JinjaSourceLocation(line: low + 1, column: column)
+        var scanned = lineStarts[low]
+        var column = 1
+        if let last = lastLocation, last.location.line == low + 1, last.offset <= offset {
+            scanned = last.offset
+            column = last.location.column
+        }
+        for index in scanned..<min(offset, bytes.count) where bytes[index] & 0xC0 != 0x80 {
+            column += 1
+        }
+        let location = JinjaSourceLocation(line: low + 1, column: column)
+        lastLocation = (offset, location)
+        return location
     }
 
     /// Python's `\s` for ASCII: space, tab, newline, carriage return, vertical tab, form feed.

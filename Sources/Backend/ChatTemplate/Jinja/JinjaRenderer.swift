@@ -102,6 +102,7 @@ final class JinjaRenderer {
             return
         }
         for (index, item) in items.enumerated() {
+            try step()  // an empty body still costs its iterations
             var frame = try bind(loop.targets, to: item)
             frame["loop"] = Self.loopVariable(index: index, items: items)
             scopes.append(frame)
@@ -114,15 +115,15 @@ final class JinjaRenderer {
     /// The loop's `loop` object: `index`, `index0`, `revindex`, `revindex0`,
     /// `first`, `last`, `length`, `previtem`, `nextitem`, `cycle(…)`.
     private static func loopVariable(index: Int, items: [JinjaValue]) -> JinjaValue {
-        var loop = JinjaDictionary([
+        var entries: [(String, JinjaValue)] = [
             ("index", .integer(index + 1)), ("index0", .integer(index)),
             ("revindex", .integer(items.count - index)), ("revindex0", .integer(items.count - index - 1)),
             ("first", .boolean(index == 0)), ("last", .boolean(index == items.count - 1)),
             ("length", .integer(items.count)), ("cycle", .function(.loopCycle(index))),
-        ])
-        if index > 0 { loop["previtem"] = items[index - 1] }
-        if index + 1 < items.count { loop["nextitem"] = items[index + 1] }
-        return .dictionary(loop)
+        ]
+        if index > 0 { entries.append(("previtem", items[index - 1])) }
+        if index + 1 < items.count { entries.append(("nextitem", items[index + 1])) }
+        return .dictionary(JinjaDictionary(entries))
     }
 
     /// A scope binding `targets` to `item`, unpacking it when there are several.

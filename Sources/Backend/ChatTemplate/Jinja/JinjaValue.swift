@@ -73,7 +73,8 @@ enum JinjaValue {
     func isEqual(to other: JinjaValue) -> Bool {
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        // By code points as Python compares (Swift's == is canonical equivalence).
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.list(let a), .list(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.isEqual(to: $1) }
         case (.dictionary(let a), .dictionary(let b)):
@@ -106,8 +107,9 @@ struct JinjaDictionary {
 
     init() {}
 
+    /// A dictionary of `pairs`, whose keys must differ.
     init(_ pairs: [(String, JinjaValue)]) {
-        for (key, value) in pairs { self[.string(key)] = value }
+        entries = pairs.map { (JinjaValue.string($0.0), $0.1) }
     }
 
     var isEmpty: Bool { entries.isEmpty }
