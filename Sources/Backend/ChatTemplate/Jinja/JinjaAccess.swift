@@ -12,6 +12,8 @@ enum JinjaAccess {
             return dictionary[name] ?? .undefined(name)
         case .namespace(let namespace):
             return namespace.attributes[name] ?? .undefined(name)
+        case .loop(let loop):
+            return loop.attribute(name) ?? .undefined(name)
         default:
             if JinjaMethods.has(name, on: value) { return .function(.method(value, name)) }
             return .undefined(name)
@@ -26,6 +28,8 @@ enum JinjaAccess {
             if let found = dictionary[index] { return found }
         case .namespace(let namespace):
             if let found = namespace.attributes[index] { return found }
+        case .loop(let loop):
+            if case .string(let name) = index, let found = loop.attribute(name) { return found }
         case .list(let items):
             if let position = index.integer, let found = element(items, at: position) { return found }
         case .string(let text):

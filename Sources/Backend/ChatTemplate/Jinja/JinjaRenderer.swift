@@ -104,26 +104,12 @@ final class JinjaRenderer {
         for (index, item) in items.enumerated() {
             try step()  // an empty body still costs its iterations
             var frame = try bind(loop.targets, to: item)
-            frame["loop"] = Self.loopVariable(index: index, items: items)
+            frame["loop"] = .loop(JinjaLoopState(index: index, items: items))
             scopes.append(frame)
             let flow = try execute(loop.body)
             scopes.removeLast()
             if flow == .breakLoop { break }
         }
-    }
-
-    /// The loop's `loop` object: `index`, `index0`, `revindex`, `revindex0`,
-    /// `first`, `last`, `length`, `previtem`, `nextitem`, `cycle(…)`.
-    private static func loopVariable(index: Int, items: [JinjaValue]) -> JinjaValue {
-        var entries: [(String, JinjaValue)] = [
-            ("index", .integer(index + 1)), ("index0", .integer(index)),
-            ("revindex", .integer(items.count - index)), ("revindex0", .integer(items.count - index - 1)),
-            ("first", .boolean(index == 0)), ("last", .boolean(index == items.count - 1)),
-            ("length", .integer(items.count)), ("cycle", .function(.loopCycle(index))),
-        ]
-        if index > 0 { entries.append(("previtem", items[index - 1])) }
-        if index + 1 < items.count { entries.append(("nextitem", items[index + 1])) }
-        return .dictionary(JinjaDictionary(entries))
     }
 
     /// A scope binding `targets` to `item`, unpacking it when there are several.

@@ -28,6 +28,7 @@ extension JinjaValue {
         case .namespace(let namespace):
             "<Namespace " + JinjaValue.dictionary(namespace.attributes).representation + ">"
         case .function(let function): "<function \(function.name)>"
+        case .loop(let loop): "<LoopContext \(loop.index + 1)/\(loop.items.count)>"
         }
     }
 
@@ -103,7 +104,7 @@ extension JinjaValue {
             try writeJSONContainer(pairs, open: "{", close: "}", to: &output, indent: indent, sortKeys: sortKeys, level: level)
         case .namespace(let namespace):
             try JinjaValue.dictionary(namespace.attributes).writeJSON(to: &output, indent: indent, sortKeys: sortKeys, level: level)
-        case .undefined, .function:
+        case .undefined, .function, .loop:
             throw JinjaError("tojson: object of type \(typeName) is not JSON serializable")
         }
     }

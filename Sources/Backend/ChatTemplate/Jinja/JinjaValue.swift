@@ -15,6 +15,8 @@ enum JinjaValue {
     indirect case dictionary(JinjaDictionary)
     case namespace(JinjaNamespace)
     case function(JinjaFunction)
+    /// A `for` loop's `loop` variable.
+    case loop(JinjaLoopState)
 
     /// Python's truth value; undefined is false.
     var isTruthy: Bool {
@@ -26,7 +28,7 @@ enum JinjaValue {
         case .string(let value): !value.isEmpty
         case .list(let items): !items.isEmpty
         case .dictionary(let dictionary): !dictionary.isEmpty
-        case .namespace, .function: true
+        case .namespace, .function, .loop: true
         }
     }
 
@@ -66,6 +68,7 @@ enum JinjaValue {
         case .dictionary: "dict"
         case .namespace: "Namespace"
         case .function: "function"
+        case .loop: "LoopContext"
         }
     }
 
@@ -141,6 +144,30 @@ final class JinjaNamespace {
 
     init(_ attributes: JinjaDictionary) {
         self.attributes = attributes
+    }
+}
+
+/// Where a `for` loop is: what `loop.index`, `loop.last` … read. Computed
+/// on access, since most loops never look.
+struct JinjaLoopState {
+    let index: Int
+    let items: [JinjaValue]
+
+    /// `loop.name`, or nil for a name the loop object does not have.
+    func attribute(_ name: String) -> JinjaValue? {
+        switch name {
+        case "index": .integer(index + 1)
+        case "index0": .integer(index)
+        case "revindex": .integer(items.count - index)
+        case "revindex0": .integer(items.count - index - 1)
+        case "first": .boolean(index == 0)
+        case "last": .boolean(index == items.count - 1)
+        case "length": .integer(items.count)
+        case "previtem": index > 0 ? items[index - 1] : nil
+        case "nextitem": index + 1 < items.count ? items[index + 1] : nil
+        case "cycle": .function(.loopCycle(index))
+        default: nil
+        }
     }
 }
 
