@@ -42,7 +42,7 @@ enum JinjaGlobals {
         let step = bounds.count == 3 ? bounds[2] : 1
         guard step != 0 else { throw JinjaError("range() step must not be zero") }
         let count = step > 0 ? (stop > start ? (stop - start - 1) / step + 1 : 0) : (start > stop ? (start - stop - 1) / -step + 1 : 0)
-        try renderer.checkSize(count)
+        try renderer.checkItems(count)
         return .list((0..<count).map { .integer(start + $0 * step) })
     }
 

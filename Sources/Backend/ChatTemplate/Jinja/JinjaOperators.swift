@@ -51,7 +51,7 @@ enum JinjaOperators {
             try renderer.checkSize(a.utf8.count + b.utf8.count)
             return .string(a + b)
         case (.add, .list(let a), .list(let b)):
-            try renderer.checkSize(a.count + b.count)
+            try renderer.checkItems(a.count + b.count)
             return .list(a + b)
         case (.multiply, .string(let text), _), (.multiply, _, .string(let text)):
             guard let count = (left.integer ?? right.integer) else { break }
@@ -59,7 +59,7 @@ enum JinjaOperators {
             return .string(String(repeating: text, count: max(0, count)))
         case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
             guard let count = (left.integer ?? right.integer) else { break }
-            try renderer.checkSize(items.count * max(0, min(count, Int(Int32.max))))
+            try renderer.checkItems(items.count * max(0, min(count, Int(Int32.max))))
             return .list(Array([[JinjaValue]](repeating: items, count: max(0, count)).joined()))
         default:
             if let a = left.integer, let b = right.integer { return try integerArithmetic(operation, a, b) }

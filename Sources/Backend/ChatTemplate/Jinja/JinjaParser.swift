@@ -10,7 +10,7 @@ struct JinjaParser {
     /// Nesting of expressions and blocks, bounded so that hostile input
     /// (`((((…`) is an error instead of a stack overflow.
     private var depth = 0
-    static let maximumDepth = 200
+    static let maximumDepth = 100
 
     private init(tokens: [JinjaToken]) {
         self.tokens = tokens

@@ -15,6 +15,7 @@ final class JinjaRenderer {
     private var scopes: [[String: JinjaValue]]
     private var output = ""
     private var steps = 0
+    private var depth = 0
     private var callDepth = 0
 
     /// How a sequence of statements ended.
@@ -54,6 +55,8 @@ final class JinjaRenderer {
 
     private func execute(_ statement: JinjaStatement) throws(JinjaError) -> Flow {
         try step()
+        try enter()
+        defer { depth -= 1 }
         switch statement.kind {
         case .text(let text):
             try write(text)
@@ -173,10 +176,25 @@ final class JinjaRenderer {
         }
     }
 
-    /// Fails when a value the template builds is larger than any output may be.
-    func checkSize(_ count: Int) throws(JinjaError) {
-        if count > limits.maximumOutputBytes {
-            throw JinjaError("value exceeds \(limits.maximumOutputBytes) elements")
+    /// One level deeper into the template; the caller undoes it with `depth -= 1`.
+    private func enter() throws(JinjaError) {
+        depth += 1
+        if depth > limits.maximumDepth {
+            throw JinjaError("template evaluation nests deeper than \(limits.maximumDepth) levels")
+        }
+    }
+
+    /// Fails when a string the template builds is larger than any output may be.
+    func checkSize(_ byteCount: Int) throws(JinjaError) {
+        if byteCount > limits.maximumOutputBytes {
+            throw JinjaError("string exceeds \(limits.maximumOutputBytes) bytes")
+        }
+    }
+
+    /// Fails when a list the template builds has too many items.
+    func checkItems(_ count: Int) throws(JinjaError) {
+        if count > limits.maximumItems {
+            throw JinjaError("list exceeds \(limits.maximumItems) items")
         }
     }
 
@@ -185,6 +203,8 @@ final class JinjaRenderer {
     func evaluate(_ expression: JinjaExpression) throws(JinjaError) -> JinjaValue {
         do {
             try step()
+            try enter()
+            defer { depth -= 1 }
             return try evaluateKind(expression.kind)
         } catch {
             throw error.located(at: expression.location)

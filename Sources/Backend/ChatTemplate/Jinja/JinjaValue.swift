@@ -106,9 +106,13 @@ enum JinjaValue {
 /// A dictionary that keeps insertion order, as Python's does. Lookups are
 /// linear: template dictionaries (messages, tool calls) have a few keys.
 struct JinjaDictionary {
-    private(set) var entries: [(key: JinjaValue, value: JinjaValue)] = []
+    typealias Entry = (key: JinjaValue, value: JinjaValue)
 
-    init() {}
+    private(set) var entries: [Entry]
+
+    init() {
+        entries = []
+    }
 
     /// A dictionary of `pairs`, whose keys must differ.
     init(_ pairs: [(String, JinjaValue)]) {
@@ -189,3 +193,12 @@ indirect enum JinjaFunction {
         }
     }
 }
+
+// Values live only while one rendering runs, on one thread, and hold the
+// mutable JinjaNamespace. Saying so explicitly also spares the compiler from
+// inferring Sendable through these mutually recursive types, an inference
+// that can fail as a "circular reference" in incremental builds.
+@available(*, unavailable) extension JinjaValue: Sendable {}
+@available(*, unavailable) extension JinjaDictionary: Sendable {}
+@available(*, unavailable) extension JinjaFunction: Sendable {}
+@available(*, unavailable) extension JinjaLoopState: Sendable {}
