@@ -84,10 +84,13 @@ enum JinjaFilters {
                 total = try JinjaOperators.apply(.add, total, term, renderer: renderer)
             }
             return total
+        // Jinja maps and selects nothing from a false value (none, undefined, empty).
         case "map":
-            return .list(try map(value, arguments, renderer: renderer))
+            return .list(value.isTruthy ? try map(value, arguments, renderer: renderer) : [])
         case "select", "reject", "selectattr", "rejectattr":
-            return .list(try select(name, value, arguments))
+            return .list(value.isTruthy ? try select(name, value, arguments) : [])
+        case "dictsort":
+            return .list(try dictionarySorted(value, arguments))
         case "indent":
             return .string(indent(value.text, arguments))
         case "round":
@@ -182,6 +185,22 @@ enum JinjaFilters {
             result.insert(entry, at: position)
         }
         return result.map(\.item)
+    }
+
+    /// `dictsort(case_sensitive=False, by='key', reverse=False)`: the
+    /// `(key, value)` pairs in order of key or value.
+    private static func dictionarySorted(_ value: JinjaValue, _ arguments: JinjaCallArguments) throws(JinjaError) -> [JinjaValue] {
+        guard case .dictionary(let dictionary) = value else {
+            throw JinjaError("dictsort needs a mapping, not '\(value.typeName)'")
+        }
+        let byValue = arguments.value(1, "by")?.text == "value"
+        var sortArguments = JinjaCallArguments()
+        sortArguments.keyword = [
+            ("reverse", arguments.value(2, "reverse") ?? .boolean(false)),
+            ("case_sensitive", arguments.value(0, "case_sensitive") ?? .boolean(false)),
+            ("attribute", .integer(byValue ? 1 : 0)),
+        ]
+        return try sorted(.list(dictionary.entries.map { .list([$0.key, $0.value]) }), sortArguments)
     }
 
     private static func map(_ value: JinjaValue, _ arguments: JinjaCallArguments, renderer: JinjaRenderer) throws(JinjaError) -> [JinjaValue] {

@@ -175,7 +175,7 @@ enum JinjaOperators {
         case .list(let items): return items.contains { $0.isEqual(to: needle) }
         case .dictionary(let dictionary): return dictionary[needle] != nil
         case .namespace(let namespace): return namespace.attributes[needle] != nil
-        case .undefined(let name): throw JinjaError("'\(name)' is undefined (right of 'in')")
+        case .undefined: return false  // Jinja's Undefined iterates as empty
         default: throw JinjaError("argument of type '\(container.typeName)' is not iterable")
         }
     }

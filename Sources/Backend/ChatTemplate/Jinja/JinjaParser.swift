@@ -86,6 +86,8 @@ struct JinjaParser {
             return try parseSet(at: location)
         case "macro":
             return try parseMacro(at: location)
+        case "filter":
+            return try parseFilterBlock(at: location)
         case "break", "continue":
             try expect(.blockEnd, "'%}'")
             return JinjaStatement(kind: keyword == "break" ? .breakLoop : .continueLoop, location: location)
@@ -94,7 +96,7 @@ struct JinjaParser {
             // renders its content unchanged.
             try expect(.blockEnd, "'%}'")
             return nil
-        case "elif", "else", "endif", "endfor", "endset", "endmacro", "endgeneration":
+        case "elif", "else", "endif", "endfor", "endset", "endmacro", "endfilter", "endgeneration":
             throw JinjaError("unexpected '\(keyword)' tag", at: location)
         default:
             throw JinjaError("unsupported tag '\(keyword)'", at: location)
@@ -213,6 +215,19 @@ struct JinjaParser {
         let (body, _) = try parseBody(until: ["endmacro"], opening: "macro", at: location)
         try expect(.blockEnd, "'%}'")
         return JinjaStatement(kind: .macro(JinjaMacro(name: name, parameters: parameters, body: body)), location: location)
+    }
+
+    private mutating func parseFilterBlock(at location: JinjaSourceLocation) throws(JinjaError) -> JinjaStatement {
+        var filters: [(name: String, arguments: JinjaArguments)] = []
+        repeat {
+            if !filters.isEmpty { advance() }  // the '|'
+            let name = try parseDottedName()
+            filters.append((name, current.isSymbol("(") ? try parseArguments() : .empty))
+        } while current.isSymbol("|")
+        try expect(.blockEnd, "'%}'")
+        let (body, _) = try parseBody(until: ["endfilter"], opening: "filter", at: location)
+        try expect(.blockEnd, "'%}'")
+        return JinjaStatement(kind: .filterBlock(filters, body), location: location)
     }
 
     // MARK: - Expressions

@@ -78,6 +78,14 @@ final class JinjaRenderer {
             define(name, .string(rendered))
         case .macro(let macro):
             define(macro.name, .function(.macro(macro)))
+        case .filterBlock(let filters, let body):
+            var value = JinjaValue.string(try capture { () throws(JinjaError) in
+                if try execute(body) != .normal { throw JinjaError("'break' or 'continue' inside a filter block") }
+            })
+            for filter in filters {
+                value = try JinjaFilters.apply(filter.name, to: value, try evaluate(filter.arguments), renderer: self)
+            }
+            try write(value.text)
         case .breakLoop:
             return .breakLoop
         case .continueLoop:

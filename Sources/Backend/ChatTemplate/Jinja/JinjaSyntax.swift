@@ -65,6 +65,9 @@ struct JinjaStatement: Sendable {
         case blockAssignment(String, [JinjaStatement])
         /// `{% macro name(parameters) %}…{% endmacro %}`
         case macro(JinjaMacro)
+        /// `{% filter name(arguments) | … %}body{% endfilter %}`: the body's
+        /// text through the filters.
+        case filterBlock([(name: String, arguments: JinjaArguments)], [JinjaStatement])
         case breakLoop
         case continueLoop
     }
