@@ -50,6 +50,15 @@ struct ChatTemplateLimitsTests {
         #expect(try renderError("{% set s = 'abcdefgh' * 1000000 %}{% for i in range(10) %}{{ s }}{% endfor %}").description.contains("exceeds"))
         #expect(try renderError("{{ 9223372036854775807 + 1 }}").description.contains("overflow"))
         #expect(try renderError("{{ 2 ** 100 }}").description.contains("overflow"))
+        // One long string repeated by reference, then printed, joined or replaced into.
+        let long = "{% set s = 'x' * 1000000 %}{% set l = [s] * 100 %}"
+        #expect(try renderError(long + "{{ l }}").description.contains("exceeds"))
+        #expect(try renderError(long + "{{ l|join }}").description.contains("exceeds"))
+        #expect(try renderError(long + "{{ l|tojson }}").description.contains("exceeds"))
+        #expect(try renderError(long + "{{ s.replace('', s) }}").description.contains("exceeds"))
+        #expect(try renderError("{{ range(-9223372036854775807, 9223372036854775807)|length }}").description.contains("large"))
+        let extremes = try ChatTemplate(jinja: "{{ [1, 2, 3][::-9223372036854775807] }}{{ [1, 2][1::9223372036854775807] }}{{ ''.join([]) * 9999999999 }}")
+        #expect(try extremes.render(messages, addGenerationPrompt: false, tokens: tokens) == "[3][2]")
     }
 
     @Test("unbounded recursion is an error, not a stack overflow")

@@ -92,14 +92,18 @@ enum JinjaAccess {
             let end = stop.map { clamp($0, low: 0, high: count) } ?? count
             while index < end {
                 result.append(index)
-                index += step
+                let (next, overflowed) = index.addingReportingOverflow(step)
+                if overflowed { break }
+                index = next
             }
         } else {
             var index = start.map { clamp($0, low: -1, high: count - 1) } ?? count - 1
             let end = stop.map { clamp($0, low: -1, high: count - 1) } ?? -1
             while index > end {
                 result.append(index)
-                index += step
+                let (next, overflowed) = index.addingReportingOverflow(step)
+                if overflowed { break }
+                index = next
             }
         }
         return result

@@ -28,9 +28,7 @@ enum JinjaFilters {
             if let attribute = arguments.value(1, "attribute") {
                 items = try items.map { item throws(JinjaError) in try attributePath(attribute, of: item) }
             }
-            let joined = items.map(\.text).joined(separator: arguments.value(0, "d")?.text ?? "")
-            try renderer.checkSize(joined.utf8.count)
-            return .string(joined)
+            return .string(try renderer.join(items, separator: arguments.value(0, "d")?.text ?? ""))
         case "first", "last":
             let items = try value.iterated(for: name)
             return (name == "first" ? items.first : items.last) ?? .undefined("\(name) of an empty sequence")
@@ -60,9 +58,8 @@ enum JinjaFilters {
             guard case .string(let old)? = arguments.value(0, "old"), case .string(let new)? = arguments.value(1, "new") else {
                 throw JinjaError("replace needs two strings")
             }
-            let result = JinjaStrings.replace(value.text, old, new, count: arguments.value(2, "count")?.integer ?? -1)
-            try renderer.checkSize(result.utf8.count)
-            return .string(result)
+            try renderer.checkSize(JinjaStrings.replacementBound(value.text, old, new))
+            return .string(JinjaStrings.replace(value.text, old, new, count: arguments.value(2, "count")?.integer ?? -1))
         case "reverse":
             if case .string(let text) = value { return .string(String(String.UnicodeScalarView(text.unicodeScalars.reversed()))) }
             return .list(try value.iterated(for: "reverse").reversed())

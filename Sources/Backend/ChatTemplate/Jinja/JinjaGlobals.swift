@@ -41,7 +41,10 @@ enum JinjaGlobals {
         let stop = bounds.count == 1 ? bounds[0] : bounds[1]
         let step = bounds.count == 3 ? bounds[2] : 1
         guard step != 0 else { throw JinjaError("range() step must not be zero") }
-        let count = step > 0 ? (stop > start ? (stop - start - 1) / step + 1 : 0) : (start > stop ? (start - stop - 1) / -step + 1 : 0)
+        // Checked arithmetic: extreme bounds are an error, never an overflow trap.
+        let (span, overflowed) = step > 0 ? stop.subtractingReportingOverflow(start) : start.subtractingReportingOverflow(stop)
+        guard !overflowed, step != .min else { throw JinjaError("range() is too large") }
+        let count = span <= 0 ? 0 : (span - 1) / abs(step) + 1
         try renderer.checkItems(count)
         return .list((0..<count).map { .integer(start + $0 * step) })
     }

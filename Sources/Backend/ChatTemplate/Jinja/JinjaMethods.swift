@@ -57,17 +57,14 @@ enum JinjaMethods {
             guard case .string(let old)? = arguments.value(0, "old"), case .string(let new)? = arguments.value(1, "new") else {
                 throw JinjaError("replace() takes two strings")
             }
-            let result = JinjaStrings.replace(text, old, new, count: arguments.value(2, "count")?.integer ?? -1)
-            try renderer.checkSize(result.utf8.count)
-            return .string(result)
+            try renderer.checkSize(JinjaStrings.replacementBound(text, old, new))
+            return .string(JinjaStrings.replace(text, old, new, count: arguments.value(2, "count")?.integer ?? -1))
         case "find":
             guard case .string(let part)? = arguments.value(0, "sub") else { throw JinjaError("find() takes a string") }
             return .integer(JinjaStrings.find(text, part))
         case "join":
             let items = try (arguments.value(0, "iterable") ?? .list([])).iterated(for: "join")
-            let joined = items.map(\.text).joined(separator: text)
-            try renderer.checkSize(joined.utf8.count)
-            return .string(joined)
+            return .string(try renderer.join(items, separator: text))
         case "splitlines":
             var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }.map(String.init)
             if lines.last == "" { lines.removeLast() }

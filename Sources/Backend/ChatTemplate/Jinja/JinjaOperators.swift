@@ -55,12 +55,14 @@ enum JinjaOperators {
             return .list(a + b)
         case (.multiply, .string(let text), _), (.multiply, _, .string(let text)):
             guard let count = (left.integer ?? right.integer) else { break }
-            try renderer.checkSize(text.utf8.count * max(0, min(count, Int(Int32.max))))
-            return .string(String(repeating: text, count: max(0, count)))
+            if text.isEmpty || count <= 0 { return .string("") }
+            try renderer.checkSize(text.utf8.count * min(count, Int(Int32.max)))
+            return .string(String(repeating: text, count: count))
         case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
             guard let count = (left.integer ?? right.integer) else { break }
-            try renderer.checkItems(items.count * max(0, min(count, Int(Int32.max))))
-            return .list(Array([[JinjaValue]](repeating: items, count: max(0, count)).joined()))
+            if items.isEmpty || count <= 0 { return .list([]) }
+            try renderer.checkItems(items.count * min(count, Int(Int32.max)))
+            return .list(Array([[JinjaValue]](repeating: items, count: count).joined()))
         default:
             if let a = left.integer, let b = right.integer { return try integerArithmetic(operation, a, b) }
             if let a = left.number, let b = right.number { return try floatArithmetic(operation, a, b) }

@@ -199,6 +199,18 @@ final class JinjaRenderer {
         }
     }
 
+    /// The `str()` of `items` joined by `separator`, failing as soon as it
+    /// grows beyond the output limit.
+    func join(_ items: [JinjaValue], separator: String) throws(JinjaError) -> String {
+        var joined = ""
+        for (position, item) in items.enumerated() {
+            if position > 0 { joined += separator }
+            joined += item.text
+            try checkSize(joined.utf8.count)
+        }
+        return joined
+    }
+
     /// Fails when a list the template builds has too many items.
     func checkItems(_ count: Int) throws(JinjaError) {
         if count > limits.maximumItems {

@@ -59,6 +59,14 @@ enum JinjaStrings {
         return pieces
     }
 
+    /// At least the bytes `replace(text, old, new)` can produce, computed
+    /// before building it.
+    static func replacementBound(_ text: String, _ old: String, _ new: String) -> Int {
+        let occurrences = old.isEmpty ? text.unicodeScalars.count + 1 : text.utf8.count / old.utf8.count
+        let (grown, overflowed) = occurrences.multipliedReportingOverflow(by: new.utf8.count)
+        return overflowed ? .max : grown &+ text.utf8.count
+    }
+
     /// `str.replace(old, new, count)`.
     static func replace(_ text: String, _ old: String, _ new: String, count: Int = -1) -> String {
         let scalars = Array(text.unicodeScalars)

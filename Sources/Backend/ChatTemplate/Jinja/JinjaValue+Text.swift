@@ -13,22 +13,51 @@ extension JinjaValue {
         }
     }
 
-    /// Python's `repr()`.
+    /// Python's `repr()`. A container's text stops growing soon after
+    /// ``maximumTextBytes``: a list holding one long string a million times
+    /// then yields a long text that output limits reject, not an attempt
+    /// to allocate terabytes.
     var representation: String {
+        var result = ""
+        appendRepresentation(to: &result)
+        return result
+    }
+
+    /// Beyond this many bytes, containers stop printing further items.
+    static let maximumTextBytes = 32 << 20
+
+    private func appendRepresentation(to result: inout String) {
         switch self {
-        case .undefined: ""
-        case .none: "None"
-        case .boolean(let value): value ? "True" : "False"
-        case .integer(let value): String(value)
-        case .double(let value): Self.pythonFloat(value)
-        case .string(let value): Self.pythonQuoted(value)
-        case .list(let items): "[" + items.map(\.representation).joined(separator: ", ") + "]"
+        case .undefined: break
+        case .none: result += "None"
+        case .boolean(let value): result += value ? "True" : "False"
+        case .integer(let value): result += String(value)
+        case .double(let value): result += Self.pythonFloat(value)
+        case .string(let value): result += Self.pythonQuoted(value)
+        case .list(let items):
+            result += "["
+            for (position, item) in items.enumerated() {
+                if result.utf8.count > Self.maximumTextBytes { break }
+                if position > 0 { result += ", " }
+                item.appendRepresentation(to: &result)
+            }
+            result += "]"
         case .dictionary(let dictionary):
-            "{" + dictionary.entries.map { "\($0.key.representation): \($0.value.representation)" }.joined(separator: ", ") + "}"
+            result += "{"
+            for (position, entry) in dictionary.entries.enumerated() {
+                if result.utf8.count > Self.maximumTextBytes { break }
+                if position > 0 { result += ", " }
+                entry.key.appendRepresentation(to: &result)
+                result += ": "
+                entry.value.appendRepresentation(to: &result)
+            }
+            result += "}"
         case .namespace(let namespace):
-            "<Namespace " + JinjaValue.dictionary(namespace.attributes).representation + ">"
-        case .function(let function): "<function \(function.name)>"
-        case .loop(let loop): "<LoopContext \(loop.index + 1)/\(loop.items.count)>"
+            result += "<Namespace "
+            JinjaValue.dictionary(namespace.attributes).appendRepresentation(to: &result)
+            result += ">"
+        case .function(let function): result += "<function \(function.name)>"
+        case .loop(let loop): result += "<LoopContext \(loop.index + 1)/\(loop.items.count)>"
         }
     }
 
@@ -48,6 +77,9 @@ extension JinjaValue {
     /// Python's `repr(str)`: single quotes unless the text has a single quote
     /// and no double quote; backslash escapes for quotes and control characters.
     static func pythonQuoted(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\\") }) {
+            return "'" + text + "'"  // the common case: nothing to escape
+        }
         let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
         var result = String(quote)
         for scalar in text.unicodeScalars {
@@ -129,6 +161,7 @@ extension JinjaValue {
         }
         let innerIndent = indent.map { "\n" + String(repeating: " ", count: $0 * (level + 1)) }
         for (position, (key, value)) in items.enumerated() {
+            if output.utf8.count > Self.maximumTextBytes { throw JinjaError("tojson: text exceeds \(Self.maximumTextBytes) bytes") }
             if position > 0 { output += indent == nil ? ", " : "," }
             if let innerIndent { output += innerIndent }
             if let key {
@@ -143,6 +176,11 @@ extension JinjaValue {
 
     private static func writeJSONString(_ text: String, to output: inout String) {
         output += "\""
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output += text  // the common case: nothing to escape
+            output += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""
