@@ -88,6 +88,10 @@ enum JinjaFilters {
             return .list(value.isTruthy ? try select(name, value, arguments) : [])
         case "dictsort":
             return .list(try dictionarySorted(value, arguments))
+        case "format":
+            let formatted = try JinjaStrings.printf(value.text, arguments.positional)
+            try renderer.checkSize(formatted.utf8.count)
+            return .string(formatted)
         case "indent":
             return .string(indent(value.text, arguments))
         case "round":

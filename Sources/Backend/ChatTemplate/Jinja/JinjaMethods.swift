@@ -4,7 +4,7 @@
 enum JinjaMethods {
     private static let stringMethods: Set<String> = [
         "strip", "lstrip", "rstrip", "split", "startswith", "endswith", "upper", "lower", "title",
-        "capitalize", "replace", "find", "join", "splitlines", "isdigit", "isalpha", "isspace",
+        "capitalize", "replace", "find", "join", "splitlines", "isdigit", "isalpha", "isspace", "format",
     ]
     private static let dictionaryMethods: Set<String> = ["items", "keys", "values", "get"]
     private static let listMethods: Set<String> = ["index", "count"]
@@ -69,6 +69,10 @@ enum JinjaMethods {
             var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }.map(String.init)
             if lines.last == "" { lines.removeLast() }
             return .list(lines.map { JinjaValue.string($0) })
+        case "format":
+            let formatted = try JinjaStrings.format(text, arguments.positional, arguments.keyword)
+            try renderer.checkSize(formatted.utf8.count)
+            return .string(formatted)
         case "isdigit":
             return .boolean(!text.isEmpty && text.unicodeScalars.allSatisfy { $0.properties.numericType == .decimal || $0.properties.numericType == .digit })
         case "isalpha":

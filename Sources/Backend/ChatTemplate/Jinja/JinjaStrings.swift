@@ -155,6 +155,89 @@ enum JinjaStrings {
 
     static func count(_ text: String) -> Int { text.unicodeScalars.count }
 
+    /// `str.format(*positional, **keyword)` for `{}`, `{0}` and `{name}`
+    /// fields (no conversions or format specifications), `{{` and `}}`.
+    static func format(_ template: String, _ positional: [JinjaValue], _ keyword: [(name: String, value: JinjaValue)]) throws(JinjaError) -> String {
+        var result = ""
+        var automatic = 0
+        var scalars = template.unicodeScalars.makeIterator()
+        while let scalar = scalars.next() {
+            if scalar == "}" {
+                guard scalars.next() == "}" else { throw JinjaError("format: single '}' in format string") }
+                result += "}"
+                continue
+            }
+            guard scalar == "{" else {
+                result.unicodeScalars.append(scalar)
+                continue
+            }
+            var field = ""
+            var closed = false
+            while let next = scalars.next() {
+                if next == "{", field.isEmpty {
+                    break  // "{{": a literal brace
+                }
+                if next == "}" {
+                    closed = true
+                    break
+                }
+                field.unicodeScalars.append(next)
+            }
+            if !closed, field.isEmpty {
+                result += "{"
+                continue
+            }
+            guard closed, !field.contains(":"), !field.contains("!") else {
+                throw JinjaError("format: unsupported field '{\(field)'")
+            }
+            let value: JinjaValue?
+            if field.isEmpty {
+                value = automatic < positional.count ? positional[automatic] : nil
+                automatic += 1
+            } else if let index = Int(field) {
+                value = index >= 0 && index < positional.count ? positional[index] : nil
+            } else {
+                value = keyword.first { $0.name == field }?.value
+            }
+            guard let value else { throw JinjaError("format: no argument for field '{\(field)}'") }
+            result += value.text
+        }
+        return result
+    }
+
+    /// Jinja's `format` filter, Python's `%` formatting: `%s`, `%d`, `%i`,
+    /// `%r` and `%%`.
+    static func printf(_ template: String, _ arguments: [JinjaValue]) throws(JinjaError) -> String {
+        var result = ""
+        var remaining = arguments[...]
+        var scalars = template.unicodeScalars.makeIterator()
+        while let scalar = scalars.next() {
+            guard scalar == "%" else {
+                result.unicodeScalars.append(scalar)
+                continue
+            }
+            let directive = scalars.next()
+            if directive == "%" {
+                result += "%"
+                continue
+            }
+            guard let argument = remaining.popFirst() else { throw JinjaError("format: not enough arguments") }
+            switch directive {
+            case "s": result += argument.text
+            case "r": result += argument.representation
+            case "d", "i":
+                guard let number = argument.number, number.isFinite, abs(number) < 9.2e18 else {
+                    throw JinjaError("format: %d needs a number, not '\(argument.typeName)'")
+                }
+                result += String(argument.integer ?? Int(number))
+            default:
+                throw JinjaError("format: unsupported directive '%\(directive.map { String($0) } ?? "")'")
+            }
+        }
+        guard remaining.isEmpty else { throw JinjaError("format: not all arguments converted") }
+        return result
+    }
+
     private static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars)
