@@ -1,13 +1,16 @@
+import Foundation
+
 /// Turns a conversation into the prompt text a model was trained on.
 ///
 /// Models carry their template as Jinja source in the GGUF metadata
-/// (`tokenizer.chat_template`); models without one get ``chatML``.
+/// (`tokenizer.chat_template`), rendered with ``init(jinja:)``; models
+/// without one get ``chatML``.
 public struct ChatTemplate: Sendable {
-    private let render: @Sendable ([ChatMessage], Bool, ChatTemplateTokens) throws(ChatTemplateError) -> String
+    private let render: @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the format llama.cpp
     /// falls back to for a model without a template.
-    public static let chatML = ChatTemplate { messages, addGenerationPrompt, _ in
+    public static let chatML = ChatTemplate { messages, addGenerationPrompt, _, _ in
         var prompt = ""
         for message in messages {
             prompt += "<|im_start|>\(message.role)\n\(message.content)<|im_end|>\n"
@@ -16,7 +19,40 @@ public struct ChatTemplate: Sendable {
         return prompt
     }
 
-    private init(render: @escaping @Sendable ([ChatMessage], Bool, ChatTemplateTokens) throws(ChatTemplateError) -> String) {
+    /// Parses a Jinja chat template (`tokenizer.chat_template`) once; each
+    /// ``render(_:addGenerationPrompt:tokens:)`` then runs it with the
+    /// variables Hugging Face and llama.cpp give templates: `messages` (each
+    /// with `role` and `content`), `add_generation_prompt`, `bos_token`,
+    /// `eos_token`, and the functions `raise_exception` and `strftime_now`.
+    ///
+    /// Throws when the source is not a valid template; the error names the
+    /// line and column.
+    public init(jinja source: String) throws(ChatTemplateError) {
+        let template: JinjaTemplate
+        do {
+            template = try JinjaTemplate(source)
+        } catch {
+            throw ChatTemplateError("chat template: \(error)")
+        }
+        self.init { messages, addGenerationPrompt, tokens, clock throws(ChatTemplateError) in
+            let context: [String: JinjaValue] = [
+                "messages": .list(messages.map { .dictionary(JinjaDictionary([("role", .string($0.role)), ("content", .string($0.content))])) }),
+                "add_generation_prompt": .boolean(addGenerationPrompt),
+                "bos_token": .string(tokens.beginningOfSequence),
+                "eos_token": .string(tokens.endOfSequence),
+            ]
+            do throws(JinjaError) {
+                return try template.render(context, now: clock.now, timeZone: clock.timeZone)
+            } catch {
+                // The template's own message is for the client as it stands.
+                throw ChatTemplateError(error.isRaisedByTemplate ? error.message : "chat template: \(error)")
+            }
+        }
+    }
+
+    private init(
+        render: @escaping @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+    ) {
         self.render = render
     }
 
@@ -25,8 +61,21 @@ public struct ChatTemplate: Sendable {
     public func render(
         _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens
     ) throws(ChatTemplateError) -> String {
-        try render(messages, addGenerationPrompt, tokens)
+        try render(messages, addGenerationPrompt, tokens, ChatTemplateClock(now: Date(), timeZone: .current))
     }
+
+    /// Renders as of `clock` (what `strftime_now` gives), for tests.
+    func render(
+        _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
+    ) throws(ChatTemplateError) -> String {
+        try render(messages, addGenerationPrompt, tokens, clock)
+    }
+}
+
+/// The moment and time zone `strftime_now` formats in a template.
+struct ChatTemplateClock: Sendable {
+    var now: Date
+    var timeZone: TimeZone
 }
 
 /// The special tokens a template may refer to (`bos_token`, `eos_token`).
