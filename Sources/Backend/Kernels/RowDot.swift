@@ -81,6 +81,34 @@ enum RowDot {
               load1: { $0.loadUnaligned(fromByteOffset: $1, as: Float.self) })
     }
 
+    /// The dot products of one `Float` row with four activation vectors
+    /// (`x`, `x + stride`, `x + 2·stride`, `x + 3·stride`): each weight is
+    /// loaded once for the four, which is what lets a few sequences decoded
+    /// together share one pass over the weights.
+    static func f32x4(_ row: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride: Int, _ columns: Int) -> SIMD4<Float> {
+        let x0 = x, x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var column = 0
+        // Two columns groups per step in separate accumulators, so that each
+        // chain has an FMA in flight every other step.
+        while column + 16 <= columns {
+            let w0 = load(row, column), w1 = load(row, column + 8)
+            a0.addProduct(w0, load(x0, column)); b0.addProduct(w1, load(x0, column + 8))
+            a1.addProduct(w0, load(x1, column)); b1.addProduct(w1, load(x1, column + 8))
+            a2.addProduct(w0, load(x2, column)); b2.addProduct(w1, load(x2, column + 8))
+            a3.addProduct(w0, load(x3, column)); b3.addProduct(w1, load(x3, column + 8))
+            column += 16
+        }
+        var result = SIMD4<Float>((a0 + b0).sum(), (a1 + b1).sum(), (a2 + b2).sum(), (a3 + b3).sum())
+        while column < columns {
+            let w = row[column]
+            result.addProduct(SIMD4(repeating: w), SIMD4(x0[column], x1[column], x2[column], x3[column]))
+            column += 1
+        }
+        return result
+    }
+
     static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         plain(row, x, columns, elementBytes: 2, load8: HalfPrecision.f16x8, load1: HalfPrecision.f16)
     }

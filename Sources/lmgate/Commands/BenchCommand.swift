@@ -32,5 +32,20 @@ struct BenchCommand: ParsableCommand {
         for row in rows {
             print(String(format: "| %@ | %@ | %d | %@ | %.2f ± %.2f |", name, size, threadCount, row.test, row.mean, row.standardDeviation))
         }
+        // Weights are mapped, not copied: their pages count here once, so a
+        // peak near the file size (plus caches and activations) shows that.
+        print(String(format: "peak resident memory: %.1f MiB (file %@)", Double(Self.peakResidentBytes()) / 1_048_576, size))
+    }
+
+    /// The process's peak resident set size (`ru_maxrss`, KiB on Linux, bytes on macOS).
+    private static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        #if os(macOS)
+        getrusage(RUSAGE_SELF, &usage)
+        return Int(usage.ru_maxrss)
+        #else
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024
+        #endif
     }
 }
