@@ -57,8 +57,9 @@ struct KernelsMatrixMultiplyTests {
                 for token in 0..<maxTokens {
                     expected.append((0..<rows).map { Self.reference(matrix, row: $0, x: x + token * columns) })
                 }
-                // 1: matVec; 3: rows reused from cache; blasMinimumTokens + 3: BLAS tiles.
-                for tokens in [1, 3, maxTokens] {
+                // 1: matVec; 3: rows reused from cache; 5: four tokens per
+                // pass over a row plus one; blasMinimumTokens + 3: BLAS tiles.
+                for tokens in [1, 3, 5, maxTokens] {
                     var y = [Float](repeating: .nan, count: tokens * rows)
                     y.withUnsafeMutableBufferPointer { y in
                         MatrixMultiply.matMul(matrix, x: x, tokens: tokens, y: y.baseAddress!, pool: pool)

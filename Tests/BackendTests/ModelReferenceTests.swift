@@ -105,3 +105,74 @@ struct ModelDecodeTests {
         #expect(cache.count == 3)
     }
 }
+
+@Suite("Model batched decode")
+struct ModelBatchedDecodeTests {
+    /// Prompts of different lengths from the fixture's cases, so that the
+    /// sequences of a step sit at different positions of their caches.
+    static func prompts(_ name: String, count: Int) throws -> [[Int32]] {
+        let cases = try FixtureModels.reference(name).cases
+        return (0..<count).map { index in
+            Array(cases[index % cases.count].promptTokens.prefix(5 + 3 * index))
+        }
+    }
+
+    @Test("a decoding step of several sequences equals one forward pass per sequence",
+          arguments: ["tiny-qwen2-f16", "compact-llama-spm-q8_0", "compact-llama-spm-q4_k_m"])
+    func batchedEqualsSeparate(name: String) throws {
+        let model = try LanguageModel(path: FixtureModels.path(name))
+        let pool = ComputePool(threadCount: 2)
+        // 5 sequences: the kernels take four at a time, then one.
+        let prompts = try Self.prompts(name, count: 5)
+        let batchCaches = prompts.map { _ in KVCache(for: model, capacity: 64) }
+        let separateCaches = prompts.map { _ in KVCache(for: model, capacity: 64) }
+        var next: [Int32] = []
+        for (index, prompt) in prompts.enumerated() {
+            _ = try model.forward(prompt, cache: batchCaches[index], pool: pool)
+            let logits = try model.forward(prompt, cache: separateCaches[index], pool: pool)
+            next.append(Int32(logits.indices.max { logits[$0] < logits[$1] }!))
+        }
+        var largest: Float = 0, scale: Float = 1
+        for _ in 0..<2 {
+            let entries = zip(next, batchCaches).map { DecodeStepEntry(token: $0, cache: $1) }
+            let batched = try model.decode(entries, pool: pool)
+            #expect(batched.count == prompts.count)
+            for index in prompts.indices {
+                let separate = try model.forward([next[index]], cache: separateCaches[index], pool: pool)
+                #expect(batched[index].count == separate.count)
+                largest = max(largest, zip(batched[index], separate).map { abs($0 - $1) }.max() ?? .infinity)
+                scale = max(scale, separate.map(abs).max() ?? 0)
+                #expect(batchCaches[index].count == separateCaches[index].count)
+                next[index] = Int32(separate.indices.max { separate[$0] < separate[$1] }!)
+            }
+        }
+        // Only the summation order differs (a single sequence's matVec reads
+        // the quantized row directly; several share one expanded copy of it).
+        print("\(name): largest |Δ logit| between batched and separate decoding \(largest), largest |logit| \(scale)")
+        #expect(largest <= 1e-4 * scale)
+    }
+
+    @Test("a shared or foreign cache, a bad token and no entries are clear errors")
+    func decodeErrors() throws {
+        let model = try LanguageModel(path: FixtureModels.path("tiny-llama-spm-f16"))
+        // One key/value head instead of two: its caches are half as wide.
+        let other = try LanguageModel(path: FixtureModels.path("tiny-llama3-f16"))
+        let pool = ComputePool(threadCount: 1)
+        let cache = KVCache(for: model, capacity: 4)
+        let shared = #expect(throws: InferenceError.self) {
+            try model.decode([DecodeStepEntry(token: 1, cache: cache), DecodeStepEntry(token: 2, cache: cache)], pool: pool)
+        }
+        #expect(shared?.code == .invalidCache)
+        let foreign = #expect(throws: InferenceError.self) {
+            try model.decode([DecodeStepEntry(token: 1, cache: KVCache(for: other, capacity: 4))], pool: pool)
+        }
+        #expect(foreign?.code == .invalidCache)
+        let invalid = #expect(throws: InferenceError.self) {
+            try model.decode([DecodeStepEntry(token: -1, cache: cache)], pool: pool)
+        }
+        #expect(invalid?.code == .invalidToken)
+        let empty = #expect(throws: InferenceError.self) { try model.decode([], pool: pool) }
+        #expect(empty?.code == .emptyInput)
+        #expect(cache.count == 0)
+    }
+}

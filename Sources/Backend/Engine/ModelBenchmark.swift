@@ -84,4 +84,22 @@ public struct ModelBenchmark {
         }
         return Row(test: "tg\(tokens)", tokensPerSecond: speeds)
     }
+
+    /// Generates `tokens` tokens for each of `sequences` sequences decoded
+    /// together (``LanguageModel/decode(_:pool:)``, one step per token),
+    /// `repetitions` times; the speed is the aggregate over all sequences.
+    public func batchedGeneration(sequences: Int, tokens: Int, repetitions: Int) throws -> Row {
+        var speeds: [Double] = []
+        for _ in 0..<repetitions {
+            let caches = (0..<sequences).map { _ in KVCache(for: model, capacity: tokens) }
+            var next = (0..<sequences).map { Int32(1 + $0) }
+            let start = Date()
+            for _ in 0..<tokens {
+                let logits = try model.decode(zip(next, caches).map { DecodeStepEntry(token: $0, cache: $1) }, pool: pool)
+                next = logits.map { row in Int32(row.indices.max { row[$0] < row[$1] } ?? 0) }
+            }
+            speeds.append(Double(sequences * tokens) / Date().timeIntervalSince(start))
+        }
+        return Row(test: "tg\(tokens) x\(sequences)", tokensPerSecond: speeds)
+    }
 }

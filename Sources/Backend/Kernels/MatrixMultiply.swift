@@ -78,7 +78,8 @@ public enum MatrixMultiply {
     }
 
     /// Few tokens: each row is read from memory once, expanded into an L1
-    /// buffer, and dotted with every token's activations.
+    /// buffer, and dotted with every token's activations, four tokens per
+    /// pass over the buffer.
     private static func matMulByRows(
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
@@ -88,8 +89,15 @@ public enum MatrixMultiply {
             defer { buffer.deallocate() }
             for row in rows {
                 RowDequantizer.dequantizeInKernelOrder(type: w.type, row: w.rowData(row), columns: columns, into: buffer)
-                for token in 0..<tokens {
+                var token = 0
+                while token + 4 <= tokens {
+                    let dots = RowDot.f32x4(buffer, x + token * columns, stride: columns, columns)
+                    for lane in 0..<4 { y[(token + lane) * w.rows + row] = dots[lane] }
+                    token += 4
+                }
+                while token < tokens {
                     y[token * w.rows + row] = RowDot.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
+                    token += 1
                 }
             }
         }

@@ -19,8 +19,8 @@ enum RowDot {
         case .f16: { row, x, _, columns in f16(row, x, columns) }
         case .bf16: { row, x, _, columns in bf16(row, x, columns) }
         case .q8_0: { row, x, _, columns in q8_0(row, x, columns) }
-        case .q4_0: { row, x, _, columns in q4_0(row, x, columns) }
-        case .q5_0: { row, x, _, columns in q5_0(row, x, columns) }
+        case .q4_0: q4_0
+        case .q5_0: q5_0
         case .q4_K: q4_K
         case .q6_K: { row, x, _, columns in q6_K(row, x, columns) }
         default: preconditionFailure("no dot kernel for \(type.name)")
@@ -29,11 +29,12 @@ enum RowDot {
 
     /// Whether ``Kernel`` reads `sums` for this type.
     static func needsActivationSums(_ type: GGMLType) -> Bool {
-        type == .q4_K
+        type == .q4_K || type == .q4_0 || type == .q5_0
     }
 
     /// `sums[b] = Σ x[32b ..< 32b + 32]`, from `x` in column order (the
-    /// paired Q4_0/Q5_0 order mixes two blocks within 32 positions).
+    /// paired Q4_0/Q5_0 order mixes two blocks within 32 positions), so
+    /// `sums[b]` is the activation sum of 32-weight block `b`.
     static func activationSums(_ x: UnsafePointer<Float>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         for block in 0..<(columns / 32) {
             let base = x + block * 32
@@ -79,6 +80,34 @@ enum RowDot {
         plain(row, x, columns, elementBytes: 4,
               load8: { $0.loadUnaligned(fromByteOffset: $1, as: SIMD8<Float>.self) },
               load1: { $0.loadUnaligned(fromByteOffset: $1, as: Float.self) })
+    }
+
+    /// The dot products of one `Float` row with four activation vectors
+    /// (`x`, `x + stride`, `x + 2·stride`, `x + 3·stride`): each weight is
+    /// loaded once for the four, which is what lets a few sequences decoded
+    /// together share one pass over the weights.
+    static func f32x4(_ row: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride: Int, _ columns: Int) -> SIMD4<Float> {
+        let x0 = x, x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var column = 0
+        // Two columns groups per step in separate accumulators, so that each
+        // chain has an FMA in flight every other step.
+        while column + 16 <= columns {
+            let w0 = load(row, column), w1 = load(row, column + 8)
+            a0.addProduct(w0, load(x0, column)); b0.addProduct(w1, load(x0, column + 8))
+            a1.addProduct(w0, load(x1, column)); b1.addProduct(w1, load(x1, column + 8))
+            a2.addProduct(w0, load(x2, column)); b2.addProduct(w1, load(x2, column + 8))
+            a3.addProduct(w0, load(x3, column)); b3.addProduct(w1, load(x3, column + 8))
+            column += 16
+        }
+        var result = SIMD4<Float>((a0 + b0).sum(), (a1 + b1).sum(), (a2 + b2).sum(), (a3 + b3).sum())
+        while column < columns {
+            let w = row[column]
+            result.addProduct(SIMD4(repeating: w), SIMD4(x0[column], x1[column], x2[column], x3[column]))
+            column += 1
+        }
+        return result
     }
 
     static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
@@ -130,39 +159,48 @@ enum RowDot {
         return (acc0 + acc1).sum()
     }
 
-    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
-        smallBlocks(.q4_0, row, x, columns)
+    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q4_0, row, x, sums, columns)
     }
 
-    static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
-        smallBlocks(.q5_0, row, x, columns)
+    static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q5_0, row, x, sums, columns)
     }
 
     /// Q4_0 and Q5_0, per block: `d · Σ (q − zero)·x`, two blocks at a time.
-    /// Inlined into ``q4_0(_:_:_:)`` and ``q5_0(_:_:_:)`` so that the format
-    /// is a constant there.
+    /// With `v = 1 + q/2^bits` (``SmallBlocks/Pair/unitValues(_:laneHighBits:)``),
+    /// `Σ (q − zero)·x = 2^bits·Σ v·x − (2^bits + zero)·Σ x`; the second term
+    /// comes from the block's activation sum, outside the inner loop.
+    /// Inlined into ``q4_0(_:_:_:_:)`` and ``q5_0(_:_:_:_:)`` so that the
+    /// format is a constant there.
     @inline(__always)
-    private static func smallBlocks(_ format: SmallBlocks, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    private static func smallBlocks(
+        _ format: SmallBlocks, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int
+    ) -> Float {
         let blocks = columns / 32
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        // Σ_b d_b · Σ x over block b.
+        var offsets: Float = 0
         var block = 0
         while block + 2 <= blocks {
             let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
+            let highBits = format.hasHighBits ? pair.laneShiftedHighBits : SIMD8()
             let xPair = x + block * 32
-            var dot0 = pair.values(0) * load(xPair, 0)
-            var dot1 = pair.values(1) * load(xPair, 8)
+            var dot0 = pair.unitValues(0, laneHighBits: highBits) * load(xPair, 0)
+            var dot1 = pair.unitValues(1, laneHighBits: highBits) * load(xPair, 8)
             for n in stride(from: 2, to: 8, by: 2) {
-                dot0.addProduct(pair.values(n), load(xPair, 8 * n))
-                dot1.addProduct(pair.values(n + 1), load(xPair, 8 * n + 8))
+                dot0.addProduct(pair.unitValues(n, laneHighBits: highBits), load(xPair, 8 * n))
+                dot1.addProduct(pair.unitValues(n + 1, laneHighBits: highBits), load(xPair, 8 * n + 8))
             }
             if block & 2 == 0 {
                 acc0.addProduct(pair.scales, dot0 + dot1)
             } else {
                 acc1.addProduct(pair.scales, dot0 + dot1)
             }
+            offsets += pair.scales[0] * sums[block] + pair.scales[4] * sums[block + 1]
             block += 2
         }
-        var sum = (acc0 + acc1).sum()
+        var sum = format.unitScale * (acc0 + acc1).sum() - (format.unitScale + format.zero) * offsets
         if block < blocks {
             let single = SmallBlocks.Single(row + block * format.blockBytes, format)
             let xBlock = UnsafeRawPointer(x + block * 32)

@@ -19,6 +19,11 @@ struct SmallBlocks {
     /// The stored value of weight 0 (8 or 16).
     let zero: Float
 
+    /// `2^bits`, the factor between ``Pair/unitValues(_:laneHighBits:)``'s
+    /// `1 + q / 2^bits` and `q`.
+    @inline(__always)
+    var unitScale: Float { hasHighBits ? 32 : 16 }
+
     @inline(__always)
     static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
     @inline(__always)
@@ -60,6 +65,36 @@ struct SmallBlocks {
             } else {
                 highBits = SIMD8()
             }
+        }
+
+        /// Nibble `n` of every lane, with its fifth bit, as the float
+        /// `1 + q / 2^bits` (`bits` = 4 or 5): `q` is moved right under the
+        /// exponent of 1.0, which takes fewer operations than
+        /// ``values(_:)``'s integer-to-float conversion; the kernel removes
+        /// the 1 and the zero point with the block's activation sum.
+        /// `laneHighBits` is ``highBits`` shifted right by `4·(j mod 4)`
+        /// in lane `j` (``laneShiftedHighBits``), computed once per pair.
+        @inline(__always)
+        func unitValues(_ n: Int, laneHighBits: SIMD8<UInt32>) -> SIMD8<Float> {
+            // The four nibble bits go to mantissa bits 19...22 (Q4_0) or
+            // 18...21 (Q5_0, whose fifth bit goes to bit 22).
+            let top = format.hasHighBits ? 18 : 19
+            let shift = top - 4 * n
+            let moved = shift >= 0 ? words &<< UInt32(shift) : words &>> UInt32(-shift)
+            var bits = (moved & (UInt32(0x0F) &<< UInt32(top))) | 0x3F80_0000
+            if format.hasHighBits {
+                // Lane j's fifth bit is bit 16·(n mod 2) + n/2 of laneHighBits.
+                let bit = 16 * (n & 1) + n / 2
+                bits |= (laneHighBits &<< UInt32(22 - bit)) & 0x0040_0000
+            }
+            return unsafeBitCast(bits, to: SIMD8<Float>.self)
+        }
+
+        /// ``highBits`` shifted right by `4·(j mod 4)` in lane `j`, for
+        /// ``unitValues(_:laneHighBits:)``.
+        @inline(__always)
+        var laneShiftedHighBits: SIMD8<UInt32> {
+            highBits &>> SIMD8<UInt32>(0, 4, 8, 12, 0, 4, 8, 12)
         }
 
         /// Nibble `n` of every lane, with its fifth bit, as `q − zero`

@@ -6,6 +6,7 @@ public struct InferenceError: Error, Sendable, CustomStringConvertible {
             case invalidToken
             case contextFull
             case emptyInput
+            case invalidCache
         }
         private let backing: Backing
         private init(_ backing: Backing) { self.backing = backing }
@@ -16,6 +17,9 @@ public struct InferenceError: Error, Sendable, CustomStringConvertible {
         public static let contextFull = Code(.contextFull)
         /// No tokens were given.
         public static let emptyInput = Code(.emptyInput)
+        /// A cache made for a model of another shape, or one cache given
+        /// for two sequences of a batch.
+        public static let invalidCache = Code(.invalidCache)
     }
 
     /// What kind of problem this is.

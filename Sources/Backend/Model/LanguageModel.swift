@@ -59,78 +59,31 @@ public final class LanguageModel: Sendable {
     public func forward(
         _ tokens: [Int32], cache: KVCache, pool: ComputePool, logitsFrom: Int? = nil
     ) throws(InferenceError) -> [Float] {
-        let c = configuration
         let n = tokens.count
-        let start = cache.count
         guard n > 0 else { throw InferenceError(.emptyInput, "no tokens to run") }
-        guard n <= cache.capacity - start else {
-            throw InferenceError(.contextFull, "\(n) tokens after \(start) exceed the context of \(cache.capacity)")
-        }
+        try checkTokens(tokens)
+        try check(cache, room: n)
+        let firstLogits = min(max(logitsFrom ?? n - 1, 0), n - 1)
+        let x = runBlocks(tokens, sequences: [SequenceRows(cache: cache, start: cache.count, rows: 0..<n)], pool: pool)
+        return logits(of: x, rows: firstLogits..<n, pool: pool)
+    }
+
+    /// Throws unless every token is in the vocabulary.
+    func checkTokens(_ tokens: [Int32]) throws(InferenceError) {
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
             throw InferenceError(.invalidToken, "token id \(bad) is outside the vocabulary of \(vocabularySize)")
         }
-        let firstLogits = min(max(logitsFrom ?? n - 1, 0), n - 1)
-        let d = c.embeddingLength
+    }
 
-        let x = FloatBuffer(count: n * d)
-        let normed = FloatBuffer(count: n * d)
-        let q = FloatBuffer(count: n * c.queryDimension)
-        let k = FloatBuffer(count: n * c.kvDimension)
-        let v = FloatBuffer(count: n * c.kvDimension)
-        let attention = FloatBuffer(count: n * c.queryDimension)
-        let residual = FloatBuffer(count: n * d)
-        let gate = FloatBuffer(count: n * c.feedForwardLength)
-        let up = FloatBuffer(count: n * c.feedForwardLength)
-
-        for (t, token) in tokens.enumerated() {
-            tokenEmbedding.dequantizeRow(Int(token), into: x.row(t, length: d))
+    /// Throws unless `cache` was made for this model's shape and has room
+    /// for `room` more positions.
+    func check(_ cache: KVCache, room: Int) throws(InferenceError) {
+        let c = configuration
+        guard cache.layerCount == c.layerCount, cache.kvDimension == c.kvDimension else {
+            throw InferenceError(.invalidCache, "the cache was made for a model with \(cache.layerCount) layers of \(cache.kvDimension) key/value floats, not \(c.layerCount) of \(c.kvDimension)")
         }
-        let angles = (0..<n).map { rope.angles(at: start + $0) }
-
-        for (index, layer) in layers.enumerated() {
-            // Attention.
-            for t in 0..<n {
-                VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.attentionNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
-            }
-            MatrixMultiply.matMul(layer.query, x: normed.pointer, tokens: n, y: q.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.key, x: normed.pointer, tokens: n, y: k.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.value, x: normed.pointer, tokens: n, y: v.pointer, pool: pool)
-            if let bias = layer.queryBias { VectorOperations.addBias(bias, to: q.pointer, rows: n) }
-            if let bias = layer.keyBias { VectorOperations.addBias(bias, to: k.pointer, rows: n) }
-            if let bias = layer.valueBias { VectorOperations.addBias(bias, to: v.pointer, rows: n) }
-            for t in 0..<n {
-                rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
-                rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
-                cache.key(layer: index, position: start + t).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
-                cache.value(layer: index, position: start + t).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)
-            }
-            CausalAttention.attend(
-                queries: q.pointer, tokens: n, start: start, layer: index,
-                cache: cache, configuration: c, output: attention.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.attentionOutput, x: attention.pointer, tokens: n, y: residual.pointer, pool: pool)
-            VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
-
-            // Feed-forward.
-            for t in 0..<n {
-                VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
-            }
-            MatrixMultiply.matMul(layer.gate, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.up, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
-            VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
-            MatrixMultiply.matMul(layer.down, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
-            VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
-        }
-        cache.count = start + n
-
-        let logitRows = n - firstLogits
-        for t in firstLogits..<n {
-            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(t - firstLogits, length: d))
-        }
-        return [Float](unsafeUninitializedCapacity: logitRows * vocabularySize) { buffer, initialized in
-            if let base = buffer.baseAddress {
-                MatrixMultiply.matMul(output, x: normed.pointer, tokens: logitRows, y: base, pool: pool)
-            }
-            initialized = logitRows * vocabularySize
+        guard room <= cache.capacity - cache.count else {
+            throw InferenceError(.contextFull, "\(room) tokens after \(cache.count) exceed the context of \(cache.capacity)")
         }
     }
 }

@@ -1,0 +1,93 @@
+extension LanguageModel {
+    /// Runs the rows of a batch, `tokens[r]` in row `r`, through the
+    /// embedding and every transformer block, appends each row's keys and
+    /// values to its sequence's cache, and returns the final residual
+    /// stream (`tokens.count × embeddingLength`).
+    ///
+    /// Every matrix is multiplied with all rows together, so the weights are
+    /// read once per batch however many sequences it holds; only attention
+    /// and RoPE are per sequence. The caller has checked the tokens and that
+    /// every cache has room.
+    func runBlocks(_ tokens: [Int32], sequences: [SequenceRows], pool: ComputePool) -> FloatBuffer {
+        let c = configuration
+        let n = tokens.count
+        let d = c.embeddingLength
+
+        let x = FloatBuffer(count: n * d)
+        let normed = FloatBuffer(count: n * d)
+        let q = FloatBuffer(count: n * c.queryDimension)
+        let k = FloatBuffer(count: n * c.kvDimension)
+        let v = FloatBuffer(count: n * c.kvDimension)
+        let attention = FloatBuffer(count: n * c.queryDimension)
+        let residual = FloatBuffer(count: n * d)
+        let gate = FloatBuffer(count: n * c.feedForwardLength)
+        let up = FloatBuffer(count: n * c.feedForwardLength)
+
+        for (t, token) in tokens.enumerated() {
+            tokenEmbedding.dequantizeRow(Int(token), into: x.row(t, length: d))
+        }
+        // Each row's position in its own sequence.
+        var positions = [Int](repeating: 0, count: n)
+        for sequence in sequences {
+            for row in sequence.rows { positions[row] = sequence.start + row - sequence.rows.lowerBound }
+        }
+        let angles = positions.map { rope.angles(at: $0) }
+
+        for (index, layer) in layers.enumerated() {
+            // Attention.
+            for t in 0..<n {
+                VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.attentionNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
+            }
+            MatrixMultiply.matMul(layer.query, x: normed.pointer, tokens: n, y: q.pointer, pool: pool)
+            MatrixMultiply.matMul(layer.key, x: normed.pointer, tokens: n, y: k.pointer, pool: pool)
+            MatrixMultiply.matMul(layer.value, x: normed.pointer, tokens: n, y: v.pointer, pool: pool)
+            if let bias = layer.queryBias { VectorOperations.addBias(bias, to: q.pointer, rows: n) }
+            if let bias = layer.keyBias { VectorOperations.addBias(bias, to: k.pointer, rows: n) }
+            if let bias = layer.valueBias { VectorOperations.addBias(bias, to: v.pointer, rows: n) }
+            for sequence in sequences {
+                for t in sequence.rows {
+                    rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                    rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                    sequence.cache.key(layer: index, position: positions[t]).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
+                    sequence.cache.value(layer: index, position: positions[t]).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)
+                }
+            }
+            CausalAttention.attend(
+                queries: q.pointer, sequences: sequences, layer: index,
+                configuration: c, output: attention.pointer, pool: pool)
+            MatrixMultiply.matMul(layer.attentionOutput, x: attention.pointer, tokens: n, y: residual.pointer, pool: pool)
+            VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
+
+            // Feed-forward.
+            for t in 0..<n {
+                VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
+            }
+            MatrixMultiply.matMul(layer.gate, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
+            MatrixMultiply.matMul(layer.up, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
+            VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+            MatrixMultiply.matMul(layer.down, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
+            VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
+        }
+        for sequence in sequences {
+            sequence.cache.count = sequence.start + sequence.rows.count
+        }
+        return x
+    }
+
+    /// The logits of `rows` of the final residual stream `x`: RMSNorm, then
+    /// the output projection; `vocabularySize` floats per row, in order.
+    func logits(of x: FloatBuffer, rows: Range<Int>, pool: ComputePool) -> [Float] {
+        let c = configuration
+        let d = c.embeddingLength
+        let normed = FloatBuffer(count: rows.count * d)
+        for t in rows {
+            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(t - rows.lowerBound, length: d))
+        }
+        return [Float](unsafeUninitializedCapacity: rows.count * vocabularySize) { buffer, initialized in
+            if let base = buffer.baseAddress {
+                MatrixMultiply.matMul(output, x: normed.pointer, tokens: rows.count, y: base, pool: pool)
+            }
+            initialized = rows.count * vocabularySize
+        }
+    }
+}
