@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 
 class RecordingUpstream:
@@ -140,13 +140,7 @@ class Proxy:
         return self.log_path.read_text()
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)
         self.log.close()
 
 

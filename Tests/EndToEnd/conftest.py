@@ -7,6 +7,7 @@ through LMGATE_BIN_DIR, which scripts/test sets) with real clients.
 import os
 import pathlib
 import socket
+import subprocess
 
 import pytest
 
@@ -32,3 +33,15 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process(process, timeout=30):
+    """Stops a server started by a test as an administrator would: SIGTERM,
+    then SIGKILL if it has not exited within `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 
 class Serve:
@@ -76,12 +76,6 @@ class Serve:
         raise RuntimeError(f"lmgate serve did not {what}: {self.banner}\n{self.log_text()}")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.out.close()
         self.log.close()
