@@ -209,6 +209,14 @@ import Testing
         // Another process (another key) gets other digests for the same pair.
         #expect(ProcessKeyedHMAC().digest(Array("u".utf8)) != hmac.digest(Array("u".utf8)))
         #expect(SecretDigest.sha256(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // RFC 4231 test cases 2 and 6 (a key longer than the block is hashed first).
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        #expect(hex(SHA256Digester.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8)))
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(hex(SHA256Digester.hmac(
+            key: [UInt8](repeating: 0xAA, count: 131),
+            message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
+            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 
     @Test func concurrentChecksOfTheSameCredentialsHashOnce() async throws {

@@ -56,12 +56,58 @@ struct SecretDigest: Hashable, Sendable {
 
     /// SHA-256 of `bytes`.
     static func sha256(_ bytes: some Collection<UInt8>) -> SecretDigest {
-        var output = [UInt8](repeating: 0, count: 32)
-        let input = Array(bytes)
-        input.withUnsafeBufferPointer { buffer in
-            _ = SHA256(buffer.baseAddress, buffer.count, &output)
+        SecretDigest(bytes: SHA256Digester.digest([Array(bytes)]))
+    }
+}
+
+/// SHA-256 through an algorithm object fetched once.
+///
+/// OpenSSL 3's one-shot `SHA256()` and `HMAC()` look the algorithm up by
+/// name on every call (provider store, property query, locks); on the
+/// authenticated request path that cost more than everything else access
+/// control does. An `EVP_MD` is immutable once fetched and safe to share
+/// between threads; each digest gets its own `EVP_MD_CTX`.
+enum SHA256Digester {
+    private final class Algorithm: @unchecked Sendable {
+        let md: OpaquePointer
+        init() {
+            // Fails only if the default provider is missing, when no TLS would work either.
+            guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA256") }
+            self.md = md
         }
-        return SecretDigest(bytes: output)
+    }
+    private static let algorithm = Algorithm()
+
+    /// SHA-256 of the concatenation of `parts`.
+    static func digest(_ parts: [[UInt8]]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 32)
+        guard let context = EVP_MD_CTX_new() else { fatalError("out of memory") }
+        defer { EVP_MD_CTX_free(context) }
+        var ok = EVP_DigestInit_ex(context, algorithm.md, nil)
+        for part in parts {
+            ok &= part.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+        }
+        var length: UInt32 = 0
+        ok &= EVP_DigestFinal_ex(context, &output, &length)
+        precondition(ok == 1 && length == 32, "OpenSSL SHA-256 failed")
+        return output
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+    static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        let (inner, outer) = paddedKeys(key)
+        return hmac(innerKey: inner, outerKey: outer, message: message)
+    }
+
+    /// The key XORed with the inner and outer pads, computed once per key.
+    static func paddedKeys(_ key: [UInt8]) -> (inner: [UInt8], outer: [UInt8]) {
+        var block = key.count > 64 ? digest([key]) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        return (block.map { $0 ^ 0x36 }, block.map { $0 ^ 0x5C })
+    }
+
+    static func hmac(innerKey: [UInt8], outerKey: [UInt8], message: [UInt8]) -> [UInt8] {
+        digest([outerKey, digest([innerKey, message])])
     }
 }
 
@@ -69,7 +115,8 @@ struct SecretDigest: Hashable, Sendable {
 /// stored: digests of passwords kept in memory cannot be checked against a
 /// guess by anyone who reads them out of a core dump, without also the key.
 struct ProcessKeyedHMAC: Sendable {
-    private let key: [UInt8]
+    private let innerKey: [UInt8]
+    private let outerKey: [UInt8]
 
     /// A fresh random key (from OpenSSL's CSPRNG).
     init() {
@@ -77,7 +124,7 @@ struct ProcessKeyedHMAC: Sendable {
         let ok = key.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
         // Without randomness there is no safe key; OpenSSL only fails here if the OS has no entropy source.
         precondition(ok == 1, "OpenSSL RAND_bytes failed")
-        self.key = key
+        (self.innerKey, self.outerKey) = SHA256Digester.paddedKeys(key)
     }
 
     /// The HMAC of the given parts, each preceded by its length so that
@@ -89,13 +136,6 @@ struct ProcessKeyedHMAC: Sendable {
             message += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
             message += part
         }
-        var output = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        self.key.withUnsafeBufferPointer { key in
-            message.withUnsafeBufferPointer { message in
-                _ = HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message.baseAddress, message.count, &output, &length)
-            }
-        }
-        return SecretDigest(bytes: output)
+        return SecretDigest(bytes: SHA256Digester.hmac(innerKey: self.innerKey, outerKey: self.outerKey, message: message))
     }
 }
