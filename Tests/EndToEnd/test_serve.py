@@ -36,6 +36,9 @@ def serve(bin_dir, fixtures, tmp_path_factory, lab):
                    "--allow", lab.subnet_v4(1), "--allow", lab.subnet_v6(1),
                    "--allow", "127.0.0.1", "--allow", "::1",
                    "--deny", lab.subnet_v4(2), "--deny", lab.subnet_v6(2),
+                   # The tests poll with credentials that become valid (or invalid) when a
+                   # file reloads; those misses must not lock loopback out (lockout has its own tests).
+                   "--set", "auth.lockout.max_failures=1000",
                    listen=["[::]:{port}"])
     server.wait_ready()
     yield server
