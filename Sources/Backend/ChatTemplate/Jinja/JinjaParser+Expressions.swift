@@ -1,7 +1,7 @@
 /// The expression half of ``JinjaParser``: precedence climbing from the
 /// conditional expression down to primaries, their postfixes, filters and tests.
 extension JinjaParser {
-    /// An expression, or several separated by commas (a tuple, kept as a list).
+    /// An expression, or several separated by commas (a tuple).
     mutating func parseTuple(allowConditional: Bool) throws(JinjaError) -> JinjaExpression {
         let first = try parseExpression(allowConditional: allowConditional)
         guard current.isSymbol(",") else { return first }
@@ -11,7 +11,7 @@ extension JinjaParser {
             if current.kind == .blockEnd { break }
             items.append(try parseExpression(allowConditional: allowConditional))
         }
-        return JinjaExpression(kind: .list(items), location: first.location)
+        return JinjaExpression(kind: .tuple(items), location: first.location)
     }
 
     mutating func parseExpression(allowConditional: Bool = true) throws(JinjaError) -> JinjaExpression {
@@ -173,7 +173,7 @@ extension JinjaParser {
         case .symbol("("):
             if current.isSymbol(")") {
                 advance()
-                return JinjaExpression(kind: .list([]), location: token.location)
+                return JinjaExpression(kind: .tuple([]), location: token.location)
             }
             let inner = try parseExpression()
             if current.isSymbol(")") {
@@ -187,7 +187,7 @@ extension JinjaParser {
                 items.append(try parseExpression())
             }
             try expectSymbol(")")
-            return JinjaExpression(kind: .list(items), location: token.location)
+            return JinjaExpression(kind: .tuple(items), location: token.location)
         case .symbol("["):
             var items: [JinjaExpression] = []
             while !current.isSymbol("]") {
