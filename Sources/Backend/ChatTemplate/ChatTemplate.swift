@@ -31,8 +31,7 @@ public struct ChatTemplate: Sendable {
     /// The text is the template's, as jinja2 renders it. llama.cpp's server
     /// does more around the rendering, which is left to callers: it removes
     /// a leading `bos_token` when the tokenizer adds one itself (else the
-    /// prompt has two), removes a trailing `eos_token` when the tokenizer
-    /// adds one, passes `date_string` (today) to Llama 3.x templates, folds a
+    /// prompt has two), passes `date_string` (today) to Llama 3.x templates, folds a
     /// system message into the first user message for templates that reject
     /// the system role (Gemma), and continues a final assistant message
     /// instead of opening a new turn.
