@@ -25,6 +25,17 @@ public struct ChatTemplate: Sendable {
     /// with `role` and `content`), `add_generation_prompt`, `bos_token`,
     /// `eos_token`, and the functions `raise_exception` and `strftime_now`.
     ///
+    /// `tools` is absent (as in llama.cpp when a request has none), so
+    /// templates take their tool-free branch.
+    ///
+    /// The text is the template's, as jinja2 renders it. llama.cpp's server
+    /// does more around the rendering, which is left to callers: it removes
+    /// a leading `bos_token` when the tokenizer adds one itself (else the
+    /// prompt has two), passes `date_string` (today) to Llama 3.x templates, folds a
+    /// system message into the first user message for templates that reject
+    /// the system role (Gemma), and continues a final assistant message
+    /// instead of opening a new turn.
+    ///
     /// Throws when the source is not a valid template; the error names the
     /// line and column.
     public init(jinja source: String) throws(ChatTemplateError) {

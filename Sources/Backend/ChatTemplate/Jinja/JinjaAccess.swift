@@ -30,7 +30,7 @@ enum JinjaAccess {
             if let found = namespace.attributes[index] { return found }
         case .loop(let loop):
             if case .string(let name) = index, let found = loop.attribute(name) { return found }
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             if let position = index.integer, let found = element(items, at: position) { return found }
         case .string(let text):
             if let position = index.integer, let found = element(Array(text.unicodeScalars), at: position) {
@@ -68,6 +68,8 @@ enum JinjaAccess {
         switch value {
         case .list(let items):
             return .list(indices(count: items.count, try bound(start), try bound(stop), stride).map { items[$0] })
+        case .tuple(let items):
+            return .tuple(indices(count: items.count, try bound(start), try bound(stop), stride).map { items[$0] })
         case .string(let text):
             let scalars = Array(text.unicodeScalars)
             var result = String.UnicodeScalarView()

@@ -53,7 +53,7 @@ enum JinjaFilters {
                 if value.isUndefined { return .list([]) }
                 throw JinjaError("items needs a mapping, not '\(value.typeName)'")
             }
-            return .list(dictionary.entries.map { .list([$0.key, $0.value]) })
+            return .list(dictionary.entries.map { .tuple([$0.key, $0.value]) })
         case "replace":
             guard case .string(let old)? = arguments.value(0, "old"), case .string(let new)? = arguments.value(1, "new") else {
                 throw JinjaError("replace needs two strings")
@@ -111,7 +111,7 @@ enum JinjaFilters {
         switch value {
         case .undefined: 0
         case .string(let text): JinjaStrings.count(text)
-        case .list(let items): items.count
+        case .list(let items), .tuple(let items): items.count
         case .dictionary(let dictionary): dictionary.count
         case .namespace(let namespace): namespace.attributes.count
         default: throw JinjaError("object of type '\(value.typeName)' has no len()")
@@ -201,7 +201,7 @@ enum JinjaFilters {
             ("case_sensitive", arguments.value(0, "case_sensitive") ?? .boolean(false)),
             ("attribute", .integer(byValue ? 1 : 0)),
         ]
-        return try sorted(.list(dictionary.entries.map { .list([$0.key, $0.value]) }), sortArguments)
+        return try sorted(.list(dictionary.entries.map { .tuple([$0.key, $0.value]) }), sortArguments)
     }
 
     private static func map(_ value: JinjaValue, _ arguments: JinjaCallArguments, renderer: JinjaRenderer) throws(JinjaError) -> [JinjaValue] {

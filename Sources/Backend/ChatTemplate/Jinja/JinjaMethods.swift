@@ -14,7 +14,7 @@ enum JinjaMethods {
         switch value {
         case .string: stringMethods.contains(name)
         case .dictionary: dictionaryMethods.contains(name)
-        case .list: listMethods.contains(name)
+        case .list, .tuple: listMethods.contains(name)
         default: false
         }
     }
@@ -25,7 +25,7 @@ enum JinjaMethods {
         switch receiver {
         case .string(let text): return try call(name, onString: text, arguments, renderer: renderer)
         case .dictionary(let dictionary): return try call(name, onDictionary: dictionary, arguments)
-        case .list(let items): return try call(name, onList: items, arguments)
+        case .list(let items), .tuple(let items): return try call(name, onList: items, arguments)
         default: throw JinjaError("'\(receiver.typeName)' object has no method '\(name)'")
         }
     }
@@ -45,7 +45,7 @@ enum JinjaMethods {
             let test = name == "startswith" ? JinjaStrings.hasPrefix : JinjaStrings.hasSuffix
             switch arguments.value(0, "prefix") {
             case .string(let affix): return .boolean(test(text, affix))
-            case .list(let affixes):
+            case .list(let affixes), .tuple(let affixes):
                 return .boolean(affixes.contains { if case .string(let affix) = $0 { test(text, affix) } else { false } })
             default: throw JinjaError("\(name)() takes a string or a tuple of strings")
             }
@@ -88,7 +88,7 @@ enum JinjaMethods {
         _ name: String, onDictionary dictionary: JinjaDictionary, _ arguments: JinjaCallArguments
     ) throws(JinjaError) -> JinjaValue {
         switch name {
-        case "items": return .list(dictionary.entries.map { .list([$0.key, $0.value]) })
+        case "items": return .list(dictionary.entries.map { .tuple([$0.key, $0.value]) })
         case "keys": return .list(dictionary.entries.map { $0.key })
         case "values": return .list(dictionary.entries.map { $0.value })
         case "get":

@@ -53,16 +53,24 @@ enum JinjaOperators {
         case (.add, .list(let a), .list(let b)):
             try renderer.checkItems(a.count + b.count)
             return .list(a + b)
+        case (.add, .tuple(let a), .tuple(let b)):
+            try renderer.checkItems(a.count + b.count)
+            return .tuple(a + b)
         case (.multiply, .string(let text), _), (.multiply, _, .string(let text)):
             guard let count = (left.integer ?? right.integer) else { break }
             if text.isEmpty || count <= 0 { return .string("") }
             try renderer.checkSize(text.utf8.count * min(count, Int(Int32.max)))
             return .string(String(repeating: text, count: count))
-        case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
+        case (.multiply, .list(let items), _), (.multiply, _, .list(let items)),
+            (.multiply, .tuple(let items), _), (.multiply, _, .tuple(let items)):
             guard let count = (left.integer ?? right.integer) else { break }
-            if items.isEmpty || count <= 0 { return .list([]) }
-            try renderer.checkItems(items.count * min(count, Int(Int32.max)))
-            return .list(Array([[JinjaValue]](repeating: items, count: count).joined()))
+            let isTuple = if case .tuple = left { true } else if case .tuple = right { true } else { false }
+            var repeated: [JinjaValue] = []
+            if !items.isEmpty, count > 0 {
+                try renderer.checkItems(items.count * min(count, Int(Int32.max)))
+                repeated = Array([[JinjaValue]](repeating: items, count: count).joined())
+            }
+            return isTuple ? .tuple(repeated) : .list(repeated)
         default:
             if let a = left.integer, let b = right.integer { return try integerArithmetic(operation, a, b) }
             if let a = left.number, let b = right.number { return try floatArithmetic(operation, a, b) }
@@ -154,7 +162,7 @@ enum JinjaOperators {
         case (.string(let a), .string(let b)):
             if a.unicodeScalars.elementsEqual(b.unicodeScalars) { return 0 }
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) ? -1 : 1
-        case (.list(let a), .list(let b)):
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
             for (x, y) in zip(a, b) where !x.isEqual(to: y) {
                 return try order(x, y)
             }
@@ -174,7 +182,7 @@ enum JinjaOperators {
                 throw JinjaError("'in <string>' requires a string on the left, not '\(needle.typeName)'")
             }
             return containsScalars(text, part)
-        case .list(let items): return items.contains { $0.isEqual(to: needle) }
+        case .list(let items), .tuple(let items): return items.contains { $0.isEqual(to: needle) }
         case .dictionary(let dictionary): return dictionary[needle] != nil
         case .namespace(let namespace): return namespace.attributes[needle] != nil
         case .undefined: return false  // Jinja's Undefined iterates as empty

@@ -243,6 +243,10 @@ final class JinjaRenderer {
             var values: [JinjaValue] = []
             for item in items { values.append(try evaluate(item)) }
             return .list(values)
+        case .tuple(let items):
+            var values: [JinjaValue] = []
+            for item in items { values.append(try evaluate(item)) }
+            return .tuple(values)
         case .dictionary(let entries):
             var dictionary = JinjaDictionary()
             for entry in entries { dictionary[try evaluate(entry.key)] = try evaluate(entry.value) }

@@ -8,8 +8,10 @@ struct JinjaExpression: Sendable {
         case string(String)
         /// A variable (or global such as `range`).
         case name(String)
-        /// `[a, b]`, and tuples `(a, b)`, which behave as lists here.
+        /// `[a, b]`
         case list([JinjaExpression])
+        /// `(a, b)`, or `a, b` where a tuple may stand unparenthesized.
+        case tuple([JinjaExpression])
         case dictionary([(key: JinjaExpression, value: JinjaExpression)])
         /// `object.name`
         case attribute(JinjaExpression, String)

@@ -28,7 +28,7 @@ enum JinjaTests {
         case "iterable", "sequence":
             // Jinja's Undefined is iterable (as empty) and has a length.
             switch value {
-            case .string, .list, .dictionary, .undefined: return true
+            case .string, .list, .tuple, .dictionary, .undefined: return true
             default: return false
             }
         case "callable":

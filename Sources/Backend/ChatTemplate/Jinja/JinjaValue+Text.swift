@@ -36,12 +36,12 @@ extension JinjaValue {
         case .string(let value): result += Self.pythonQuoted(value)
         case .list(let items):
             result += "["
-            for (position, item) in items.enumerated() {
-                if result.utf8.count > Self.maximumTextBytes { break }
-                if position > 0 { result += ", " }
-                item.appendRepresentation(to: &result)
-            }
+            Self.appendRepresentations(items, to: &result)
             result += "]"
+        case .tuple(let items):
+            result += "("
+            Self.appendRepresentations(items, to: &result)
+            result += items.count == 1 ? ",)" : ")"
         case .dictionary(let dictionary):
             result += "{"
             for (position, entry) in dictionary.entries.enumerated() {
@@ -58,6 +58,14 @@ extension JinjaValue {
             result += ">"
         case .function(let function): result += "<function \(function.name)>"
         case .loop(let loop): result += "<LoopContext \(loop.index + 1)/\(loop.items.count)>"
+        }
+    }
+
+    private static func appendRepresentations(_ items: [JinjaValue], to result: inout String) {
+        for (position, item) in items.enumerated() {
+            if result.utf8.count > maximumTextBytes { break }
+            if position > 0 { result += ", " }
+            item.appendRepresentation(to: &result)
         }
     }
 
@@ -120,7 +128,7 @@ extension JinjaValue {
         case .double(let value):
             output += value.isNaN ? "NaN" : value.isInfinite ? (value < 0 ? "-Infinity" : "Infinity") : Self.pythonFloat(value)
         case .string(let value): Self.writeJSONString(value, to: &output)
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             try writeJSONContainer(
                 items.map { (nil, $0) }, open: "[", close: "]", to: &output, indent: indent, sortKeys: sortKeys, level: level)
         case .dictionary(let dictionary):

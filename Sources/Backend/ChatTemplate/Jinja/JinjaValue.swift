@@ -12,6 +12,9 @@ enum JinjaValue {
     case double(Double)
     case string(String)
     case list([JinjaValue])
+    /// A Python tuple: `(a, b)`, `a, b`, the pairs of `items()`. Behaves as a
+    /// list but prints with parentheses and never equals one.
+    case tuple([JinjaValue])
     indirect case dictionary(JinjaDictionary)
     case namespace(JinjaNamespace)
     case function(JinjaFunction)
@@ -26,7 +29,7 @@ enum JinjaValue {
         case .integer(let value): value != 0
         case .double(let value): value != 0
         case .string(let value): !value.isEmpty
-        case .list(let items): !items.isEmpty
+        case .list(let items), .tuple(let items): !items.isEmpty
         case .dictionary(let dictionary): !dictionary.isEmpty
         case .namespace, .function, .loop: true
         }
@@ -65,6 +68,7 @@ enum JinjaValue {
         case .double: "float"
         case .string: "str"
         case .list: "list"
+        case .tuple: "tuple"
         case .dictionary: "dict"
         case .namespace: "Namespace"
         case .function: "function"
@@ -78,7 +82,7 @@ enum JinjaValue {
         case (.undefined, .undefined), (.none, .none): return true
         // By code points as Python compares (Swift's == is canonical equivalence).
         case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
-        case (.list(let a), .list(let b)):
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.isEqual(to: $1) }
         case (.dictionary(let a), .dictionary(let b)):
             return a.count == b.count && a.entries.allSatisfy { entry in b[entry.key].map { $0.isEqual(to: entry.value) } ?? false }
@@ -95,7 +99,7 @@ enum JinjaValue {
     func iterated(for operation: String) throws(JinjaError) -> [JinjaValue] {
         switch self {
         case .undefined: return []
-        case .list(let items): return items
+        case .list(let items), .tuple(let items): return items
         case .dictionary(let dictionary): return dictionary.entries.map(\.key)
         case .string(let text): return text.unicodeScalars.map { .string(String($0)) }
         default: throw JinjaError("'\(typeName)' object is not iterable (in \(operation))")
