@@ -17,10 +17,16 @@ public final class ModelService: Sendable {
     /// The longest prompt plus completion a sequence can hold.
     public var contextLength: Int { model.configuration.contextLength }
 
-    /// Loads the GGUF file at `path` and starts its scheduler.
-    public convenience init(path: String, configuration: SchedulerConfiguration, metrics: BackendMetrics) throws {
+    /// Loads the GGUF file at `path` and starts its scheduler. The weights
+    /// are read in once (so the first request does not wait on page faults),
+    /// with `progress` called with the fraction read.
+    public convenience init(
+        path: String, configuration: SchedulerConfiguration, metrics: BackendMetrics,
+        progress: (Double) -> Void = { _ in }
+    ) throws {
         let file = try GGUFFile(path: path)
         let model = try LanguageModel(file: file)
+        ModelBenchmark.pageInWeights(of: file, progress: progress)
         let tokenizer = try Tokenizer(TokenizerVocabulary(gguf: file))
         let id = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         self.init(id: id, model: model, tokenizer: tokenizer, template: try Self.chatTemplate(of: file), configuration: configuration, metrics: metrics)

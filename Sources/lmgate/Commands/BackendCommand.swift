@@ -58,7 +58,10 @@ struct BackendCommand: AsyncParsableCommand {
         // Loading maps the file and builds the tokenizer: blocking work, off the cooperative pool.
         let loaded = await withCheckedContinuation { (continuation: CheckedContinuation<Result<ModelService, any Error>, Never>) in
             DispatchQueue.global().async {
-                continuation.resume(returning: Result { try ModelService(path: path, configuration: configuration, metrics: metrics) })
+                let progress = LoadingProgress(label: "loading \(URL(fileURLWithPath: path).lastPathComponent)")
+                continuation.resume(returning: Result {
+                    try ModelService(path: path, configuration: configuration, metrics: metrics, progress: progress.update)
+                })
             }
         }
         switch loaded {

@@ -27,10 +27,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let file = try GGUFFile(path: model)
         let languageModel = try LanguageModel(file: file)
-        ModelBenchmark.pageInWeights(of: file) { fraction in
-            FileHandle.standardError.write(Data(String(format: "\rloading model: %3.0f%%", fraction * 100).utf8))
-        }
-        FileHandle.standardError.write(Data("\n".utf8))
+        let progress = LoadingProgress(label: "loading model")
+        ModelBenchmark.pageInWeights(of: file, progress: progress.update)
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let benchmark = ModelBenchmark(model: languageModel, threads: threadCount)
         let name = URL(fileURLWithPath: model).lastPathComponent
