@@ -38,7 +38,7 @@ public struct BackendSettings: Sendable, Equatable {
 
     /// The arguments of `lmgate backend` for these settings.
     public var backendArguments: [String] {
-        var arguments = ["backend", "--host", "127.0.0.1", "--port", String(self.port)]
+        var arguments = ["backend", "--host", "127.0.0.1", "--port", String(self.port), "--exit-with-parent"]
         if let model { arguments += ["--model", model] }
         if let threads { arguments += ["--threads", String(threads)] }
         if let parallel { arguments += ["--parallel", String(parallel)] }

@@ -213,3 +213,16 @@ def test_sigterm_drains_both_parts(bin_dir, fixtures, tmp_path):
                         timeout=15)
     finally:
         server.stop()
+
+
+def test_backend_does_not_outlive_a_killed_serve(bin_dir, fixtures, tmp_path):
+    server = Serve(bin_dir, tmp_path, fixtures / "models" / MODEL)
+    try:
+        server.wait_ready()
+        backend = server.backend_pid()
+        server.process.kill()  # no chance to stop the backend itself
+        server.process.wait()
+        assert wait_for(lambda: subprocess.run(["kill", "-0", str(backend)], capture_output=True).returncode != 0,
+                        timeout=15)
+    finally:
+        server.stop()

@@ -23,6 +23,10 @@ struct BackendCommand: AsyncParsableCommand {
     @Option(help: "Threads the model computes on (default: all cores).") var threads: Int?
     @Option(help: "The most requests generated at once; each decoding step serves all of them.") var parallel: Int = 8
     @Option(help: "The most requests waiting beyond those; more get 503.") var queue: Int = 32
+    /// Set by `lmgate serve`, which supervises this process: if serve is
+    /// killed outright (no chance to stop its backend), the backend must not
+    /// live on holding the port.
+    @Flag(name: .customLong("exit-with-parent"), help: .hidden) var exitWithParent = false
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
@@ -76,7 +80,11 @@ struct BackendCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        await ProcessSignals.termination()
+        if exitWithParent {
+            await ProcessSignals.terminationOrParentExit()
+        } else {
+            await ProcessSignals.termination()
+        }
         logger.info("shutting down")
         await server.shutdown()
     }

@@ -18,6 +18,22 @@ enum ProcessSignals {
         for await _ in signals { return }
     }
 
+    /// Suspends until SIGTERM or SIGINT arrives or the parent process is gone
+    /// (this process was re-parented), checked every second.
+    static func terminationOrParentExit() async {
+        let parent = getppid()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await termination() }
+            group.addTask {
+                while getppid() == parent, !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// Calls `handler` on every SIGHUP until the returned source is cancelled.
     static func onReload(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
         signal(SIGHUP, SIG_IGN)
