@@ -48,10 +48,8 @@ public final class ModelService: Sendable {
     /// The model's own chat template (`tokenizer.chat_template`), or ChatML
     /// for a model without one, as llama.cpp falls back.
     static func chatTemplate(of file: GGUFFile) throws -> ChatTemplate {
-        // The one place the model's own template is chosen. Until the Jinja
-        // interpreter is merged every model gets ChatML; then this becomes:
-        // if let source = try file.metadata.string("tokenizer.chat_template") { return try ChatTemplate(jinja: source) }
-        .chatML
+        guard let source = try file.metadata.string("tokenizer.chat_template") else { return .chatML }
+        return try ChatTemplate(jinja: source)
     }
 
     /// Whether `name` (a request's `model`) names this model: its id, with
