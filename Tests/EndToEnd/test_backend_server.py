@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from backend_support import MODEL, BackendProcess, reference, sse_events
+from conftest import REPO
 from conftest import free_port
 
 
@@ -282,12 +283,17 @@ def test_prompt_longer_than_context_is_400_with_both_numbers(backend, openai_cli
     assert raised.value.body["code"] == "context_length_exceeded"
 
 
-def test_queue_full_is_503(bin_dir, fixtures):
-    with BackendProcess(bin_dir, fixtures / "models" / f"{MODEL}.gguf", "--parallel", "1", "--queue", "0") as server:
-        body = {"model": MODEL, "prompt": "Hello", "max_tokens": 480, "ignore_eos": True, "stream": True}
+def test_queue_full_is_503(bin_dir):
+    # The demo model scripts/setup makes: its 4,096-token context keeps the one
+    # sequence busy for seconds (a tiny fixture's 480 tokens take well under one).
+    demo = REPO / "models" / "lmgate-demo.gguf"
+    with BackendProcess(bin_dir, demo, "--parallel", "1", "--queue", "0") as server:
+        body = {"model": "lmgate-demo", "prompt": "Hello", "max_tokens": 4000, "ignore_eos": True, "stream": True}
         with httpx.stream("POST", server.base_url + "/v1/completions", json=body, timeout=60) as busy:
             assert busy.status_code == 200
-            next(busy.iter_lines())
+            # Keep the iterator: a discarded one closes the response (a disconnect).
+            lines = busy.iter_lines()
+            next(lines)
             error = error_of(server.post("/v1/completions", {**body, "stream": False}), 503)
             assert error["code"] == "queue_full"
 
