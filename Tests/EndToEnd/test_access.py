@@ -135,16 +135,18 @@ def test_unknown_user_and_wrong_password_take_similar_time(bin_dir, tmp_path, up
     for _ in range(3):  # warm up the thread pool and connections
         timed(basic("alice", "warm"))
     wrong, unknown = [], []
-    for index in range(30):  # interleaved, so load changes hit both alike
+    for index in range(40):  # interleaved, so load changes hit both alike
         wrong.append(timed(basic("alice", f"guess{index}")))
         unknown.append(timed(basic(f"nobody{index}", f"guess{index}")))
     wrong_median, unknown_median = statistics.median(wrong), statistics.median(unknown)
     # Without the dummy hash an unknown user would answer in a fraction of a
-    # millisecond against several for a bcrypt at cost 8.
-    assert abs(wrong_median - unknown_median) < 0.25 * wrong_median, (wrong_median, unknown_median)
+    # millisecond against several for a bcrypt at cost 8 (a factor of ten or
+    # more); the band is wide because a loaded 2-core machine moves medians by
+    # a third between two runs of the same path.
+    assert abs(wrong_median - unknown_median) < 0.5 * min(wrong_median, unknown_median), (wrong_median, unknown_median)
     # Rank check: neither kind is systematically faster (Mann-Whitney U within a wide band).
     u = sum(1 for w in wrong for n in unknown if n < w) + 0.5 * sum(1 for w in wrong for n in unknown if n == w)
-    assert 0.2 * 900 < u < 0.8 * 900, u
+    assert 0.2 * 1600 < u < 0.8 * 1600, u
 
 
 def test_lockout_engages_and_expires(bin_dir, tmp_path, upstream, proxies):
