@@ -33,18 +33,11 @@ public enum MatrixMultiply {
     ///   - x: `w.columns` activations.
     ///   - y: room for `w.rows` results.
     public static func matVec(_ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool) {
-        let dot = RowDot.kernel(for: w.type)
-        let columns = w.columns
-        let sumCount = RowDot.needsActivationSums(w.type) ? columns / 32 : 0
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: columns + sumCount) { scratch in
-            let ordered = scratch.baseAddress!
-            let sums = ordered + columns
-            ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
-            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
-            pool.parallelFor(count: w.rows, granularity: 4) { rows in
-                for row in rows {
-                    y[row] = dot(w.rowData(row), ordered, sums, columns)
-                }
+        let vector = PreparedVector(w, x)
+        defer { vector.deallocate() }
+        pool.parallelFor(count: w.rows, granularity: 4) { rows in
+            for row in rows {
+                y[row] = vector.dot(w.rowData(row))
             }
         }
     }
