@@ -38,9 +38,13 @@ extension LanguageModel {
             for t in 0..<n {
                 VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.attentionNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
             }
-            MatrixMultiply.matMul(layer.query, x: normed.pointer, tokens: n, y: q.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.key, x: normed.pointer, tokens: n, y: k.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.value, x: normed.pointer, tokens: n, y: v.pointer, pool: pool)
+            if n == 1 {
+                MatrixMultiply.matVecs([(layer.query, q.pointer), (layer.key, k.pointer), (layer.value, v.pointer)], x: normed.pointer, pool: pool)
+            } else {
+                MatrixMultiply.matMul(layer.query, x: normed.pointer, tokens: n, y: q.pointer, pool: pool)
+                MatrixMultiply.matMul(layer.key, x: normed.pointer, tokens: n, y: k.pointer, pool: pool)
+                MatrixMultiply.matMul(layer.value, x: normed.pointer, tokens: n, y: v.pointer, pool: pool)
+            }
             if let bias = layer.queryBias { VectorOperations.addBias(bias, to: q.pointer, rows: n) }
             if let bias = layer.keyBias { VectorOperations.addBias(bias, to: k.pointer, rows: n) }
             if let bias = layer.valueBias { VectorOperations.addBias(bias, to: v.pointer, rows: n) }
@@ -62,9 +66,13 @@ extension LanguageModel {
             for t in 0..<n {
                 VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
             }
-            MatrixMultiply.matMul(layer.gate, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.up, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
-            VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+            if n == 1 {
+                MatrixMultiply.matVecPair(layer.gate, layer.up, x: normed.pointer, y: gate.pointer, pool: pool, combine: VectorOperations.swiGLU)
+            } else {
+                MatrixMultiply.matMul(layer.gate, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
+                MatrixMultiply.matMul(layer.up, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
+                VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+            }
             MatrixMultiply.matMul(layer.down, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
             VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
         }

@@ -37,9 +37,14 @@ enum VectorOperations {
     /// SwiGLU: `gate = silu(gate) · up`, where `silu(g) = g / (1 + e^−g)`.
     static func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         for index in 0..<count {
-            let g = gate[index]
-            gate[index] = g / (1 + exp(-g)) * up[index]
+            gate[index] = swiGLU(gate[index], up[index])
         }
+    }
+
+    /// SwiGLU of one gate and up value: `silu(gate) · up`.
+    @inline(__always)
+    static func swiGLU(_ gate: Float, _ up: Float) -> Float {
+        gate / (1 + exp(-gate)) * up
     }
 
     /// Turns `scores` into probabilities in place: `e^(s − max) / Σ e^(s − max)`.

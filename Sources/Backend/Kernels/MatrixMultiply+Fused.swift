@@ -1,0 +1,81 @@
+/// Several products with one input vector in a single parallel job.
+///
+/// Decoding one token runs a few hundred short jobs on the pool, each ending
+/// in a wait for every thread; a thread that the system has descheduled
+/// makes the others wait for it. Doing the query, key and value projections
+/// (or the feed-forward gate and up projections) in one job halves those
+/// waits where it applies.
+extension MatrixMultiply {
+    /// `y = W · x` for each `(W, y)` of `products`, all of whose matrices
+    /// have `x`'s length as their column count, in one job.
+    public static func matVecs(_ products: [(matrix: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, pool: ComputePool) {
+        guard let first = products.first else { return }
+        precondition(products.allSatisfy { $0.matrix.columns == first.matrix.columns }, "matVecs needs matrices of equal width")
+        let prepared = products.map { PreparedVector($0.matrix, x) }
+        defer { prepared.forEach { $0.deallocate() } }
+        // Row r of the concatenation is row r − starts[i] of products[i].
+        var starts: [Int] = []
+        var total = 0
+        for product in products {
+            starts.append(total)
+            total += product.matrix.rows
+        }
+        pool.parallelFor(count: total, granularity: 4) { rows in
+            for index in products.indices {
+                let product = products[index], vector = prepared[index]
+                let lower = max(rows.lowerBound - starts[index], 0)
+                let upper = min(rows.upperBound - starts[index], product.matrix.rows)
+                guard lower < upper else { continue }
+                for row in lower..<upper {
+                    product.y[row] = vector.dot(product.matrix.rowData(row))
+                }
+            }
+        }
+    }
+
+    /// `y[r] = combine((A · x)[r], (B · x)[r])` for two matrices of the same
+    /// shape (SwiGLU's gate and up projections), in one job and without
+    /// storing either product.
+    public static func matVecPair(
+        _ a: WeightMatrix, _ b: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        pool: ComputePool, combine: (Float, Float) -> Float
+    ) {
+        precondition(a.rows == b.rows && a.columns == b.columns, "matVecPair needs matrices of equal shape")
+        let first = PreparedVector(a, x), second = PreparedVector(b, x)
+        defer { first.deallocate(); second.deallocate() }
+        pool.parallelFor(count: a.rows, granularity: 4) { rows in
+            for row in rows {
+                y[row] = combine(first.dot(a.rowData(row)), second.dot(b.rowData(row)))
+            }
+        }
+    }
+}
+
+/// An activation vector in one matrix type's kernel order, with the block
+/// sums its kernel reads, and that kernel.
+struct PreparedVector {
+    let kernel: RowDot.Kernel
+    let columns: Int
+    let ordered: UnsafeMutablePointer<Float>
+    let sums: UnsafeMutablePointer<Float>
+
+    init(_ w: WeightMatrix, _ x: UnsafePointer<Float>) {
+        kernel = RowDot.kernel(for: w.type)
+        columns = w.columns
+        let sumCount = RowDot.needsActivationSums(w.type) ? columns / 32 : 0
+        ordered = .allocate(capacity: columns + max(sumCount, 1))
+        sums = ordered + columns
+        ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
+        RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+    }
+
+    /// The dot product of a stored row of the matrix with the vector.
+    @inline(__always)
+    func dot(_ row: UnsafeRawPointer) -> Float {
+        kernel(row, ordered, sums, columns)
+    }
+
+    func deallocate() {
+        ordered.deallocate()
+    }
+}
