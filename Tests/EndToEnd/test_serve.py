@@ -47,15 +47,6 @@ def openai_client(serve, key):
                          http_client=httpx.Client(verify=ssl.create_default_context(cafile=serve.ca), timeout=60))
 
 
-def wait_for_access_reload(serve, counts):
-    """Whether lmgate logged reloading its access files with `counts` (e.g.
-    "auth.keys=2 auth.users=2") within 10 s. Tests wait for this before trying
-    new credentials: every attempt made before the reload is a failed login,
-    and ten from one address lock it out for the rest of the module."""
-    return wait_for(lambda: any(counts in line and "access.reloaded" in line
-                                for line in serve.log_text().splitlines()), timeout=10)
-
-
 def model_id(serve):
     status, body = serve.curl("/v1/models", key=serve.key)
     assert status == "200", body
@@ -119,7 +110,6 @@ def test_basic_auth_with_a_user_added_by_swift_htpasswd(serve, bin_dir):
     subprocess.run([str(bin_dir / "swift-htpasswd"), "-b", "-B", "-C", "5", str(serve.home / "users.htpasswd"),
                     "alice", password], check=True, capture_output=True)
     # The file is watched: no restart, no signal.
-    assert wait_for_access_reload(serve, "auth.users=1 ")
     assert wait_for(lambda: serve.curl("/v1/models", "-u", f"alice:{password}")[0] == "200", timeout=10)
     assert serve.curl("/v1/models", "-u", "alice:wrong-" + password)[0] == "401"
 
@@ -131,7 +121,6 @@ def test_revoked_key_and_removed_user_stop_new_requests_while_open_streams_compl
     users = serve.home / "users.htpasswd"
     subprocess.run([str(bin_dir / "swift-htpasswd"), "-b", "-B", "-C", "5", str(users), "bob", password],
                    check=True, capture_output=True)
-    assert wait_for_access_reload(serve, "auth.keys=2 auth.users=2 ")
     assert wait_for(lambda: serve.curl("/v1/models", key=key)[0] == "200"
                     and serve.curl("/v1/models", "-u", f"bob:{password}")[0] == "200", timeout=10)
     model = model_id(serve)
