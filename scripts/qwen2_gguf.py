@@ -19,33 +19,25 @@ class Shape:
 
 def copy_tokenizer(writer, vocab_path):
     """Copies every tokenizer.* key of a vocabulary GGUF (llama.cpp's
-    ggml-vocab-*.gguf) into the model being written; returns the vocabulary size."""
+    ggml-vocab-*.gguf) into the model being written, with its GGUF types
+    unchanged; returns the vocabulary size."""
     reader = GGUFReader(vocab_path)
-    size = 0
-    for name, field in reader.fields.items():
-        if not name.startswith("tokenizer."):
+    for key, field in reader.fields.items():
+        if not key.startswith("tokenizer."):
             continue
         kind = field.types[0]
-        if kind == GGUFValueType.STRING:
-            writer.add_string(name, bytes(field.parts[field.data[0]]).decode("utf-8"))
-        elif kind == GGUFValueType.ARRAY:
-            item = field.types[1]
-            if item == GGUFValueType.STRING:
+        if kind == GGUFValueType.ARRAY:
+            sub = field.types[1]
+            if sub == GGUFValueType.STRING:
                 values = [bytes(field.parts[i]).decode("utf-8", errors="surrogateescape") for i in field.data]
             else:
                 values = [field.parts[i].tolist()[0] for i in field.data]
-            writer.add_array(name, values)
-            if name == "tokenizer.ggml.tokens":
-                size = len(values)
-        elif kind == GGUFValueType.UINT32:
-            writer.add_uint32(name, int(field.parts[field.data[0]][0]))
-        elif kind == GGUFValueType.INT32:
-            writer.add_int32(name, int(field.parts[field.data[0]][0]))
-        elif kind == GGUFValueType.BOOL:
-            writer.add_bool(name, bool(field.parts[field.data[0]][0]))
+            writer.add_key_value(key, values, kind, sub_type=sub)
+        elif kind == GGUFValueType.STRING:
+            writer.add_key_value(key, bytes(field.parts[field.data[0]]).decode("utf-8"), kind)
         else:
-            raise SystemExit(f"{vocab_path}: tokenizer key {name} has a type this script does not copy ({kind})")
-    return size
+            writer.add_key_value(key, field.parts[field.data[0]].tolist()[0], kind)
+    return len(reader.fields["tokenizer.ggml.tokens"].data)
 
 
 def write_qwen2(path, name, shape, seed=5, vocab_path=None, description=None):
@@ -68,6 +60,7 @@ def write_qwen2(path, name, shape, seed=5, vocab_path=None, description=None):
         size = copy_tokenizer(writer, vocab_path)
         if size != shape.vocab:
             raise SystemExit(f"{vocab_path} has {size} tokens, the shape says {shape.vocab}")
+        writer.add_vocab_size(size)
     writer.add_context_length(shape.context)
     writer.add_embedding_length(shape.dim)
     writer.add_block_count(shape.layers)
