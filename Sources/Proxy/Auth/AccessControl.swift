@@ -193,7 +193,11 @@ public final class AccessControl: ListenerAccessControl {
     }
 
     public func makeRequestHandlers() -> [any ChannelHandler] {
-        [CORSHandler(allowedOrigins: { [weak self] in self?.configuration.corsOrigins ?? [] })]
+        // Decided per connection: without CORS origins the handler would only
+        // cost a pipeline step per message; a reload that adds origins takes
+        // effect on the next connections.
+        guard !self.configuration.corsOrigins.isEmpty else { return [] }
+        return [CORSHandler(allowedOrigins: { [weak self] in self?.configuration.corsOrigins ?? [] })]
     }
 
     // MARK: Admission

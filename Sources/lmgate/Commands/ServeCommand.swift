@@ -90,6 +90,18 @@ struct ServeCommand: AsyncParsableCommand {
             if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }
             throw error
         }
+        // The banner invites requests: it comes once the model is loaded (the
+        // backend shows the loading progress meanwhile), or after ten minutes
+        // with a warning, since the proxy answers 503 until then anyway.
+        let health = "http://127.0.0.1:\(backend.port)/health"
+        let deadline = ContinuousClock.now + .seconds(600)
+        while await LoopbackFetch.get(health) == nil {
+            guard ContinuousClock.now < deadline else {
+                logger.warning("the backend has not finished loading its model; requests get 503 until it has")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
         // Written in one piece, unbuffered: whoever started lmgate (a terminal, a test) sees it at once.
         FileHandle.standardOutput.write(Data((StartupBanner(proxy: proxy, model: modelPath, home: home, firstRun: firstRun).text + "\n").utf8))
 
