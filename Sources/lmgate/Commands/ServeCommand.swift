@@ -90,6 +90,10 @@ struct ServeCommand: AsyncParsableCommand {
             if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }
             throw error
         }
+        // From here SIGHUP reloads (before this point its default action would end the process).
+        let reload = ProcessSignals.onReload { proxy.reload() }
+        defer { reload.cancel() }
+
         // The banner invites requests: it comes once the model is loaded (the
         // backend shows the loading progress meanwhile), or after ten minutes
         // with a warning, since the proxy answers 503 until then anyway.
@@ -105,8 +109,6 @@ struct ServeCommand: AsyncParsableCommand {
         // Written in one piece, unbuffered: whoever started lmgate (a terminal, a test) sees it at once.
         FileHandle.standardOutput.write(Data((StartupBanner(proxy: proxy, model: modelPath, home: home, firstRun: firstRun).text + "\n").utf8))
 
-        let reload = ProcessSignals.onReload { proxy.reload() }
-        defer { reload.cancel() }
         await ProcessSignals.termination()
         logger.info("shutting down: no new connections, letting open requests finish")
         // The proxy drains first (its open streams still need the backend), then the backend stops.
