@@ -205,6 +205,14 @@ public final class AccessControl: ListenerAccessControl {
     func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {
         let state = self.state.withLockedValue { $0 }
         let configuration = state.policy.configuration
+        // Nothing to check (no credentials, no address lists): skip parsing
+        // the address and the path; the head is still rewritten (identity
+        // header out, upstream key in).
+        if !configuration.requiresAuthentication && state.policy.allowlist.allow.isEmpty
+            && state.policy.allowlist.deny.isEmpty
+        {
+            return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
+        }
         let peer = IPAddress(request.clientAddress)
         let client = peer.map {
             ClientAddressResolver.client(peer: $0, headers: request.head.headers, trustedProxies: configuration.trustedProxies)
