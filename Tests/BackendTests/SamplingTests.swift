@@ -114,4 +114,24 @@ struct SamplingTests {
         #expect(unfinished.finish() == "ST")
         #expect(!unfinished.stopped)
     }
+
+    @Test("top-k over a large vocabulary (heap selection) keeps the same tokens, in the same order, as a full sort")
+    func topKOverALargeVocabularyMatchesAFullSort() {
+        var generator = SeededRandomGenerator(seed: 11)
+        // Coarse values so that many logits tie (ties go to the lower token id), some -infinity (banned).
+        let large: [Float] = (0..<50_000).map { index in
+            index % 97 == 0 ? -.infinity : Float(generator.next() % 400) / 16
+        }
+        for k in [1, 40, 500] {
+            var parameters = SamplingParameters()
+            parameters.temperature = 0.8
+            parameters.topK = k; parameters.topP = 1; parameters.minP = 0
+            let chosen = Sampler(parameters).candidates(large)
+            let expected = large.indices.filter { large[$0] > -.infinity }
+                .sorted { large[$0] > large[$1] || (large[$0] == large[$1] && $0 < $1) }
+                .prefix(k)
+            #expect(chosen.map(\.token) == Array(expected), "k = \(k)")
+            #expect(abs(chosen.map(\.probability).reduce(0, +) - 1) < 1e-9)
+        }
+    }
 }

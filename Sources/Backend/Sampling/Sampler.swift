@@ -43,9 +43,18 @@ public struct Sampler: Sendable {
             let best = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? 0
             return [(best, 1)]
         }
-        var order = logits.indices.filter { logits[$0] > -.infinity }
-        order.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        if p.topK > 0, order.count > p.topK { order.removeSubrange(p.topK...) }
+        // Higher logit first; equal logits by lower token id.
+        let ranksBefore = { (a: Int, b: Int) -> Bool in logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
+        var order: [Int]
+        if p.topK > 0 && p.topK < logits.count / 8 {
+            // Top-k by one pass with a k-entry heap instead of sorting the
+            // whole vocabulary (150k entries) for every token.
+            order = Self.best(p.topK, of: logits, by: ranksBefore)
+        } else {
+            order = logits.indices.filter { logits[$0] > -.infinity }
+            order.sort(by: ranksBefore)
+            if p.topK > 0, order.count > p.topK { order.removeSubrange(p.topK...) }
+        }
         guard let top = order.first else { return [] }
         let maximum = Double(logits[top])
         var weights = order.map { Foundation.exp((Double(logits[$0]) - maximum) / Double(p.temperature)) }
@@ -69,6 +78,41 @@ public struct Sampler: Sendable {
         }
         total = weights.reduce(0, +)
         return zip(order, weights).map { ($0, $1 / total) }
+    }
+
+    /// The `count` best finite-logit token ids in rank order, found with a
+    /// binary min-heap (its root is the worst of the best so far).
+    static func best(_ count: Int, of logits: [Float], by ranksBefore: (Int, Int) -> Bool) -> [Int] {
+        var heap: [Int] = []
+        heap.reserveCapacity(count)
+        func siftDown(_ start: Int) {
+            var parent = start
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var worst = parent
+                if left < heap.count && ranksBefore(heap[worst], heap[left]) { worst = left }
+                if right < heap.count && ranksBefore(heap[worst], heap[right]) { worst = right }
+                if worst == parent { return }
+                heap.swapAt(parent, worst)
+                parent = worst
+            }
+        }
+        for token in logits.indices where logits[token] > -.infinity {
+            if heap.count < count {
+                heap.append(token)
+                var child = heap.count - 1
+                while child > 0 {
+                    let parent = (child - 1) / 2
+                    guard ranksBefore(heap[parent], heap[child]) else { break }
+                    heap.swapAt(parent, child)
+                    child = parent
+                }
+            } else if ranksBefore(token, heap[0]) {
+                heap[0] = token
+                siftDown(0)
+            }
+        }
+        return heap.sorted(by: ranksBefore)
     }
 
     /// Chooses the next token from `logits` given the tokens so far.
