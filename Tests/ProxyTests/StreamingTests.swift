@@ -71,10 +71,13 @@ import Testing
 
         let arrivals = try await done.futureResult.get()
         #expect(arrivals.map(\.index) == Array(0..<eventCount))
-        // Event k reached the client before the upstream sent event k+2
-        // (which it does 100 ms after event k): nothing was buffered.
+        // Event k reached the client before the upstream sent event k+6
+        // (300 ms after event k): nothing was held back. A buffering proxy
+        // would deliver event 0 only once all 20 were sent; the slack absorbs
+        // the scheduling delays of a 2-core machine running the rest of the
+        // suite in parallel (a slack of 2 failed there once).
         for arrival in arrivals {
-            #expect(arrival.sentWhenReceived <= arrival.index + 2, "event \(arrival.index) arrived late")
+            #expect(arrival.sentWhenReceived <= arrival.index + 6, "event \(arrival.index) arrived late")
         }
         try await channel.close()
         await proxy.stop()
