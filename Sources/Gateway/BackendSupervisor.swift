@@ -14,7 +14,6 @@ public final class BackendSupervisor: Sendable {
     private struct State {
         var process: Process?
         var stopping = false
-        var restarts = 0
         var nextDelay: Duration = .seconds(1)
         var startedAt: ContinuousClock.Instant?
     }
@@ -32,14 +31,6 @@ public final class BackendSupervisor: Sendable {
         self.arguments = arguments
         self.logger = logger
     }
-
-    /// The running child's process id, if one is running.
-    public var processIdentifier: Int32? {
-        self.state.withLockedValue { $0.process.map { $0.isRunning ? $0.processIdentifier : nil } ?? nil }
-    }
-
-    /// How many times the backend was started again after stopping.
-    public var restarts: Int { self.state.withLockedValue { $0.restarts } }
 
     /// Starts the backend; it is restarted whenever it exits until ``stop(grace:)``.
     public func start() throws {
@@ -102,11 +93,7 @@ public final class BackendSupervisor: Sendable {
             ])
         Task {
             try? await Task.sleep(for: delay)
-            let stopping = self.state.withLockedValue { state -> Bool in
-                if !state.stopping { state.restarts += 1 }
-                return state.stopping
-            }
-            guard !stopping else { return }
+            guard !self.state.withLockedValue({ $0.stopping }) else { return }
             do {
                 try self.launch()
             } catch {

@@ -1,23 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
-/// Fetches small documents from lmgate's own loopback endpoints (the
-/// backend's `/v1/models` and `/metrics`, the proxy's admin listener) for
-/// `lmgate status`.
-public enum LoopbackFetch {
-    /// The body of a `GET`, or `nil` if the server did not answer 200 within `timeout`.
-    public static func get(_ url: String, timeout: TimeInterval = 3) async -> Data? {
-        guard let address = URL(string: url) else { return nil }
-        var request = URLRequest(url: address, timeoutInterval: timeout)
-        request.httpMethod = "GET"
-        guard let (data, response) = try? await URLSession.shared.data(for: request),
-            (response as? HTTPURLResponse)?.statusCode == 200
-        else { return nil }
-        return data
-    }
-}
 
 /// The samples of a Prometheus text exposition, summed per metric name over
 /// their labels.
