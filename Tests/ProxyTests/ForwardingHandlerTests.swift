@@ -12,7 +12,7 @@ import Testing
         try proxy.clientSends(
             "GET /v1/models HTTP/1.1\r\nHost: gateway.example\r\nConnection: keep-alive, X-Hop\r\n"
                 + "X-Hop: 1\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic eA==\r\nTE: trailers\r\n"
-                + "Upgrade: websocket\r\nX-Forwarded-For: 198.51.100.1\r\nAuthorization: Bearer k\r\n\r\n")
+                + "X-Forwarded-For: 198.51.100.1\r\nAuthorization: Bearer k\r\n\r\n")
         let head = try #require(try proxy.upstreamReceived().head)
         #expect(head.uri == "/v1/models")
         for name in ["connection", "x-hop", "keep-alive", "proxy-authorization", "te", "upgrade", "transfer-encoding"] {

@@ -85,6 +85,12 @@ struct ConfigurationSetting: Sendable {
         .init(key: "limits.max_connections", expected: "a whole number") { draft, value in
             setting(&draft.configuration.limits.maxConnections, value, SettingValueParsing.count)
         },
+        .init(key: "limits.max_connections_per_address", expected: "a whole number") { draft, value in
+            setting(&draft.configuration.limits.maxConnectionsPerAddress, value, SettingValueParsing.count)
+        },
+        .init(key: "limits.min_body_rate", expected: "a byte count per second such as 1k, or 0 for none") { draft, value in
+            setting(&draft.configuration.limits.minBodyRate, value, SettingValueParsing.byteCount)
+        },
         .init(key: "limits.max_idle_upstream_connections", expected: "a whole number") { draft, value in
             setting(&draft.configuration.limits.maxIdleUpstreamConnections, value, SettingValueParsing.count)
         },
@@ -93,6 +99,12 @@ struct ConfigurationSetting: Sendable {
         },
         .init(key: "timeouts.client_body", expected: "a duration such as 60s") { draft, value in
             setting(&draft.configuration.timeouts.clientBody, value, SettingValueParsing.duration)
+        },
+        .init(key: "timeouts.client_body_total", expected: "a duration such as 300s") { draft, value in
+            setting(&draft.configuration.timeouts.clientBodyTotal, value, SettingValueParsing.duration)
+        },
+        .init(key: "timeouts.body_rate_grace", expected: "a duration such as 10s") { draft, value in
+            setting(&draft.configuration.timeouts.bodyRateGrace, value, SettingValueParsing.duration)
         },
         .init(key: "timeouts.client_send", expected: "a duration such as 60s") { draft, value in
             setting(&draft.configuration.timeouts.clientSend, value, SettingValueParsing.duration)

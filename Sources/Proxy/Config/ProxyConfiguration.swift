@@ -34,6 +34,13 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var maxBodyBytes = 64 * 1024 * 1024
         /// Most client connections open at once; further connections are closed at accept.
         public var maxConnections = 4096
+        /// Most client connections open at once from one address (IPv6: one
+        /// /64, what a single host usually gets); further ones are closed at accept.
+        public var maxConnectionsPerAddress = 128
+        /// Slowest average rate, in bytes per second, at which a request body
+        /// may arrive once ``Timeouts/bodyRateGrace`` has passed (then 408);
+        /// 0 for no minimum. 1k lets a 16 MiB body take over four hours.
+        public var minBodyRate = 1024
         /// Most idle keep-alive connections kept per upstream on each event loop.
         public var maxIdleUpstreamConnections = 64
         public init() {}
@@ -46,6 +53,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var requestHead: Duration = .seconds(30)
         /// Longest pause between two reads of a request body.
         public var clientBody: Duration = .seconds(60)
+        /// Longest time a whole request body may take, from its head on (then
+        /// 408): 16 MiB at 1 Mbit/s takes about 135 s.
+        public var clientBodyTotal: Duration = .seconds(300)
+        /// How long a body may arrive at any rate before ``Limits/minBodyRate`` applies.
+        public var bodyRateGrace: Duration = .seconds(10)
         /// Longest time a client may leave the response unread (its socket
         /// not writable) before it is cut off, like nginx's `send_timeout`:
         /// a client that stops reading cannot hold an upstream connection.

@@ -41,7 +41,7 @@ public struct ConfigurationOverride: Sendable {
 /// upstreams: ["http://127.0.0.1:1234", "http://192.168.1.20:1234"]
 /// admin: { listen: "127.0.0.1:9090", metrics_path: /metrics }
 /// limits: { max_header_bytes: 32k, max_body_bytes: 64m, max_connections: 4096 }
-/// timeouts: { request_head: 30s, client_body: 60s, upstream_connect: 5s, upstream_read: 300s }
+/// timeouts: { request_head: 30s, client_body: 60s, client_body_total: 300s, upstream_connect: 5s, upstream_read: 300s }
 /// health: { probe_interval: 1s, max_probe_interval: 30s }
 /// access_log: true
 /// ```
@@ -247,10 +247,13 @@ public enum ProxyConfigurationLoader {
         if limits.maxConnections < 1 {
             problems.append("limits.max_connections must be at least 1")
         }
+        if limits.maxConnectionsPerAddress < 1 {
+            problems.append("limits.max_connections_per_address must be at least 1")
+        }
         let timeouts = configuration.timeouts
         for (name, value) in [
             ("timeouts.request_head", timeouts.requestHead), ("timeouts.client_body", timeouts.clientBody),
-            ("timeouts.client_send", timeouts.clientSend),
+            ("timeouts.client_send", timeouts.clientSend), ("timeouts.client_body_total", timeouts.clientBodyTotal),
             ("timeouts.upstream_connect", timeouts.upstreamConnect), ("timeouts.upstream_read", timeouts.upstreamRead),
             ("health.probe_interval", configuration.health.probeInterval),
         ] where value <= .zero {

@@ -14,7 +14,8 @@ final class ConnectionWatchdog {
         case none
         /// A complete request head must arrive by `since` + the request head timeout.
         case requestHead(since: NIODeadline)
-        /// A pause in the request body may not exceed the client body timeout.
+        /// A pause in the request body may not exceed the client body
+        /// timeout, nor the whole body its ``RequestBodyDeadline``.
         case clientBody(Exchange)
         /// The upstream must answer, and keep answering, within the upstream read timeout.
         case upstreamRead(Exchange)
@@ -58,7 +59,10 @@ final class ConnectionWatchdog {
         switch phase {
         case .none: return .distantFuture
         case .requestHead(let since): return since + self.settings.requestHeadTimeout
-        case .clientBody(let exchange): return exchange.lastActivity + self.settings.clientBodyTimeout
+        case .clientBody(let exchange):
+            let idle = exchange.lastActivity + self.settings.clientBodyTimeout
+            let body = RequestBodyDeadline(started: exchange.started, settings: self.settings)
+            return min(idle, body.deadline(bytesReceived: exchange.requestBodyBytes))
         case .upstreamRead(let exchange): return exchange.lastActivity + self.settings.upstreamReadTimeout
         case .clientSend(let since): return since + self.settings.clientSendTimeout
         case .linger(let until): return until

@@ -3,7 +3,8 @@ import NIOHTTP1
 
 /// One request and its response as it passes through a ``ForwardingHandler``.
 final class Exchange {
-    /// The head as the client sent it (for the access log).
+    /// The head as the client sent it (for the access log, and the
+    /// response's version).
     let clientHead: HTTPRequestHead
     let started: NIODeadline
     var requestID = ""
@@ -28,7 +29,9 @@ final class Exchange {
     static let replayLimit = 256 * 1024
     var requestBodyBytes = 0
     var requestEnded = false
-    var requestHasBody: Bool
+    /// How the client delimited the body; the upstream head gets the same.
+    let framing: RequestFraming
+    var requestHasBody: Bool { self.framing.hasBody }
     var sentUpstreamAt: NIODeadline?
     var responseStatus: Int?
     var responseStarted = false
@@ -51,12 +54,11 @@ final class Exchange {
         self.replayParts?.append(part)
     }
 
-    init(clientHead: HTTPRequestHead, now: NIODeadline) {
+    init(clientHead: HTTPRequestHead, framing: RequestFraming, now: NIODeadline) {
         self.clientHead = clientHead
         self.started = now
         self.lastActivity = now
         self.closeAfterResponse = !clientHead.isKeepAlive
-        let length = clientHead.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
-        self.requestHasBody = length > 0 || clientHead.headers.contains(name: "transfer-encoding")
+        self.framing = framing
     }
 }

@@ -12,8 +12,13 @@ import NIOHTTP1
 /// stops reading after every request, which costs two `epoll_ctl` calls per
 /// request; here reads are held only when a client actually pipelines.) For
 /// each request it:
-/// 1. checks framing (``RequestFramingCheck``) and the body limit;
-/// 2. asks the ``RequestAdmission`` step (where access control plugs in);
+/// 1. refuses what is never forwarded (``RequestRefusal``: a missing or
+///    repeated `Host`, TRACE, CONNECT, upgrades), checks framing
+///    (``RequestFramingCheck``), the body limit and the target, which it
+///    normalizes (``RequestTarget``), and removes hop-by-hop fields from the
+///    client's head;
+/// 2. asks the ``RequestAdmission`` step (where access control plugs in)
+///    with that head, so the path policy sees is the path forwarded;
 /// 3. picks an upstream (``UpstreamBalancer``), borrows a keep-alive
 ///    connection from the event loop's ``UpstreamConnectionPool`` or opens
 ///    one, failing over to another upstream if the connection is refused;
@@ -65,6 +70,13 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     private var inClientRead = false
     /// Parts of pipelined requests that arrived before the current response ended.
     private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// Body bytes held in ``pipelined``.
+    private var pipelinedBodyBytes = 0
+    /// Bounds on ``pipelined``. Client reads are held while anything is
+    /// queued, so a client that pipelines can add at most what one read
+    /// decodes into; these bound even that (many tiny requests in one read).
+    static let maxPipelinedParts = 1024
+    static let maxPipelinedBodyBytes = 1024 * 1024
     /// Set by graceful shutdown: close once the current response is done.
     private var quiescing = false
     /// Holds the connection to the deadline of its phase; created when the handler is added.
@@ -111,7 +123,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = self.unwrapInboundIn(data)
         if !self.pipelined.isEmpty || !self.acceptsRequestParts {
-            self.pipelined.append(part)
+            self.queuePipelined(part)
             return
         }
         self.inClientRead = true
@@ -139,10 +151,23 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         }
     }
 
+    private func queuePipelined(_ part: HTTPServerRequestPart) {
+        self.pipelined.append(part)
+        if case .body(let body) = part { self.pipelinedBodyBytes += body.readableBytes }
+        guard self.pipelined.count > Self.maxPipelinedParts || self.pipelinedBodyBytes > Self.maxPipelinedBodyBytes
+        else { return }
+        self.logger.info("client pipelined too much, closing", metadata: ["client.address": "\(self.clientAddress)"])
+        self.pipelined.removeAll()
+        self.pipelinedBodyBytes = 0
+        self.context?.close(promise: nil)
+    }
+
     /// Handles queued pipelined parts once the previous response has ended.
     private func handlePipelined() {
         while !self.pipelined.isEmpty && self.acceptsRequestParts {
-            self.handle(self.pipelined.removeFirst())
+            let part = self.pipelined.removeFirst()
+            if case .body(let body) = part { self.pipelinedBodyBytes -= body.readableBytes }
+            self.handle(part)
         }
         if case .forwarding(_, let connection) = self.state { connection.flush() }
     }
@@ -195,7 +220,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         if let parserError = error as? HTTPParserError {
             switch self.state {
             case .idle:
-                let exchange = Exchange(clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), now: .now())
+                let exchange = Exchange(
+                    clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), framing: .none, now: .now())
                 let response: ProxyErrorResponse =
                     parserError == .headerOverflow
                     ? .headerTooLarge : .badRequest("The request is not valid HTTP/1.1 (\(parserError)).")
@@ -228,18 +254,37 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     // MARK: Request
 
-    private func receivedHead(_ head: HTTPRequestHead) {
+    private func receivedHead(_ clientHead: HTTPRequestHead) {
         guard case .idle = self.state else { return }
         self.watchdog?.enter(.none)
-        let exchange = Exchange(clientHead: head, now: .now())
-        exchange.requestID = head.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
+        let framingViolation = RequestFramingCheck.check(clientHead)
+        let framing = framingViolation == nil ? RequestFraming(of: clientHead) : .none
+        let exchange = Exchange(clientHead: clientHead, framing: framing, now: .now())
+        exchange.requestID =
+            clientHead.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
 
-        if let violation = RequestFramingCheck.check(head) {
-            return self.answer(exchange, with: .badRequest(violation.message))
+        if let refusal = RequestRefusal.refusal(for: clientHead) {
+            return self.answer(
+                exchange, with: refusal.response, extraHeaders: refusal.headers, closingAtOnce: refusal.closesAtOnce)
         }
-        if let length = RequestFramingCheck.contentLength(of: head), length > self.settings.maxBodyBytes {
+        if let framingViolation {
+            return self.answer(exchange, with: .badRequest(framingViolation.message))
+        }
+        if case .contentLength(let length) = framing, length > self.settings.maxBodyBytes {
             return self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
         }
+        var head = clientHead
+        switch RequestTarget.normalized(clientHead.uri) {
+        case .failure(let violation):
+            return self.answer(exchange, with: .badRequest(violation.message))
+        case .success(let target):
+            // Equal strings sharing storage compare in constant time: the common, unchanged target.
+            if target != clientHead.uri { head.uri = target }
+        }
+        // On the client's head, before admission: whatever admission adds
+        // (the identity header, an upstream key) cannot be removed by a
+        // `Connection` token.
+        HopByHopHeaders.remove(from: &head.headers)
         if exchange.requestHasBody { self.watchdog?.enter(.clientBody(exchange)) }
 
         self.state = .admitting(exchange)
@@ -277,6 +322,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             }
             let made = UpstreamRequestHead.make(
                 from: head,
+                framing: exchange.framing,
                 client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
                 upstreamHost: "", requestIDs: &self.requestIDs)
             exchange.requestID = made.requestID
@@ -424,10 +470,14 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             exchange.responseStarted = true
             exchange.responseStatus = Int(upstreamHead.status.code)
             var headers = upstreamHead.headers
-            let hasLength = headers.contains(name: "content-length")
             HopByHopHeaders.remove(from: &headers)
             let clientVersion = exchange.clientHead.version
-            if clientVersion.major == 1 && clientVersion.minor == 0 && !hasLength {
+            let chunked = ResponseFraming.apply(
+                to: &headers, status: upstreamHead.status, requestMethod: exchange.clientHead.method,
+                clientVersion: clientVersion)
+            if !chunked && clientVersion.major == 1 && clientVersion.minor == 0 && !headers.contains(name: "content-length")
+                && exchange.clientHead.method != .HEAD
+            {
                 exchange.closeAfterResponse = true  // HTTP/1.0 has no chunked framing: end by closing
             }
             if !exchange.requestEnded || self.quiescing { exchange.closeAfterResponse = true }
@@ -502,7 +552,12 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
 
     /// Writes an error response for `exchange`, closing the connection after
     /// it unless the request was complete and the error is the upstream's.
-    private func answer(_ exchange: Exchange, with response: ProxyErrorResponse, extraHeaders: HTTPHeaders = [:]) {
+    /// With `closingAtOnce`, nothing more is read from the client: the
+    /// connection closes as soon as the response is written (no lingering).
+    private func answer(
+        _ exchange: Exchange, with response: ProxyErrorResponse, extraHeaders: HTTPHeaders = [:],
+        closingAtOnce: Bool = false
+    ) {
         guard let context = self.context else { return }
         self.watchdog?.enter(.none)
         self.abandonUpstream(of: exchange)
@@ -512,7 +567,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             return
         }
         let upstreamFault = response.status == .badGateway || response.status == .gatewayTimeout
-        let closing = exchange.closeAfterResponse || !exchange.requestEnded || !upstreamFault || self.quiescing
+        let closing =
+            closingAtOnce || exchange.closeAfterResponse || !exchange.requestEnded || !upstreamFault || self.quiescing
         exchange.responseStarted = true
         exchange.closeAfterResponse = closing
         let body = response.body(allocator: context.channel.allocator)
@@ -525,10 +581,13 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         let version = exchange.clientHead.version.major == 1 ? exchange.clientHead.version : .http1_1
         self.state = .answering(exchange)
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
-        context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        // A response to HEAD has no body; its Content-Length still says how long it would be.
+        if exchange.clientHead.method != .HEAD {
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
         self.finish(exchange, status: Int(response.status.code))
         self.state = .idle
-        self.writeEnd(trailers: nil, closing: closing, requestEnded: exchange.requestEnded)
+        self.writeEnd(trailers: nil, closing: closing, requestEnded: exchange.requestEnded || closingAtOnce)
     }
 
     /// Ends the response and either waits for the next request or closes.
@@ -575,9 +634,11 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     private var clientReadsHeld: Bool {
         if !self.pipelined.isEmpty { return true }
         switch self.state {
-        case .admitting, .connecting, .answering: return true
+        // Closing: whatever the client still sends is not read (after an
+        // upgrade head it would not even be parsed, only buffered).
+        case .admitting, .connecting, .answering, .closed: return true
         case .forwarding(_, let connection): return !connection.isWritable
-        case .idle, .lingering, .closed: return false
+        case .idle, .lingering: return false
         }
     }
 

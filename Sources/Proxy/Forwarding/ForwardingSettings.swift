@@ -5,6 +5,11 @@ struct ForwardingSettings: Sendable {
     var maxBodyBytes: Int
     var requestHeadTimeout: TimeAmount
     var clientBodyTimeout: TimeAmount
+    /// Longest time a whole request body may take.
+    var clientBodyTotal: TimeAmount
+    /// Slowest average body rate in bytes per second after ``bodyRateGrace``; 0 for none.
+    var minBodyRate: Int
+    var bodyRateGrace: TimeAmount
     var upstreamReadTimeout: TimeAmount
     var clientSendTimeout: TimeAmount
     /// How long a connection that is being closed after an error keeps
@@ -19,6 +24,9 @@ struct ForwardingSettings: Sendable {
         self.maxBodyBytes = configuration.limits.maxBodyBytes
         self.requestHeadTimeout = TimeAmount(configuration.timeouts.requestHead)
         self.clientBodyTimeout = TimeAmount(configuration.timeouts.clientBody)
+        self.clientBodyTotal = TimeAmount(configuration.timeouts.clientBodyTotal)
+        self.minBodyRate = configuration.limits.minBodyRate
+        self.bodyRateGrace = TimeAmount(configuration.timeouts.bodyRateGrace)
         self.upstreamReadTimeout = TimeAmount(configuration.timeouts.upstreamRead)
         self.clientSendTimeout = TimeAmount(configuration.timeouts.clientSend)
         self.accessLog = configuration.accessLog

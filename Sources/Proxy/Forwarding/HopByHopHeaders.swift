@@ -8,14 +8,24 @@ import NIOHTTP1
 /// `Proxy-*` field (`Proxy-Connection`, `Proxy-Authorization`, ...), `TE`,
 /// `Trailer`, `Transfer-Encoding` and `Upgrade`. Message framing is then set
 /// again by the proxy itself for the next hop.
+///
+/// A `Connection` token never removes a field the proxy relies on or
+/// vouches for (``protectedNames``): `Connection: content-length` must not
+/// leave a body unframed, nor `Connection: host` a request without a host.
+/// On requests this runs on the client's head before admission, so nothing
+/// admission adds (the identity header, an upstream key) can be removed.
 enum HopByHopHeaders {
     private static let fixedNames: [String] = [
         "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// Fields a `Connection` token is not allowed to name (the `x-forwarded-`
+    /// prefix is checked apart).
+    static let protectedNames: [String] = ["content-length", "transfer-encoding", "host", "x-request-id"]
+
     static func remove(from headers: inout HTTPHeaders) {
         var named: [String] = []
-        for value in headers[canonicalForm: "connection"] {
+        for value in headers[canonicalForm: "connection"] where !isProtected(value) {
             named.append(value.lowercased())
         }
         // Collect first, then remove in place: most messages carry one such
@@ -29,25 +39,15 @@ enum HopByHopHeaders {
         }
     }
 
+    private static func isProtected(_ token: Substring) -> Bool {
+        if HeaderName.hasPrefix(token, "x-forwarded-") { return true }
+        return protectedNames.contains { HeaderName.equals(token, $0) }
+    }
+
     private static func isHopByHop(_ name: String, named: [String]) -> Bool {
-        if name.utf8.count >= 6, hasPrefixIgnoringCase(name, "proxy-") { return true }
-        for fixed in fixedNames where equalsIgnoringCase(name, fixed) { return true }
-        for token in named where equalsIgnoringCase(name, token) { return true }
+        if name.utf8.count >= 6, HeaderName.hasPrefix(name, "proxy-") { return true }
+        for fixed in fixedNames where HeaderName.equals(name, fixed) { return true }
+        for token in named where HeaderName.equals(name, token) { return true }
         return false
-    }
-
-    /// ASCII case-insensitive equality; `lowercase` must already be lower case.
-    private static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
-        name.utf8.count == lowercase.utf8.count && hasPrefixIgnoringCase(name, lowercase)
-    }
-
-    private static func hasPrefixIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
-        var nameBytes = name.utf8.makeIterator()
-        for expected in lowercase.utf8 {
-            guard let byte = nameBytes.next() else { return false }
-            let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
-            if folded != expected { return false }
-        }
-        return true
     }
 }

@@ -20,6 +20,14 @@ struct ProxyErrorResponse: Error, Equatable {
             status: .payloadTooLarge, message: "The request body is larger than the limit of \(limit) bytes.",
             type: "invalid_request_error", code: "request_body_too_large")
     }
+    static func methodNotAllowed(_ method: String) -> Self {
+        Self(
+            status: .methodNotAllowed, message: "The method \(method) is not allowed through this proxy.",
+            type: "invalid_request_error", code: "method_not_allowed")
+    }
+    static let upgradeNotSupported = Self(
+        status: .notImplemented, message: "Protocol upgrades (websocket, h2c) are not supported by this proxy.",
+        type: "invalid_request_error", code: "upgrade_not_supported")
     static let requestTimeout = Self(
         status: .requestTimeout, message: "The request body did not arrive in time.",
         type: "invalid_request_error", code: "request_timeout")

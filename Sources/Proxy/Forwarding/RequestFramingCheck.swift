@@ -61,9 +61,4 @@ enum RequestFramingCheck {
         }
         return nil
     }
-
-    /// The declared body length, once ``check(_:)`` has passed.
-    static func contentLength(of head: HTTPRequestHead) -> Int? {
-        head.headers.first(name: "content-length").flatMap { Int($0) }
-    }
 }

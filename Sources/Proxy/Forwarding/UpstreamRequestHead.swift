@@ -1,13 +1,14 @@
 import NIOHTTP1
 
-/// Builds the request head sent upstream from the one a client sent.
+/// Builds the request head sent upstream from the admitted one.
 ///
-/// Hop-by-hop fields are removed; `Host` names the upstream; the client's
-/// host goes in `X-Forwarded-Host`, its address is appended to
-/// `X-Forwarded-For`, `X-Forwarded-Proto` says whether it used TLS, and
-/// `X-Request-ID` is kept if valid or generated. Framing is set explicitly:
-/// `Content-Length` when the client gave one, `Transfer-Encoding: chunked`
-/// when it sent a chunked body, nothing when it sent no body.
+/// Hop-by-hop fields were already removed from the client's head before
+/// admission (``HopByHopHeaders``), so nothing admission added is lost here.
+/// `Host` names the upstream; the client's host goes in `X-Forwarded-Host`,
+/// its address is appended to `X-Forwarded-For`, `X-Forwarded-Proto` says
+/// whether it used TLS, and `X-Request-ID` is kept if valid or generated.
+/// Framing is set last, from what the client sent (``RequestFraming``), so
+/// no field left in the head can change how the upstream delimits the body.
 enum UpstreamRequestHead {
     /// Information about the client connection the request arrived on.
     struct ClientContext {
@@ -17,20 +18,19 @@ enum UpstreamRequestHead {
 
     /// - Returns: the head to send upstream and the request ID it carries.
     static func make(
-        from clientHead: HTTPRequestHead,
+        from admittedHead: HTTPRequestHead,
+        framing: RequestFraming,
         client: ClientContext,
         upstreamHost: String,
         requestIDs: inout RequestID.Generator
     ) -> (head: HTTPRequestHead, requestID: String) {
-        var headers = clientHead.headers
-        let wasChunked = headers[canonicalForm: "transfer-encoding"].last?.lowercased() == "chunked"
-        HopByHopHeaders.remove(from: &headers)
+        var headers = admittedHead.headers
 
         let originalHost = headers.first(name: "host")
         headers.replaceOrAdd(name: "host", value: upstreamHost)
         if let originalHost {
             headers.replaceOrAdd(name: "x-forwarded-host", value: originalHost)
-        } else {
+        } else if headers.contains(name: "x-forwarded-host") {
             headers.remove(name: "x-forwarded-host")
         }
 
@@ -49,12 +49,11 @@ enum UpstreamRequestHead {
             headers.replaceOrAdd(name: "x-request-id", value: requestID)
         }
 
-        if wasChunked {
-            headers.add(name: "transfer-encoding", value: "chunked")
-        }
-        // Upstream connections are always kept alive by the proxy, whatever the client asked.
-        var head = HTTPRequestHead(version: .http1_1, method: clientHead.method, uri: clientHead.uri, headers: headers)
-        head.headers.remove(name: "connection")
+        // Upstream connections are always kept alive by the proxy, whatever
+        // the client asked; admission must not have added one either.
+        if headers.contains(name: "connection") { headers.remove(name: "connection") }
+        framing.apply(to: &headers, method: admittedHead.method)
+        let head = HTTPRequestHead(version: .http1_1, method: admittedHead.method, uri: admittedHead.uri, headers: headers)
         return (head, requestID)
     }
 }

@@ -7,7 +7,15 @@ import NIOConcurrencyHelpers
 /// - `lmgate_proxy_upstream_response_seconds{upstream}`: histogram of the time
 ///   from sending a request upstream to receiving its response head;
 /// - `lmgate_proxy_open_connections`: client connections open now;
+/// - `lmgate_proxy_rejected_connections_total`: connections closed at
+///   accept, of which `lmgate_proxy_rejected_connections_per_address_total`
+///   for exceeding the per-address limit;
 /// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation.
+///
+/// No label value comes from a client: `status` is a number (from the
+/// upstream or the proxy, kept to 100–599 so a misbehaving upstream cannot
+/// grow the series without bound either) and `upstream` names configured
+/// upstreams.
 public final class ProxyMetrics: Sendable {
     /// Upper bounds of the latency histogram buckets, in seconds.
     static let latencyBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -23,6 +31,7 @@ public final class ProxyMetrics: Sendable {
         var latency: [Histogram]
         var openConnections = 0
         var rejectedConnections = 0
+        var rejectedPerAddress = 0
     }
 
     private let state: NIOLockedValueBox<State>
@@ -34,7 +43,9 @@ public final class ProxyMetrics: Sendable {
     }
 
     func requestAnswered(status: Int) {
-        self.state.withLockedValue { $0.requestsByStatus[status, default: 0] += 1 }
+        // A status outside the valid range is counted under 0 (499 is nginx's "client went away").
+        let label = (100...599).contains(status) ? status : 0
+        self.state.withLockedValue { $0.requestsByStatus[label, default: 0] += 1 }
     }
 
     func upstreamResponded(upstream: Int, seconds: Double) {
@@ -49,7 +60,13 @@ public final class ProxyMetrics: Sendable {
 
     func connectionOpened() { self.state.withLockedValue { $0.openConnections += 1 } }
     func connectionClosed() { self.state.withLockedValue { $0.openConnections -= 1 } }
-    func connectionRejected() { self.state.withLockedValue { $0.rejectedConnections += 1 } }
+    /// A connection closed at accept; `perAddress` if for its address's limit.
+    func connectionRejected(perAddress: Bool = false) {
+        self.state.withLockedValue { state in
+            state.rejectedConnections += 1
+            if perAddress { state.rejectedPerAddress += 1 }
+        }
+    }
 
     /// Client connections open now.
     public var openConnections: Int { self.state.withLockedValue { $0.openConnections } }
@@ -82,6 +99,9 @@ public final class ProxyMetrics: Sendable {
         text += "# HELP lmgate_proxy_rejected_connections_total Connections closed at accept for exceeding the limit.\n"
         text += "# TYPE lmgate_proxy_rejected_connections_total counter\n"
         text += "lmgate_proxy_rejected_connections_total \(state.rejectedConnections)\n"
+        text += "# HELP lmgate_proxy_rejected_connections_per_address_total Connections closed at accept for exceeding the per-address limit.\n"
+        text += "# TYPE lmgate_proxy_rejected_connections_per_address_total counter\n"
+        text += "lmgate_proxy_rejected_connections_per_address_total \(state.rejectedPerAddress)\n"
         text += "# HELP lmgate_proxy_upstream_up Whether an upstream is in rotation.\n"
         text += "# TYPE lmgate_proxy_upstream_up gauge\n"
         for (index, upstream) in self.balancer.upstreams.enumerated() {

@@ -71,7 +71,9 @@ public final class ProxyServer: Sendable {
         self.admission = admission
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
         self.metrics = ProxyMetrics(balancer: self.balancer)
-        self.registry = ConnectionRegistry(maxConnections: configuration.limits.maxConnections)
+        self.registry = ConnectionRegistry(
+            maxConnections: configuration.limits.maxConnections,
+            maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress)
     }
 
     /// The addresses the proxy listeners are bound to (useful with port 0).
@@ -189,10 +191,7 @@ public final class ProxyServer: Sendable {
             }
         }
         let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS)
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = self.configuration.limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = self.configuration.limits.maxHeaderBytes
-        let limits = decoderLimits
+        let maxHeaderBytes = self.configuration.limits.maxHeaderBytes
         // Access control screens peers at accept (before any TLS work) and may differ per listener.
         let access = self.admission as? any ListenerAccessControl
         let (balancer, metrics, registry, admission, logger) =
@@ -207,8 +206,14 @@ public final class ProxyServer: Sendable {
                     metrics.connectionRejected()
                     return channel.close()
                 }
-                guard registry.admit(channel) else {
+                switch registry.admit(channel) {
+                case .admitted:
+                    break
+                case .overLimit:
                     metrics.connectionRejected()
+                    return channel.close()
+                case .overAddressLimit:
+                    metrics.connectionRejected(perAddress: true)
                     return channel.close()
                 }
                 metrics.connectionOpened()
@@ -221,12 +226,8 @@ public final class ProxyServer: Sendable {
                         try channel.pipeline.syncOperations.addHandlers(
                             PlainHTTPOnTLSPortHandler(), TLSHandler(context: certificates.current))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: true,
-                        withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: limits)
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ClientHTTPPipeline.makeHandlers(maxHeaderBytes: maxHeaderBytes))
                     if let access { try channel.pipeline.syncOperations.addHandlers(access.makeRequestHandlers()) }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(

@@ -16,7 +16,9 @@ final class EmbeddedForwarding {
     let pool: UpstreamConnectionPool
     let balancer: UpstreamBalancer
 
-    init(configure: (inout ProxyConfiguration) -> Void = { _ in }) throws {
+    init(
+        admission: any RequestAdmission = AdmitEveryRequest(), configure: (inout ProxyConfiguration) -> Void = { _ in }
+    ) throws {
         var configuration = ProxyConfiguration()
         configuration.upstreams = [UpstreamAddress(endpoint: HostAndPort(host: "127.0.0.1", port: 1234))]
         configuration.accessLog = false
@@ -32,16 +34,12 @@ final class EmbeddedForwarding {
         self.pool.release(self.connection)
 
         self.client = EmbeddedChannel(loop: self.loop)
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = configuration.limits.maxHeaderBytes
-        limits.maxHeaderFieldSize = configuration.limits.maxHeaderBytes
-        try self.client.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: true,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        try self.client.pipeline.syncOperations.addHandlers(
+            ClientHTTPPipeline.makeHandlers(maxHeaderBytes: configuration.limits.maxHeaderBytes))
         try self.client.pipeline.syncOperations.addHandler(
             ForwardingHandler(
                 settings: ForwardingSettings(configuration: configuration, usesTLS: true),
-                balancer: self.balancer, pool: self.pool, admission: AdmitEveryRequest(),
+                balancer: self.balancer, pool: self.pool, admission: admission,
                 metrics: ProxyMetrics(balancer: self.balancer), logger: Logger(label: "test")))
         try self.client.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
     }

@@ -1,0 +1,19 @@
+/// ASCII case-insensitive comparisons of header field names and tokens,
+/// without allocating (they run on every field of every request).
+enum HeaderName {
+    /// Whether `name` equals `lowercase` ignoring ASCII case; `lowercase` must already be lower case.
+    static func equals(_ name: some StringProtocol, _ lowercase: String) -> Bool {
+        name.utf8.count == lowercase.utf8.count && self.hasPrefix(name, lowercase)
+    }
+
+    /// Whether `name` starts with `lowercase` ignoring ASCII case; `lowercase` must already be lower case.
+    static func hasPrefix(_ name: some StringProtocol, _ lowercase: String) -> Bool {
+        var nameBytes = name.utf8.makeIterator()
+        for expected in lowercase.utf8 {
+            guard let byte = nameBytes.next() else { return false }
+            let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            if folded != expected { return false }
+        }
+        return true
+    }
+}
