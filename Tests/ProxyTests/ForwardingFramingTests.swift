@@ -231,3 +231,28 @@ final class RecordingAdmission: RequestAdmission, Sendable {
         return .decided(.admit(head))
     }
 }
+
+/// ``RequestFraming`` on header values alone.
+@Suite struct RequestFramingTests {
+    @Test(arguments: [
+        // framing, method, fields before, content-length after, transfer-encoding after
+        (RequestFraming.contentLength(3), HTTPMethod.POST, [("Content-Length", "3")], ["3"], [String]()),
+        (.contentLength(3), .POST, [("Content-Length", "003")], ["3"], []),
+        (.contentLength(3), .GET, [], ["3"], []),
+        (.contentLength(3), .POST, [("Transfer-Encoding", "chunked")], ["3"], []),
+        (.chunked, .POST, [("Transfer-Encoding", "chunked")], [], ["chunked"]),
+        (.chunked, .POST, [("Content-Length", "3")], [], ["chunked"]),
+        (.none, .POST, [], ["0"], []),
+        (.none, .PATCH, [("Content-Length", "7")], ["0"], []),
+        (.none, .GET, [("Transfer-Encoding", "chunked")], [], []),
+    ])
+    func framingReplacesWhateverTheHeadHeld(
+        _ framing: RequestFraming, _ method: HTTPMethod, _ fields: [(String, String)], _ length: [String],
+        _ coding: [String]
+    ) {
+        var headers = HTTPHeaders(fields)
+        framing.apply(to: &headers, method: method)
+        #expect(headers["content-length"] == length)
+        #expect(headers["transfer-encoding"] == coding)
+    }
+}

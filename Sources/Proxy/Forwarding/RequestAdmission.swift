@@ -14,6 +14,20 @@ public protocol RequestAdmission: Sendable {
 
 /// What an admission step knows about a request.
 public struct AdmissionRequest {
+    /// The request head as it will be forwarded, before the step's own changes:
+    /// - its target is normalized (``RequestTarget``): origin-form, unreserved
+    ///   characters decoded, dot segments resolved, repeated slashes
+    ///   collapsed; ambiguous targets (`%2F`, NUL, backslash, ...) never get
+    ///   here. Path rules can compare `uri` up to its `?` as it is, and the
+    ///   upstream receives exactly that path;
+    /// - hop-by-hop fields are already removed, so nothing the step adds
+    ///   (an identity header, an upstream key) can be removed by a
+    ///   `Connection` token;
+    /// - `Host` is present at most once (exactly once for HTTP/1.1), and the
+    ///   method is not TRACE or CONNECT, nor is an upgrade asked for.
+    ///
+    /// Framing fields are set by the proxy after admission, from what the
+    /// client sent; changing them here has no effect.
     public var head: HTTPRequestHead
     /// The client's address as text, e.g. `192.0.2.7`.
     public var clientAddress: String

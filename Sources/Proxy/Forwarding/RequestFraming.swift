@@ -34,6 +34,7 @@ enum RequestFraming: Equatable {
     /// A bodiless request whose method normally carries a body gets
     /// `Content-Length: 0`, as nginx sends it.
     func apply(to headers: inout HTTPHeaders, method: HTTPMethod) {
+        if self.isAlreadySet(in: headers) { return }
         // Only when present: `remove` makes the field storage unique even
         // when it removes nothing.
         if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
@@ -45,6 +46,32 @@ enum RequestFraming: Equatable {
             headers.add(name: "content-length", value: String(length))
         case .chunked:
             headers.add(name: "transfer-encoding", value: "chunked")
+        }
+    }
+
+    /// Whether `headers` already carry exactly this framing (the common case:
+    /// a client's own correct framing), so nothing needs rewriting.
+    private func isAlreadySet(in headers: HTTPHeaders) -> Bool {
+        var lengths = 0
+        var codings = 0
+        var lengthMatches = false
+        var codingIsChunked = false
+        for (name, value) in headers {
+            if HeaderName.equals(name, "content-length") {
+                lengths += 1
+                // Written as the proxy would write it: no leading zeros.
+                if case .contentLength(let length) = self {
+                    lengthMatches = value.utf8.first != UInt8(ascii: "0") && Int(value) == length
+                }
+            } else if HeaderName.equals(name, "transfer-encoding") {
+                codings += 1
+                codingIsChunked = HeaderName.equals(value, "chunked")
+            }
+        }
+        switch self {
+        case .none: return false
+        case .contentLength: return lengths == 1 && codings == 0 && lengthMatches
+        case .chunked: return lengths == 0 && codings == 1 && codingIsChunked
         }
     }
 

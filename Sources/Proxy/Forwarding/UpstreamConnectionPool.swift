@@ -14,6 +14,8 @@ final class UpstreamConnectionPool {
     private let maxIdlePerUpstream: Int
     private let connectTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    /// The most bytes an upstream response decoder may hold undecoded.
+    static let maximumDecoderBufferBytes = 1024 * 1024
     /// Idle connections per upstream; the most recently used is last.
     private var idle: [[UpstreamConnection]]
 
@@ -60,7 +62,11 @@ final class UpstreamConnectionPool {
                     // by RequestFramingCheck, or made by the proxy itself.
                     try channel.pipeline.syncOperations.addHandlers([
                         HTTPRequestEncoder(),
-                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                        // Bounded like the client side (ClientHTTPPipeline): after a
+                        // 101 the decoder stops parsing and would keep every byte.
+                        ByteToMessageHandler(
+                            HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes),
+                            maximumBufferSize: Self.maximumDecoderBufferBytes),
                         UpstreamConnection(upstream: upstream),
                     ])
                 }
