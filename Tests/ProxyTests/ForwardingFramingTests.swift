@@ -197,6 +197,34 @@ import Testing
         _ = try? proxy.client.finish()
     }
 
+    /// A body held back because the upstream takes no more is the
+    /// upstream's wait, timed by the upstream read timeout, not the client's
+    /// body deadline (which would answer 408 for the upstream's slowness).
+    @Test func bodyHeldByTheUpstreamIsTimedAsTheUpstreamsWait() throws {
+        let proxy = try EmbeddedForwarding()
+        let handler = try proxy.client.pipeline.syncOperations.handler(type: ForwardingHandler.self)
+        try proxy.clientSends("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 8\r\n\r\n1234")
+        _ = try proxy.upstreamReceived()
+        #expect(handler.watchdog.map { if case .clientBody = $0.phase { true } else { false } } == true)
+
+        proxy.upstreamChannel.isWritable = false
+        proxy.upstreamChannel.pipeline.fireChannelWritabilityChanged()
+        #expect(handler.watchdog.map { if case .upstreamRead = $0.phase { true } else { false } } == true)
+
+        proxy.upstreamChannel.isWritable = true
+        proxy.upstreamChannel.pipeline.fireChannelWritabilityChanged()
+        guard case .clientBody(let exchange)? = handler.watchdog?.phase else {
+            Issue.record("the client body is not timed again once the upstream takes more")
+            return
+        }
+        #expect(exchange.waitingOnUpstreamSince == nil && exchange.bodyTimeNotCounted > .zero)
+
+        try proxy.clientSends("5678")
+        try proxy.upstreamResponds(headers: [("Content-Length", "0")])
+        _ = try proxy.clientReceived()
+        #expect(try proxy.client.finish().isClean)
+    }
+
     /// NIO's encoder, not told which request a response answers, would
     /// frame an answer to HEAD as chunked and end it with `0\r\n\r\n`, which
     /// the client reads as the start of the next response.

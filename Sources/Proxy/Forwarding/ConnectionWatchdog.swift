@@ -15,7 +15,8 @@ final class ConnectionWatchdog {
         /// A complete request head must arrive by `since` + the request head timeout.
         case requestHead(since: NIODeadline)
         /// A pause in the request body may not exceed the client body
-        /// timeout, nor the whole body its ``RequestBodyDeadline``.
+        /// timeout, nor the whole body its ``RequestBodyDeadline`` (counted
+        /// from the head, less the time the proxy held the client's reads).
         case clientBody(Exchange)
         /// The upstream must answer, and keep answering, within the upstream read timeout.
         case upstreamRead(Exchange)
@@ -61,7 +62,7 @@ final class ConnectionWatchdog {
         case .requestHead(let since): return since + self.settings.requestHeadTimeout
         case .clientBody(let exchange):
             let idle = exchange.lastActivity + self.settings.clientBodyTimeout
-            let body = RequestBodyDeadline(started: exchange.started, settings: self.settings)
+            let body = RequestBodyDeadline(started: exchange.started + exchange.bodyTimeNotCounted, settings: self.settings)
             return min(idle, body.deadline(bytesReceived: exchange.requestBodyBytes))
         case .upstreamRead(let exchange): return exchange.lastActivity + self.settings.upstreamReadTimeout
         case .clientSend(let since): return since + self.settings.clientSendTimeout

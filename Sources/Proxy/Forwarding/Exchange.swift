@@ -28,6 +28,12 @@ final class Exchange {
     /// The most body bytes kept for a replay; a larger request is not retried.
     static let replayLimit = 256 * 1024
     var requestBodyBytes = 0
+    /// Time the client could not send its body because the proxy held its
+    /// reads (admission, connecting, an upstream not taking more): not
+    /// counted against the client's ``RequestBodyDeadline``.
+    var bodyTimeNotCounted = TimeAmount.zero
+    /// Since when reads are held because the upstream does not take more body.
+    var waitingOnUpstreamSince: NIODeadline?
     var requestEnded = false
     /// How the client delimited the body; the upstream head gets the same.
     let framing: RequestFraming

@@ -80,7 +80,7 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     /// Set by graceful shutdown: close once the current response is done.
     private var quiescing = false
     /// Holds the connection to the deadline of its phase; created when the handler is added.
-    private var watchdog: ConnectionWatchdog?
+    private(set) var watchdog: ConnectionWatchdog?
     private lazy var requestIDs = RequestID.Generator()
 
     init(
@@ -429,6 +429,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         connection.receiver = self
         self.state = .forwarding(exchange, connection)
         exchange.sentUpstreamAt = .now()
+        // Client reads were held since the head: the body's clock starts now.
+        exchange.bodyTimeNotCounted = exchange.sentUpstreamAt! - exchange.started
         connection.write(.head(head), flush: false)
         let pending = exchange.pendingParts
         exchange.pendingParts = []
@@ -516,6 +518,23 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
+        // While the upstream takes no more body, client reads are held: the
+        // wait is the upstream's (it must take bytes within the upstream
+        // read timeout), not the client's body deadline.
+        if case .forwarding(let exchange, _) = self.state, exchange.requestHasBody, !exchange.requestEnded,
+            !exchange.responseStarted
+        {
+            if !isWritable, exchange.waitingOnUpstreamSince == nil {
+                exchange.waitingOnUpstreamSince = .now()
+                self.watchUpstream(exchange)
+            } else if isWritable, let since = exchange.waitingOnUpstreamSince {
+                let now = NIODeadline.now()
+                exchange.bodyTimeNotCounted = exchange.bodyTimeNotCounted + (now - since)
+                exchange.waitingOnUpstreamSince = nil
+                exchange.lastActivity = now
+                self.watchdog?.enter(.clientBody(exchange))
+            }
+        }
         if isWritable { self.releaseHeldRead() }
     }
 
