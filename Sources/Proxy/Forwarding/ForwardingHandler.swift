@@ -428,9 +428,10 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         head.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
         connection.receiver = self
         self.state = .forwarding(exchange, connection)
-        exchange.sentUpstreamAt = .now()
+        let now = NIODeadline.now()
+        exchange.sentUpstreamAt = now
         // Client reads were held since the head: the body's clock starts now.
-        exchange.bodyTimeNotCounted = exchange.sentUpstreamAt! - exchange.started
+        exchange.bodyTimeNotCounted = now - exchange.started
         connection.write(.head(head), flush: false)
         let pending = exchange.pendingParts
         exchange.pendingParts = []
