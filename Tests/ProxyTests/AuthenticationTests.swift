@@ -16,7 +16,7 @@ import Testing
         configuration.htpasswdPath = fixtures.htpasswdPath
         configuration.keysPath = fixtures.keysPath
         adjust(&configuration)
-        return try AccessControl(configuration: configuration, logger: quietLogger)
+        return try AccessControl(configuration: configuration, logger: quietLogger, listeners: [])
     }
 
     @Test func basicCredentialsAreVerifiedAndStrippedBeforeForwarding() async throws {
@@ -76,13 +76,13 @@ import Testing
     }
 
     @Test func withoutAuthenticationCredentialsPassThroughToTheUpstream() async throws {
-        let open = try AccessControl(configuration: AccessConfiguration(), logger: quietLogger)
+        let open = try AccessControl(configuration: AccessConfiguration(), logger: quietLogger, listeners: [])
         let head = try #require(try await open.decide([("Authorization", "Bearer for-the-upstream"), ("X-Authenticated-User", "root")]).admittedHead)
         #expect(head.headers["authorization"] == ["Bearer for-the-upstream"])
         #expect(head.headers["x-authenticated-user"].isEmpty)
         var configuration = AccessConfiguration()
         configuration.upstreamAPIKey = "configured"
-        let keyed = try AccessControl(configuration: configuration, logger: quietLogger)
+        let keyed = try AccessControl(configuration: configuration, logger: quietLogger, listeners: [])
         let replaced = try #require(try await keyed.decide([("Authorization", "Bearer from-client")]).admittedHead)
         #expect(replaced.headers["authorization"] == ["Bearer configured"])
     }
@@ -105,7 +105,7 @@ import Testing
         configuration.trustedProxies = [CIDRRange("127.0.0.1")!]
         configuration.skipLoopback = true
         configuration.listenerMethods = [HostAndPort(host: "127.0.0.1", port: 9): .basic]
-        let access = try AccessControl(configuration: configuration, logger: quietLogger)
+        let access = try AccessControl(configuration: configuration, logger: quietLogger, listeners: [])
         #expect(access.permitsConnection(from: try SocketAddress(ipAddress: "192.0.2.99", port: 1)))
         #expect(!access.permitsConnection(from: try SocketAddress(ipAddress: "198.51.100.1", port: 1)))
         #expect(!access.permitsConnection(from: try SocketAddress(ipAddress: "::ffff:198.51.100.1", port: 1)))
@@ -172,7 +172,7 @@ import Testing
 
     @Test func failureTrackerCountsWithinTheWindowOnly() {
         let tracker = LoginFailureTracker(maxFailures: 2, window: .seconds(10), lockout: .seconds(30))
-        let address = IPAddress("198.51.100.1")!
+        let address = FailureCountingKey(IPAddress("198.51.100.1")!, ipv6PrefixLength: 64)
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
         #expect(!tracker.recordFailure(address, now: start))
         // The first failure has left the window: this is again the first.
@@ -180,9 +180,12 @@ import Testing
         #expect(tracker.recordFailure(address, now: start + .seconds(12)))
         #expect(tracker.lockedOut(address, now: start + .seconds(13)) == .seconds(29))
         #expect(tracker.lockedOut(address, now: start + .seconds(43)) == nil)
-        tracker.recordFailure(address, now: start + .seconds(50))
-        tracker.recordSuccess(address)
+        // A verification that succeeds leaves no record; one that fails stays counted.
+        #expect(tracker.beginVerification(address, now: start + .seconds(50)))
+        tracker.endVerification(address)
         #expect(tracker.trackedAddresses == 0)
+        tracker.recordFailure(address, now: start + .seconds(50))
+        #expect(tracker.trackedAddresses == 1)
     }
 
     @Test func rateLimitAllowsABurstThenRefills() {
@@ -233,7 +236,7 @@ import Testing
         }
         #expect(started.withLockedValue { $0 } == 1 && flights.inFlight == 1)
         promise.succeed(true)
-        for future in futures { #expect(try await future.get()) }
+        for future in futures { #expect(try await #require(future).get()) }
         #expect(await eventually { flights.inFlight == 0 })
 
         // And through the authenticator: eight parallel checks, one cached success.
