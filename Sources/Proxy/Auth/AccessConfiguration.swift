@@ -31,6 +31,8 @@ public struct AccessConfiguration: Sendable, Equatable {
     /// Paths served without credentials: exact, or a prefix when ending in `/`.
     public var publicPaths = ["/health"]
     /// Paths that need admin scope (same matching as ``publicPaths``).
+    /// Matched case-sensitively, and failing closed: a path needs admin
+    /// scope if any way an upstream may read it is under one (see ``RequestPath``).
     public var adminPaths = ["/admin/"]
     /// The request header that carries the authenticated identity upstream; empty for none.
     public var identityHeader = "X-Authenticated-User"
