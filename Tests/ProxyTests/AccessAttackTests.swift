@@ -9,23 +9,13 @@ import Testing
 /// Attacks on access control found by attacking `lmgate serve`, each
 /// through ``AccessControl`` as the proxy calls it.
 @Suite struct AccessAttackTests {
-    private func control(
-        _ fixtures: AccessFixtures, logger: Logger = quietLogger, _ adjust: (inout AccessConfiguration) -> Void = { _ in }
-    ) throws -> AccessControl {
-        var configuration = AccessConfiguration()
-        configuration.htpasswdPath = fixtures.htpasswdPath
-        configuration.keysPath = fixtures.keysPath
-        adjust(&configuration)
-        return try AccessControl(configuration: configuration, logger: logger, listeners: [])
-    }
-
     /// 8 wrong passwords and 1 good key, again and again: the good key must
     /// not reset the count, or a key holder could guess passwords forever.
     @Test func aValidCredentialDoesNotResetTheFailureCount() async throws {
         let fixtures = try AccessFixtures.make(users: ["admin"])
         defer { fixtures.remove() }
         let key = try fixtures.addKey("laptop")
-        let access = try self.control(fixtures) { $0.lockoutMaxFailures = 10 }
+        let access = try fixtures.control { $0.lockoutMaxFailures = 10 }
         var statuses: [HTTPResponseStatus] = []
         for round in 0..<3 {
             for guess in 0..<8 {
@@ -46,7 +36,7 @@ import Testing
     @Test func ipv6FailuresAreCountedPerNetwork() async throws {
         let fixtures = try AccessFixtures.make(users: ["admin"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures) { $0.lockoutMaxFailures = 3 }
+        let access = try fixtures.control { $0.lockoutMaxFailures = 3 }
         let wrong = [("x-api-key", "not-a-key")]
         for host in 1...3 { #expect(try await access.decide(wrong, client: "2001:db8:1:2::\(host)").status == .unauthorized) }
         #expect(try await access.decide(wrong, client: "2001:db8:1:2:ffff:ffff:ffff:fffe").code == "too_many_failed_attempts")
@@ -59,7 +49,7 @@ import Testing
         #expect(try await access.decide(wrong, client: "192.0.2.51").status == .unauthorized)
 
         // The prefix is a setting: per /128, each address is its own client again.
-        let perAddress = try self.control(fixtures) {
+        let perAddress = try fixtures.control {
             $0.lockoutMaxFailures = 3
             $0.lockoutIPv6PrefixLength = 128
         }
@@ -73,7 +63,7 @@ import Testing
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let log = CapturedLog()
-        let access = try self.control(fixtures, logger: log.logger())
+        let access = try fixtures.control(logger: log.logger())
         let forged = basicAuthorization("alice\nauth.success user=admin", "x")
         #expect(try await access.decide([("Authorization", forged)], uri: "/v1/\u{1B}[2Jmodels?api_key=secret").status == .unauthorized)
         let failures = log.text.split(separator: "\n").filter { $0.contains("auth.failure") }
@@ -91,7 +81,7 @@ import Testing
         defer { fixtures.remove() }
         let inference = try fixtures.addKey("laptop")
         let admin = try fixtures.addKey("ops", scope: .admin)
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         for target in ["http://gw/admin/x", "/%61dmin/x", "/admin%2fx", "/admin/../admin/x", "//admin/x", "/admin%5Cx", "/%2561dmin/x"] {
             let decision = try await access.decide([("x-api-key", inference)], uri: target)
             #expect(decision.code == "insufficient_scope", "\(target)")
@@ -111,14 +101,14 @@ import Testing
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let key = try fixtures.addKey("laptop")
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         let head = try #require(try await access.decide([
             ("x-api-key", key), ("X_Authenticated_User", "admin"), ("x_authenticated-USER", "root"),
         ]).admittedHead)
         #expect(head.headers.map(\.name).filter { $0.lowercased().contains("authenticated") } == ["X-Authenticated-User"])
         #expect(head.headers["x-authenticated-user"] == ["key:laptop"])
-        #expect(AccessControl.isSpelling("x_authenticated_user", of: "X-Authenticated-User"))
-        #expect(!AccessControl.isSpelling("x-authenticated-users", of: "X-Authenticated-User"))
+        #expect(UpstreamIdentity.isSpelling("x_authenticated_user", of: "X-Authenticated-User"))
+        #expect(!UpstreamIdentity.isSpelling("x-authenticated-users", of: "X-Authenticated-User"))
     }
 
     /// A huge password is refused at once, never hashed: SHA-crypt's cost
@@ -126,7 +116,7 @@ import Testing
     @Test func oversizedBasicCredentialsAreRefusedWithoutHashing() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         for (user, password) in [("alice", String(repeating: "p", count: 30_000)), (String(repeating: "u", count: 5_000), "x")] {
             let request = AdmissionRequest(
                 head: HTTPRequestHead(
@@ -150,7 +140,7 @@ import Testing
     @Test func forwardedForFromAnUntrustedPeerDoesNotMoveTheFailureCount() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures) {
+        let access = try fixtures.control {
             $0.lockoutMaxFailures = 2
             $0.trustedProxies = [CIDRRange("10.0.0.1")!]
         }

@@ -11,19 +11,11 @@ import Testing
 /// the keys file, the verified-credential cache, single flight, lockout and
 /// rate limits.
 @Suite struct AuthenticationTests {
-    private func control(_ fixtures: AccessFixtures, _ adjust: (inout AccessConfiguration) -> Void = { _ in }) throws -> AccessControl {
-        var configuration = AccessConfiguration()
-        configuration.htpasswdPath = fixtures.htpasswdPath
-        configuration.keysPath = fixtures.keysPath
-        adjust(&configuration)
-        return try AccessControl(configuration: configuration, logger: quietLogger, listeners: [])
-    }
-
     @Test func basicCredentialsAreVerifiedAndStrippedBeforeForwarding() async throws {
         let fixtures = try AccessFixtures.make()
         defer { fixtures.remove() }
         _ = try fixtures.addKey("spare")
-        let access = try self.control(fixtures) { $0.upstreamAPIKey = "upstream-key" }
+        let access = try fixtures.control { $0.upstreamAPIKey = "upstream-key" }
         let password = fixtures.passwords["alice"]!
 
         let admitted = try await access.decide([
@@ -56,7 +48,7 @@ import Testing
         let inference = try fixtures.addKey("laptop")
         let admin = try fixtures.addKey("ops", scope: .admin)
         let expired = try fixtures.addKey("old", expires: Date(timeIntervalSinceNow: -60))
-        let access = try self.control(fixtures) { $0.apiKey = "a-main-key-of-some-length" }
+        let access = try fixtures.control { $0.apiKey = "a-main-key-of-some-length" }
 
         let bearer = try await access.decide([("Authorization", "Bearer \(inference)")])
         #expect(bearer.admittedHead?.headers["x-authenticated-user"] == ["key:laptop"])
@@ -91,7 +83,7 @@ import Testing
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let key = try fixtures.addKey("k")
-        let access = try self.control(fixtures) { $0.methods = .key }
+        let access = try fixtures.control { $0.methods = .key }
         let basic = try await access.decide([("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))])
         #expect(basic.status == .unauthorized && basic.code == "missing_api_key")
         #expect(basic.rejectionHeaders["www-authenticate"] == ["Bearer realm=\"lmgate\""])
@@ -130,7 +122,7 @@ import Testing
     @Test func lockoutEngagesAndStopsHashing() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures) {
+        let access = try fixtures.control {
             $0.lockoutMaxFailures = 3
             $0.lockoutWindow = .seconds(60)
             // Far longer than the checks below take on a loaded machine (expiry is
@@ -155,7 +147,7 @@ import Testing
     @Test func aBurstOfParallelGuessesIsCutOffAtTheLimit() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures) { $0.lockoutMaxFailures = 3 }
+        let access = try fixtures.control { $0.lockoutMaxFailures = 3 }
         var statuses: [HTTPResponseStatus] = []
         try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
             for index in 0..<12 {
@@ -242,7 +234,7 @@ import Testing
         // And through the authenticator: eight parallel checks, one cached success.
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         let header = basicAuthorization("alice", fixtures.passwords["alice"]!)
         try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
             for index in 0..<8 { group.addTask { try await access.decide([("Authorization", header)], client: "192.0.2.\(index)").status } }
@@ -279,7 +271,7 @@ import Testing
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let key = try fixtures.addKey("laptop")
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         let alice = [("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))]
         #expect(try await access.decide(alice).status == .ok)
 

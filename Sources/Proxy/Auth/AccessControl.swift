@@ -230,7 +230,7 @@ public final class AccessControl: ListenerAccessControl {
         if !configuration.requiresAuthentication && state.policy.allowlist.allow.isEmpty
             && state.policy.allowlist.deny.isEmpty
         {
-            return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
         }
         let peer = IPAddress(request.clientAddress)
         let client = peer.map {
@@ -247,7 +247,7 @@ public final class AccessControl: ListenerAccessControl {
             !path.isEntirelyUnder(anyOf: configuration.publicPaths),
             !(configuration.skipLoopback && (client?.isLoopback ?? false))
         else {
-            return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
         }
         let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
         // Made only when a request is refused.
@@ -339,53 +339,7 @@ public final class AccessControl: ListenerAccessControl {
             audit.failed(method: identity.hasPrefix("key:") ? "key" : "basic", reason: "rate_limited")
             return AccessResponses.rateLimited(retryAfter: wait)
         }
-        return .admit(Self.upstreamHead(head, identity: identity, configuration: state.policy.configuration))
-    }
-
-    /// The head as it goes upstream: the client's credentials and any
-    /// identity header it sent removed, the authenticated identity and the
-    /// upstream's own key added.
-    ///
-    /// Without authentication configured, the client's credentials are not
-    /// lmgate's to judge: they pass through to the upstream (unless the
-    /// configuration gives the upstream key itself).
-    static func upstreamHead(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
-        var head = head
-        if configuration.requiresAuthentication {
-            for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
-        } else if configuration.upstreamAPIKey != nil {
-            head.headers.remove(name: "authorization")
-        }
-        if !configuration.identityHeader.isEmpty {
-            head.headers.remove(name: configuration.identityHeader)
-            // WSGI, CGI and PHP upstreams read `X_Authenticated_User` as the
-            // same header (both become HTTP_X_AUTHENTICATED_USER): a client
-            // must not be able to claim an identity that way either.
-            if head.headers.contains(where: { Self.isSpelling($0.name, of: configuration.identityHeader) }) {
-                let spoofed = head.headers.map(\.name).filter { Self.isSpelling($0, of: configuration.identityHeader) }
-                for name in spoofed { head.headers.remove(name: name) }
-            }
-            if let identity, identity.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {
-                head.headers.add(name: configuration.identityHeader, value: identity)
-            }
-        }
-        if let key = configuration.upstreamAPIKey {
-            head.headers.add(name: "authorization", value: "Bearer \(key)")
-        }
-        return head
-    }
-}
-
-extension AccessControl {
-    /// Whether `name` is `header` with any of its `-` written `_`, in any case.
-    static func isSpelling(_ name: String, of header: String) -> Bool {
-        guard name.utf8.count == header.utf8.count else { return false }
-        return zip(name.utf8, header.utf8).allSatisfy { pair in
-            func folded(_ byte: UInt8) -> UInt8 {
-                byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (65...90).contains(byte) ? byte | 0x20 : byte
-            }
-            return folded(pair.0) == folded(pair.1)
-        }
+        return .admit(UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration))
     }
 }
 
