@@ -29,6 +29,7 @@ import Testing
             "http://gw/admin/x", "https://gw/admin/x", "/%61dmin/x", "/admin%2fx", "/admin%2Fx", "/admin/../admin/x",
             "//admin/x", "/v1%2f..%2fadmin/x", "/admin%5cx", "/x\\..\\admin/x", "/%2561dmin/x", "/v1/%252e%252e/admin/x",
             "*", "gw:443", "/admin%zzx", "/admin%2", "ftp://gw/admin/x",
+            "/v1/models#/../../admin/x", "/admin;v=1/x", "/v1;x/..;y/admin/x", "/admin%00", "/admin%00.json",
         ] {
             #expect(RequestPath(target: target).isUnder(anyOf: admin), "\(target)")
         }
@@ -36,6 +37,7 @@ import Testing
         #expect(!RequestPath(target: "/ADMIN/x").isUnder(anyOf: admin))
         #expect(!RequestPath(target: "/v1/models/org%2Fname").isUnder(anyOf: admin))
         #expect(!RequestPath(target: "/v1/admin/x").isUnder(anyOf: admin))
+        #expect(!RequestPath(target: "/v1/models;x").isUnder(anyOf: admin))
     }
 
     /// Public paths exempt from authentication: only when every reading is public.

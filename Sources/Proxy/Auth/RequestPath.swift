@@ -6,10 +6,11 @@
 /// characters decoded (`/%61dmin` is `/admin`), other escapes' hex digits in
 /// upper case, `.`/`..` segments resolved and repeated slashes collapsed.
 /// Upstreams differ in how much more they decode: some read `%2F` or `\` as
-/// a slash, some decode twice (`%2561` → `%61` → `a`). ``lenient`` is the
+/// a slash, some decode twice (`%2561` → `%61` → `a`), Java servers drop
+/// `;parameters` from segments, C servers stop at a NUL. ``lenient`` is the
 /// path as such an upstream would route it, when that differs; a target that
-/// cannot be read as a path at all (`*`, `example.com:443`, a broken escape)
-/// has neither. Rules then fail closed: a path needs admin scope if *any*
+/// cannot be read as a path at all (`*`, `example.com:443`, a broken escape,
+/// a `#`, which no request target may hold) has neither. Rules then fail closed: a path needs admin scope if *any*
 /// reading of it is under an admin path, and is public only if *every*
 /// reading is under a public path (see ``isUnder(anyOf:)`` and
 /// ``isEntirelyUnder(anyOf:)``).
@@ -20,8 +21,9 @@
 struct RequestPath: Equatable {
     /// The normalized path; nil when the target is not a readable path.
     let normalized: Substring?
-    /// How an upstream that decodes `%2F`, `%5C`, `\` and `%25` would read
-    /// the path, when that differs from ``normalized``.
+    /// How an upstream that decodes `%2F`, `%5C`, `\` and `%25`, drops
+    /// `;parameters` and stops at `%00` would read the path, when that differs
+    /// from ``normalized``.
     let lenient: Substring?
 
     /// Reads the path of a request target (origin or absolute form).
@@ -36,7 +38,7 @@ struct RequestPath: Equatable {
         var plain = true
         for byte in path.utf8 {
             if (previous == UInt8(ascii: "/") && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")))
-                || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\")
+                || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: ";")
             {
                 plain = false
                 break
@@ -88,7 +90,11 @@ struct RequestPath: Equatable {
     /// anything else.
     private static func pathPart(of target: String) -> Substring? {
         var rest = Substring(target)
-        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            // A fragment is never sent; an upstream might take what follows `#` as more path.
+            guard rest[end] == "?" else { return nil }
+            rest = rest[..<end]
+        }
         if rest.hasPrefix("/") { return rest }
         // Absolute form: a scheme, `://`, an authority, then the path (empty means `/`).
         guard let colon = rest.firstIndex(of: ":"),
@@ -102,7 +108,8 @@ struct RequestPath: Equatable {
 
     /// `bytes` with percent-escapes decoded: only those of unreserved
     /// characters (the rest with upper-case hex), or, when `lenient`, all of
-    /// them, and `\` read as `/`. Nil for a broken escape.
+    /// them, `\` read as `/`, `;parameters` dropped up to the next `/` and
+    /// everything from a NUL on dropped. Nil for a broken escape.
     private static func decoded(_ bytes: [UInt8], lenient: Bool) -> [UInt8]? {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -114,6 +121,10 @@ struct RequestPath: Equatable {
                 index += 1
                 continue
             }
+            if byte == UInt8(ascii: ";") && lenient {
+                while index < bytes.count && bytes[index] != UInt8(ascii: "/") && bytes[index] != UInt8(ascii: "\\") { index += 1 }
+                continue
+            }
             guard byte == UInt8(ascii: "%") else {
                 output.append(byte)
                 index += 1
@@ -123,6 +134,7 @@ struct RequestPath: Equatable {
             else { return nil }
             let value = high << 4 | low
             if lenient {
+                if value == 0 { break }
                 output.append(value == UInt8(ascii: "\\") ? UInt8(ascii: "/") : value)
             } else if isUnreserved(value) {
                 output.append(value)
