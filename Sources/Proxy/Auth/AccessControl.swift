@@ -87,24 +87,19 @@ public final class AccessControl: ListenerAccessControl {
         do {
             configuration = try self.configurationSource?() ?? self.configuration
         } catch {
-            self.logger.error("access.reload_failed: keeping the previous policy", metadata: ["error": "\(LogField.escaped("\(error)", limit: 2048))"])
-            return false
+            return self.keptPreviousPolicy("access.reload_failed: keeping the previous policy", because: "\(error)")
         }
         // Checked before any file is read: whatever the files hold, these settings must not open a listener.
         if ExposureCheck.authenticates(self.configuration),
             let problem = ExposureCheck.problem(access: configuration, listeners: self.listeners)
         {
-            self.logger.error(
-                "access.reload_refused: keeping the previous policy, which authenticates",
-                metadata: ["error": "\(LogField.escaped(problem, limit: 2048))"])
-            return false
+            return self.keptPreviousPolicy("access.reload_refused: keeping the previous policy, which authenticates", because: problem)
         }
         let policy: AccessPolicy
         do {
             policy = try AccessPolicy(configuration: configuration, hmac: self.hmac, threadPool: self.threadPool)
         } catch {
-            self.logger.error("access.reload_failed: keeping the previous policy", metadata: ["error": "\(LogField.escaped(error.description, limit: 2048))"])
-            return false
+            return self.keptPreviousPolicy("access.reload_failed: keeping the previous policy", because: error.description)
         }
         let previousUsage = self.state.withLockedValue { state in
             let previous = state.usage
@@ -114,6 +109,12 @@ public final class AccessControl: ListenerAccessControl {
         previousUsage?.flush()
         self.logLoaded(policy, event: "access.reloaded")
         return true
+    }
+
+    /// Logs why a reload kept the policy in force (on one line, whatever the reason holds); false.
+    private func keptPreviousPolicy(_ event: Logger.Message, because reason: String) -> Bool {
+        self.logger.error(event, metadata: ["error": "\(LogField.escaped(reason, limit: 2048))"])
+        return false
     }
 
     /// Reloads whenever the htpasswd, keys or configuration file changes, and
@@ -172,7 +173,9 @@ public final class AccessControl: ListenerAccessControl {
     }
 
     private func logLoaded(_ policy: AccessPolicy, event: Logger.Message) {
-        for warning in policy.warnings { self.logger.warning("access.file_warning", metadata: ["warning": "\(LogField.escaped(warning, limit: 2048))"]) }
+        for warning in policy.warnings {
+            self.logger.warning("access.file_warning", metadata: ["warning": "\(LogField.escaped(warning, limit: 2048))"])
+        }
         self.logger.info(event, metadata: [
             "access.allow": "\(policy.allowlist.allow.count)", "access.deny": "\(policy.allowlist.deny.count)",
             "auth.users": "\(policy.basic?.file.users.count ?? 0)", "auth.keys": "\(policy.keys.count)",
