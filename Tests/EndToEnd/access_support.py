@@ -111,8 +111,9 @@ class RecordingUpstream:
 class Proxy:
     """`lmgate proxy` as a child process, its output in a log file."""
 
-    def __init__(self, bin_dir, directory, upstream_url, *args, listen=None, env=None):
-        self.port = free_port()
+    def __init__(self, bin_dir, directory, upstream_url, *args, listen=None, port=None, env=None):
+        # `port`: the port of the listener in `listen` that `url` and `port` name.
+        self.port = port or free_port()
         self.listen = listen or [f"127.0.0.1:{self.port}"]
         self.log_path = pathlib.Path(directory) / f"proxy-{self.port}.log"
         command = [str(pathlib.Path(bin_dir) / "lmgate"), "proxy", "--upstream", upstream_url]

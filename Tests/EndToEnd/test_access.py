@@ -15,8 +15,8 @@ import anthropic
 import openai
 import pytest
 
-from access_support import (NetworkNamespaceLab, Proxy, RecordingUpstream, create_key, lmgate_keys, make_htpasswd,
-                            request, wait_for)
+from access_support import (NetworkNamespaceLab, Proxy, RecordingUpstream, create_key, free_port, lmgate_keys,
+                            make_htpasswd, request, wait_for)
 
 CREDENTIAL_HEADERS = {"authorization", "x-api-key", "proxy-authorization"}
 
@@ -117,6 +117,19 @@ def test_single_key_from_the_environment_and_scopes(bin_dir, tmp_path, upstream,
     assert status == 403 and body["error"]["type"] == "permission_error"
     assert request(proxy.port, "/admin/models/load", headers={"x-api-key": admin})[0] == 200
     assert request(proxy.port, "/v1/../admin/x", headers={"x-api-key": inference})[0] == 403
+
+
+def test_no_spelling_of_an_admin_path_passes_with_an_inference_key(bin_dir, tmp_path, upstream, proxies):
+    keys = tmp_path / "keys"
+    inference = create_key(bin_dir, keys, "laptop", "--scope", "inference")
+    proxy = proxies(upstream.url, "--keys", str(keys))
+    forwarded = len(upstream.seen)
+    for target in ["http://gw/admin/x", "/%61dmin/x", "/admin%2fx", "/admin/../admin/x", "//admin/x", "/admin%5cx"]:
+        # Refused by access control (403), or as an ambiguous target (400) before it: never forwarded.
+        assert request(proxy.port, target, headers={"x-api-key": inference})[0] in (400, 403), target
+    assert len(upstream.seen) == forwarded
+    # Paths are case-sensitive, as in nginx: /ADMIN/x is another path, which the upstream routes as such.
+    assert request(proxy.port, "/ADMIN/x", headers={"x-api-key": inference})[0] == 200
 
 
 def test_unknown_user_and_wrong_password_take_similar_time(bin_dir, tmp_path, upstream, proxies):
@@ -230,6 +243,51 @@ def test_reload_on_sighup_and_a_bad_file_keeps_the_old_policy(bin_dir, tmp_path,
     assert wait_for(refused, timeout=5)
     assert refused()
     assert "access.denied_connection" in proxy.log_text()
+
+
+def test_a_reload_never_turns_authentication_off_on_a_non_loopback_listener(bin_dir, tmp_path, upstream, proxies):
+    users = tmp_path / "users"
+    passwords = make_htpasswd(users, ["alice"])
+    config = tmp_path / "lmgate.yaml"
+    config.write_text(f"auth:\n  htpasswd: {users}\n")
+    port = free_port()
+    proxy = proxies(upstream.url, "--config", str(config), "--set", "allow_plain_non_loopback=true",
+                    listen=[f"http://0.0.0.0:{port}"], port=port)
+    alice = basic("alice", passwords["alice"])
+    assert request(proxy.port)[0] == 401
+
+    # `auth:` removed, an editor's empty save, everything made public: each refused, the old policy kept.
+    for replacement in ["access:\n  deny: []\n", "", f"auth:\n  htpasswd: {users}\n  public_paths: [\"/\"]\n"]:
+        refusals = proxy.log_text().count("access.reload_refused")
+        config.write_text(replacement)
+        proxy.process.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: proxy.log_text().count("access.reload_refused") > refusals, timeout=5)
+        assert request(proxy.port)[0] == 401
+        assert request(proxy.port, headers=alice)[0] == 200
+    assert "0.0.0.0:" in proxy.log_text() and "would be reachable from other machines without authentication" in proxy.log_text()
+
+
+def test_a_key_holder_cannot_reset_the_lockout_nor_forge_log_lines(bin_dir, tmp_path, upstream, proxies):
+    users = tmp_path / "users"
+    make_htpasswd(users, ["admin"])
+    keys = tmp_path / "keys"
+    laptop = create_key(bin_dir, keys, "laptop")
+    proxy = proxies(upstream.url, "--htpasswd", str(users), "--keys", str(keys), "--set", "auth.lockout.max_failures=10")
+    statuses = []
+    for round_ in range(2):
+        statuses += [request(proxy.port, headers=basic("admin", f"guess{round_}-{index}"))[0] for index in range(8)]
+        statuses.append(request(proxy.port, headers={"x-api-key": laptop})[0])
+    assert statuses[:9] == [401] * 8 + [200]
+    assert statuses[9:11] == [401, 401] and set(statuses[11:]) == {429}
+
+    # A user name with a newline stays on its own log line, escaped.
+    other = proxies(upstream.url, "--htpasswd", str(users))
+    forged = basic("alice\nauth.success user=admin", "x")
+    assert request(other.port, headers=forged)[0] == 401
+    assert wait_for(lambda: "auth.failure" in other.log_text(), timeout=5)
+    lines = other.log_text().splitlines()
+    assert not any(line.startswith("auth.success") for line in lines)
+    assert any("auth.failure" in line and "alice\\x0Aauth.success user=admin" in line for line in lines)
 
 
 def test_cors_preflight_needs_no_credentials(bin_dir, tmp_path, upstream, proxies):

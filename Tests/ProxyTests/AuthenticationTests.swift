@@ -11,19 +11,11 @@ import Testing
 /// the keys file, the verified-credential cache, single flight, lockout and
 /// rate limits.
 @Suite struct AuthenticationTests {
-    private func control(_ fixtures: AccessFixtures, _ adjust: (inout AccessConfiguration) -> Void = { _ in }) throws -> AccessControl {
-        var configuration = AccessConfiguration()
-        configuration.htpasswdPath = fixtures.htpasswdPath
-        configuration.keysPath = fixtures.keysPath
-        adjust(&configuration)
-        return try AccessControl(configuration: configuration, logger: quietLogger)
-    }
-
     @Test func basicCredentialsAreVerifiedAndStrippedBeforeForwarding() async throws {
         let fixtures = try AccessFixtures.make()
         defer { fixtures.remove() }
         _ = try fixtures.addKey("spare")
-        let access = try self.control(fixtures) { $0.upstreamAPIKey = "upstream-key" }
+        let access = try fixtures.control { $0.upstreamAPIKey = "upstream-key" }
         let password = fixtures.passwords["alice"]!
 
         let admitted = try await access.decide([
@@ -56,7 +48,7 @@ import Testing
         let inference = try fixtures.addKey("laptop")
         let admin = try fixtures.addKey("ops", scope: .admin)
         let expired = try fixtures.addKey("old", expires: Date(timeIntervalSinceNow: -60))
-        let access = try self.control(fixtures) { $0.apiKey = "a-main-key-of-some-length" }
+        let access = try fixtures.control { $0.apiKey = "a-main-key-of-some-length" }
 
         let bearer = try await access.decide([("Authorization", "Bearer \(inference)")])
         #expect(bearer.admittedHead?.headers["x-authenticated-user"] == ["key:laptop"])
@@ -76,13 +68,13 @@ import Testing
     }
 
     @Test func withoutAuthenticationCredentialsPassThroughToTheUpstream() async throws {
-        let open = try AccessControl(configuration: AccessConfiguration(), logger: quietLogger)
+        let open = try AccessControl(configuration: AccessConfiguration(), logger: quietLogger, listeners: [])
         let head = try #require(try await open.decide([("Authorization", "Bearer for-the-upstream"), ("X-Authenticated-User", "root")]).admittedHead)
         #expect(head.headers["authorization"] == ["Bearer for-the-upstream"])
         #expect(head.headers["x-authenticated-user"].isEmpty)
         var configuration = AccessConfiguration()
         configuration.upstreamAPIKey = "configured"
-        let keyed = try AccessControl(configuration: configuration, logger: quietLogger)
+        let keyed = try AccessControl(configuration: configuration, logger: quietLogger, listeners: [])
         let replaced = try #require(try await keyed.decide([("Authorization", "Bearer from-client")]).admittedHead)
         #expect(replaced.headers["authorization"] == ["Bearer configured"])
     }
@@ -91,7 +83,7 @@ import Testing
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let key = try fixtures.addKey("k")
-        let access = try self.control(fixtures) { $0.methods = .key }
+        let access = try fixtures.control { $0.methods = .key }
         let basic = try await access.decide([("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))])
         #expect(basic.status == .unauthorized && basic.code == "missing_api_key")
         #expect(basic.rejectionHeaders["www-authenticate"] == ["Bearer realm=\"lmgate\""])
@@ -105,7 +97,7 @@ import Testing
         configuration.trustedProxies = [CIDRRange("127.0.0.1")!]
         configuration.skipLoopback = true
         configuration.listenerMethods = [HostAndPort(host: "127.0.0.1", port: 9): .basic]
-        let access = try AccessControl(configuration: configuration, logger: quietLogger)
+        let access = try AccessControl(configuration: configuration, logger: quietLogger, listeners: [])
         #expect(access.permitsConnection(from: try SocketAddress(ipAddress: "192.0.2.99", port: 1)))
         #expect(!access.permitsConnection(from: try SocketAddress(ipAddress: "198.51.100.1", port: 1)))
         #expect(!access.permitsConnection(from: try SocketAddress(ipAddress: "::ffff:198.51.100.1", port: 1)))
@@ -130,7 +122,7 @@ import Testing
     @Test func lockoutEngagesAndStopsHashing() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures) {
+        let access = try fixtures.control {
             $0.lockoutMaxFailures = 3
             $0.lockoutWindow = .seconds(60)
             // Far longer than the checks below take on a loaded machine (expiry is
@@ -155,7 +147,7 @@ import Testing
     @Test func aBurstOfParallelGuessesIsCutOffAtTheLimit() async throws {
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures) { $0.lockoutMaxFailures = 3 }
+        let access = try fixtures.control { $0.lockoutMaxFailures = 3 }
         var statuses: [HTTPResponseStatus] = []
         try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
             for index in 0..<12 {
@@ -172,7 +164,7 @@ import Testing
 
     @Test func failureTrackerCountsWithinTheWindowOnly() {
         let tracker = LoginFailureTracker(maxFailures: 2, window: .seconds(10), lockout: .seconds(30))
-        let address = IPAddress("198.51.100.1")!
+        let address = FailureCountingKey(IPAddress("198.51.100.1")!, ipv6PrefixLength: 64)
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
         #expect(!tracker.recordFailure(address, now: start))
         // The first failure has left the window: this is again the first.
@@ -180,9 +172,12 @@ import Testing
         #expect(tracker.recordFailure(address, now: start + .seconds(12)))
         #expect(tracker.lockedOut(address, now: start + .seconds(13)) == .seconds(29))
         #expect(tracker.lockedOut(address, now: start + .seconds(43)) == nil)
-        tracker.recordFailure(address, now: start + .seconds(50))
-        tracker.recordSuccess(address)
+        // A verification that succeeds leaves no record; one that fails stays counted.
+        #expect(tracker.beginVerification(address, now: start + .seconds(50)))
+        tracker.endVerification(address)
         #expect(tracker.trackedAddresses == 0)
+        tracker.recordFailure(address, now: start + .seconds(50))
+        #expect(tracker.trackedAddresses == 1)
     }
 
     @Test func rateLimitAllowsABurstThenRefills() {
@@ -233,13 +228,13 @@ import Testing
         }
         #expect(started.withLockedValue { $0 } == 1 && flights.inFlight == 1)
         promise.succeed(true)
-        for future in futures { #expect(try await future.get()) }
+        for future in futures { #expect(try await #require(future).get()) }
         #expect(await eventually { flights.inFlight == 0 })
 
         // And through the authenticator: eight parallel checks, one cached success.
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         let header = basicAuthorization("alice", fixtures.passwords["alice"]!)
         try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
             for index in 0..<8 { group.addTask { try await access.decide([("Authorization", header)], client: "192.0.2.\(index)").status } }
@@ -276,7 +271,7 @@ import Testing
         let fixtures = try AccessFixtures.make(users: ["alice"])
         defer { fixtures.remove() }
         let key = try fixtures.addKey("laptop")
-        let access = try self.control(fixtures)
+        let access = try fixtures.control()
         let alice = [("Authorization", basicAuthorization("alice", fixtures.passwords["alice"]!))]
         #expect(try await access.decide(alice).status == .ok)
 

@@ -143,6 +143,21 @@ import Testing
         #expect(configuration.health.maxProbeInterval == .seconds(30))
     }
 
+    /// `auth.lockout_ipv6_prefix` beside the `auth.lockout` group: read, defaulted to 64, bounded.
+    @Test func lockoutIPv6PrefixIsReadAndChecked() throws {
+        let base = "listen: [\"http://127.0.0.1:8080\"]\nupstreams: [\"http://127.0.0.1:1234\"]\n"
+        #expect(try ProxyConfigurationLoader.load(yaml: base).access.lockoutIPv6PrefixLength == 64)
+        let configured = try ProxyConfigurationLoader.load(
+            yaml: base + "auth:\n  lockout: { max_failures: 5 }\n  lockout_ipv6_prefix: 56\n")
+        #expect(configured.access.lockoutIPv6PrefixLength == 56 && configured.access.lockoutMaxFailures == 5)
+        for bad in ["8", "129", "-1", "wide"] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try ProxyConfigurationLoader.load(yaml: base + "auth: { lockout_ipv6_prefix: \(bad) }\n")
+            }
+            #expect(error?.message.contains("auth.lockout_ipv6_prefix") == true, "\(bad)")
+        }
+    }
+
     /// `conf/lmgate.yaml` names every proxy setting and loads as shipped,
     /// with only its example certificate paths pointed at a real pair.
     @Test func shippedExampleCoversEverySettingAndLoads() throws {

@@ -23,7 +23,7 @@ public struct CIDRRange: Sendable, Hashable, CustomStringConvertible {
             bits = parsed
         }
         let prefixLength = bits + (128 - width)
-        guard Self.mask(address, prefixLength) == address else { return nil }
+        guard address.masked(toPrefixLength: prefixLength) == address else { return nil }
         self.network = address
         self.prefixLength = prefixLength
         self.description = text
@@ -31,13 +31,6 @@ public struct CIDRRange: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `address` lies in this range.
     public func contains(_ address: IPAddress) -> Bool {
-        Self.mask(address, self.prefixLength) == self.network
-    }
-
-    private static func mask(_ address: IPAddress, _ bits: Int) -> IPAddress {
-        func keep(_ word: UInt64, _ bits: Int) -> UInt64 {
-            bits <= 0 ? 0 : bits >= 64 ? word : word & ~(UInt64.max >> UInt64(bits))
-        }
-        return IPAddress(high: keep(address.high, bits), low: keep(address.low, bits - 64))
+        address.masked(toPrefixLength: self.prefixLength) == self.network
     }
 }

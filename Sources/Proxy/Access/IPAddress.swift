@@ -64,6 +64,14 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// Whether this is an IPv4 address (or an IPv4-mapped IPv6 one).
     public var isIPv4: Bool { self.high == 0 && self.low >> 32 == 0xFFFF }
 
+    /// The address with all but its first `bits` (of 128) set to zero.
+    func masked(toPrefixLength bits: Int) -> IPAddress {
+        func keep(_ word: UInt64, _ bits: Int) -> UInt64 {
+            bits <= 0 ? 0 : bits >= 64 ? word : word & ~(UInt64.max >> UInt64(bits))
+        }
+        return IPAddress(high: keep(self.high, bits), low: keep(self.low, bits - 64))
+    }
+
     /// `127.0.0.0/8` or `::1`.
     public var isLoopback: Bool {
         if self.isIPv4 { return (self.low >> 24) & 0xFF == 127 }

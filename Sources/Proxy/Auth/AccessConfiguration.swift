@@ -31,6 +31,8 @@ public struct AccessConfiguration: Sendable, Equatable {
     /// Paths served without credentials: exact, or a prefix when ending in `/`.
     public var publicPaths = ["/health"]
     /// Paths that need admin scope (same matching as ``publicPaths``).
+    /// Matched case-sensitively, and failing closed: a path needs admin
+    /// scope if any way an upstream may read it is under one (see ``RequestPath``).
     public var adminPaths = ["/admin/"]
     /// The request header that carries the authenticated identity upstream; empty for none.
     public var identityHeader = "X-Authenticated-User"
@@ -44,6 +46,9 @@ public struct AccessConfiguration: Sendable, Equatable {
     public var lockoutMaxFailures = 10
     public var lockoutWindow: Duration = .seconds(300)
     public var lockoutDuration: Duration = .seconds(300)
+    /// IPv6 clients are counted per network of this many leading bits (one
+    /// host usually holds a whole /64); IPv4 clients per address.
+    public var lockoutIPv6PrefixLength = 64
     /// Requests per identity; nil for unlimited.
     public var rateLimit: RequestRate?
     /// Browser origins allowed by CORS (`*` for any); empty for no CORS headers.
@@ -98,6 +103,9 @@ public struct AccessConfiguration: Sendable, Equatable {
         }
         if self.lockoutMaxFailures > 0 && (self.lockoutWindow <= .zero || self.lockoutDuration <= .zero) {
             problems.append("auth.lockout.window and auth.lockout.duration must be longer than zero")
+        }
+        if !(16...128).contains(self.lockoutIPv6PrefixLength) {
+            problems.append("auth.lockout_ipv6_prefix must be a prefix length from 16 to 128")
         }
         if !self.identityHeader.isEmpty, !self.identityHeader.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) {
             problems.append("auth.identity_header must be a header name")

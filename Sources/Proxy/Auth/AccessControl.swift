@@ -13,7 +13,10 @@ import NIOPosix
 /// ``ListenerAccessControl``). Everything it reads from files is reloaded by
 /// ``reload()`` (call it on SIGHUP) and, once ``startWatching(interval:)``
 /// has been called, whenever one of the files changes; a reload that fails
-/// keeps the policy in force and logs why.
+/// keeps the policy in force and logs why. So does a reload that would turn
+/// authentication off while a listener is on a non-loopback address
+/// (``ExposureCheck``): a proxy started open on a LAN address on purpose
+/// stays as it was, but one that authenticated never stops doing so.
 ///
 /// For each request, in order: the client address (``ClientAddressResolver``)
 /// must pass the allowlist (else 403); public paths and, if enabled, loopback
@@ -28,6 +31,8 @@ public final class AccessControl: ListenerAccessControl {
     private let logger: Logger
     private let configurationSource: (@Sendable () throws -> AccessConfiguration)?
     private let watchedConfigurationFile: String?
+    /// The listeners the policy guards (they do not change on reload).
+    private let listeners: [ListenerConfiguration]
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
     private struct State {
@@ -43,14 +48,18 @@ public final class AccessControl: ListenerAccessControl {
     ///     configuration file again, for changed allowlists); without it a
     ///     reload re-reads only the htpasswd and keys files.
     ///   - configurationFile: a file to watch for changes along with the htpasswd and keys files.
+    ///   - listeners: the listeners whose requests this admits, for the
+    ///     ``ExposureCheck`` on reload.
     /// - Throws: ``AccessControlError`` if a file cannot be loaded: the proxy must not start without it.
     public init(
         configuration: AccessConfiguration,
         logger: Logger,
         threadPool: NIOThreadPool = .singleton,
         configurationSource: (@Sendable () throws -> AccessConfiguration)? = nil,
-        configurationFile: String? = nil
+        configurationFile: String? = nil,
+        listeners: [ListenerConfiguration]
     ) throws(AccessControlError) {
+        self.listeners = listeners
         self.threadPool = threadPool
         self.logger = logger
         self.configurationSource = configurationSource
@@ -78,15 +87,19 @@ public final class AccessControl: ListenerAccessControl {
         do {
             configuration = try self.configurationSource?() ?? self.configuration
         } catch {
-            self.logger.error("access.reload_failed: keeping the previous policy", metadata: ["error": "\(error)"])
-            return false
+            return self.keptPreviousPolicy("access.reload_failed: keeping the previous policy", because: "\(error)")
+        }
+        // Checked before any file is read: whatever the files hold, these settings must not open a listener.
+        if ExposureCheck.authenticates(self.configuration),
+            let problem = ExposureCheck.problem(access: configuration, listeners: self.listeners)
+        {
+            return self.keptPreviousPolicy("access.reload_refused: keeping the previous policy, which authenticates", because: problem)
         }
         let policy: AccessPolicy
         do {
             policy = try AccessPolicy(configuration: configuration, hmac: self.hmac, threadPool: self.threadPool)
         } catch {
-            self.logger.error("access.reload_failed: keeping the previous policy", metadata: ["error": "\(error.description)"])
-            return false
+            return self.keptPreviousPolicy("access.reload_failed: keeping the previous policy", because: error.description)
         }
         let previousUsage = self.state.withLockedValue { state in
             let previous = state.usage
@@ -96,6 +109,12 @@ public final class AccessControl: ListenerAccessControl {
         previousUsage?.flush()
         self.logLoaded(policy, event: "access.reloaded")
         return true
+    }
+
+    /// Logs why a reload kept the policy in force (on one line, whatever the reason holds); false.
+    private func keptPreviousPolicy(_ event: Logger.Message, because reason: String) -> Bool {
+        self.logger.error(event, metadata: ["error": "\(LogField.escaped(reason, limit: 2048))"])
+        return false
     }
 
     /// Reloads whenever the htpasswd, keys or configuration file changes, and
@@ -135,6 +154,7 @@ public final class AccessControl: ListenerAccessControl {
             tracker.maxFailures != configuration.lockoutMaxFailures
                 || tracker.window != TimeAmount(configuration.lockoutWindow)
                 || tracker.lockout != TimeAmount(configuration.lockoutDuration)
+                || previous?.policy.configuration.lockoutIPv6PrefixLength != configuration.lockoutIPv6PrefixLength
         {
             failures = nil
         }
@@ -153,7 +173,9 @@ public final class AccessControl: ListenerAccessControl {
     }
 
     private func logLoaded(_ policy: AccessPolicy, event: Logger.Message) {
-        for warning in policy.warnings { self.logger.warning("access.file_warning", metadata: ["warning": "\(warning)"]) }
+        for warning in policy.warnings {
+            self.logger.warning("access.file_warning", metadata: ["warning": "\(LogField.escaped(warning, limit: 2048))"])
+        }
         self.logger.info(event, metadata: [
             "access.allow": "\(policy.allowlist.allow.count)", "access.deny": "\(policy.allowlist.deny.count)",
             "auth.users": "\(policy.basic?.file.users.count ?? 0)", "auth.keys": "\(policy.keys.count)",
@@ -211,7 +233,7 @@ public final class AccessControl: ListenerAccessControl {
         if !configuration.requiresAuthentication && state.policy.allowlist.allow.isEmpty
             && state.policy.allowlist.deny.isEmpty
         {
-            return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
         }
         let peer = IPAddress(request.clientAddress)
         let client = peer.map {
@@ -223,18 +245,18 @@ public final class AccessControl: ListenerAccessControl {
             audit.failed(method: "none", reason: "address_not_allowed")
             return .decided(AccessResponses.addressNotAllowed)
         }
-        let path = RequestPath.normalized(request.head.uri)
+        let path = RequestPath(target: request.head.uri)
         guard configuration.requiresAuthentication,
-            !AccessPolicy.matches(path, configuration.publicPaths),
+            !path.isEntirelyUnder(anyOf: configuration.publicPaths),
             !(configuration.skipLoopback && (client?.isLoopback ?? false))
         else {
-            return .decided(.admit(Self.upstreamHead(request.head, identity: nil, configuration: configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
         }
         let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
         // Made only when a request is refused.
         var responses: AccessResponses { AccessResponses(realm: configuration.realm, methods: methods) }
         // An unparseable peer (not an IP socket) is tracked as one shared address.
-        let failureKey = client ?? IPAddress(ipv4: 0)
+        let failureKey = FailureCountingKey(client ?? IPAddress(ipv4: 0), ipv6PrefixLength: configuration.lockoutIPv6PrefixLength)
         if let wait = state.failures.lockedOut(failureKey) {
             audit.failed(method: "any", reason: "locked_out")
             return .decided(AccessResponses.lockedOut(retryAfter: wait))
@@ -261,9 +283,8 @@ public final class AccessControl: ListenerAccessControl {
                 state.failures.recordFailure(failureKey)
                 return .decided(responses.expired)
             }
-            state.failures.recordSuccess(failureKey)
             if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name) }
-            if key.scope < .admin && AccessPolicy.matches(path, configuration.adminPaths) {
+            if key.scope < .admin && path.isUnder(anyOf: configuration.adminPaths) {
                 audit.failed(method: "key", reason: "insufficient_scope")
                 return .decided(AccessResponses.insufficientScope)
             }
@@ -283,14 +304,14 @@ public final class AccessControl: ListenerAccessControl {
                     state.failures.recordFailure(failureKey)
                     return AccessResponses(realm: realm, methods: methods).invalid
                 }
-                state.failures.recordSuccess(failureKey)
                 return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
             }
             // A hash is only queued if this address has attempts to spare
             // counting those under way, so a burst of parallel guesses is cut off too.
-            var (asked, reserved) = (false, false)
-            let check = basic.check(user: credentials.user, password: credentials.password, on: request.eventLoop) {
-                asked = true
+            var reserved = false
+            let check = basic.check(
+                user: credentials.user, password: credentials.password, client: failureKey, on: request.eventLoop
+            ) {
                 reserved = state.failures.beginVerification(failureKey)
                 return reserved
             }
@@ -298,18 +319,15 @@ public final class AccessControl: ListenerAccessControl {
             case .decided(let verified):
                 return .decided(finish(verified))
             case .pending(let future):
-                let release = reserved
-                return .pending(future.map { verified in
-                    let decision = finish(verified)  // records the outcome before the reservation goes
-                    if release { state.failures.endVerification(failureKey) }
-                    return decision
-                })
-            case .refused:
+                // The outcome is recorded before the reservation goes (also when the pool has shut down).
+                return .pending(future.map(finish).always { _ in state.failures.endVerification(failureKey) })
+            case .notPermitted:
                 audit.user = credentials.user
-                if asked {
-                    audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
-                    return .decided(AccessResponses.lockedOut(retryAfter: .seconds(1)))
-                }
+                audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
+                return .decided(AccessResponses.lockedOut(retryAfter: .seconds(1)))
+            case .busy:
+                if reserved { state.failures.endVerification(failureKey) }
+                audit.user = credentials.user
                 audit.failed(method: "basic", reason: "verification_queue_full")
                 return .decided(AccessResponses.busy)
             }
@@ -324,33 +342,7 @@ public final class AccessControl: ListenerAccessControl {
             audit.failed(method: identity.hasPrefix("key:") ? "key" : "basic", reason: "rate_limited")
             return AccessResponses.rateLimited(retryAfter: wait)
         }
-        return .admit(Self.upstreamHead(head, identity: identity, configuration: state.policy.configuration))
-    }
-
-    /// The head as it goes upstream: the client's credentials and any
-    /// identity header it sent removed, the authenticated identity and the
-    /// upstream's own key added.
-    ///
-    /// Without authentication configured, the client's credentials are not
-    /// lmgate's to judge: they pass through to the upstream (unless the
-    /// configuration gives the upstream key itself).
-    static func upstreamHead(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
-        var head = head
-        if configuration.requiresAuthentication {
-            for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
-        } else if configuration.upstreamAPIKey != nil {
-            head.headers.remove(name: "authorization")
-        }
-        if !configuration.identityHeader.isEmpty {
-            head.headers.remove(name: configuration.identityHeader)
-            if let identity, identity.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {
-                head.headers.add(name: configuration.identityHeader, value: identity)
-            }
-        }
-        if let key = configuration.upstreamAPIKey {
-            head.headers.add(name: "authorization", value: "Bearer \(key)")
-        }
-        return head
+        return .admit(UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration))
     }
 }
 

@@ -70,12 +70,4 @@ final class AccessPolicy: Sendable {
         self.keys = keys
         self.warnings = warnings
     }
-
-    /// Whether `path` (the request target without its query) is in `paths`:
-    /// equal to an entry, or under an entry that ends in `/`.
-    static func matches(_ path: Substring, _ paths: [String]) -> Bool {
-        paths.contains { entry in
-            entry.hasSuffix("/") ? path.hasPrefix(entry) || path == entry.dropLast() : path == entry
-        }
-    }
 }

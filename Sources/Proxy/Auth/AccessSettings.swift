@@ -79,6 +79,12 @@ extension ConfigurationSetting {
         .init(key: "auth.lockout.duration", expected: "a duration such as 5m") { draft, value in
             duration(&draft.configuration.access.lockoutDuration, value)
         },
+        .init(key: "auth.lockout_ipv6_prefix", expected: "a prefix length such as 64 (IPv6 clients are counted per network)") {
+            draft, value in
+            guard let bits = value.text.flatMap(SettingValueParsing.count) else { return false }
+            draft.configuration.access.lockoutIPv6PrefixLength = bits
+            return true
+        },
         .init(key: "auth.rate_limit", expected: "a rate such as 600/m, or off") { draft, value in
             guard let text = value.text else { return false }
             if ["off", "none", ""].contains(text.lowercased()) {

@@ -19,17 +19,18 @@ struct AuthenticationAudit: Sendable {
     }
 
     func failed(method: String, reason: String) {
-        // The path only: a query string may carry a key (`?api_key=`), which must not be logged.
-        let path = String(self.head.uri.prefix { $0 != "?" }.prefix(200))
+        // Everything the client chose is escaped (a newline in a user name
+        // would forge a log line); the path goes without its query, which
+        // may carry a key (`?api_key=`).
         var metadata: Logger.Metadata = [
             "client.address": "\(self.client.map { "\($0)" } ?? "-")",
             "auth.method": "\(method)",
             "auth.reason": "\(reason)",
-            "http.method": "\(self.head.method.rawValue)",
-            "http.path": "\(path)",
+            "http.method": "\(LogField.escaped(self.head.method.rawValue, limit: 32))",
+            "http.path": "\(LogField.path(of: self.head.uri, limit: 200))",
         ]
-        if let user = self.user { metadata["auth.user"] = "\(String(user.prefix(64)))" }
-        if let keyName = self.keyName { metadata["auth.key"] = "\(keyName)" }
+        if let user = self.user { metadata["auth.user"] = "\(LogField.escaped(user, limit: 64))" }
+        if let keyName = self.keyName { metadata["auth.key"] = "\(LogField.escaped(keyName, limit: 64))" }
         self.logger.warning("auth.failure", metadata: metadata)
     }
 }

@@ -6,69 +6,93 @@ import NIOPosix
 /// Checks HTTP Basic credentials against one loaded htpasswd file.
 ///
 /// Hashing never runs on an event loop: a pair not yet in the
-/// ``VerifiedCredentialCache`` is verified on a `NIOThreadPool`, and
-/// concurrent checks of the same pair share one verification
-/// (``SingleFlight``). An unknown user costs as much as a known one:
-/// `HtpasswdFile.verify` hashes against the file's strongest hash and throws
-/// the answer away.
+/// ``VerifiedCredentialCache`` is verified on a `NIOThreadPool`, in the fair
+/// order of a ``PasswordHashScheduler`` (an address flooding guesses waits
+/// behind its own guesses, not in front of everyone's), and concurrent checks
+/// of the same pair share one verification (``SingleFlight``). An unknown
+/// user costs as much as a known one: `HtpasswdFile.verify` hashes against
+/// the file's strongest hash and throws the answer away.
 final class BasicAuthenticator: Sendable {
     /// The outcome of a check, now or once the hash is done.
     enum Check {
         case decided(verified: Bool)
         case pending(EventLoopFuture<Bool>)
-        /// No hash was started: too many are queued, or `mayHash` said no.
-        case refused
+        /// No hash was started because `mayHash` said no.
+        case notPermitted
+        /// No hash was started because the queue, or this client's share of
+        /// it, is full (after `mayHash` said yes).
+        case busy
     }
 
     /// Most hashes queued or running at once. Past this, new (uncached)
     /// credentials are refused rather than queued, so a flood of guesses from
     /// many addresses cannot build a queue that delays everyone for minutes.
     static let maxPendingHashes = 256
+    /// Most hashes one client (address, or IPv6 network) may have queued or running.
+    static let maxPendingHashesPerClient = 16
+    /// Longest user name and password looked at. Longer ones fail without
+    /// hashing: SHA-crypt's cost grows with the password's length (a 30 KB
+    /// password makes one `$6$` check take a thread for a good part of a
+    /// second), and no real password comes near this.
+    static let maxUserBytes = 256
+    static let maxPasswordBytes = 1024
 
     let file: HtpasswdFile
     let cache: VerifiedCredentialCache
     private let hmac: ProcessKeyedHMAC
     private let flights = SingleFlight<Bool>()
-    private let threadPool: NIOThreadPool
-    private let pendingHashes = NIOLockedValueBox(0)
+    private let scheduler: PasswordHashScheduler
 
-    init(file: HtpasswdFile, cacheCapacity: Int, hmac: ProcessKeyedHMAC, threadPool: NIOThreadPool) {
+    /// - Parameter hashConcurrency: most hashes running at once (the thread
+    ///   pool's threads, `NIOThreadPool.singleton` has one per core).
+    init(
+        file: HtpasswdFile, cacheCapacity: Int, hmac: ProcessKeyedHMAC, threadPool: NIOThreadPool,
+        hashConcurrency: Int = System.coreCount
+    ) {
         self.file = file
         self.cache = VerifiedCredentialCache(capacity: cacheCapacity)
         self.hmac = hmac
-        self.threadPool = threadPool
+        self.scheduler = PasswordHashScheduler(
+            threadPool: threadPool, concurrency: hashConcurrency, totalCapacity: Self.maxPendingHashes,
+            perClientCapacity: Self.maxPendingHashesPerClient)
     }
 
     /// Checks `password` for `user`; cached successes are answered at once.
-    /// - Parameter mayHash: asked before a hash is queued (for a pair not in
-    ///   the cache); returning `false` refuses the check.
-    func check(user: String, password: [UInt8], on eventLoop: any EventLoop, mayHash: () -> Bool = { true }) -> Check {
+    /// - Parameters:
+    ///   - client: whose queue a hash joins.
+    ///   - mayHash: asked before a hash is queued (for a pair not in the
+    ///     cache); returning `false` refuses the check.
+    func check(
+        user: String, password: [UInt8], client: FailureCountingKey, on eventLoop: any EventLoop,
+        mayHash: () -> Bool = { true }
+    ) -> Check {
+        guard user.utf8.count <= Self.maxUserBytes, password.count <= Self.maxPasswordBytes else {
+            return .decided(verified: false)
+        }
         let digest = self.hmac.digest(Array(user.utf8), password)
         if self.cache.user(for: digest) == user { return .decided(verified: true) }
-        let admitted = self.pendingHashes.withLockedValue { pending in
-            guard pending < Self.maxPendingHashes else { return false }
-            pending += 1
-            return true
-        }
-        guard admitted else { return .refused }
-        guard mayHash() else {
-            self.pendingHashes.withLockedValue { $0 -= 1 }
-            return .refused
-        }
-        let (file, cache, pool) = (self.file, self.cache, self.threadPool)
-        let future = self.flights.run(digest) {
-            pool.runIfActive(eventLoop: eventLoop) {
+        guard mayHash() else { return .notPermitted }
+        let (file, cache, scheduler) = (self.file, self.cache, self.scheduler)
+        let future = self.flights.run(digest) { () -> EventLoopFuture<Bool>? in
+            let promise = eventLoop.makePromise(of: Bool.self)
+            let queued = scheduler.submit(for: client) { cancelled in
+                guard !cancelled else { return promise.fail(NIOThreadPoolError.ThreadPoolInactive()) }
                 let verified = file.verify(user: user, password: password).isVerified
                 if verified { cache.insert(digest, user: user) }
-                return verified
+                promise.succeed(verified)
             }
+            guard queued else {
+                promise.fail(NIOThreadPoolError.ThreadPoolInactive())  // never seen: the promise only must not be left open
+                return nil
+            }
+            return promise.futureResult
         }
-        future.whenComplete { _ in self.pendingHashes.withLockedValue { $0 -= 1 } }
+        guard let future else { return .busy }
         return .pending(future)
     }
 
     /// Checks queued or running now.
-    var pendingCount: Int { self.pendingHashes.withLockedValue { $0 } }
+    var pendingCount: Int { self.scheduler.pendingCount }
 }
 
 /// The user name and password of an `Authorization: Basic` header.

@@ -1,19 +1,23 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Counts failed authentications per client address and locks an address
-/// out for a while once it has failed too often: the brute-force defence.
+/// Counts failed authentications per client address (IPv6 per network, see
+/// ``FailureCountingKey``) and locks an address out for a while once it has
+/// failed too often: the brute-force defence.
 ///
 /// While an address is locked out its requests are answered 429 before any
 /// credential is looked at, so a locked-out attacker costs no hashing at all.
-/// Failures older than ``window`` are forgotten; a success clears the count.
+/// Failures older than ``window`` are forgotten, and nothing else forgets
+/// them: a success does not clear the count, or anyone holding one valid
+/// credential (an inference key) could guess other users' passwords forever
+/// by mixing one good request into every few bad ones.
 /// Bounded: past ``capacity`` addresses, the least recently failed are dropped.
 final class LoginFailureTracker: Sendable {
     let maxFailures: Int
     let window: TimeAmount
     let lockout: TimeAmount
     let capacity: Int
-    private let state = NIOLockedValueBox([IPAddress: Record]())
+    private let state = NIOLockedValueBox([FailureCountingKey: Record]())
 
     private struct Record {
         var failures: [NIODeadline] = []
@@ -33,7 +37,7 @@ final class LoginFailureTracker: Sendable {
     }
 
     /// How long `address` stays locked out, or nil if it is not.
-    func lockedOut(_ address: IPAddress, now: NIODeadline = .now()) -> TimeAmount? {
+    func lockedOut(_ address: FailureCountingKey, now: NIODeadline = .now()) -> TimeAmount? {
         guard self.maxFailures > 0 else { return nil }
         return self.state.withLockedValue { records in
             guard let until = records[address]?.lockedUntil else { return nil }
@@ -47,7 +51,7 @@ final class LoginFailureTracker: Sendable {
 
     /// Records a failure; returns whether it locked the address out.
     @discardableResult
-    func recordFailure(_ address: IPAddress, now: NIODeadline = .now()) -> Bool {
+    func recordFailure(_ address: FailureCountingKey, now: NIODeadline = .now()) -> Bool {
         guard self.maxFailures > 0 else { return false }
         let (maxFailures, window, lockout, capacity) = (self.maxFailures, self.window, self.lockout, self.capacity)
         return self.state.withLockedValue { records in
@@ -73,7 +77,7 @@ final class LoginFailureTracker: Sendable {
 
     /// Reserves one verification for `address`; false (hash nothing) when its
     /// failures plus the verifications already under way reach the limit.
-    func beginVerification(_ address: IPAddress, now: NIODeadline = .now()) -> Bool {
+    func beginVerification(_ address: FailureCountingKey, now: NIODeadline = .now()) -> Bool {
         guard self.maxFailures > 0 else { return true }
         let (maxFailures, window) = (self.maxFailures, self.window)
         return self.state.withLockedValue { records in
@@ -88,25 +92,14 @@ final class LoginFailureTracker: Sendable {
 
     /// Ends a verification reserved with ``beginVerification(_:now:)``
     /// (before its outcome is recorded).
-    func endVerification(_ address: IPAddress) {
+    func endVerification(_ address: FailureCountingKey) {
         guard self.maxFailures > 0 else { return }
         self.state.withLockedValue { records in
             guard var record = records[address] else { return }
             record.pending = max(0, record.pending - 1)
-            records[address] = record
-        }
-    }
-
-    /// Forgets the failures of an address that authenticated.
-    func recordSuccess(_ address: IPAddress) {
-        guard self.maxFailures > 0 else { return }
-        self.state.withLockedValue { records in
-            guard let record = records[address], record.lockedUntil == nil else { return }
-            if record.pending == 0 {
-                records[address] = nil
-            } else {
-                records[address]?.failures = []
-            }
+            // A verification that succeeded leaves nothing to remember.
+            let idle = record.pending == 0 && record.failures.isEmpty && record.lockedUntil == nil
+            records[address] = idle ? nil : record
         }
     }
 

@@ -45,7 +45,7 @@ public final class ProxyRuntime: Sendable {
             access = try AccessControl(
                 configuration: configuration.access, logger: logger,
                 configurationSource: { try load().access },
-                configurationFile: file)
+                configurationFile: file, listeners: configuration.listeners)
         } catch {
             throw ProxyRuntimeError(description: "cannot start access control: \(error.description)")
         }

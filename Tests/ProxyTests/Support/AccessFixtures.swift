@@ -40,6 +40,17 @@ struct AccessFixtures {
         return key
     }
 
+    /// Access control over these files (htpasswd and keys), adjusted.
+    func control(
+        logger: Logger = quietLogger, _ adjust: (inout AccessConfiguration) -> Void = { _ in }
+    ) throws -> AccessControl {
+        var configuration = AccessConfiguration()
+        configuration.htpasswdPath = self.htpasswdPath
+        configuration.keysPath = self.keysPath
+        adjust(&configuration)
+        return try AccessControl(configuration: configuration, logger: logger, listeners: [])
+    }
+
     func remove() {
         try? FileManager.default.removeItem(at: self.directory)
     }

@@ -1,0 +1,50 @@
+import NIOHTTP1
+
+/// What an admitted request tells the upstream about who sent it: the
+/// client's credentials and any identity it claimed removed, the identity
+/// access control established and the upstream's own key added.
+enum UpstreamIdentity {
+    /// The head as it goes upstream.
+    ///
+    /// Without authentication configured, the client's credentials are not
+    /// lmgate's to judge: they pass through to the upstream (unless the
+    /// configuration gives the upstream key itself).
+    static func head(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
+        var head = head
+        if configuration.requiresAuthentication {
+            for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+        } else if configuration.upstreamAPIKey != nil {
+            head.headers.remove(name: "authorization")
+        }
+        let identityHeader = configuration.identityHeader
+        if !identityHeader.isEmpty {
+            head.headers.remove(name: identityHeader)
+            // WSGI, CGI and PHP upstreams read `X_Authenticated_User` as the
+            // same header (both become HTTP_X_AUTHENTICATED_USER): a client
+            // must not be able to claim an identity that way either. (Looked
+            // for first, so the usual request allocates nothing here.)
+            if head.headers.contains(where: { Self.isSpelling($0.name, of: identityHeader) }) {
+                let spoofed = head.headers.map(\.name).filter { Self.isSpelling($0, of: identityHeader) }
+                for name in spoofed { head.headers.remove(name: name) }
+            }
+            if let identity, identity.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) {
+                head.headers.add(name: identityHeader, value: identity)
+            }
+        }
+        if let key = configuration.upstreamAPIKey {
+            head.headers.add(name: "authorization", value: "Bearer \(key)")
+        }
+        return head
+    }
+
+    /// Whether `name` is `header` with any of its `-` written `_`, in any case.
+    static func isSpelling(_ name: String, of header: String) -> Bool {
+        guard name.utf8.count == header.utf8.count else { return false }
+        return zip(name.utf8, header.utf8).allSatisfy { pair in
+            func folded(_ byte: UInt8) -> UInt8 {
+                byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (65...90).contains(byte) ? byte | 0x20 : byte
+            }
+            return folded(pair.0) == folded(pair.1)
+        }
+    }
+}
