@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -10,7 +9,7 @@ import Testing
 @Suite struct ForwardingObservabilityTests {
     @Test func accessLogWritesTheEscapedPathWithoutTheQuery() throws {
         let lines = CapturedLog()
-        let logger = Logger(label: "test") { _ in lines }
+        let logger = lines.logger()
         let head = HTTPRequestHead(version: .http1_1, method: .RAW(value: "GE\u{1B}T"), uri: "/v1/\u{1B}[2Jx\nfake?api_key=secret")
         let exchange = Exchange(clientHead: head, framing: .none, now: .now())
         AccessLog.record(exchange, status: 200, client: "192.0.2.1", upstream: nil, logger: logger, now: .now())
@@ -58,25 +57,5 @@ import Testing
             to: &headers, status: HTTPResponseStatus(statusCode: status), requestMethod: method, clientVersion: .http1_1)
         #expect(headers["content-length"] == length)
         #expect(headers["transfer-encoding"] == coding)
-    }
-}
-
-/// A log handler keeping each entry's metadata as text.
-final class CapturedLog: LogHandler, @unchecked Sendable {
-    private let lock = NIOLock()
-    private var captured: [[String: String]] = []
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    var entries: [[String: String]] { self.lock.withLock { self.captured } }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let fields = (event.metadata ?? [:]).mapValues { "\($0)" }
-        self.lock.withLock { self.captured.append(fields) }
     }
 }

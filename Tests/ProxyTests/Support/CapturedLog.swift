@@ -5,10 +5,13 @@ import NIOConcurrencyHelpers
 /// swift-log's `StreamLogHandler` renders them (metadata as `key=value`, as
 /// given), so that a test sees what an operator's log file would hold.
 final class CapturedLog: Sendable {
-    private let lines = NIOLockedValueBox<[String]>([])
+    private let lines = NIOLockedValueBox<[(line: String, metadata: [String: String])]>([])
 
     /// Everything logged so far, as one text (lines end in `\n`).
-    var text: String { self.lines.withLockedValue { $0.joined() } }
+    var text: String { self.lines.withLockedValue { $0.map(\.line).joined() } }
+
+    /// Each entry's metadata (the logger's and the event's), values as text.
+    var entries: [[String: String]] { self.lines.withLockedValue { $0.map(\.metadata) } }
 
     /// A logger writing here, at `level` and above.
     func logger(level: Logger.Level = .info) -> Logger {
@@ -17,8 +20,8 @@ final class CapturedLog: Sendable {
         return logger
     }
 
-    fileprivate func append(_ line: String) {
-        self.lines.withLockedValue { $0.append(line) }
+    fileprivate func append(_ line: String, metadata: [String: String]) {
+        self.lines.withLockedValue { $0.append((line, metadata)) }
     }
 
     private struct Handler: LogHandler {
@@ -35,7 +38,8 @@ final class CapturedLog: Sendable {
         func log(event: LogEvent) {
             let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
             let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            self.log.append("\(event.level) \(self.label): [\(rendered)] \(event.message)\n")
+            self.log.append(
+                "\(event.level) \(self.label): [\(rendered)] \(event.message)\n", metadata: merged.mapValues { "\($0)" })
         }
     }
 }
