@@ -130,16 +130,16 @@ struct RequestPath: Equatable {
                 index += 1
                 continue
             }
-            guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            guard index + 2 < bytes.count, let high = URICharacters.hexValue(bytes[index + 1]), let low = URICharacters.hexValue(bytes[index + 2])
             else { return nil }
             let value = high << 4 | low
             if lenient {
                 if value == 0 { break }
                 output.append(value == UInt8(ascii: "\\") ? UInt8(ascii: "/") : value)
-            } else if isUnreserved(value) {
+            } else if URICharacters.isUnreserved(value) {
                 output.append(value)
             } else {
-                output += [UInt8(ascii: "%"), hexDigit(high), hexDigit(low)]
+                output += [UInt8(ascii: "%"), URICharacters.hexDigit(high), URICharacters.hexDigit(low)]
             }
             index += 3
         }
@@ -160,27 +160,5 @@ struct RequestPath: Equatable {
         let trailing = bytes.last == UInt8(ascii: "/") && !segments.isEmpty
         let joined = segments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
         return Substring("/" + joined + (trailing ? "/" : ""))
-    }
-
-    private static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-            true
-        default: false
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "A") + value - 10
     }
 }

@@ -110,7 +110,7 @@ enum RequestTarget {
                     return .failure(Violation(message: "the request path has an invalid percent-encoding"))
                 }
                 if let refusal = Self.refusal(ofEncoded: decoded) { return .failure(refusal) }
-                if Self.isUnreserved(decoded) { needsRewriting = true }
+                if URICharacters.isUnreserved(decoded) { needsRewriting = true }
                 dots = -1
                 index = utf8.index(index, offsetBy: 2)
             case UInt8(ascii: "."):
@@ -150,7 +150,7 @@ enum RequestTarget {
         var index = utf8.startIndex
         while index < queryStart {
             let byte = utf8[index]
-            if byte == UInt8(ascii: "%"), let value = Self.decodedEscape(utf8, at: index), Self.isUnreserved(value) {
+            if byte == UInt8(ascii: "%"), let value = Self.decodedEscape(utf8, at: index), URICharacters.isUnreserved(value) {
                 decoded.append(value)
                 index = utf8.index(index, offsetBy: 3)
             } else {
@@ -195,29 +195,8 @@ enum RequestTarget {
         guard utf8.distance(from: index, to: utf8.endIndex) >= 3 else { return nil }
         let high = utf8[utf8.index(index, offsetBy: 1)]
         let low = utf8[utf8.index(index, offsetBy: 2)]
-        guard let high = Self.hexValue(high), let low = Self.hexValue(low) else { return nil }
+        guard let high = URICharacters.hexValue(high), let low = URICharacters.hexValue(low) else { return nil }
         return high << 4 | low
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-
-    /// RFC 3986 §2.3: ALPHA, DIGIT, `-`, `.`, `_`, `~`.
-    private static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-            UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
     }
 
     private static func lowercased(_ byte: UInt8) -> UInt8 {
