@@ -78,13 +78,26 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("invalid configuration:\n\(error.description)")
         }
 
+        // A new key at each start: only this proxy may use the backend (see BackendKey). The child
+        // gets it in its environment, the proxy as an override, `lmgate status` from a 0600 file.
+        let backendKey = BackendKey.generate()
+        let keyFile = home.backendKeyFile(port: backend.port)
+        do {
+            try backendKey.write(to: keyFile)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        defer { unlink(keyFile) }
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        let supervisor = BackendSupervisor(executable: executable, arguments: backend.backendArguments, logger: logger)
+        let supervisor = BackendSupervisor(
+            executable: executable, arguments: backend.backendArguments,
+            environment: [BackendKey.environmentVariable: backendKey.value], logger: logger)
         try supervisor.start()
         let proxy: ProxyRuntime
         do {
             proxy = try await ProxyRuntime.start(
-                file: file, ignoringSections: ["backend"], environment: environment, overrides: overrides, logger: logger)
+                file: file, ignoringSections: ["backend"], environment: environment,
+                overrides: overrides + [ConfigurationOverride(key: "auth.upstream_api_key", value: backendKey.value)], logger: logger)
         } catch {
             await supervisor.stop(grace: .seconds(5))
             if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }

@@ -1,0 +1,38 @@
+/// The key a client must present to the backend (`Authorization: Bearer …`).
+///
+/// `lmgate serve` makes a new one at each start and gives it only to its
+/// backend and its proxy, so that nothing else on the machine (another
+/// user's process, a browser page) can go around the proxy's policy by
+/// talking to 127.0.0.1:1234 directly. `lmgate backend` alone needs none,
+/// as LM Studio, unless given `--api-key`.
+public struct BackendAPIKey: Sendable {
+    private let bytes: [UInt8]
+
+    /// `nil` for an empty key (an empty key would admit everyone who sends `Bearer `).
+    public init?(_ key: String) {
+        guard !key.isEmpty else { return nil }
+        bytes = Array(key.utf8)
+    }
+
+    /// Whether an `Authorization` header value is `Bearer <this key>`.
+    ///
+    /// The key is compared in constant time (every byte, no early exit), so
+    /// that response times do not tell a guesser how many leading bytes were
+    /// right; only the length of the presented value shows.
+    func isPresented(in authorization: String) -> Bool {
+        let value = Array(authorization.utf8)
+        let scheme = Array("bearer ".utf8)
+        guard value.count > scheme.count,
+            value[0..<scheme.count].map({ $0 | 0x20 }) == scheme  // the scheme is case-insensitive
+        else { return false }
+        var presented = value[scheme.count...].drop { $0 == 0x20 }
+        while presented.last == 0x20 { presented = presented.dropLast() }
+        var difference = presented.count ^ bytes.count
+        for index in bytes.indices {
+            // Reads within `presented` whatever its length, so the loop always runs over the whole key.
+            let other = presented.isEmpty ? 0 : presented[presented.startIndex + index % presented.count]
+            difference |= Int(other ^ bytes[index])
+        }
+        return difference == 0
+    }
+}
