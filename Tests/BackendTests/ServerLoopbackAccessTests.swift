@@ -44,7 +44,8 @@ struct ServerLoopbackAccessTests {
 
     @Test func withAKeyOnlyHealthAnswersWithoutIt() async throws {
         let key = "lmg_" + UUID().uuidString
-        try await LoadingBackend.run(apiKey: try #require(BackendAPIKey(key))) { backend in
+        let apiKey = try #require(BackendAPIKey(key))
+        try await LoadingBackend.run(apiKey: apiKey) { backend in
             let host = "Host: 127.0.0.1:\(backend.port)"
             let missing = try backend.exchange("GET /v1/models HTTP/1.1", [host])
             #expect(missing.status == 401)

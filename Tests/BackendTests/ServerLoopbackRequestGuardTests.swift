@@ -7,7 +7,7 @@ import Testing
 @Suite("Backend loopback request guard")
 struct ServerLoopbackRequestGuardTests {
     private func head(
-        _ method: HTTPMethod = .GET, _ uri: String = "/v1/models", version: HTTPVersion = .http1_1, _ headers: [(String, String)]
+        _ method: HTTPMethod = .GET, _ uri: String = "/v1/models", version: HTTPVersion = .http1_1, headers: [(String, String)]
     ) -> HTTPRequestHead {
         HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers))
     }
@@ -24,7 +24,7 @@ struct ServerLoopbackRequestGuardTests {
         "localhost:8080",
     ])
     func loopbackHostsAreAdmitted(host: String) {
-        #expect(open.check(head([("Host", host)]), path: "/v1/models") == .admit)
+        #expect(open.check(head(headers: [("Host", host)]), path: "/v1/models") == .admit)
     }
 
     @Test(arguments: [
@@ -32,27 +32,27 @@ struct ServerLoopbackRequestGuardTests {
         "10.0.0.1:1234", "[::2]:1234", "::1", "[127.0.0.1]", "127.0.0.1:", "127.0.0.1:1234x", "[::1]x", "", "0.0.0.0:1234",
     ])
     func otherHostsAreRefusedWith403(host: String) {
-        #expect(status(open.check(head([("Host", host)]), path: "/v1/models")) == 403)
+        #expect(status(open.check(head(headers: [("Host", host)]), path: "/v1/models")) == 403)
     }
 
     @Test func missingHostIs400OnHTTP11AndAdmittedOnHTTP10() {
-        #expect(status(open.check(head([]), path: "/v1/models")) == 400)
-        #expect(open.check(head(version: .http1_0, []), path: "/v1/models") == .admit)
-        #expect(status(open.check(head([("Host", "localhost"), ("Host", "rebind.example")]), path: "/v1/models")) == 400)
+        #expect(status(open.check(head(headers: []), path: "/v1/models")) == 400)
+        #expect(open.check(head(version: .http1_0, headers: []), path: "/v1/models") == .admit)
+        #expect(status(open.check(head(headers: [("Host", "localhost"), ("Host", "rebind.example")]), path: "/v1/models")) == 400)
     }
 
     @Test func foreignOriginsAreRefusedAndLoopbackOnesAdmitted() {
         for origin in ["https://evil.example", "null", "http://rebind.example:1234", "http://127.0.0.1.evil.example", "file://"] {
-            #expect(status(open.check(head([("Host", "127.0.0.1:1234"), ("Origin", origin)]), path: "/v1/models")) == 403, "\(origin)")
+            #expect(status(open.check(head(headers: [("Host", "127.0.0.1:1234"), ("Origin", origin)]), path: "/v1/models")) == 403, "\(origin)")
         }
         for origin in ["http://localhost:3000", "http://127.0.0.1:1234", "https://[::1]:8443", "http://localhost"] {
-            #expect(open.check(head([("Host", "127.0.0.1:1234"), ("Origin", origin)]), path: "/v1/models") == .admit, "\(origin)")
+            #expect(open.check(head(headers: [("Host", "127.0.0.1:1234"), ("Origin", origin)]), path: "/v1/models") == .admit, "\(origin)")
         }
     }
 
     @Test func postsMustBeJSON() {
         func post(_ contentTypes: [String]) -> Int? {
-            status(open.check(head(.POST, "/v1/chat/completions", [("Host", "localhost")] + contentTypes.map { ("Content-Type", $0) }), path: "/v1/chat/completions"))
+            status(open.check(head(.POST, "/v1/chat/completions", headers: [("Host", "localhost")] + contentTypes.map { ("Content-Type", $0) }), path: "/v1/chat/completions"))
         }
         #expect(post(["text/plain"]) == 415)
         #expect(post(["application/x-www-form-urlencoded"]) == 415)
@@ -68,26 +68,27 @@ struct ServerLoopbackRequestGuardTests {
         let key = try #require(BackendAPIKey("lmg_per-start-secret"))
         let keyed = LoopbackRequestGuard(apiKey: key)
         let host = ("Host", "127.0.0.1:1234")
-        #expect(status(keyed.check(head([host]), path: "/v1/models")) == 401)
-        #expect(status(keyed.check(head([host]), path: "/metrics")) == 401)
-        #expect(status(keyed.check(head([host, ("Authorization", "Bearer lmg_per-start-secreT")]), path: "/v1/models")) == 401)
-        #expect(status(keyed.check(head([host, ("Authorization", "Bearer lmg_per-start-secret2")]), path: "/v1/models")) == 401)
-        #expect(status(keyed.check(head([host, ("Authorization", "Bearer lmg_per-start")]), path: "/v1/models")) == 401)
-        #expect(status(keyed.check(head([host, ("Authorization", "Basic bG1nX3Blci1zdGFydC1zZWNyZXQ=")]), path: "/v1/models")) == 401)
-        #expect(keyed.check(head([host, ("Authorization", "Bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
-        #expect(keyed.check(head([host, ("Authorization", "bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
-        #expect(keyed.check(head(.GET, "/health", [host]), path: "/health") == .admit)
+        #expect(status(keyed.check(head(headers: [host]), path: "/v1/models")) == 401)
+        #expect(status(keyed.check(head(headers: [host]), path: "/metrics")) == 401)
+        #expect(status(keyed.check(head(headers: [host, ("Authorization", "Bearer lmg_per-start-secreT")]), path: "/v1/models")) == 401)
+        #expect(status(keyed.check(head(headers: [host, ("Authorization", "Bearer lmg_per-start-secret2")]), path: "/v1/models")) == 401)
+        #expect(status(keyed.check(head(headers: [host, ("Authorization", "Bearer lmg_per-start")]), path: "/v1/models")) == 401)
+        #expect(status(keyed.check(head(headers: [host, ("Authorization", "Basic bG1nX3Blci1zdGFydC1zZWNyZXQ=")]), path: "/v1/models")) == 401)
+        #expect(keyed.check(head(headers: [host, ("Authorization", "Bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
+        #expect(keyed.check(head(headers: [host, ("Authorization", "bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
+        #expect(keyed.check(head(.GET, "/health", headers: [host]), path: "/health") == .admit)
         // Health without the key is still only for loopback names.
-        #expect(status(keyed.check(head(.GET, "/health", [("Host", "rebind.example")]), path: "/health")) == 403)
-        #expect(status(keyed.check(head(.POST, "/health", [host, ("Content-Type", "application/json")]), path: "/health")) == 401)
+        #expect(status(keyed.check(head(.GET, "/health", headers: [("Host", "rebind.example")]), path: "/health")) == 403)
+        #expect(status(keyed.check(head(.POST, "/health", headers: [host, ("Content-Type", "application/json")]), path: "/health")) == 401)
         #expect(BackendAPIKey("") == nil)
     }
 
     @Test func theKeyHoldersForwardedOriginIsAdmitted() throws {
         // The proxy forwards the Origin of a browser client its CORS policy admitted, with the key.
-        let keyed = LoopbackRequestGuard(apiKey: try #require(BackendAPIKey("k3y")))
+        let key = try #require(BackendAPIKey("k3y"))
+        let keyed = LoopbackRequestGuard(apiKey: key)
         let headers = [("Host", "127.0.0.1:1234"), ("Origin", "https://app.example")]
-        #expect(status(keyed.check(head(headers), path: "/v1/models")) == 401)
-        #expect(keyed.check(head(headers + [("Authorization", "Bearer k3y")]), path: "/v1/models") == .admit)
+        #expect(status(keyed.check(head(headers: headers), path: "/v1/models")) == 401)
+        #expect(keyed.check(head(headers: headers + [("Authorization", "Bearer k3y")]), path: "/v1/models") == .admit)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Testing
 
 @testable import Backend
 
