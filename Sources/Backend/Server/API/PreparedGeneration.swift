@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// A generation request read, checked and tokenized, ready for the
 /// ``InferenceScheduler``: the part of a request's handling that costs time
@@ -12,8 +13,8 @@ struct PreparedGeneration: Sendable {
     let promptTokens: [Int]
 
     /// Parses `body` as a request to `endpoint` and tokenizes its prompt for `service`.
-    init(endpoint: BackendAPIHandler.Endpoint, body: Data, service: ModelService) throws(APIError) {
-        guard let json = JSONValue.parse(body) else { throw APIError.invalid("the request body is not valid JSON") }
+    init(endpoint: BackendAPIHandler.Endpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
+        guard let json = JSONValue.parse(Data(body.readableBytesView)) else { throw APIError.invalid("the request body is not valid JSON") }
         guard let object = json.objectValue else { throw APIError.invalid("the request body must be a JSON object") }
         let request: GenerationRequest
         switch endpoint {

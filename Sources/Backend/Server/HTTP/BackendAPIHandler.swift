@@ -203,8 +203,9 @@ final class BackendAPIHandler: ChannelInboundHandler {
         } catch {
             return respond(error: error, endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
         }
-        let body = Data(body.readableBytesView)
-        self.body.clear()
+        // Handed over whole (the next request starts a new buffer): no copy on the event loop.
+        let body = self.body
+        self.body = ByteBuffer()
         serial += 1
         let serial = serial
         preparation = Preparation(serial: serial, endpoint: endpoint, keepAlive: keepAlive)
