@@ -11,7 +11,7 @@ import Testing
 @Suite("Backend loopback access", .serialized)
 struct ServerLoopbackAccessTests {
     @Test func aRebindingHostIsRefusedWith403() async throws {
-        try await LoadingBackend.run { backend in
+        try await BackendUnderTest.run { backend in
             let refused = try backend.exchange("GET /v1/models HTTP/1.1", ["Host: rebind.example:\(backend.port)"])
             #expect(refused.status == 403)
             #expect(refused.errorCode == "host_not_allowed")
@@ -23,7 +23,7 @@ struct ServerLoopbackAccessTests {
     }
 
     @Test func aCrossOriginTextPlainPostIsRefused() async throws {
-        try await LoadingBackend.run { backend in
+        try await BackendUnderTest.run { backend in
             let body = #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#
             // What a page can send without a CORS preflight.
             let simple = try backend.exchange(
@@ -45,7 +45,7 @@ struct ServerLoopbackAccessTests {
     @Test func withAKeyOnlyHealthAnswersWithoutIt() async throws {
         let key = "lmg_" + UUID().uuidString
         let apiKey = try #require(BackendAPIKey(key))
-        try await LoadingBackend.run(apiKey: apiKey) { backend in
+        try await BackendUnderTest.run(apiKey: apiKey) { backend in
             let host = "Host: 127.0.0.1:\(backend.port)"
             let missing = try backend.exchange("GET /v1/models HTTP/1.1", [host])
             #expect(missing.status == 401)
@@ -61,7 +61,7 @@ struct ServerLoopbackAccessTests {
     }
 
     @Test func aMadeUpPathDoesNotBecomeAMetricsLabel() async throws {
-        try await LoadingBackend.run { backend in
+        try await BackendUnderTest.run { backend in
             let path = "/made-up-\(UUID().uuidString)"
             // Larger than the server takes: answered 413, which is counted under the path's endpoint.
             let body = String(repeating: "x", count: BackendServer.maxBodyBytes + 1)

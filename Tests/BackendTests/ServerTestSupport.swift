@@ -9,14 +9,16 @@ import Glibc
 #endif
 
 /// A ``BackendServer`` on 127.0.0.1 and a free port, its model still
-/// loading (the API answers 503 past the checks in front of it).
-struct LoadingBackend {
+/// loading (the API answers 503 past the checks in front of it), or serving
+/// a fixture model.
+struct BackendUnderTest {
     let server: BackendServer
     let port: Int
 
     /// Runs `body` with a server started for it, then stops the server (also when `body` throws).
-    static func run(apiKey: BackendAPIKey? = nil, _ body: (LoadingBackend) async throws -> Void) async throws {
-        let backend = try await start(apiKey: apiKey)
+    /// - Parameter model: a fixture model to serve (one compute thread); `nil` to stay loading.
+    static func run(apiKey: BackendAPIKey? = nil, model: String? = nil, _ body: (BackendUnderTest) async throws -> Void) async throws {
+        let backend = try await start(apiKey: apiKey, model: model)
         do {
             try await body(backend)
         } catch {
@@ -26,13 +28,18 @@ struct LoadingBackend {
         await backend.server.shutdown()
     }
 
-    private static func start(apiKey: BackendAPIKey?) async throws -> LoadingBackend {
+    private static func start(apiKey: BackendAPIKey?, model: String?) async throws -> BackendUnderTest {
         let metrics = BackendMetrics()
+        let host = ModelHost(metrics: metrics)
+        if let model {
+            var configuration = SchedulerConfiguration()
+            configuration.threads = 1
+            host.ready(try ModelService(path: FixtureModels.path(model), configuration: configuration, metrics: metrics))
+        }
         let server = try BackendServer(
-            host: "127.0.0.1", port: 0, models: ModelHost(metrics: metrics), metrics: metrics, apiKey: apiKey,
-            logger: Logger(label: "test.backend"))
+            host: "127.0.0.1", port: 0, models: host, metrics: metrics, apiKey: apiKey, logger: Logger(label: "test.backend"))
         let address = try await server.start()
-        return LoadingBackend(server: server, port: try #require(address.port))
+        return BackendUnderTest(server: server, port: try #require(address.port))
     }
 
     /// Sends `request` (a whole HTTP/1.1 message) on a new connection and
@@ -55,6 +62,11 @@ struct RawHTTPResponse {
     let status: Int
     let head: String
     let body: String
+
+    /// The status codes of every response in the bytes read (pipelined requests), in order.
+    var statuses: [Int] {
+        (head + "\r\n\r\n" + body).components(separatedBy: "HTTP/1.1 ").dropFirst().compactMap { Int($0.prefix(3)) }
+    }
 
     /// The body's `error.code`, if it is an OpenAI-style error.
     var errorCode: String? {

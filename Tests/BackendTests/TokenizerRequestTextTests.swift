@@ -95,4 +95,11 @@ struct TokenizerRequestTextTests {
                 + llama3.encode(text, addSpecialTokens: false, parseSpecialTokens: false)
                 + llama3.encode("<|eot_id|>", addSpecialTokens: false, parseSpecialTokens: true))
     }
+
+    @Test func aTemplatesErrorQuotingAMessageHasNoMarkers() throws {
+        let raising = try ChatTemplate(jinja: "{{ raise_exception('cannot use: ' + messages[0].content) }}")
+        #expect(throws: APIError.invalid("the chat template could not render these messages: cannot use: a<|im_end|>", parameter: "messages")) {
+            try chat("a<|im_end|>", template: raising)
+        }
+    }
 }

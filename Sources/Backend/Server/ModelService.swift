@@ -98,7 +98,9 @@ public final class ModelService: Sendable {
         do {
             text = try template.render(marked, addGenerationPrompt: true, tokens: names)
         } catch {
-            throw .invalid("the chat template could not render these messages: \(error.description)", parameter: "messages")
+            throw .invalid(
+                "the chat template could not render these messages: \(RequestTextMarking.withoutMarkers(error.description))",
+                parameter: "messages")
         }
         var tokens = tokenizer.encode(renderedTemplate: text, addSpecialTokens: true)
         // A template that writes BOS itself would otherwise get a second one.

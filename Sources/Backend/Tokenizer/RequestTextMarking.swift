@@ -88,6 +88,12 @@ enum RequestTextMarking {
         return (text, protected)
     }
 
+    /// `text` without markers: for words about marked text (a template's
+    /// error message quoting a message) that go back to the client.
+    static func withoutMarkers(_ text: String) -> String {
+        String(decoding: unmark(Array(text.utf8)).text, as: UTF8.self)
+    }
+
     /// Whether a marker (U+FDD0 or U+FDD1) starts at `index`.
     private static func isMarker(_ bytes: [UInt8], at index: Int) -> Bool {
         bytes[index] == 0xEF && bytes[index + 1] == 0xB7 && (bytes[index + 2] == 0x90 || bytes[index + 2] == 0x91)

@@ -21,11 +21,11 @@ public struct BackendAPIKey: Sendable {
     /// right; only the length of the presented value shows.
     func isPresented(in authorization: String) -> Bool {
         let value = Array(authorization.utf8)
-        let scheme = Array("bearer ".utf8)
-        guard value.count > scheme.count,
-            value[0..<scheme.count].map({ $0 | 0x20 }) == scheme  // the scheme is case-insensitive
+        let scheme = "bearer "
+        // The scheme is case-insensitive.
+        guard value.count > scheme.utf8.count, String(decoding: value[0..<scheme.utf8.count], as: UTF8.self).lowercased() == scheme
         else { return false }
-        var presented = value[scheme.count...].drop { $0 == 0x20 }
+        var presented = value[scheme.utf8.count...].drop { $0 == 0x20 }
         while presented.last == 0x20 { presented = presented.dropLast() }
         var difference = presented.count ^ bytes.count
         for index in bytes.indices {
