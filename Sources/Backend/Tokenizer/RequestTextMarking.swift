@@ -20,7 +20,10 @@
 /// `content.startswith(...)` see what the client sent. A template that cuts
 /// a string between its marks leaves an unmatched U+FDD0, which protects
 /// to the end of the text (failing closed: the prompt loses control
-/// tokens, not gains them).
+/// tokens, not gains them). Only whole control-token texts are marked: a
+/// message ending in half of one (`<|im_`) could only become a token with
+/// a template literal that starts with the other half, and templates write
+/// their markup in whole tokens.
 enum RequestTextMarking {
     /// U+FDD0 and U+FDD1 in UTF-8.
     private static let open: [UInt8] = [0xEF, 0xB7, 0x90]
