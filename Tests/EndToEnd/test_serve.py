@@ -184,6 +184,9 @@ def test_the_backend_answers_only_the_proxy_with_its_per_start_key(serve):
     # Through the proxy with a client key: the proxy sends the backend's key.
     status, body = serve.curl("/v1/models", key=serve.key)
     assert status == "200", body
+    # A browser client the proxy admitted keeps its Origin upstream: with the key, the backend serves it.
+    status, body = serve.curl("/v1/models", "-H", "Origin: https://app.example", key=serve.key)
+    assert status == "200", body
     # The key is in a file only the owner reads, for `lmgate status`, and on no command line.
     key_file = serve.home / f"backend-{serve.backend_port}.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

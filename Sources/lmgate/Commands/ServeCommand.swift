@@ -16,7 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
             Without --config, the configuration is $LMGATE_HOME/lmgate.yaml (default ~/.lmgate/lmgate.yaml); \
             when it does not exist, lmgate makes it with a self-signed certificate for this host, a main API \
             key (printed once) and an empty htpasswd file, listening with TLS on --listen (default 0.0.0.0:8443). \
-            A listener that other machines can reach never runs without authentication. \
+            A listener that other machines can reach never runs without authentication, and the backend \
+            answers only this proxy (a key made at each start; `lmgate status` reads it from \
+            $LMGATE_HOME/backend-PORT.key). \
             SIGHUP reloads certificates, users, keys and allowlists; SIGTERM drains and stops both parts.
             """)
 
