@@ -76,6 +76,14 @@ struct ServerLoopbackRequestGuardTests {
         #expect(status(keyed.check(head(headers: [host, ("Authorization", "Basic bG1nX3Blci1zdGFydC1zZWNyZXQ=")]), path: "/v1/models")) == 401)
         #expect(keyed.check(head(headers: [host, ("Authorization", "Bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
         #expect(keyed.check(head(headers: [host, ("Authorization", "bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
+        #expect(keyed.check(head(headers: [host, ("x-api-key", "lmg_per-start-secret")]), path: "/v1/models") == .admit)
+        #expect(status(keyed.check(head(headers: [host, ("x-api-key", "lmg_per-start-secret ")]), path: "/v1/models")) == 401)
+        // Two credentials, even if one is right, are refused.
+        #expect(
+            status(
+                keyed.check(
+                    head(headers: [host, ("x-api-key", "wrong"), ("Authorization", "Bearer lmg_per-start-secret")]), path: "/v1/models"))
+                == 401)
         #expect(keyed.check(head(.GET, "/health", headers: [host]), path: "/health") == .admit)
         // Health without the key is still only for loopback names.
         #expect(status(keyed.check(head(.GET, "/health", headers: [("Host", "rebind.example")]), path: "/health")) == 403)

@@ -399,6 +399,10 @@ def test_an_api_key_from_the_environment_guards_everything_but_health(bin_dir, f
                                   headers={"authorization": "Bearer " + key[:-1]}), 401)["code"] == "invalid_api_key"
         client = openai.OpenAI(base_url=server.base_url + "/v1", api_key=key, max_retries=0)
         assert client.models.list().data[0].id == MODEL
+        # Anthropic's clients send the key as x-api-key.
+        reply = anthropic.Anthropic(base_url=server.base_url, api_key=key, max_retries=0).messages.create(
+            model=MODEL, max_tokens=2, messages=[{"role": "user", "content": "Hi"}])
+        assert reply.usage.output_tokens >= 1
         assert httpx.get(server.base_url + "/health").json() == {"status": "ok"}
         # Not on the command line, which every user can read.
         cmdline = pathlib.Path(f"/proc/{server.process.pid}/cmdline").read_bytes()

@@ -17,7 +17,8 @@ struct BackendCommand: AsyncParsableCommand {
             POST /v1/messages, GET /health, GET /metrics. Only loopback addresses are served; \
             put `lmgate proxy` in front to admit other machines. Requests must name a loopback \
             Host, come from no other web origin, and post JSON. With --api-key (or \
-            LMGATE_BACKEND_KEY) every endpoint but /health needs `Authorization: Bearer <key>`.
+            LMGATE_BACKEND_KEY) every endpoint but /health needs `Authorization: Bearer <key>` \
+            (or `x-api-key: <key>`).
             """)
 
     @Option(help: "The GGUF model file.") var model: String
@@ -28,7 +29,7 @@ struct BackendCommand: AsyncParsableCommand {
     @Option(help: "The most requests waiting beyond those; more get 503.") var queue: Int = 32
     @Option(
         name: .customLong("api-key"),
-        help: "A key clients must send as 'Authorization: Bearer <key>' (default: LMGATE_BACKEND_KEY, else none).")
+        help: "A key clients must send as 'Authorization: Bearer <key>' or 'x-api-key' (default: LMGATE_BACKEND_KEY, else none).")
     var apiKey: String?
     /// Set by `lmgate serve`, which supervises this process: if serve is
     /// killed outright (no chance to stop its backend), the backend must not

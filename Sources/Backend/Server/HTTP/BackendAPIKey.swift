@@ -1,4 +1,5 @@
-/// The key a client must present to the backend (`Authorization: Bearer …`).
+/// The key a client must present to the backend: `Authorization: Bearer …`
+/// (OpenAI's clients) or `x-api-key: …` (Anthropic's).
 ///
 /// `lmgate serve` makes a new one at each start and gives it only to its
 /// backend and its proxy, so that nothing else on the machine (another
@@ -15,11 +16,7 @@ public struct BackendAPIKey: Sendable {
     }
 
     /// Whether an `Authorization` header value is `Bearer <this key>`.
-    ///
-    /// The key is compared in constant time (every byte, no early exit), so
-    /// that response times do not tell a guesser how many leading bytes were
-    /// right; only the length of the presented value shows.
-    func isPresented(in authorization: String) -> Bool {
+    func isPresented(inAuthorization authorization: String) -> Bool {
         let value = Array(authorization.utf8)
         let scheme = "bearer "
         // The scheme is case-insensitive.
@@ -27,6 +24,18 @@ public struct BackendAPIKey: Sendable {
         else { return false }
         var presented = value[scheme.utf8.count...].drop { $0 == 0x20 }
         while presented.last == 0x20 { presented = presented.dropLast() }
+        return matches(presented)
+    }
+
+    /// Whether an `x-api-key` header value is this key.
+    func isPresented(inAPIKeyHeader value: String) -> Bool {
+        matches(ArraySlice(value.utf8))
+    }
+
+    /// Compares in constant time (every byte of the key, no early exit), so
+    /// that response times do not tell a guesser how many leading bytes were
+    /// right; only the length of the presented value shows.
+    private func matches(_ presented: ArraySlice<UInt8>) -> Bool {
         var difference = presented.count ^ bytes.count
         for index in bytes.indices {
             // Reads within `presented` whatever its length, so the loop always runs over the whole key.

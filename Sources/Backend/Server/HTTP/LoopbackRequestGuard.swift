@@ -11,7 +11,8 @@ import NIOHTTP1
 ///   under its own name (`Host: rebind.example`), and is refused with 403
 ///   (the class of Ollama's CVE-2024-28224). HTTP/1.1 without `Host` is 400.
 /// - With a ``BackendAPIKey`` (`lmgate serve` makes one at each start), every
-///   request but `GET /health` must carry `Authorization: Bearer <key>`, else 401.
+///   request but `GET /health` must carry `Authorization: Bearer <key>` or
+///   `x-api-key: <key>`, else 401.
 /// - An `Origin` that is not a loopback page is refused (403): a browser
 ///   sends it on every cross-origin request, and a page must not drive the
 ///   API with the user's loopback access (CSRF). A request that carries
@@ -50,17 +51,24 @@ struct LoopbackRequestGuard: Sendable {
         var authenticated = false
         if let apiKey {
             let authorizations = head.headers["authorization"]
-            authenticated = authorizations.count == 1 && apiKey.isPresented(in: authorizations[0])
+            let apiKeyHeaders = head.headers["x-api-key"]
+            // One credential, in one header: several are ambiguous, and refused.
+            switch (authorizations.count, apiKeyHeaders.count) {
+            case (1, 0): authenticated = apiKey.isPresented(inAuthorization: authorizations[0])
+            case (0, 1): authenticated = apiKey.isPresented(inAPIKeyHeader: apiKeyHeaders[0])
+            default: authenticated = false
+            }
             // Health says only whether the model is loaded: the supervisor and probes ask without the key.
             let isHealth = head.method == .GET && (path == "/health" || path == "/v1/health")
             if !authenticated && !isHealth {
                 return .refuse(
                     APIError(
                         status: .unauthorized,
-                        message: authorizations.isEmpty
-                            ? "this server needs its API key: send 'Authorization: Bearer <key>'"
+                        message: authorizations.isEmpty && apiKeyHeaders.isEmpty
+                            ? "this server needs its API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'"
                             : "the API key is not valid for this server",
-                        type: "invalid_request_error", code: authorizations.isEmpty ? "missing_api_key" : "invalid_api_key"))
+                        type: "invalid_request_error",
+                        code: authorizations.isEmpty && apiKeyHeaders.isEmpty ? "missing_api_key" : "invalid_api_key"))
             }
         }
 
