@@ -78,12 +78,19 @@ struct ServerLoopbackRequestGuardTests {
         #expect(keyed.check(head(headers: [host, ("Authorization", "bearer lmg_per-start-secret")]), path: "/v1/models") == .admit)
         #expect(keyed.check(head(headers: [host, ("x-api-key", "lmg_per-start-secret")]), path: "/v1/models") == .admit)
         #expect(status(keyed.check(head(headers: [host, ("x-api-key", "lmg_per-start-secret ")]), path: "/v1/models")) == 401)
-        // Two credentials, even if one is right, are refused.
+        // Authorization decides when present: the key there, beside a client's x-api-key a proxy passed on, is admitted;
+        // the key in x-api-key beside a wrong Authorization is not.
+        #expect(
+            keyed.check(head(headers: [host, ("x-api-key", "client"), ("Authorization", "Bearer lmg_per-start-secret")]), path: "/v1/models")
+                == .admit)
+        #expect(
+            status(keyed.check(head(headers: [host, ("x-api-key", "lmg_per-start-secret"), ("Authorization", "Bearer no")]), path: "/v1/models"))
+                == 401)
         #expect(
             status(
                 keyed.check(
-                    head(headers: [host, ("x-api-key", "wrong"), ("Authorization", "Bearer lmg_per-start-secret")]), path: "/v1/models"))
-                == 401)
+                    head(headers: [host, ("Authorization", "Bearer lmg_per-start-secret"), ("Authorization", "Bearer lmg_per-start-secret")]),
+                    path: "/v1/models")) == 401)
         #expect(keyed.check(head(.GET, "/health", headers: [host]), path: "/health") == .admit)
         // Health without the key is still only for loopback names.
         #expect(status(keyed.check(head(.GET, "/health", headers: [("Host", "rebind.example")]), path: "/health")) == 403)

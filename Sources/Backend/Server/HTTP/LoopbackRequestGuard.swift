@@ -52,11 +52,13 @@ struct LoopbackRequestGuard: Sendable {
         if let apiKey {
             let authorizations = head.headers["authorization"]
             let apiKeyHeaders = head.headers["x-api-key"]
-            // One credential, in one header: several are ambiguous, and refused.
-            switch (authorizations.count, apiKeyHeaders.count) {
-            case (1, 0): authenticated = apiKey.isPresented(inAuthorization: authorizations[0])
-            case (0, 1): authenticated = apiKey.isPresented(inAPIKeyHeader: apiKeyHeaders[0])
-            default: authenticated = false
+            // `Authorization` decides when present: a proxy without authentication of its own adds the
+            // backend's key there and passes the client's `x-api-key` on (Anthropic's SDK always sends one).
+            // Several values of the header that decides are ambiguous, and refused.
+            if !authorizations.isEmpty {
+                authenticated = authorizations.count == 1 && apiKey.isPresented(inAuthorization: authorizations[0])
+            } else {
+                authenticated = apiKeyHeaders.count == 1 && apiKey.isPresented(inAPIKeyHeader: apiKeyHeaders[0])
             }
             // Health says only whether the model is loaded: the supervisor and probes ask without the key.
             let isHealth = head.method == .GET && (path == "/health" || path == "/v1/health")
