@@ -20,15 +20,19 @@ public final class BackendSupervisor: Sendable {
 
     private let executable: String
     private let arguments: [String]
+    private let environment: [String: String]
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
 
     /// - Parameters:
     ///   - executable: the program to run (the `lmgate` executable itself).
     ///   - arguments: its arguments, e.g. `["backend", "--model", path]`.
-    public init(executable: String, arguments: [String], logger: Logger) {
+    ///   - environment: variables set for the child only, on top of this
+    ///     process's own (secrets go here, not in `arguments`, which `ps` shows).
+    public init(executable: String, arguments: [String], environment: [String: String] = [:], logger: Logger) {
         self.executable = executable
         self.arguments = arguments
+        self.environment = environment
         self.logger = logger
     }
 
@@ -60,6 +64,7 @@ public final class BackendSupervisor: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: self.executable)
         process.arguments = self.arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(self.environment) { _, child in child }
         // The child shares the gateway's stdout and stderr: its log lines
         // (model loading progress among them) appear with the gateway's.
         process.terminationHandler = { [weak self] finished in

@@ -2,7 +2,8 @@ import Foundation
 
 /// The directory where `lmgate serve` keeps what it made on its first run:
 /// the configuration, the TLS certificate and key, the API keys file and the
-/// htpasswd file. Only the owner may read it (the private key is in it).
+/// htpasswd file, and the running backend's key. Only the owner may read it
+/// (the private key is in it).
 public struct GatewayHome: Sendable {
     public let directory: String
 
@@ -22,4 +23,8 @@ public struct GatewayHome: Sendable {
     public var privateKeyFile: String { self.directory + "/key.pem" }
     public var keysFile: String { self.directory + "/keys" }
     public var htpasswdFile: String { self.directory + "/users.htpasswd" }
+    /// Where `lmgate serve` keeps the running backend's per-start key (see
+    /// ``BackendKey``), for `lmgate status`; one per backend port, since
+    /// several `serve`s may share a home.
+    public func backendKeyFile(port: Int) -> String { self.directory + "/backend-\(port).key" }
 }

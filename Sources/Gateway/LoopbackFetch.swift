@@ -8,10 +8,12 @@ import FoundationNetworking
 /// `lmgate status`.
 public enum LoopbackFetch {
     /// The body of a `GET`, or `nil` if the server did not answer 200 within `timeout`.
-    public static func get(_ url: String, timeout: TimeInterval = 3) async -> Data? {
+    /// - Parameter key: sent as `Authorization: Bearer …` (the backend under `serve` wants its ``BackendKey``).
+    public static func get(_ url: String, key: BackendKey? = nil, timeout: TimeInterval = 3) async -> Data? {
         guard let address = URL(string: url) else { return nil }
         var request = URLRequest(url: address, timeoutInterval: timeout)
         request.httpMethod = "GET"
+        if let key { request.setValue("Bearer \(key.value)", forHTTPHeaderField: "Authorization") }
         guard let (data, response) = try? await URLSession.shared.data(for: request),
             (response as? HTTPURLResponse)?.statusCode == 200
         else { return nil }

@@ -22,17 +22,20 @@ MODEL = "tiny-llama-spm-f16"
 class BackendProcess:
     """`lmgate backend` on 127.0.0.1:<free port>; a context manager."""
 
-    def __init__(self, bin_dir: pathlib.Path, model_path: pathlib.Path, *extra: str, wait_ready: bool = True):
+    def __init__(self, bin_dir: pathlib.Path, model_path: pathlib.Path, *extra: str, wait_ready: bool = True,
+                 env: dict[str, str] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.model_path = model_path
         self.args = [str(bin_dir / "lmgate"), "backend", "--model", str(model_path),
                      "--port", str(self.port), "--threads", "1", *extra]
         self.wait_ready = wait_ready
+        self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "BackendProcess":
-        self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env=self.env)
         if self.wait_ready:
             self.wait_for_health(200)
         return self

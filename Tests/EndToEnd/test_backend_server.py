@@ -3,6 +3,8 @@ fixture model, driven by the real OpenAI and Anthropic Python SDKs and by
 raw HTTP for the wire format and every error case."""
 import json
 import os
+import pathlib
+import secrets
 import socket
 import stat
 import subprocess
@@ -361,3 +363,47 @@ def test_keep_alive_connection_serves_several_requests(backend):
         for _ in range(3):
             assert client.post("/v1/chat/completions", json={**CHAT, **greedy()}).status_code == 200
             assert client.get("/health").status_code == 200
+
+
+# --- A browser on the same machine, and other local processes -------------------------------------
+
+def test_a_dns_rebinding_host_is_refused(backend):
+    # A page on rebind.example whose name now resolves to 127.0.0.1 sends its own name as Host.
+    error = error_of(httpx.get(backend.base_url + "/v1/models", headers={"Host": "rebind.example"}), 403)
+    assert error["code"] == "host_not_allowed"
+    error_of(httpx.get(backend.base_url + "/v1/models", headers={"Host": f"rebind.example:{backend.port}"}), 403)
+    assert httpx.get(f"http://localhost:{backend.port}/v1/models").status_code == 200
+
+
+def test_cross_origin_and_non_json_posts_are_refused(backend):
+    url = backend.base_url + "/v1/chat/completions"
+    body = json.dumps({**CHAT, **greedy()})
+    # A form or fetch() with text/plain needs no CORS preflight: the browser just sends it.
+    error = error_of(httpx.post(url, content=body, headers={"content-type": "text/plain"}), 415)
+    assert error["code"] == "unsupported_media_type"
+    error = error_of(httpx.post(url, content=body, headers={"content-type": "application/json",
+                                                            "origin": "https://evil.example"}), 403)
+    assert error["code"] == "origin_not_allowed"
+    local = httpx.post(url, content=body, headers={"content-type": "application/json; charset=utf-8",
+                                                   "origin": "http://localhost:3000"}, timeout=60)
+    assert local.status_code == 200, local.text
+
+
+def test_an_api_key_from_the_environment_guards_everything_but_health(bin_dir, fixtures):
+    key = secrets.token_urlsafe(32)
+    with BackendProcess(bin_dir, fixtures / "models" / f"{MODEL}.gguf", env={"LMGATE_BACKEND_KEY": key}) as server:
+        missing = httpx.get(server.base_url + "/v1/models")
+        assert error_of(missing, 401)["code"] == "missing_api_key"
+        assert missing.headers["www-authenticate"].lower().startswith("bearer")
+        assert error_of(httpx.get(server.base_url + "/metrics",
+                                  headers={"authorization": "Bearer " + key[:-1]}), 401)["code"] == "invalid_api_key"
+        client = openai.OpenAI(base_url=server.base_url + "/v1", api_key=key, max_retries=0)
+        assert client.models.list().data[0].id == MODEL
+        # Anthropic's clients send the key as x-api-key.
+        reply = anthropic.Anthropic(base_url=server.base_url, api_key=key, max_retries=0).messages.create(
+            model=MODEL, max_tokens=2, messages=[{"role": "user", "content": "Hi"}])
+        assert reply.usage.output_tokens >= 1
+        assert httpx.get(server.base_url + "/health").json() == {"status": "ok"}
+        # Not on the command line, which every user can read.
+        cmdline = pathlib.Path(f"/proc/{server.process.pid}/cmdline").read_bytes()
+        assert key.encode() not in cmdline

@@ -3,9 +3,11 @@ with the generated CA, users and keys added and taken away while it runs,
 clients from allowed and denied subnets, and the backend killed mid-run."""
 import json
 import os
+import pathlib
 import secrets
 import signal
 import ssl
+import stat
 import subprocess
 import time
 
@@ -167,6 +169,31 @@ def test_clients_from_allowed_and_denied_subnets(serve, lab):
     assert status == "000" and code in (35, 52, 56), (status, code)
     status, code = curl(2, lab.host_v6(2))
     assert status == "000" and code in (35, 52, 56), (status, code)
+
+
+def test_the_backend_answers_only_the_proxy_with_its_per_start_key(serve):
+    backend = f"http://127.0.0.1:{serve.backend_port}"
+    # A local process (or a browser page) going around the proxy's authentication:
+    error = httpx.get(backend + "/v1/models").json()["error"]
+    assert httpx.get(backend + "/v1/models").status_code == 401 and error["code"] == "missing_api_key"
+    # A client's own key is the proxy's business, not the backend's.
+    assert httpx.get(backend + "/v1/models", headers={"authorization": f"Bearer {serve.key}"}).status_code == 401
+    assert httpx.post(backend + "/v1/chat/completions", json={"model": "m", "messages": []}).status_code == 401
+    # Health answers without the key (the supervisor and probes use it), and says nothing more.
+    assert httpx.get(backend + "/health").json() == {"status": "ok"}
+    # Through the proxy with a client key: the proxy sends the backend's key.
+    status, body = serve.curl("/v1/models", key=serve.key)
+    assert status == "200", body
+    # A browser client the proxy admitted keeps its Origin upstream: with the key, the backend serves it.
+    status, body = serve.curl("/v1/models", "-H", "Origin: https://app.example", key=serve.key)
+    assert status == "200", body
+    # The key is in a file only the owner reads, for `lmgate status`, and on no command line.
+    key_file = serve.home / f"backend-{serve.backend_port}.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    secret = key_file.read_text().strip()
+    assert httpx.get(backend + "/v1/models", headers={"authorization": f"Bearer {secret}"}).status_code == 200
+    for pid in (serve.process.pid, serve.backend_pid()):
+        assert secret.encode() not in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def test_status_shows_the_model_request_counts_keys_and_users(serve, bin_dir):

@@ -4,7 +4,8 @@ import Synchronization
 /// The backend's counters, rendered in the Prometheus text exposition format
 /// (version 0.0.4) by ``render()``, in the style of the proxy's `ProxyMetrics`.
 ///
-/// - `lmgate_backend_requests_total{endpoint,status}`: answered requests;
+/// - `lmgate_backend_requests_total{endpoint,status}`: answered requests (`endpoint`
+///   from a fixed set, `other` for any other path);
 /// - `lmgate_backend_prompt_tokens_total`, `lmgate_backend_prompt_tokens_cached_total`
 ///   (prompt positions taken from a kept KV cache), `lmgate_backend_generated_tokens_total`;
 /// - `lmgate_backend_generation_tokens_per_second`: aggregate decoding speed
@@ -45,8 +46,18 @@ public final class BackendMetrics: Sendable {
 
     public init() {}
 
+    /// The endpoints requests are counted under by name. A label value comes
+    /// from this fixed set, never from a client's path: each distinct value
+    /// is a series Prometheus keeps, so a client must not be able to make
+    /// new ones (and a path could break the exposition format).
+    static let endpointLabels: Set<String> = [
+        "/health", "/v1/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/messages",
+    ]
+
+    /// Counts an answer; a path outside ``endpointLabels`` is counted as `other`.
     func requestAnswered(endpoint: String, status: Int) {
-        state.withLock { $0.requests["endpoint=\"\(endpoint)\",status=\"\(status)\"", default: 0] += 1 }
+        let label = Self.endpointLabels.contains(endpoint) ? endpoint : "other"
+        state.withLock { $0.requests["endpoint=\"\(label)\",status=\"\(status)\"", default: 0] += 1 }
     }
 
     func promptStarted(tokens: Int, cached: Int) {

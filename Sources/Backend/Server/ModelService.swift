@@ -62,6 +62,13 @@ public final class ModelService: Sendable {
     /// The prompt's tokens: raw text is tokenized with control tokens
     /// honoured, token ids are checked, a conversation is rendered with the
     /// chat template first.
+    ///
+    /// In a conversation only the template's markup yields control tokens:
+    /// the messages' text is marked before rendering and tokenized as text
+    /// (see ``RequestTextMarking``), so a message cannot forge a turn. A raw
+    /// `/v1/completions` prompt keeps control tokens parsed, as llama.cpp's
+    /// server does: its client writes the whole prompt, markup included,
+    /// and has no turn of anyone else's to forge.
     func tokens(for prompt: GenerationRequest.Prompt) throws(APIError) -> [Int] {
         switch prompt {
         case .text(let text):
@@ -72,23 +79,35 @@ public final class ModelService: Sendable {
             }
             return ids
         case .chat(let messages):
-            let vocabulary = tokenizer.vocabulary
-            let names = ChatTemplateTokens(
-                beginningOfSequence: vocabulary.bosTokenID.map { vocabulary.tokens[$0] } ?? "",
-                endOfSequence: vocabulary.eosTokenID.map { vocabulary.tokens[$0] } ?? "")
-            let text: String
-            do {
-                text = try template.render(messages, addGenerationPrompt: true, tokens: names)
-            } catch {
-                throw .invalid("the chat template could not render these messages: \(error.description)", parameter: "messages")
-            }
-            var tokens = tokenizer.encode(text, addSpecialTokens: true, parseSpecialTokens: true)
-            // A template that writes BOS itself would otherwise get a second one.
-            if tokens.count >= 2, let bos = vocabulary.bosTokenID, tokens[0] == bos, tokens[1] == bos {
-                tokens.removeFirst()
-            }
-            return tokens
+            return try Self.tokens(ofChat: messages, template: template, tokenizer: tokenizer)
         }
+    }
+
+    /// The tokens of a conversation rendered with `template`, the messages'
+    /// text marked so that it stays text (see ``RequestTextMarking``).
+    static func tokens(ofChat messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer) throws(APIError) -> [Int] {
+        let vocabulary = tokenizer.vocabulary
+        let names = ChatTemplateTokens(
+            beginningOfSequence: vocabulary.bosTokenID.map { vocabulary.tokens[$0] } ?? "",
+            endOfSequence: vocabulary.eosTokenID.map { vocabulary.tokens[$0] } ?? "")
+        // Roles are checked against a fixed list already; they are marked all the same, as all request text.
+        let marked = messages.map {
+            ChatMessage(role: tokenizer.markingControlTokenText(in: $0.role), content: tokenizer.markingControlTokenText(in: $0.content))
+        }
+        let text: String
+        do {
+            text = try template.render(marked, addGenerationPrompt: true, tokens: names)
+        } catch {
+            throw .invalid(
+                "the chat template could not render these messages: \(RequestTextMarking.withoutMarkers(error.description))",
+                parameter: "messages")
+        }
+        var tokens = tokenizer.encode(renderedTemplate: text, addSpecialTokens: true)
+        // A template that writes BOS itself would otherwise get a second one.
+        if tokens.count >= 2, let bos = vocabulary.bosTokenID, tokens[0] == bos, tokens[1] == bos {
+            tokens.removeFirst()
+        }
+        return tokens
     }
 
     /// The `/v1/models` entry, with the fields LM Studio adds.

@@ -21,6 +21,9 @@ struct SpecialTokenMatcher: Sendable {
     }
 
     private let candidates: [Candidate]
+    /// The texts of the candidates matched only when parsing special tokens,
+    /// for finding them in a request's text in time linear in its length.
+    private let controlTokens: ByteTrie
     /// Whether some candidate starts with this byte: positions in the text
     /// where none does are never compared.
     private let isFirstByte: [Bool]
@@ -42,10 +45,16 @@ struct SpecialTokenMatcher: Sendable {
         for candidate in candidates { isFirstByte[Int(candidate.bytes[0])] = true }
         self.candidates = candidates
         self.isFirstByte = isFirstByte
+        controlTokens = ByteTrie(candidates.lazy.filter(\.onlyWhenParsingSpecial).map(\.bytes))
     }
 
     /// Splits `text` into plain-text fragments and special tokens.
-    func fragments(of text: [UInt8], parseSpecial: Bool) -> [Fragment] {
+    ///
+    /// - Parameter protected: sorted, disjoint byte ranges of `text` where no
+    ///   control token is matched even when `parseSpecial` is on (text a
+    ///   request wrote, see ``RequestTextMarking``); user-defined tokens are
+    ///   matched there as anywhere, as with `parseSpecial` off.
+    func fragments(of text: [UInt8], parseSpecial: Bool, protected: [Range<Int>] = []) -> [Fragment] {
         guard !text.isEmpty else { return [] }
         var fragments: [Fragment] = [.text(0..<text.count)]
         let starts = text.indices.filter { isFirstByte[Int(text[$0])] }
@@ -58,7 +67,9 @@ struct SpecialTokenMatcher: Sendable {
                     split.append(fragment)
                     continue
                 }
-                self.split(range, of: text, by: candidate, starts: starts, into: &split)
+                self.split(
+                    range, of: text, by: candidate, starts: starts,
+                    protected: candidate.onlyWhenParsingSpecial ? protected : [], into: &split)
             }
             fragments = split
         }
@@ -66,14 +77,16 @@ struct SpecialTokenMatcher: Sendable {
     }
 
     private func split(
-        _ range: Range<Int>, of text: [UInt8], by candidate: Candidate, starts: [Int], into output: inout [Fragment]
+        _ range: Range<Int>, of text: [UInt8], by candidate: Candidate, starts: [Int], protected: [Range<Int>],
+        into output: inout [Fragment]
     ) {
         var rest = range
         var startIndex = Self.firstIndex(in: starts, notBelow: range.lowerBound)
         while startIndex < starts.count, starts[startIndex] + candidate.bytes.count <= rest.upperBound {
             let match = starts[startIndex]
             startIndex += 1
-            guard match >= rest.lowerBound, text[match..<match + candidate.bytes.count].elementsEqual(candidate.bytes)
+            guard match >= rest.lowerBound, text[match..<match + candidate.bytes.count].elementsEqual(candidate.bytes),
+                !Self.overlaps(match..<match + candidate.bytes.count, protected)
             else { continue }
             var before = rest.lowerBound..<match
             if candidate.stripsBefore {
@@ -91,6 +104,35 @@ struct SpecialTokenMatcher: Sendable {
             }
         }
         if !rest.isEmpty { output.append(.text(rest)) }
+    }
+
+    /// The byte ranges of `text` where some control (or unknown) token's
+    /// text occurs, overlapping occurrences merged: what a request's text
+    /// must not be allowed to turn into control tokens.
+    func controlTokenRanges(in text: [UInt8]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        for start in text.indices where isFirstByte[Int(text[start])] {
+            guard let end = controlTokens.longestMatch(in: text, from: start) else { continue }
+            if let last = ranges.last, last.upperBound >= start {
+                ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, end)
+            } else {
+                ranges.append(start..<end)
+            }
+        }
+        return ranges
+    }
+
+    /// Whether `range` overlaps one of the sorted, disjoint `ranges`.
+    private static func overlaps(_ range: Range<Int>, _ ranges: [Range<Int>]) -> Bool {
+        guard !ranges.isEmpty else { return false }
+        var low = 0
+        var high = ranges.count
+        // The first range that ends after `range` starts.
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].upperBound <= range.lowerBound { low = middle + 1 } else { high = middle }
+        }
+        return low < ranges.count && ranges[low].lowerBound < range.upperBound
     }
 
     /// C's `isspace`, which llama.cpp uses for stripping around special tokens.

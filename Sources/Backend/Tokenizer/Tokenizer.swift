@@ -56,7 +56,26 @@ public struct Tokenizer: Sendable {
     ///   - parseSpecialTokens: match control tokens (`<|im_start|>`) written in
     ///     the text; leave off for text a user sent, so that it cannot forge them.
     public func encode(_ text: String, addSpecialTokens: Bool = true, parseSpecialTokens: Bool = false) -> [Int] {
-        let bytes = Array(text.utf8)
+        encode(Array(text.utf8), addSpecialTokens: addSpecialTokens, parseSpecialTokens: parseSpecialTokens, protected: [])
+    }
+
+    /// `text` with every control token's text wrapped in markers (see
+    /// ``RequestTextMarking``): how a request's strings go into a chat template,
+    /// so that ``encode(renderedTemplate:addSpecialTokens:)`` keeps them text.
+    public func markingControlTokenText(in text: String) -> String {
+        RequestTextMarking.mark(text, matcher: specialTokens)
+    }
+
+    /// The token ids of a chat template's output: control tokens are parsed
+    /// (the template's markup), except inside the spans that
+    /// ``markingControlTokenText(in:)`` marked in the request's strings, which
+    /// are tokenized as text; the markers themselves are dropped.
+    public func encode(renderedTemplate text: String, addSpecialTokens: Bool = true) -> [Int] {
+        let (bytes, protected) = RequestTextMarking.unmark(Array(text.utf8))
+        return encode(bytes, addSpecialTokens: addSpecialTokens, parseSpecialTokens: true, protected: protected)
+    }
+
+    private func encode(_ bytes: [UInt8], addSpecialTokens: Bool, parseSpecialTokens: Bool, protected: [Range<Int>]) -> [Int] {
         var output: [Int] = []
         output.reserveCapacity(bytes.count / 3 + 2)
         if addSpecialTokens && vocabulary.addBOS, let bos = vocabulary.bosTokenID {
@@ -65,7 +84,7 @@ public struct Tokenizer: Sendable {
         // SentencePiece puts a space before text that starts the input or follows a special token.
         var afterSpecialToken = true
         var escaped: [UInt8] = []
-        for fragment in specialTokens.fragments(of: bytes, parseSpecial: parseSpecialTokens) {
+        for fragment in specialTokens.fragments(of: bytes, parseSpecial: parseSpecialTokens, protected: protected) {
             switch fragment {
             case .token(let id):
                 output.append(id)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Backend
 import Dispatch
 import Foundation
+import Gateway
 import Logging
 
 /// `lmgate backend`: serve a GGUF model with the OpenAI and Anthropic APIs on
@@ -14,7 +15,10 @@ struct BackendCommand: AsyncParsableCommand {
         discussion: """
             Endpoints: GET /v1/models, POST /v1/chat/completions, POST /v1/completions, \
             POST /v1/messages, GET /health, GET /metrics. Only loopback addresses are served; \
-            put `lmgate proxy` in front to admit other machines.
+            put `lmgate proxy` in front to admit other machines. Requests must name a loopback \
+            Host, come from no other web origin, and post JSON. With --api-key (or \
+            LMGATE_BACKEND_KEY) every endpoint but /health needs `Authorization: Bearer <key>` \
+            (or `x-api-key: <key>`).
             """)
 
     @Option(help: "The GGUF model file.") var model: String
@@ -23,6 +27,10 @@ struct BackendCommand: AsyncParsableCommand {
     @Option(help: "Threads the model computes on (default: all cores).") var threads: Int?
     @Option(help: "The most requests generated at once; each decoding step serves all of them.") var parallel: Int = 8
     @Option(help: "The most requests waiting beyond those; more get 503.") var queue: Int = 32
+    @Option(
+        name: .customLong("api-key"),
+        help: "A key clients must send as 'Authorization: Bearer <key>' or 'x-api-key' (default: LMGATE_BACKEND_KEY, else none).")
+    var apiKey: String?
     /// Set by `lmgate serve`, which supervises this process: if serve is
     /// killed outright (no chance to stop its backend), the backend must not
     /// live on holding the port.
@@ -32,6 +40,7 @@ struct BackendCommand: AsyncParsableCommand {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
         guard queue >= 0 else { throw ValidationError("--queue must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
         guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("cannot read the model file '\(model)'") }
     }
 
@@ -44,9 +53,12 @@ struct BackendCommand: AsyncParsableCommand {
         let logger = Logger(label: "lmgate.backend")
         let metrics = BackendMetrics()
         let models = ModelHost(metrics: metrics)
+        // From the environment, the key stays off the command line (which `ps` shows to every user);
+        // `lmgate serve` hands its per-start key to this process that way.
+        let key = (apiKey ?? ProcessInfo.processInfo.environment[BackendKey.environmentVariable]).flatMap(BackendAPIKey.init)
         let server: BackendServer
         do {
-            server = try BackendServer(host: host, port: port, models: models, metrics: metrics, logger: logger)
+            server = try BackendServer(host: host, port: port, models: models, metrics: metrics, apiKey: key, logger: logger)
         } catch {
             throw ValidationError(error.description)
         }

@@ -16,7 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
             Without --config, the configuration is $LMGATE_HOME/lmgate.yaml (default ~/.lmgate/lmgate.yaml); \
             when it does not exist, lmgate makes it with a self-signed certificate for this host, a main API \
             key (printed once) and an empty htpasswd file, listening with TLS on --listen (default 0.0.0.0:8443). \
-            A listener that other machines can reach never runs without authentication. \
+            A listener that other machines can reach never runs without authentication, and the backend \
+            answers only this proxy (a key made at each start; `lmgate status` reads it from \
+            $LMGATE_HOME/backend-PORT.key). \
             SIGHUP reloads certificates, users, keys and allowlists; SIGTERM drains and stops both parts.
             """)
 
@@ -78,13 +80,26 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("invalid configuration:\n\(error.description)")
         }
 
+        // A new key at each start: only this proxy may use the backend (see BackendKey). The child
+        // gets it in its environment, the proxy as an override, `lmgate status` from a 0600 file.
+        let backendKey = BackendKey.generate()
+        let keyFile = home.backendKeyFile(port: backend.port)
+        do {
+            try backendKey.write(to: keyFile)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        defer { unlink(keyFile) }
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        let supervisor = BackendSupervisor(executable: executable, arguments: backend.backendArguments, logger: logger)
+        let supervisor = BackendSupervisor(
+            executable: executable, arguments: backend.backendArguments,
+            environment: [BackendKey.environmentVariable: backendKey.value], logger: logger)
         try supervisor.start()
         let proxy: ProxyRuntime
         do {
             proxy = try await ProxyRuntime.start(
-                file: file, ignoringSections: ["backend"], environment: environment, overrides: overrides, logger: logger)
+                file: file, ignoringSections: ["backend"], environment: environment,
+                overrides: overrides + [ConfigurationOverride(key: "auth.upstream_api_key", value: backendKey.value)], logger: logger)
         } catch {
             await supervisor.stop(grace: .seconds(5))
             if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }

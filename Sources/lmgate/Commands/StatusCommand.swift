@@ -32,7 +32,10 @@ struct StatusCommand: AsyncParsableCommand {
         }
 
         let base = "http://127.0.0.1:\(backend.port)"
-        if let models = await LoopbackFetch.get(base + "/v1/models"),
+        // The backend under `serve` wants the key of its current start, which serve keeps in its home.
+        let key = BackendKey.read(
+            from: GatewayHome.standard(environment: ProcessInfo.processInfo.environment).backendKeyFile(port: backend.port))
+        if let models = await LoopbackFetch.get(base + "/v1/models", key: key),
             let list = (try? JSONSerialization.jsonObject(with: models)) as? [String: Any],
             let entries = list["data"] as? [[String: Any]]
         {
@@ -43,7 +46,7 @@ struct StatusCommand: AsyncParsableCommand {
         } else if await LoopbackFetch.get(base + "/health") == nil {
             print("backend \(base): not answering (stopped, or loading its model)")
         }
-        if let text = await LoopbackFetch.get(base + "/metrics").map({ String(decoding: $0, as: UTF8.self) }) {
+        if let text = await LoopbackFetch.get(base + "/metrics", key: key).map({ String(decoding: $0, as: UTF8.self) }) {
             let metrics = MetricsSnapshot(text: text)
             func count(_ name: String) -> String { metrics["lmgate_backend_" + name].map { String(Int($0)) } ?? "-" }
             print("  requests \(count("requests_total")) (cancelled \(count("requests_cancelled_total"))), "

@@ -1,12 +1,17 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Serves one connection of the backend's HTTP API.
 ///
-/// A request's body is gathered (up to a limit), then routed: the listing,
+/// Each request head is first judged by the ``LoopbackRequestGuard`` (loopback
+/// `Host`, no foreign `Origin`, JSON posts, the key under `lmgate serve`); a
+/// refused request's body is read and dropped, not kept. An admitted
+/// request's body is gathered (up to a limit), then routed: the listing,
 /// health and metrics endpoints answer at once; a generation request is
-/// checked, tokenized and submitted to the ``InferenceScheduler``, whose
+/// parsed, checked and tokenized on the server's thread pool (see
+/// ``PreparedGeneration``), then submitted to the ``InferenceScheduler``, whose
 /// events come back to this handler's event loop and are written out as
 /// they arrive (streaming) or gathered into one body. When the client goes
 /// away mid-generation the generation is cancelled, which frees its
@@ -34,20 +39,33 @@ final class BackendAPIHandler: ChannelInboundHandler {
         let keepAlive: Bool
     }
 
+    /// A generation request being prepared on the thread pool.
+    private struct Preparation {
+        let serial: UInt64
+        let endpoint: Endpoint
+        let keepAlive: Bool
+    }
+
     private let host: ModelHost
     private let metrics: BackendMetrics
     private let maxBodyBytes: Int
+    private let requestGuard: LoopbackRequestGuard
+    private let threadPool: NIOThreadPool
     private var head: HTTPRequestHead?
+    private var refusal: APIError?
     private var body = ByteBuffer()
     private var bodyTooLarge = false
+    private var preparation: Preparation?
     private var generation: Generation?
     private var serial: UInt64 = 0
     private var context: ChannelHandlerContext?
 
-    init(host: ModelHost, metrics: BackendMetrics, maxBodyBytes: Int) {
+    init(host: ModelHost, metrics: BackendMetrics, maxBodyBytes: Int, requestGuard: LoopbackRequestGuard, threadPool: NIOThreadPool) {
         self.host = host
         self.metrics = metrics
         self.maxBodyBytes = maxBodyBytes
+        self.requestGuard = requestGuard
+        self.threadPool = threadPool
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -64,12 +82,18 @@ final class BackendAPIHandler: ChannelInboundHandler {
             self.head = head
             body.clear()
             bodyTooLarge = false
+            if case .refuse(let error) = requestGuard.check(head, path: Self.path(of: head)) {
+                refusal = error
+                return
+            }
+            refusal = nil
             // curl sends `Expect: 100-continue` with bodies over 1 KiB and
             // would otherwise wait a second before sending the body.
             if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
+            if refusal != nil { return }
             if body.readableBytes + chunk.readableBytes > maxBodyBytes {
                 bodyTooLarge = true
             } else {
@@ -83,6 +107,11 @@ final class BackendAPIHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let preparation {
+            // Its result is dropped when it comes back; nothing was submitted.
+            metrics.requestAnswered(endpoint: preparation.endpoint.rawValue, status: 499)
+            self.preparation = nil
+        }
         if let generation {
             generation.scheduler.cancel(generation.ticket)
             metrics.requestAnswered(endpoint: generation.endpoint.rawValue, status: 499)
@@ -93,9 +122,18 @@ final class BackendAPIHandler: ChannelInboundHandler {
 
     // MARK: - Routing
 
+    /// The path of a request, without its query.
+    private static func path(of head: HTTPRequestHead) -> String {
+        head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+    }
+
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let path = Self.path(of: head)
         let keepAlive = head.isKeepAlive
+        if let refusal {
+            self.refusal = nil
+            return respond(error: refusal, endpoint: path, keepAlive: keepAlive, context: context)
+        }
         if bodyTooLarge {
             return respond(
                 error: APIError(status: .payloadTooLarge, message: "the request body is larger than \(maxBodyBytes) bytes", type: "invalid_request_error"),
@@ -106,8 +144,10 @@ final class BackendAPIHandler: ChannelInboundHandler {
             switch host.state {
             case .loading: respond(status: .serviceUnavailable, json: ["status": "loading"], endpoint: path, keepAlive: keepAlive, context: context)
             case .ready: respond(status: .ok, json: ["status": "ok"], endpoint: path, keepAlive: keepAlive, context: context)
-            case .failed(let message):
-                respond(status: .internalServerError, json: ["status": "error", "message": .string(message)], endpoint: path, keepAlive: keepAlive, context: context)
+            case .failed:
+                // Health answers without the key: the reason (a path, a file's defect) is in the
+                // log and in the API's answers to clients that have the key, not here.
+                respond(status: .internalServerError, json: ["status": "error"], endpoint: path, keepAlive: keepAlive, context: context)
             }
         case (.GET, "/metrics"):
             respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
@@ -148,7 +188,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
         }
     }
 
-    private static func unknownModel(_ name: String, service: ModelService) -> APIError {
+    static func unknownModel(_ name: String, service: ModelService) -> APIError {
         APIError(
             status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(service.id)'",
             type: "not_found_error", parameter: "model", code: "model_not_found")
@@ -157,27 +197,38 @@ final class BackendAPIHandler: ChannelInboundHandler {
     // MARK: - Generation
 
     private func startGeneration(_ endpoint: Endpoint, keepAlive: Bool, context: ChannelHandlerContext) {
+        let service: ModelService
         do {
-            let service = try readyService()
-            guard let json = JSONValue.parse(Data(body.readableBytesView)) else {
-                throw APIError.invalid("the request body is not valid JSON")
-            }
-            guard let object = json.objectValue else { throw APIError.invalid("the request body must be a JSON object") }
-            let request: GenerationRequest
-            switch endpoint {
-            case .chatCompletions: request = try ChatCompletionRequestParser.parse(object)
-            case .completions: request = try TextCompletionRequestParser.parse(object)
-            case .messages: request = try AnthropicMessagesRequestParser.parse(object)
-            }
-            guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
-            guard service.answers(to: model) else { throw Self.unknownModel(model, service: service) }
-            let promptTokens = try service.tokens(for: request.prompt)
-            guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
-            guard promptTokens.count < service.contextLength else {
-                throw APIError.invalid(
-                    "This model's maximum context length is \(service.contextLength) tokens. However, your prompt has \(promptTokens.count) tokens, which leaves no room for a completion.",
-                    parameter: endpoint == .completions ? "prompt" : "messages", code: "context_length_exceeded")
-            }
+            service = try readyService()
+        } catch {
+            return respond(error: error, endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
+        }
+        // Handed over whole (the next request starts a new buffer): no copy on the event loop.
+        let body = self.body
+        self.body = ByteBuffer()
+        serial += 1
+        let serial = serial
+        preparation = Preparation(serial: serial, endpoint: endpoint, keepAlive: keepAlive)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // The next pipelined request waits (NIO's pipelining handler holds it
+        // until this response ends), so requests are still answered in order.
+        threadPool.runIfActive(eventLoop: context.eventLoop) { () throws(APIError) -> PreparedGeneration in
+            try PreparedGeneration(endpoint: endpoint, body: body, service: service)
+        }.whenComplete { result in
+            handler.value.prepared(result, serial: serial, service: service)
+        }
+    }
+
+    /// Continues a request once ``PreparedGeneration`` is done (on the event
+    /// loop): submits it, or answers its error. Does nothing if the client
+    /// has gone meanwhile.
+    private func prepared(_ result: Result<PreparedGeneration, any Error>, serial: UInt64, service: ModelService) {
+        guard let context, let preparation, preparation.serial == serial else { return }
+        self.preparation = nil
+        let (endpoint, keepAlive) = (preparation.endpoint, preparation.keepAlive)
+        do {
+            let prepared = try result.get()
+            let (request, promptTokens) = (prepared.request, prepared.promptTokens)
             let responseContext = ResponseContext(
                 id: ResponseContext.makeID(prefix: endpoint == .messages ? "msg_" : endpoint == .completions ? "cmpl-" : "chatcmpl-"),
                 created: Int(Date().timeIntervalSince1970), model: service.id, promptTokens: promptTokens.count, tokenizer: service.tokenizer)
@@ -193,8 +244,6 @@ final class BackendAPIHandler: ChannelInboundHandler {
                 responder = AnthropicMessageResponder(context: responseContext, streaming: request.stream)
             }
 
-            serial += 1
-            let serial = serial
             let loop = context.eventLoop
             let handler = NIOLoopBound(self, eventLoop: loop)
             let ticket: GenerationTicket
@@ -276,7 +325,11 @@ final class BackendAPIHandler: ChannelInboundHandler {
 
     private func respond(error: any Error, endpoint: String, keepAlive: Bool, context: ChannelHandlerContext) {
         let apiError = error as? APIError ?? APIError(status: .internalServerError, message: "\(error)", type: "server_error")
-        respond(status: apiError.status, json: apiError.body, endpoint: endpoint, keepAlive: keepAlive, context: context)
+        var headers = HTTPHeaders()
+        if apiError.status == .unauthorized { headers.add(name: "www-authenticate", value: "Bearer") }
+        respond(
+            status: apiError.status, contentType: "application/json", text: apiError.body.serialized, endpoint: endpoint,
+            keepAlive: keepAlive, extraHeaders: headers, context: context)
     }
 
     private func respond(status: HTTPResponseStatus, json: JSONValue, endpoint: String, keepAlive: Bool, context: ChannelHandlerContext) {
@@ -285,11 +338,12 @@ final class BackendAPIHandler: ChannelInboundHandler {
 
     /// Writes a whole response; counts it under `endpoint` unless that is `nil` (already counted).
     private func respond(
-        status: HTTPResponseStatus, contentType: String, text: String, endpoint: String?, keepAlive: Bool, context: ChannelHandlerContext
+        status: HTTPResponseStatus, contentType: String, text: String, endpoint: String?, keepAlive: Bool,
+        extraHeaders: HTTPHeaders = [:], context: ChannelHandlerContext
     ) {
         if let endpoint { metrics.requestAnswered(endpoint: endpoint, status: Int(status.code)) }
         let buffer = context.channel.allocator.buffer(string: text)
-        var headers = HTTPHeaders()
+        var headers = extraHeaders
         headers.add(name: "content-type", value: contentType)
         headers.add(name: "content-length", value: String(buffer.readableBytes))
         if !keepAlive { headers.add(name: "connection", value: "close") }
