@@ -11,6 +11,12 @@ import NIOHTTP1
 /// page must be able to read) gets `Access-Control-Allow-Origin` when the
 /// request's origin is allowed. Responses come back in request order, so one
 /// queue entry per forwarded request head pairs them up.
+///
+/// A request from an allowed origin goes upstream without its `Origin`
+/// field: the proxy has judged the origin, and a loopback backend that
+/// refuses foreign origins (DNS-rebinding and CSRF defence) must not refuse
+/// what the proxy admitted. A request from any other origin keeps the field,
+/// so the upstream can refuse it too.
 final class CORSHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -40,6 +46,12 @@ final class CORSHandler: ChannelDuplexHandler {
                 return
             }
             self.awaiting.append(origin)
+            if origin != nil {
+                var forwarded = head
+                forwarded.headers.remove(name: "origin")
+                context.fireChannelRead(self.wrapInboundOut(.head(forwarded)))
+                return
+            }
         case .body:
             if self.discarding { return }
         case .end:
