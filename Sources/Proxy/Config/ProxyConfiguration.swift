@@ -36,7 +36,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var maxConnections = 4096
         /// Most client connections open at once from one address (IPv6: one
         /// /64, what a single host usually gets); further ones are closed at accept.
-        public var maxConnectionsPerAddress = 128
+        /// An eighth of ``maxConnections``: one host cannot take every slot,
+        /// while an office behind one NAT address (browsers open six
+        /// connections per site) still fits.
+        public var maxConnectionsPerAddress = 512
         /// Slowest average rate, in bytes per second, at which a request body
         /// may arrive once ``Timeouts/bodyRateGrace`` has passed (then 408);
         /// 0 for no minimum. 1k lets a 16 MiB body take over four hours.
