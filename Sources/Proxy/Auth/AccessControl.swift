@@ -324,7 +324,7 @@ public final class AccessControl: ListenerAccessControl {
             audit.failed(method: identity.hasPrefix("key:") ? "key" : "basic", reason: "rate_limited")
             return AccessResponses.rateLimited(retryAfter: wait)
         }
-        return .admit(Self.upstreamHead(head, identity: identity, configuration: state.policy.configuration))
+        return .admit(Self.upstreamHead(head, identity: identity, configuration: state.policy.configuration), identity: identity)
     }
 
     /// The head as it goes upstream: the client's credentials and any

@@ -88,7 +88,7 @@ extension AdmissionDecision {
         return [:]
     }
     var admittedHead: HTTPRequestHead? {
-        if case .admit(let head) = self { return head }
+        if case .admit(let head, _) = self { return head }
         return nil
     }
 }
