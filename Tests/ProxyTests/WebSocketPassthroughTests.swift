@@ -48,7 +48,9 @@ import Testing
         // A frame sent with the handshake, before any answer, must arrive too;
         // the 256 KiB frame is read back while it is being sent.
         let output = try runClient("""
-            s, status, head, rest = handshake(\(port), "Authorization: Bearer \(key)\\r\\n", extra=frame(b"early"))
+            # As a browser on the proxy's own origin would (Host is gw).
+            s, status, head, rest = handshake(
+                \(port), "Authorization: Bearer \(key)\\r\\nOrigin: http://gw\\r\\n", extra=frame(b"early"))
             print(status, accept_of(head) == expected_accept)
             opcode, payload, rest = read_frame(s, rest)
             print(payload.decode())
@@ -88,6 +90,7 @@ import Testing
                 (\(onPort), "/chat", auth, {"upgrade": "h2c"}),                # another protocol
                 (\(onPort), "/chat", auth, {"version": "8"}),                  # not version 13
                 (\(onPort), "/chat", auth, {"method": "POST"}),                # not GET
+                (\(onPort), "/chat", auth + "Origin: https://evil.example\\r\\n", {}),  # a foreign page
                 (\(onPort), "/refuse", auth, {}),                              # the upstream says no
             ]
             for port, path, headers, options in cases:
@@ -101,6 +104,7 @@ import Testing
             501 True True
             400 True True
             400 True True
+            403 True True
             403 True True
 
             """)
@@ -321,6 +325,20 @@ import Testing
         #expect(twoHosts?.response.status == .badRequest && twoHosts?.closesAtOnce == true)
     }
 
+    @Test func onlyTheProxysOwnOrListedOriginsMayOpenAWebSocket() {
+        #expect(WebSocketOriginCheck.permits(origin: nil, host: "gw", allowed: []))
+        #expect(WebSocketOriginCheck.permits(origin: "https://GW.example", host: "gw.example:443", allowed: []))
+        #expect(WebSocketOriginCheck.permits(origin: "http://gw:8080", host: "gw:8080", allowed: []))
+        #expect(WebSocketOriginCheck.permits(origin: "http://[::1]:8080", host: "[::1]:8080", allowed: []))
+        #expect(!WebSocketOriginCheck.permits(origin: "https://gw.example", host: "gw.example:8443", allowed: []))
+        #expect(!WebSocketOriginCheck.permits(origin: "https://evil.example", host: "gw.example", allowed: []))
+        #expect(!WebSocketOriginCheck.permits(origin: "null", host: "gw", allowed: []))
+        #expect(!WebSocketOriginCheck.permits(origin: "https://gw@evil.example", host: "gw", allowed: []))
+        #expect(!WebSocketOriginCheck.permits(origin: "https://evil.example", host: nil, allowed: []))
+        #expect(WebSocketOriginCheck.permits(origin: "https://chat.example", host: "gw", allowed: ["https://chat.example"]))
+        #expect(WebSocketOriginCheck.permits(origin: "https://any.example", host: "gw", allowed: ["*"]))
+    }
+
     @Test func tunnelDeadlineClosesWhenIdleOrTooOld() {
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
         var deadline = WebSocketTunnelDeadline(idleTimeout: .seconds(10), maxDuration: .seconds(60), switchedAt: start)
@@ -353,10 +371,12 @@ import Testing
               max_connections: 5
               idle_timeout: 30s
               max_duration: 2h
+              origins: ["https://chat.example.org"]
             """)
         #expect(!configured.webSocket.isEnabled(on: HostAndPort(host: "127.0.0.1", port: 8080)))
         #expect(configured.webSocket.isEnabled(on: HostAndPort(host: "127.0.0.1", port: 8081)))
         #expect(configured.webSocket.maxConnections == 5)
+        #expect(configured.webSocket.origins == ["https://chat.example.org"])
         #expect(configured.webSocket.idleTimeout == .seconds(30) && configured.webSocket.maxDuration == .seconds(7200))
         #expect(throws: ConfigurationError.self) {
             try ProxyConfigurationLoader.load(yaml: base + "websocket: { enabled: true, listeners: [\"127.0.0.1:9\"] }")

@@ -146,6 +146,10 @@ struct ConfigurationSetting: Sendable {
         .init(key: "websocket.max_duration", expected: "a duration such as 1h") { draft, value in
             setting(&draft.configuration.webSocket.maxDuration, value, SettingValueParsing.duration)
         },
+        .init(key: "websocket.origins", expected: "origins such as https://chat.example.org, or *") { draft, value in
+            draft.configuration.webSocket.origins = value.items
+            return true
+        },
     ] + accessSettings
 
     static func named(_ key: String) -> ConfigurationSetting? {

@@ -15,6 +15,10 @@ public struct WebSocketConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(300)
     /// A connection is closed this long after it was switched, however busy.
     public var maxDuration: Duration = .seconds(3600)
+    /// Browser origins (`https://chat.example.org`) allowed to open a
+    /// WebSocket besides the proxy's own; `*` for any. A handshake with
+    /// another `Origin` gets 403 (see ``WebSocketOriginCheck``).
+    public var origins: [String] = []
 
     public init() {}
 

@@ -277,6 +277,14 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         // Past the refusal, an upgrade request can only be a valid WebSocket handshake.
         exchange.isWebSocketUpgrade =
             self.settings.webSocket != nil && WebSocketUpgradeRequest.verdict(for: clientHead) == .webSocket
+        if exchange.isWebSocketUpgrade,
+            clientHead.headers["origin"].count > 1
+                || !WebSocketOriginCheck.permits(
+                origin: clientHead.headers.first(name: "origin"), host: clientHead.headers.first(name: "host"),
+                allowed: self.settings.webSocket?.origins ?? [])
+        {
+            return self.answer(exchange, with: .webSocketOriginNotAllowed)
+        }
         if let framingViolation {
             return self.answer(exchange, with: .badRequest(framingViolation.message))
         }

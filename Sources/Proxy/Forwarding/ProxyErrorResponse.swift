@@ -35,6 +35,9 @@ struct ProxyErrorResponse: Error, Equatable {
     static let webSocketNeedsAuthentication = Self(
         status: .forbidden, message: "WebSocket connections need an authenticated request.",
         type: "invalid_request_error", code: "websocket_needs_authentication")
+    static let webSocketOriginNotAllowed = Self(
+        status: .forbidden, message: "WebSocket connections from this origin are not allowed.",
+        type: "invalid_request_error", code: "websocket_origin_not_allowed")
     static let webSocketLimitReached = Self(
         status: .serviceUnavailable, message: "Too many WebSocket connections are open on this listener.",
         type: "server_error", code: "websocket_limit_reached")
