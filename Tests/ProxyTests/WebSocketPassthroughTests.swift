@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 import Testing
@@ -13,15 +14,17 @@ import Testing
 
     /// A proxy on a loopback port with one API key (`key`), in front of `upstream`.
     private func startProxy(
-        upstream: WebSocketEchoUpstream, key: String, webSocket: Bool = true,
+        upstream: WebSocketEchoUpstream, key: String, webSocket: Bool = true, tls: TestCertificate? = nil,
         adjust: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyServer {
-        var configuration = try ProxyConfigurationLoader.load(
-            file: nil, environment: [:],
-            overrides: [
-                .init(key: "listen", values: ["127.0.0.1:0"]), .init(key: "upstreams", values: [upstream.url]),
-                .init(key: "access_log", value: "false"), .init(key: "websocket.enabled", value: String(webSocket)),
-            ])
+        var overrides: [ConfigurationOverride] = [
+            .init(key: "listen", values: ["127.0.0.1:0"]), .init(key: "upstreams", values: [upstream.url]),
+            .init(key: "access_log", value: "false"), .init(key: "websocket.enabled", value: String(webSocket)),
+        ]
+        if let tls {
+            overrides += [.init(key: "tls.certificate", value: tls.certificatePath), .init(key: "tls.key", value: tls.keyPath)]
+        }
+        var configuration = try ProxyConfigurationLoader.load(file: nil, environment: [:], overrides: overrides)
         adjust(&configuration)
         var access = AccessConfiguration()
         access.apiKey = key
@@ -71,6 +74,26 @@ import Testing
         #expect(handshake.headers["authorization"].isEmpty)
         #expect(handshake.headers["x-authenticated-user"] == ["key:\(AccessPolicy.mainKeyName)"])
         #expect(await eventually { upstream.openConnections == 0 && proxy.openConnections == 0 })
+        await proxy.shutdown()
+        try await upstream.stop()
+    }
+
+    /// The same over TLS, the way a LAN client reaches the proxy.
+    @Test func handshakeOverTLSIsRelayed() async throws {
+        let upstream = try await WebSocketEchoUpstream.start(group: group)
+        let certificate = try TestCertificate.make()
+        defer { certificate.remove() }
+        let key = "sk-test-" + UUID().uuidString
+        let proxy = try await startProxy(upstream: upstream, key: key, tls: certificate)
+        let port = try #require(proxy.listeningAddresses.first?.port)
+        let output = try runClient("""
+            s, status, head, rest = handshake(\(port), "Authorization: Bearer \(key)\\r\\n", tls=True)
+            opcode, greeting, rest = read_frame(s, rest)
+            s.sendall(frame(b"over tls"))
+            opcode, echo, rest = read_frame(s, rest)
+            print(status, greeting.decode(), echo.decode())
+            """)
+        #expect(output == "101 hello over tls\n")
         await proxy.shutdown()
         try await upstream.stop()
     }
@@ -188,16 +211,21 @@ import Testing
 
     /// Raw WebSocket client helpers for the tests' Python scripts.
     static let webSocketClientPrelude = #"""
-        import base64, hashlib, os, socket, threading, time
+        import base64, hashlib, os, socket, ssl, threading, time
 
         expected_accept = None
 
-        def handshake(port, headers, path="/chat", extra=b"", upgrade="websocket", version="13", method="GET"):
+        def handshake(port, headers, path="/chat", extra=b"", upgrade="websocket", version="13", method="GET", tls=False):
             global expected_accept
             key = base64.b64encode(os.urandom(16)).decode()
             expected_accept = base64.b64encode(
                 hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
             s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if tls:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE  # a certificate made for this test
+                s = context.wrap_socket(s)
             s.sendall((f"{method} {path} HTTP/1.1\r\nHost: gw\r\nUpgrade: {upgrade}\r\nConnection: Upgrade\r\n"
                        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n{headers}\r\n").encode() + extra)
             data = b""
@@ -337,6 +365,47 @@ import Testing
         #expect(!WebSocketOriginCheck.permits(origin: "https://evil.example", host: nil, allowed: []))
         #expect(WebSocketOriginCheck.permits(origin: "https://chat.example", host: "gw", allowed: ["https://chat.example"]))
         #expect(WebSocketOriginCheck.permits(origin: "https://any.example", host: "gw", allowed: ["*"]))
+    }
+
+    /// GlueHandler back-pressure: a side's reads are held while the other
+    /// side cannot take more; closing one side closes the other and gives
+    /// the listener's permit back.
+    @Test func relayHoldsReadsWhileThePartnerCannotTakeMore() throws {
+        let loop = EmbeddedEventLoop()
+        let (client, upstream) = (EmbeddedChannel(loop: loop), EmbeddedChannel(loop: loop))
+        var configuration = WebSocketConfiguration()
+        configuration.maxConnections = 1
+        let passthrough = WebSocketPassthrough(configuration: configuration)
+        let tunnel = WebSocketTunnel(
+            passthrough: passthrough, permit: try #require(passthrough.limit.take()), eventLoop: loop,
+            clientAddress: "192.0.2.10", logger: Logger(label: "test"))
+        let upstreamReads = ReadCounter()
+        try upstream.pipeline.syncOperations.addHandlers(upstreamReads, try #require(tunnel.upstreamSide))
+        try client.pipeline.syncOperations.addHandler(try #require(tunnel.clientSide))
+        try client.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
+        try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1234)).wait()
+        tunnel.start()
+
+        try upstream.writeInbound(ByteBuffer(string: "from upstream"))
+        upstream.pipeline.fireChannelReadComplete()
+        #expect(try client.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "from upstream"))
+        try client.writeInbound(ByteBuffer(string: "from client"))
+        client.pipeline.fireChannelReadComplete()
+        #expect(try upstream.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "from client"))
+
+        client.isWritable = false  // the client's socket buffer is full
+        client.pipeline.fireChannelWritabilityChanged()
+        let before = upstreamReads.count
+        upstream.read()
+        #expect(upstreamReads.count == before)
+        client.isWritable = true
+        client.pipeline.fireChannelWritabilityChanged()
+        #expect(upstreamReads.count == before + 1)
+
+        #expect(passthrough.limit.count == 1)
+        try client.close().wait()
+        #expect(!upstream.isActive)
+        #expect(passthrough.limit.count == 0)
     }
 
     @Test func tunnelDeadlineClosesWhenIdleOrTooOld() {
