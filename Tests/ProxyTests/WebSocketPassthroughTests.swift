@@ -436,7 +436,7 @@ import Testing
         let configured = try ProxyConfigurationLoader.load(yaml: base + """
             websocket:
               enabled: true
-              listeners: ["127.0.0.1:8081"]
+              listeners: ["http://127.0.0.1:8081"]
               max_connections: 5
               idle_timeout: 30s
               max_duration: 2h

@@ -132,7 +132,10 @@ struct ConfigurationSetting: Sendable {
         },
         .init(key: "websocket.listeners", expected: "listener addresses such as 0.0.0.0:8443, or none for every listener") {
             draft, value in
-            let addresses = value.items.map { HostAndPort(parsing: Substring($0)) }
+            // Written as in `listen`, perhaps with its https:// or http://.
+            let addresses = value.items.map { text in
+                HostAndPort(parsing: text.range(of: "://").map { text[$0.upperBound...] } ?? Substring(text))
+            }
             guard addresses.allSatisfy({ $0 != nil }) else { return false }
             draft.configuration.webSocket.listeners = addresses.compactMap { $0 }
             return true
