@@ -342,7 +342,8 @@ public final class AccessControl: ListenerAccessControl {
             audit.failed(method: identity.hasPrefix("key:") ? "key" : "basic", reason: "rate_limited")
             return AccessResponses.rateLimited(retryAfter: wait)
         }
-        return .admit(UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration))
+        return .admit(
+            UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration), identity: identity)
     }
 }
 

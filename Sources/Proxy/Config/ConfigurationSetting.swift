@@ -127,6 +127,32 @@ struct ConfigurationSetting: Sendable {
         .init(key: "health.max_probe_interval", expected: "a duration such as 30s") { draft, value in
             setting(&draft.configuration.health.maxProbeInterval, value, SettingValueParsing.duration)
         },
+        .init(key: "websocket.enabled", expected: "true or false") { draft, value in
+            setting(&draft.configuration.webSocket.enabled, value, SettingValueParsing.boolean)
+        },
+        .init(key: "websocket.listeners", expected: "listener addresses such as 0.0.0.0:8443, or none for every listener") {
+            draft, value in
+            // Written as in `listen`, perhaps with its https:// or http://.
+            let addresses = value.items.map { text in
+                HostAndPort(parsing: text.range(of: "://").map { text[$0.upperBound...] } ?? Substring(text))
+            }
+            guard addresses.allSatisfy({ $0 != nil }) else { return false }
+            draft.configuration.webSocket.listeners = addresses.compactMap { $0 }
+            return true
+        },
+        .init(key: "websocket.max_connections", expected: "a whole number, at least 1") { draft, value in
+            setting(&draft.configuration.webSocket.maxConnections, value, SettingValueParsing.count)
+        },
+        .init(key: "websocket.idle_timeout", expected: "a duration such as 300s") { draft, value in
+            setting(&draft.configuration.webSocket.idleTimeout, value, SettingValueParsing.duration)
+        },
+        .init(key: "websocket.max_duration", expected: "a duration such as 1h") { draft, value in
+            setting(&draft.configuration.webSocket.maxDuration, value, SettingValueParsing.duration)
+        },
+        .init(key: "websocket.origins", expected: "origins such as https://chat.example.org, or *") { draft, value in
+            draft.configuration.webSocket.origins = value.items
+            return true
+        },
     ] + accessSettings
 
     static func named(_ key: String) -> ConfigurationSetting? {

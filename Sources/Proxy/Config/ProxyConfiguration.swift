@@ -23,6 +23,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var health = HealthChecking()
     /// Allowlists and authentication.
     public var access = AccessConfiguration()
+    /// WebSocket passthrough (off unless enabled).
+    public var webSocket = WebSocketConfiguration()
 
     public init() {}
 

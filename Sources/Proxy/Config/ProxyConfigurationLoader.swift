@@ -43,6 +43,7 @@ public struct ConfigurationOverride: Sendable {
 /// limits: { max_header_bytes: 32k, max_body_bytes: 64m, max_connections: 4096 }
 /// timeouts: { request_head: 30s, client_body: 60s, client_body_total: 300s, upstream_connect: 5s, upstream_read: 300s }
 /// health: { probe_interval: 1s, max_probe_interval: 30s }
+/// websocket: { enabled: false, listeners: [], max_connections: 64, idle_timeout: 300s, max_duration: 1h }
 /// access_log: true
 /// ```
 ///
@@ -265,6 +266,7 @@ public enum ProxyConfigurationLoader {
             problems.append("admin.listen \(admin) is also a proxy listener: give it its own port")
         }
         problems += configuration.access.problems(listeners: configuration.listeners)
+        problems += configuration.webSocket.problems(listeners: configuration.listeners)
 
         if !problems.isEmpty { throw .invalidConfiguration(problems) }
         return configuration

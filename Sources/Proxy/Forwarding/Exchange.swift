@@ -46,6 +46,15 @@ final class Exchange {
     var closeAfterResponse: Bool
     /// Last time bytes moved for the phase being timed (request body or response).
     var lastActivity: NIODeadline
+    /// Whether the request is a WebSocket handshake being passed through
+    /// (``WebSocketUpgradeRequest``); such a connection closes after any
+    /// answer but a switch, as its decoder parses nothing after the head.
+    var isWebSocketUpgrade = false
+    /// The listener's WebSocket permit, held from admission until the
+    /// exchange ends or the connection is switched.
+    var webSocketPermit: WebSocketConnectionLimit.Permit?
+    /// Set when the upstream answered `101 Switching Protocols` to websocket.
+    var switchingProtocols = false
 
     /// Keeps a part for a possible replay, giving up past the limit.
     func recordForReplay(_ part: HTTPClientRequestPart) {

@@ -32,7 +32,14 @@ import NIOHTTP1
 /// `channelWritabilityChanged`, so a slow reader slows the writer instead of
 /// growing a buffer. If the client goes away mid-exchange, the upstream
 /// connection is closed, which tells the backend to stop generating.
-final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
+///
+/// On a listener with WebSocket passthrough, an authenticated WebSocket
+/// handshake goes up on a new upstream connection with `Upgrade` and
+/// `Connection` set by the proxy; if the upstream switches to websocket,
+/// the 101 goes to the client and both connections become a
+/// ``WebSocketTunnel`` (this handler leaves the pipeline). Any other answer
+/// is forwarded and the connection closed.
+final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamResponseReceiver {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -263,9 +270,20 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         exchange.requestID =
             clientHead.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
 
-        if let refusal = RequestRefusal.refusal(for: clientHead) {
+        if let refusal = RequestRefusal.refusal(for: clientHead, webSocketPassthrough: self.settings.webSocket != nil) {
             return self.answer(
                 exchange, with: refusal.response, extraHeaders: refusal.headers, closingAtOnce: refusal.closesAtOnce)
+        }
+        // Past the refusal, an upgrade request can only be a valid WebSocket handshake.
+        exchange.isWebSocketUpgrade =
+            self.settings.webSocket != nil && WebSocketUpgradeRequest.verdict(for: clientHead) == .webSocket
+        if exchange.isWebSocketUpgrade,
+            clientHead.headers["origin"].count > 1
+                || !WebSocketOriginCheck.permits(
+                origin: clientHead.headers.first(name: "origin"), host: clientHead.headers.first(name: "host"),
+                allowed: self.settings.webSocket?.origins ?? [])
+        {
+            return self.answer(exchange, with: .webSocketOriginNotAllowed)
         }
         if let framingViolation {
             return self.answer(exchange, with: .badRequest(framingViolation.message))
@@ -309,7 +327,14 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             let response = ProxyErrorResponse(
                 status: status, message: message, type: AccessResponses.errorType(for: status), code: code)
             self.answer(exchange, with: response, extraHeaders: headers)
-        case .admit(var head):
+        case .admit(var head, let identity):
+            if exchange.isWebSocketUpgrade {
+                guard identity != nil else { return self.answer(exchange, with: .webSocketNeedsAuthentication) }
+                guard let permit = self.settings.webSocket?.limit.take() else {
+                    return self.answer(exchange, with: .webSocketLimitReached)
+                }
+                exchange.webSocketPermit = permit
+            }
             // Like nginx, the proxy answers `Expect: 100-continue` itself once
             // it has decided to take the body, and does not pass it on.
             if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
@@ -327,6 +352,11 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
                 upstreamHost: "", requestIDs: &self.requestIDs)
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
+            if exchange.isWebSocketUpgrade {
+                // Removed with the client's hop-by-hop fields; the proxy asks for the upgrade itself.
+                exchange.upstreamHead?.headers.add(name: "connection", value: "upgrade")
+                exchange.upstreamHead?.headers.add(name: "upgrade", value: "websocket")
+            }
             self.connectUpstream(for: exchange)
         }
     }
@@ -387,7 +417,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         }
         exchange.upstream = upstream
         exchange.triedUpstreams.append(upstream)
-        if !freshConnection, let connection = self.pool.takeIdle(upstream: upstream) {
+        // An upgrade takes its connection for good: always a new one, never pooled afterwards.
+        if !freshConnection, !exchange.isWebSocketUpgrade, let connection = self.pool.takeIdle(upstream: upstream) {
             // A pooled connection may have been closed by the upstream an
             // instant ago (its keep-alive timeout); keep what is sent so the
             // request can go again on a new connection.
@@ -395,7 +426,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             return self.startForwarding(exchange, on: connection)
         }
         self.state = .connecting(exchange)
-        self.pool.connect(upstream: upstream).assumeIsolated().whenComplete { result in
+        self.pool.connect(upstream: upstream, forUpgrade: exchange.isWebSocketUpgrade).assumeIsolated().whenComplete {
+            result in
             switch result {
             case .success(let connection):
                 guard case .connecting(let current) = self.state, current === exchange else {
@@ -466,6 +498,14 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         switch part {
         case .head(let upstreamHead):
             exchange.replayParts = nil
+            if exchange.isWebSocketUpgrade {
+                // Whatever the answer, the client's decoder parses nothing
+                // more: the connection closes after it, unless it switches.
+                exchange.closeAfterResponse = true
+                if upstreamHead.status == .switchingProtocols {
+                    return self.upstreamSwitches(exchange, head: upstreamHead, context: context)
+                }
+            }
             if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
                 self.metrics.upstreamResponded(
                     upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
@@ -496,7 +536,10 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
             context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
             self.watchdog?.enter(.none)
-            let reusable = exchange.requestEnded && connection.keepAlive
+            if exchange.switchingProtocols {
+                return self.switchToWebSocket(exchange, connection: connection, context: context)
+            }
+            let reusable = exchange.requestEnded && connection.keepAlive && !exchange.isWebSocketUpgrade
             if let upstream = exchange.upstream {
                 self.balancer.finished(upstream)
             }
@@ -568,6 +611,76 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         }
     }
 
+    // MARK: WebSocket switch
+
+    /// The upstream answered a WebSocket handshake with 101: passes the head
+    /// on if it switches to websocket (the switch itself waits for the
+    /// response's end), or answers 502 if it switches to anything else.
+    private func upstreamSwitches(_ exchange: Exchange, head upstreamHead: HTTPResponseHead, context: ChannelHandlerContext) {
+        let protocols = upstreamHead.headers[canonicalForm: "upgrade"]
+        guard protocols.count == 1, HeaderName.equals(protocols[0], "websocket") else {
+            return self.answer(exchange, with: .upstreamSwitchedToAnotherProtocol)
+        }
+        exchange.switchingProtocols = true
+        exchange.responseStarted = true
+        exchange.responseStatus = 101
+        var headers = upstreamHead.headers
+        HopByHopHeaders.remove(from: &headers)
+        headers.add(name: "connection", value: "upgrade")
+        headers.add(name: "upgrade", value: "websocket")
+        let head = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    /// The 101 is complete: both connections drop their HTTP handlers and
+    /// become a ``WebSocketTunnel``. This handler and the exchange end here.
+    ///
+    /// Order matters, because each HTTP decoder still holds the bytes that
+    /// followed its head and hands them on only as it leaves, after this
+    /// event-loop turn: the upstream decoder, which takes only HTTP request
+    /// parts on its way out, must be gone before any client byte is written
+    /// upstream, so the client's decoder is removed (and the tunnel started)
+    /// only after it.
+    private func switchToWebSocket(_ exchange: Exchange, connection: UpstreamConnection, context: ChannelHandlerContext) {
+        guard let passthrough = self.settings.webSocket, let permit = exchange.webSocketPermit else {
+            return self.answer(exchange, with: .upstreamUnavailable)
+        }
+        exchange.webSocketPermit = nil  // the tunnel holds it now
+        connection.receiver = nil
+        if let upstream = exchange.upstream {
+            self.balancer.finished(upstream)
+            exchange.upstream = nil
+        }
+        self.finish(exchange, status: 101)
+        self.state = .closed
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+
+        let tunnel = WebSocketTunnel(
+            passthrough: passthrough, permit: permit, eventLoop: context.eventLoop,
+            clientAddress: self.clientAddress, logger: self.logger)
+        guard let clientRelay = tunnel.clientSide, let upstreamRelay = tunnel.upstreamSide else { return }
+        let clientPipeline = context.pipeline.syncOperations
+        do {
+            try ClientHTTPPipeline.insertRelay(clientRelay, into: clientPipeline)
+            let upstreamDecoderGone = try UpstreamConnectionPool.switchToRelay(connection, relay: upstreamRelay)
+            _ = clientPipeline.removeHandler(context: context)
+            upstreamDecoderGone.assumeIsolated().whenComplete { result in
+                guard case .success = result else { return tunnel.close() }
+                clientRelay.flush()  // what the upstream sent right after its 101
+                ClientHTTPPipeline.removeDecoder(from: clientPipeline).assumeIsolated().whenComplete { result in
+                    guard case .success = result else { return tunnel.close() }
+                    upstreamRelay.flush()  // what the client sent right after its handshake
+                    tunnel.start()
+                }
+            }
+        } catch {
+            self.logger.info("websocket switch failed", metadata: ["error": "\(error)"])
+            tunnel.close()
+            connection.close()
+            context.close(promise: nil)
+        }
+    }
+
     // MARK: Responses made by the proxy
 
     /// Writes an error response for `exchange`, closing the connection after
@@ -581,6 +694,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         guard let context = self.context else { return }
         self.watchdog?.enter(.none)
         self.abandonUpstream(of: exchange)
+        // After a WebSocket handshake the decoder parses nothing more.
+        let closingAtOnce = closingAtOnce || exchange.isWebSocketUpgrade
         if exchange.responseStarted {
             self.state = .closed
             context.close(promise: nil)
@@ -641,6 +756,8 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
     }
 
     private func finish(_ exchange: Exchange, status: Int) {
+        exchange.webSocketPermit?.release()
+        exchange.webSocketPermit = nil
         self.metrics.requestAnswered(status: status)
         guard self.settings.accessLog else { return }
         AccessLog.record(
@@ -657,7 +774,9 @@ final class ForwardingHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
         // Closing: whatever the client still sends is not read (after an
         // upgrade head it would not even be parsed, only buffered).
         case .admitting, .connecting, .answering, .closed: return true
-        case .forwarding(_, let connection): return !connection.isWritable
+        // A WebSocket handshake: nothing after it is HTTP, so nothing is read
+        // until the connection switches (the relay reads then) or closes.
+        case .forwarding(let exchange, let connection): return exchange.isWebSocketUpgrade || !connection.isWritable
         case .idle, .lingering: return false
         }
     }

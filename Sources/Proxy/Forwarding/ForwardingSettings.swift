@@ -19,8 +19,10 @@ struct ForwardingSettings: Sendable {
     var accessLog: Bool
     /// Whether the listener terminates TLS (sets `X-Forwarded-Proto`).
     var usesTLS: Bool
+    /// The listener's WebSocket passthrough; `nil` when off (upgrades get 501).
+    var webSocket: WebSocketPassthrough?
 
-    init(configuration: ProxyConfiguration, usesTLS: Bool) {
+    init(configuration: ProxyConfiguration, usesTLS: Bool, webSocket: WebSocketPassthrough? = nil) {
         self.maxBodyBytes = configuration.limits.maxBodyBytes
         self.requestHeadTimeout = TimeAmount(configuration.timeouts.requestHead)
         self.clientBodyTimeout = TimeAmount(configuration.timeouts.clientBody)
@@ -31,5 +33,6 @@ struct ForwardingSettings: Sendable {
         self.clientSendTimeout = TimeAmount(configuration.timeouts.clientSend)
         self.accessLog = configuration.accessLog
         self.usesTLS = usesTLS
+        self.webSocket = webSocket
     }
 }

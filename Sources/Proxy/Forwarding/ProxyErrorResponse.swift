@@ -28,6 +28,22 @@ struct ProxyErrorResponse: Error, Equatable {
     static let upgradeNotSupported = Self(
         status: .notImplemented, message: "Protocol upgrades (websocket, h2c) are not supported by this proxy.",
         type: "invalid_request_error", code: "upgrade_not_supported")
+    /// A WebSocket handshake admitted without credentials (a public path,
+    /// a loopback client with `skip_loopback`): passthrough is for
+    /// authenticated requests only. Not a 401: the request needed no
+    /// credentials to be admitted, so there is no challenge to send.
+    static let webSocketNeedsAuthentication = Self(
+        status: .forbidden, message: "WebSocket connections need an authenticated request.",
+        type: "invalid_request_error", code: "websocket_needs_authentication")
+    static let webSocketOriginNotAllowed = Self(
+        status: .forbidden, message: "WebSocket connections from this origin are not allowed.",
+        type: "invalid_request_error", code: "websocket_origin_not_allowed")
+    static let webSocketLimitReached = Self(
+        status: .serviceUnavailable, message: "Too many WebSocket connections are open on this listener.",
+        type: "server_error", code: "websocket_limit_reached")
+    static let upstreamSwitchedToAnotherProtocol = Self(
+        status: .badGateway, message: "The upstream server switched to a protocol other than websocket.",
+        type: "upstream_error", code: "bad_gateway")
     static let requestTimeout = Self(
         status: .requestTimeout, message: "The request body did not arrive in time.",
         type: "invalid_request_error", code: "request_timeout")

@@ -36,8 +36,12 @@ public struct AdmissionRequest {
 
 /// An admission decision.
 public enum AdmissionDecision: Sendable {
-    /// Forward the request, with this (possibly rewritten) head.
-    case admit(HTTPRequestHead)
+    /// Forward the request, with this (possibly rewritten) head. `identity`
+    /// is the authenticated user or key (`key:NAME`), `nil` when the request
+    /// was admitted without credentials (no authentication configured, a
+    /// public path, a loopback client with `skip_loopback`): WebSocket
+    /// passthrough is only for requests admitted with an identity.
+    case admit(HTTPRequestHead, identity: String? = nil)
     /// Answer the request directly and forward nothing.
     case reject(status: HTTPResponseStatus, headers: HTTPHeaders, message: String, code: String)
 }

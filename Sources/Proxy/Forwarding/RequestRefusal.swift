@@ -11,7 +11,11 @@ import NIOHTTP1
 ///   `Connection: upgrade` token: websocket, h2c, ...) is a 501. NIO's
 ///   decoder stops parsing after such a head (after a CONNECT head too), so
 ///   whatever follows is not HTTP the proxy can read: the connection is
-///   closed right after the response, without reading further.
+///   closed right after the response, without reading further. With
+///   WebSocket passthrough on for the listener, a valid WebSocket handshake
+///   (``WebSocketUpgradeRequest``) goes on; an invalid one is a 400, and
+///   every other upgrade still a 501. A request that goes on as a WebSocket
+///   handshake and is refused later (a second `Host`) also closes at once.
 struct RequestRefusal: Equatable {
     let response: ProxyErrorResponse
     /// Whether the connection closes as soon as the response is written,
@@ -24,7 +28,8 @@ struct RequestRefusal: Equatable {
     }
 
     /// Why the request with this head is answered by the proxy; `nil` if it may go on.
-    static func refusal(for head: HTTPRequestHead) -> RequestRefusal? {
+    /// - Parameter webSocketPassthrough: whether the listener passes WebSocket handshakes through.
+    static func refusal(for head: HTTPRequestHead, webSocketPassthrough: Bool = false) -> RequestRefusal? {
         var hosts = 0
         var asksUpgrade = false
         // One pass over the fields, allocating only for a `Connection` field.
@@ -41,13 +46,20 @@ struct RequestRefusal: Equatable {
             return RequestRefusal(response: .methodNotAllowed("CONNECT"), closesAtOnce: true)
         }
         if asksUpgrade {
-            return RequestRefusal(response: .upgradeNotSupported, closesAtOnce: true)
+            switch webSocketPassthrough ? WebSocketUpgradeRequest.verdict(for: head) : .otherProtocol {
+            case .webSocket:
+                break
+            case .invalid(let message):
+                return RequestRefusal(response: .badRequest(message), closesAtOnce: true)
+            case .noUpgrade, .otherProtocol:
+                return RequestRefusal(response: .upgradeNotSupported, closesAtOnce: true)
+            }
         }
         if hosts > 1 {
-            return RequestRefusal(response: .badRequest("The request has more than one Host field."), closesAtOnce: false)
+            return RequestRefusal(response: .badRequest("The request has more than one Host field."), closesAtOnce: asksUpgrade)
         }
         if hosts == 0 && head.version.major == 1 && head.version.minor >= 1 {
-            return RequestRefusal(response: .badRequest("An HTTP/1.1 request must have a Host field."), closesAtOnce: false)
+            return RequestRefusal(response: .badRequest("An HTTP/1.1 request must have a Host field."), closesAtOnce: asksUpgrade)
         }
         if head.method == .TRACE {
             return RequestRefusal(response: .methodNotAllowed("TRACE"), closesAtOnce: false)

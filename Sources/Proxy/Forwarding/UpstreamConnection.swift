@@ -46,6 +46,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     var isWritable: Bool { self.context?.channel.isWritable ?? false }
+    /// The channel, while the handler is in its pipeline.
+    var channel: (any Channel)? { self.context?.channel }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context

@@ -45,7 +45,10 @@ final class UpstreamConnectionPool {
     }
 
     /// Opens a new connection to `upstream` on this pool's event loop.
-    func connect(upstream: Int) -> EventLoopFuture<UpstreamConnection> {
+    /// - Parameter forUpgrade: whether the connection carries an upgrade
+    ///   request: its response decoder then hands on, when removed by
+    ///   ``switchToRelay(_:relay:)``, the bytes that followed a 101.
+    func connect(upstream: Int, forUpgrade: Bool = false) -> EventLoopFuture<UpstreamConnection> {
         let endpoint = self.upstreams[upstream].endpoint
         // An event loop that cannot make sockets (an `EmbeddedEventLoop` in
         // tests) fails the connection instead of trapping.
@@ -65,7 +68,7 @@ final class UpstreamConnectionPool {
                         // Bounded like the client side (ClientHTTPPipeline): after a
                         // 101 the decoder stops parsing and would keep every byte.
                         ByteToMessageHandler(
-                            HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes),
+                            HTTPResponseDecoder(leftOverBytesStrategy: forUpgrade ? .forwardBytes : .dropBytes),
                             maximumBufferSize: Self.maximumDecoderBufferBytes),
                         UpstreamConnection(upstream: upstream),
                     ])
@@ -95,6 +98,22 @@ final class UpstreamConnectionPool {
             connection.close()
         }
         self.idle[connection.upstream].append(connection)
+    }
+
+    /// Turns a connection whose upstream switched protocols into a raw byte
+    /// stream: `relay` goes after the response decoder, the request encoder
+    /// and the ``UpstreamConnection`` leave at once, and the decoder leaves
+    /// after the current event-loop turn, handing `relay` the bytes that
+    /// followed the 101. Until the returned future completes, nothing may be
+    /// written to `relay`: the decoder watches writes and takes only HTTP
+    /// request parts. The connection was never pooled and never will be.
+    static func switchToRelay(_ connection: UpstreamConnection, relay: some ChannelHandler) throws -> EventLoopFuture<Void> {
+        guard let pipeline = connection.channel?.pipeline.syncOperations else { throw ChannelError.ioOnClosedChannel }
+        let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
+        try pipeline.addHandler(relay, position: .after(decoder))
+        _ = pipeline.removeHandler(connection)
+        _ = pipeline.removeHandler(try pipeline.handler(type: HTTPRequestEncoder.self))
+        return pipeline.removeHandler(decoder)
     }
 
     /// Closes every idle connection (shutdown).

@@ -18,16 +18,23 @@ import NIOHTTP1
 /// pairs it with the decoder (so it knows a response answers a HEAD), and
 /// that pairing is not public. The ``ForwardingHandler`` frames every
 /// response it writes (``ResponseFraming``) instead.
+///
+/// On a listener with WebSocket passthrough the decoder keeps the bytes
+/// that follow an upgrade head (within the same bound) and hands them on
+/// when it is removed by ``removeDecoder(from:)``; elsewhere it drops them.
 enum ClientHTTPPipeline {
     /// The handlers, in pipeline order: response encoder, request decoder,
     /// response header validation.
-    static func makeHandlers(maxHeaderBytes: Int) -> [any ChannelHandler] {
+    /// - Parameter keepingBytesAfterUpgrade: whether the decoder passes on,
+    ///   when removed, what it holds after an upgrade head.
+    static func makeHandlers(maxHeaderBytes: Int, keepingBytesAfterUpgrade: Bool = false) -> [any ChannelHandler] {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = maxHeaderBytes
         limits.maxHeaderFieldSize = maxHeaderBytes
         var encoderConfiguration = HTTPResponseEncoder.Configuration()
         encoderConfiguration.automaticallySetFramingHeaders = false
-        let decoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)
+        let decoder = HTTPRequestDecoder(
+            leftOverBytesStrategy: keepingBytesAfterUpgrade ? .forwardBytes : .dropBytes, limitConfiguration: limits)
         return [
             HTTPResponseEncoder(configuration: encoderConfiguration),
             ByteToMessageHandler(decoder, maximumBufferSize: self.maximumDecoderBufferBytes(maxHeaderBytes: maxHeaderBytes)),
@@ -39,5 +46,28 @@ enum ClientHTTPPipeline {
     /// whole head plus one large read.
     static func maximumDecoderBufferBytes(maxHeaderBytes: Int) -> Int {
         maxHeaderBytes + 64 * 1024
+    }
+
+    /// Takes the HTTP handlers out of a connection that switched protocols,
+    /// but the decoder: `relay` goes where the decoder is, and the response
+    /// encoder and header validation leave at once. Handlers after the
+    /// decoder (``ForwardingHandler``, CORS) are removed by their owners or,
+    /// receiving nothing more, left in place.
+    static func insertRelay(_ relay: some ChannelHandler, into pipeline: ChannelPipeline.SynchronousOperations) throws {
+        let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        try pipeline.addHandler(relay, position: .after(decoder))
+        _ = pipeline.removeHandler(try pipeline.handler(type: NIOHTTPResponseHeadersValidator.self))
+        _ = pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self))
+    }
+
+    /// Removes the request decoder after ``insertRelay(_:into:)``. It leaves
+    /// after the current event-loop turn, handing the bytes it held (sent
+    /// after the upgrade head, within its bound) to the relay as it goes.
+    static func removeDecoder(from pipeline: ChannelPipeline.SynchronousOperations) -> EventLoopFuture<Void> {
+        do {
+            return pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+        } catch {
+            return pipeline.eventLoop.makeFailedFuture(error)
+        }
     }
 }

@@ -190,7 +190,10 @@ public final class ProxyServer: Sendable {
                 running.certificateWatchers.append(watcher)
             }
         }
-        let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS)
+        let webSocket =
+            self.configuration.webSocket.isEnabled(on: listener.address)
+            ? WebSocketPassthrough(configuration: self.configuration.webSocket) : nil
+        let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS, webSocket: webSocket)
         let maxHeaderBytes = self.configuration.limits.maxHeaderBytes
         // Access control screens peers at accept (before any TLS work) and may differ per listener.
         let access = self.admission as? any ListenerAccessControl
@@ -227,7 +230,8 @@ public final class ProxyServer: Sendable {
                             PlainHTTPOnTLSPortHandler(), TLSHandler(context: certificates.current))
                     }
                     try channel.pipeline.syncOperations.addHandlers(
-                        ClientHTTPPipeline.makeHandlers(maxHeaderBytes: maxHeaderBytes))
+                        ClientHTTPPipeline.makeHandlers(
+                            maxHeaderBytes: maxHeaderBytes, keepingBytesAfterUpgrade: webSocket != nil))
                     if let access { try channel.pipeline.syncOperations.addHandlers(access.makeRequestHandlers()) }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(

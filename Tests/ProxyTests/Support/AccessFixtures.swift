@@ -99,7 +99,7 @@ extension AdmissionDecision {
         return [:]
     }
     var admittedHead: HTTPRequestHead? {
-        if case .admit(let head) = self { return head }
+        if case .admit(let head, _) = self { return head }
         return nil
     }
 }
