@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 
 /// One request as a decoder delivered it: the head, the body bytes, and
