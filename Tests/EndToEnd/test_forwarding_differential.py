@@ -11,12 +11,12 @@ by the proxy. Against nginx: lmgate may refuse more, but with a valid key it
 never forwards more requests for the same bytes.
 """
 import concurrent.futures
-import subprocess
 
 import pytest
 
 from access_support import Proxy, create_key
-from differential_support import Nginx, RawRecordingUpstream, build_corpus, check_forwarded, send_raw
+from differential_corpus import build_corpus
+from differential_support import Nginx, RawRecordingUpstream, check_forwarded, make_certificate, send_raw
 
 IDENTITY = "key:harness"
 
@@ -29,23 +29,15 @@ def upstreams():
         upstream.stop()
 
 
-@pytest.fixture
-def certificate(bin_dir, tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run([str(bin_dir / "lmgate"), "cert", "--cert", str(cert), "--key", str(key)],
-                   check=True, capture_output=True)
-    return cert, key
-
-
 def run_variant(variant, port, upstream):
     outcome = send_raw(port, variant, upstream)
     return outcome, upstream.collect()
 
 
 def test_hostile_variants_reach_the_upstream_as_admitted_and_never_more_than_through_nginx(
-        bin_dir, tmp_path, upstreams, certificate):
+        bin_dir, tmp_path, upstreams):
     lmgate_upstream, nginx_upstream = upstreams
-    cert, cert_key = certificate
+    cert, cert_key = make_certificate(bin_dir, tmp_path)
     keys = tmp_path / "keys"
     key = create_key(bin_dir, keys, "harness")
     corpus = build_corpus(key)

@@ -4,12 +4,11 @@ An unconfigured upgrade must be refused, not buffered: the proxy's resident
 memory stays bounded and it keeps serving.
 """
 import socket
-import ssl
-import subprocess
 import threading
 import time
 
 from access_support import Proxy, RecordingUpstream, create_key
+from differential_support import make_certificate, tls_client_context
 
 CONNECTIONS = 20
 BYTES_PER_CONNECTION = 100 * 1024 * 1024
@@ -26,13 +25,6 @@ def resident_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def tls_client_context():
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def health_status(port):
@@ -66,9 +58,7 @@ def flood(port, stop, sent, index):
 
 def test_upgrade_floods_do_not_grow_the_proxy_and_it_keeps_serving(bin_dir, tmp_path):
     upstream = RecordingUpstream()
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run([str(bin_dir / "lmgate"), "cert", "--cert", str(cert), "--key", str(key)],
-                   check=True, capture_output=True)
+    cert, key = make_certificate(bin_dir, tmp_path)
     keys = tmp_path / "keys"
     create_key(bin_dir, keys, "memory")
     proxy = Proxy(bin_dir, tmp_path, upstream.url, "--keys", str(keys), "--tls-cert", str(cert),
