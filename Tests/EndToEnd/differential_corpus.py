@@ -23,9 +23,9 @@ LINE_ENDINGS = ["crlf", "bare-lf-one", "bare-lf-all"]
 NAME_CASES = ["lower", "title", "upper"]
 HOSTS = ["one", "none", "two"]
 # Request targets; `normalized_target` says what a proxy must forward for each:
-# /v1/models for the absolute form, %6d, /../ above the root and //; /admin/x
-# for %61; /health for /./, /v1/../ and %2e%2e; a refusal for %2f, backslash,
-# %00 and %zz.
+# /v1/models for the absolute form, %6d and //; /admin/x for %61; /health for
+# /./, /v1/../ and %2e%2e; a refusal for %2f, backslash, %00, %zz and /../
+# above the root.
 TARGETS = ["/v1/models", "/health", "http://gw/v1/models", "/v1/%6dodels", "/%61dmin/x", "/admin%2fx",
            "/./health", "/v1/../health", "/../v1/models", "/v1/%2e%2e/health", "//v1//models", "/v1\\models",
            "/health%00", "/v1/mo%zzdels"]
@@ -193,8 +193,10 @@ def build_corpus(key, seed=12):
 def normalized_target(target):
     """The target a proxy must forward for `target`, or None if it must refuse
     it: absolute-form reduced to its path, unreserved percent-escapes decoded,
-    dot segments and repeated slashes resolved; `%2F`, NUL, backslash and bad
-    percent-encoding refused."""
+    dot segments and repeated slashes resolved; `%2F`, NUL, backslash, bad
+    percent-encoding and `..` above the root refused (nginx, the reference,
+    answers 400 to a path that climbs above the root, and lmgate may refuse
+    more than nginx but never forward more)."""
     match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*(.*)$", target)
     if match:
         target = match.group(1) or "/"
@@ -224,8 +226,9 @@ def normalized_target(target):
     for position, segment in enumerate(parts):
         last = position == len(parts) - 1
         if segment == "..":
-            if segments:
-                segments.pop()
+            if not segments:
+                return None
+            segments.pop()
             if last:
                 segments.append("")
         elif segment == ".":

@@ -198,7 +198,7 @@ class ClientOutcome:
         return self.from_upstream == 0
 
 
-def send_raw(port, variant, upstream, idle=0.4, limit=3.0):
+def send_raw(port, variant, upstream, idle=0.5, limit=3.0):
     """Sends a variant's bytes over TLS and reads the answers (parsed with h11
     as a client) until the proxy closes, answers every request, announces
     `Connection: close`, or neither it nor the upstream has done anything
