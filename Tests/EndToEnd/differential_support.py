@@ -45,6 +45,7 @@ def tls_client_context():
 
 @dataclasses.dataclass
 class UpstreamConnectionRecord:
+    """One upstream connection: its bytes, the requests h11 read, what it refused."""
     raw: bytearray = dataclasses.field(default_factory=bytearray)
     requests: list = dataclasses.field(default_factory=list)
     errors: list = dataclasses.field(default_factory=list)
@@ -185,6 +186,7 @@ def strictness_violations(raw):
 
 @dataclasses.dataclass
 class ClientOutcome:
+    """What a client read back for one variant."""
     responses: list  # (status, lower-cased header dict)
     closed: bool
     error: str = None
@@ -317,6 +319,8 @@ def _problems(variant, sent, forwarded, identity):
         problems.append(f"forwarded {sent.method}")
     if sent.header_values("upgrade"):
         problems.append("forwarded an Upgrade request")
+    if forwarded.header_values("content-length") and forwarded.header_values("transfer-encoding"):
+        problems.append("forwarded with both Content-Length and Transfer-Encoding")
     if forwarded.body != sent.body:
         problems.append(f"body of {len(forwarded.body)} bytes, the client sent {len(sent.body)}")
     for name in ("authorization", "x-api-key", "proxy-authorization"):
