@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from access_support import Proxy, RecordingUpstream, create_key
 from differential_support import make_certificate, tls_client_context
 
@@ -56,39 +58,44 @@ def flood(port, stop, sent, index):
         pass  # the proxy closed the connection: what a refusal looks like
 
 
-def test_upgrade_floods_do_not_grow_the_proxy_and_it_keeps_serving(bin_dir, tmp_path):
+@pytest.fixture
+def guarded_proxy(bin_dir, tmp_path):
+    """`lmgate proxy` over TLS with API keys required, in front of a recording upstream."""
     upstream = RecordingUpstream()
     cert, key = make_certificate(bin_dir, tmp_path)
     keys = tmp_path / "keys"
     create_key(bin_dir, keys, "memory")
     proxy = Proxy(bin_dir, tmp_path, upstream.url, "--keys", str(keys), "--tls-cert", str(cert),
                   "--tls-key", str(key), "--set", "access_log=false")
-    try:
-        assert health_status(proxy.port) == "HTTP/1.1 200 OK"
-        baseline = resident_bytes(proxy.process.pid)
-        stop = threading.Event()
-        sent = [0] * CONNECTIONS
-        clients = [threading.Thread(target=flood, args=(proxy.port, stop, sent, index), daemon=True)
-                   for index in range(CONNECTIONS)]
-        for client in clients:
-            client.start()
-        peak = baseline
-        deadline = time.monotonic() + FLOOD_SECONDS
-        while any(client.is_alive() for client in clients) and time.monotonic() < deadline:
-            peak = max(peak, resident_bytes(proxy.process.pid))
-            if peak - baseline >= RSS_LIMIT:
-                break  # already failed: stop before the machine runs short of memory
-            time.sleep(0.05)
-        stop.set()
-        for client in clients:
-            client.join(timeout=15)
-        peak = max(peak, resident_bytes(proxy.process.pid))
-        print(f"\nupgrade flood: {sum(sent) / 2**20:.0f} MiB sent on {CONNECTIONS} connections, "
-              f"proxy RSS {baseline / 2**20:.0f} -> peak {peak / 2**20:.0f} MiB")
+    yield proxy
+    proxy.stop()
+    upstream.stop()
 
-        assert peak - baseline < RSS_LIMIT, f"RSS rose by {(peak - baseline) / 2**20:.0f} MiB"
-        assert proxy.process.poll() is None
-        assert health_status(proxy.port) == "HTTP/1.1 200 OK"
-    finally:
-        proxy.stop()
-        upstream.stop()
+
+def test_upgrade_floods_do_not_grow_the_proxy_and_it_keeps_serving(guarded_proxy):
+    proxy = guarded_proxy
+    assert health_status(proxy.port) == "HTTP/1.1 200 OK"
+    baseline = resident_bytes(proxy.process.pid)
+    stop = threading.Event()
+    sent = [0] * CONNECTIONS
+    clients = [threading.Thread(target=flood, args=(proxy.port, stop, sent, index), daemon=True)
+               for index in range(CONNECTIONS)]
+    for client in clients:
+        client.start()
+    peak = baseline
+    deadline = time.monotonic() + FLOOD_SECONDS
+    while any(client.is_alive() for client in clients) and time.monotonic() < deadline:
+        peak = max(peak, resident_bytes(proxy.process.pid))
+        if peak - baseline >= RSS_LIMIT:
+            break  # already failed: stop before the machine runs short of memory
+        time.sleep(0.05)
+    stop.set()
+    for client in clients:
+        client.join(timeout=15)
+    peak = max(peak, resident_bytes(proxy.process.pid))
+    print(f"\nupgrade flood: {sum(sent) / 2**20:.0f} MiB sent on {CONNECTIONS} connections, "
+          f"proxy RSS {baseline / 2**20:.0f} -> peak {peak / 2**20:.0f} MiB")
+
+    assert peak - baseline < RSS_LIMIT, f"RSS rose by {(peak - baseline) / 2**20:.0f} MiB"
+    assert proxy.process.poll() is None
+    assert health_status(proxy.port) == "HTTP/1.1 200 OK"
