@@ -146,6 +146,11 @@ class RawRecordingUpstream:
                 record.errors.append(f"connection ended inside a request ({len(pending)} bytes unparsed, "
                                      f"state {connection.their_state})")
 
+    def requests_so_far(self):
+        """How many requests arrived since the last ``collect()``."""
+        with self.lock:
+            return sum(len(record.requests) for record in self.records)
+
     def collect(self, quiet=0.03, limit=2.0):
         """Waits until nothing has arrived for `quiet` seconds, closes every
         connection and returns the records since the last call."""
@@ -193,18 +198,24 @@ class ClientOutcome:
 
     @property
     def from_upstream(self):
-        return sum(1 for _, headers in self.responses if headers.get("x-upstream") == "1")
+        return upstream_answers(self.responses)
 
     @property
     def refused(self):
         return self.from_upstream == 0
 
 
-def send_raw(port, variant, upstream, idle=0.5, limit=3.0):
+def upstream_answers(responses):
+    """How many of the (status, headers) responses came from the upstream (its marker)."""
+    return sum(1 for _, headers in responses if headers.get("x-upstream") == "1")
+
+
+def send_raw(port, variant, upstream, idle=0.5, limit=2.0):
     """Sends a variant's bytes over TLS and reads the answers (parsed with h11
     as a client) until the proxy closes, answers every request, announces
     `Connection: close`, or neither it nor the upstream has done anything
-    for `idle` seconds (at most `limit` seconds in all)."""
+    for `idle` seconds while every request the upstream saw has been
+    answered (at most `limit` seconds in all)."""
     context = tls_client_context()
     deadline = time.monotonic() + limit
     received = bytearray()
@@ -222,7 +233,9 @@ def send_raw(port, variant, upstream, idle=0.5, limit=3.0):
                     data = tls.recv(65536)
                 except (socket.timeout, TimeoutError):
                     quiet_since = max(last_read, upstream.last_activity)
-                    if time.monotonic() - quiet_since >= idle:
+                    answered = upstream_answers(parse_responses(received, variant.methods)[0])
+                    # Quiet, and no upstream answer still on its way through the proxy.
+                    if time.monotonic() - quiet_since >= idle and upstream.requests_so_far() <= answered:
                         break
                     continue
                 except OSError:

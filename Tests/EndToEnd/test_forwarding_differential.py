@@ -10,7 +10,9 @@ framed it, with the normalized target, no credentials, and the identity set
 by the proxy. Against nginx: lmgate may refuse more, but with a valid key it
 never forwards more requests for the same bytes.
 """
+import collections
 import concurrent.futures
+import re
 
 import pytest
 
@@ -82,7 +84,21 @@ def print_summary(rows, failures):
         line(f"nginx, {label}", len(subset), sum(1 for row in subset if row[3].refused),
              sum(1 for row in subset if not row[3].refused), sum(row[4] for row in subset))
     print(f"variants failing for lmgate: {len(failures)}")
+    kinds = collections.Counter()
+    for _, problems in failures.values():
+        kinds.update({failure_kind(problem) for problem in problems})
+    for kind, count in kinds.most_common():
+        print(f"  {count:4} variants: {kind}")
     for variant, problems in failures.values():
         print(f"  v{variant.id} {variant.label}")
         for problem in problems:
             print(f"      {problem}")
+
+
+def failure_kind(problem):
+    """A failure description without its particulars (ordinary methods,
+    targets, counts), so that failures of one kind are counted together."""
+    problem = re.sub(r" \(a strict parser stops before it: .*\)$", " (a strict parser refuses it)", problem)
+    problem = re.sub(r"^[A-Z]+ '[^']*': ", "", problem)
+    problem = re.sub(r"'[^']*'|\[[^\]]*\]", "…", problem)
+    return re.sub(r"\b(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH)\b|\b\d+\b|tag [^)]*", "…", problem)
