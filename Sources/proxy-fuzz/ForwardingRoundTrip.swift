@@ -14,10 +14,11 @@ import Proxy
 /// requests than the admitted ones (count, method, target, end, body bytes:
 /// a framing that was lost or changed shows in the bodies) or a head that
 /// breaks the trust boundary (not one `Host`, not the proxy's identity,
-/// credentials left in).
+/// credentials left in, forwarding headers missing).
 enum ForwardingRoundTrip {
     static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
-        let admitted = self.forward(self.decodeClient(bytes))
+        let received = self.decodeClient(bytes)
+        let admitted = self.forward(received)
         let upstreamBytes = self.encodeUpstream(admitted)
         let seen = DecodedRequest.reparse(upstreamBytes)
         // Made only for a failure message: this runs thousands of times a second.
@@ -25,12 +26,12 @@ enum ForwardingRoundTrip {
         precondition(
             seen.count == admitted.count,
             "the proxy admitted \(admitted.count) requests, the upstream reads \(seen.count): \(context())")
-        for (sent, read) in zip(admitted, seen) {
+        for ((client, sent), read) in zip(zip(received, admitted), seen) {
             precondition(read.head.method == sent.head.method, "method changed: \(context())")
             precondition(read.head.uri == sent.head.uri, "target changed: \(context())")
             precondition(read.body == sent.body, "body of \(sent.body.count) bytes read as \(read.body.count): \(context())")
             precondition(read.ended == sent.ended, "request end moved: \(context())")
-            self.checkTrustBoundary(read.head, context: context)
+            self.checkTrustBoundary(read.head, clientHead: client.head, context: context)
         }
     }
 
@@ -87,15 +88,22 @@ enum ForwardingRoundTrip {
         return bytes
     }
 
-    private static func checkTrustBoundary(_ head: HTTPRequestHead, context: () -> String) {
+    private static func checkTrustBoundary(_ head: HTTPRequestHead, clientHead: HTTPRequestHead, context: () -> String) {
         let headers = head.headers
+        // The client's one Host travels as X-Forwarded-Host; no `Connection` token may drop it.
+        let clientHosts = clientHead.headers["host"]
+        if clientHosts.count == 1 {
+            precondition(headers["x-forwarded-host"] == clientHosts, "X-Forwarded-Host is not the client's Host: \(context())")
+        }
         precondition(headers["host"] == [ForwardingFuzzProbe.upstreamHost], "Host is not the upstream's: \(context())")
         precondition(
             headers[ForwardingFuzzProbe.identityHeader] == [ForwardingFuzzProbe.identity],
             "identity header is not the proxy's: \(context())")
         precondition(!headers.contains(name: "authorization") && !headers.contains(name: "x-api-key"),
                      "credentials forwarded: \(context())")
-        precondition(headers.contains(name: "x-forwarded-for") && headers.contains(name: "x-request-id"),
-                     "forwarding headers missing: \(context())")
+        precondition(
+            headers.contains(name: "x-forwarded-for") && headers.contains(name: "x-forwarded-proto")
+                && headers.contains(name: "x-request-id"),
+            "forwarding headers missing: \(context())")
     }
 }

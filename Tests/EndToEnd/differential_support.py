@@ -344,6 +344,12 @@ def _problems(variant, sent, forwarded, identity):
     for name in ("x-forwarded-for", "x-request-id"):
         if not forwarded.header_values(name):
             problems.append(f"{name} missing")
+    if forwarded.header_values("x-forwarded-proto") != ["https"]:
+        problems.append(f"X-Forwarded-Proto {forwarded.header_values('x-forwarded-proto')}, expected ['https']")
+    # The client's Host travels as X-Forwarded-Host; no `Connection` token may drop it.
+    if forwarded.header_values("x-forwarded-host") != sent.header_values("host"):
+        problems.append(f"X-Forwarded-Host {forwarded.header_values('x-forwarded-host')}, "
+                        f"but the client sent Host {sent.header_values('host')}")
     path = forwarded.target.split("?")[0]
     users = forwarded.header_values(IDENTITY_HEADER)
     if path in PUBLIC_PATHS:
