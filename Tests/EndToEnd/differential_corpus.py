@@ -46,6 +46,7 @@ class Variant:
 
 @dataclasses.dataclass
 class ParsedRequest:
+    """One request as h11 read it: from a client's bytes or from an upstream connection."""
     method: str
     target: str
     headers: list  # (lower-case name, value) pairs, in order
