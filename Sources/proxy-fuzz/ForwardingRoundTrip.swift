@@ -88,6 +88,9 @@ enum ForwardingRoundTrip {
         return bytes
     }
 
+    /// Traps if a head the upstream reads breaks what the proxy promises it:
+    /// its own `Host`, the client's as `X-Forwarded-Host`, the proxy's
+    /// identity, no credentials, the forwarding headers.
     private static func checkTrustBoundary(_ head: HTTPRequestHead, clientHead: HTTPRequestHead, context: () -> String) {
         let headers = head.headers
         // The client's one Host travels as X-Forwarded-Host; no `Connection` token may drop it.
