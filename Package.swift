@@ -119,6 +119,18 @@ let package = Package(
             dependencies: ["HtpasswdKit", "CCrypt", "COpenSSL"],
             swiftSettings: strictSettings
         ),
+        // Coverage-guided fuzzing of the proxy's request path (scripts/fuzz-proxy builds it
+        // with -sanitize=fuzzer); a plain build replays input files instead.
+        .executableTarget(
+            name: "proxy-fuzz",
+            dependencies: [
+                "Proxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
 
         .testTarget(
             name: "HtpasswdKitTests",

@@ -264,45 +264,19 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func receivedHead(_ clientHead: HTTPRequestHead) {
         guard case .idle = self.state else { return }
         self.watchdog?.enter(.none)
-        let framingViolation = RequestFramingCheck.check(clientHead)
-        let framing = framingViolation == nil ? RequestFraming(of: clientHead) : .none
-        let exchange = Exchange(clientHead: clientHead, framing: framing, now: .now())
+        let screening = RequestScreening(
+            clientHead, webSocket: self.settings.webSocket, maxBodyBytes: self.settings.maxBodyBytes)
+        let exchange = Exchange(clientHead: clientHead, framing: screening.framing, now: .now())
         exchange.requestID =
             clientHead.headers.first(name: "x-request-id").flatMap { RequestID.isValid($0) ? $0 : nil } ?? "-"
-
-        if let refusal = RequestRefusal.refusal(for: clientHead, webSocketPassthrough: self.settings.webSocket != nil) {
-            return self.answer(
-                exchange, with: refusal.response, extraHeaders: refusal.headers, closingAtOnce: refusal.closesAtOnce)
+        exchange.isWebSocketUpgrade = screening.isWebSocketUpgrade
+        let head: HTTPRequestHead
+        switch screening.outcome {
+        case .answer(let response, let headers, let closingAtOnce):
+            return self.answer(exchange, with: response, extraHeaders: headers, closingAtOnce: closingAtOnce)
+        case .admit(let screened):
+            head = screened
         }
-        // Past the refusal, an upgrade request can only be a valid WebSocket handshake.
-        exchange.isWebSocketUpgrade =
-            self.settings.webSocket != nil && WebSocketUpgradeRequest.verdict(for: clientHead) == .webSocket
-        if exchange.isWebSocketUpgrade,
-            clientHead.headers["origin"].count > 1
-                || !WebSocketOriginCheck.permits(
-                origin: clientHead.headers.first(name: "origin"), host: clientHead.headers.first(name: "host"),
-                allowed: self.settings.webSocket?.origins ?? [])
-        {
-            return self.answer(exchange, with: .webSocketOriginNotAllowed)
-        }
-        if let framingViolation {
-            return self.answer(exchange, with: .badRequest(framingViolation.message))
-        }
-        if case .contentLength(let length) = framing, length > self.settings.maxBodyBytes {
-            return self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
-        }
-        var head = clientHead
-        switch RequestTarget.normalized(clientHead.uri) {
-        case .failure(let violation):
-            return self.answer(exchange, with: .badRequest(violation.message))
-        case .success(let target):
-            // Equal strings sharing storage compare in constant time: the common, unchanged target.
-            if target != clientHead.uri { head.uri = target }
-        }
-        // On the client's head, before admission: whatever admission adds
-        // (the identity header, an upstream key) cannot be removed by a
-        // `Connection` token.
-        HopByHopHeaders.remove(from: &head.headers)
         if exchange.requestHasBody { self.watchdog?.enter(.clientBody(exchange)) }
 
         self.state = .admitting(exchange)
@@ -327,7 +301,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             let response = ProxyErrorResponse(
                 status: status, message: message, type: AccessResponses.errorType(for: status), code: code)
             self.answer(exchange, with: response, extraHeaders: headers)
-        case .admit(var head, let identity):
+        case .admit(let head, let identity):
             if exchange.isWebSocketUpgrade {
                 guard identity != nil else { return self.answer(exchange, with: .webSocketNeedsAuthentication) }
                 guard let permit = self.settings.webSocket?.limit.take() else {
@@ -335,28 +309,21 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 }
                 exchange.webSocketPermit = permit
             }
-            // Like nginx, the proxy answers `Expect: 100-continue` itself once
-            // it has decided to take the body, and does not pass it on.
-            if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-                head.headers.remove(name: "expect")
-                if !exchange.requestEnded {
-                    self.context?.writeAndFlush(
-                        self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
-                        promise: nil)
-                }
-            }
             let made = UpstreamRequestHead.make(
                 from: head,
                 framing: exchange.framing,
+                webSocketUpgrade: exchange.isWebSocketUpgrade,
                 client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
                 upstreamHost: "", requestIDs: &self.requestIDs)
+            // Like nginx, the proxy answers `Expect: 100-continue` itself once
+            // it has decided to take the body, and does not pass it on.
+            if made.expectsContinue && !exchange.requestEnded {
+                self.context?.writeAndFlush(
+                    self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                    promise: nil)
+            }
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
-            if exchange.isWebSocketUpgrade {
-                // Removed with the client's hop-by-hop fields; the proxy asks for the upgrade itself.
-                exchange.upstreamHead?.headers.add(name: "connection", value: "upgrade")
-                exchange.upstreamHead?.headers.add(name: "upgrade", value: "websocket")
-            }
             self.connectUpstream(for: exchange)
         }
     }

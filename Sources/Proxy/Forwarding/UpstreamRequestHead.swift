@@ -9,6 +9,10 @@ import NIOHTTP1
 /// whether it used TLS, and `X-Request-ID` is kept if valid or generated.
 /// Framing is set last, from what the client sent (``RequestFraming``), so
 /// no field left in the head can change how the upstream delimits the body.
+/// `Expect: 100-continue` is not passed on: the proxy answers it itself
+/// (as nginx does). A WebSocket handshake gets `Connection: upgrade` and
+/// `Upgrade: websocket` from the proxy, since the client's went with its
+/// hop-by-hop fields.
 enum UpstreamRequestHead {
     /// Information about the client connection the request arrived on.
     struct ClientContext {
@@ -16,15 +20,19 @@ enum UpstreamRequestHead {
         var usesTLS: Bool
     }
 
-    /// - Returns: the head to send upstream and the request ID it carries.
+    /// - Returns: the head to send upstream, the request ID it carries, and
+    ///   whether the client waits for `100 Continue` before sending its body.
     static func make(
         from admittedHead: HTTPRequestHead,
         framing: RequestFraming,
+        webSocketUpgrade: Bool = false,
         client: ClientContext,
         upstreamHost: String,
         requestIDs: inout RequestID.Generator
-    ) -> (head: HTTPRequestHead, requestID: String) {
+    ) -> (head: HTTPRequestHead, requestID: String, expectsContinue: Bool) {
         var headers = admittedHead.headers
+        let expectsContinue = headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
+        if expectsContinue { headers.remove(name: "expect") }
 
         let originalHost = headers.first(name: "host")
         headers.replaceOrAdd(name: "host", value: upstreamHost)
@@ -53,7 +61,11 @@ enum UpstreamRequestHead {
         // the client asked; admission must not have added one either.
         if headers.contains(name: "connection") { headers.remove(name: "connection") }
         framing.apply(to: &headers, method: admittedHead.method)
+        if webSocketUpgrade {
+            headers.add(name: "connection", value: "upgrade")
+            headers.add(name: "upgrade", value: "websocket")
+        }
         let head = HTTPRequestHead(version: .http1_1, method: admittedHead.method, uri: admittedHead.uri, headers: headers)
-        return (head, requestID)
+        return (head, requestID, expectsContinue)
     }
 }
