@@ -34,7 +34,12 @@ public enum BLASCoreDecision: Equatable, Sendable {
         let tried = (environment[Self.markerVariable] ?? "").split(separator: ",").map(String.init)
         // lmgate's own request is the variable holding the last core it tried;
         // any other value was set by the user, even beside a leftover marker.
-        let requestedByLmgate = requested != nil && tried.last.map { OpenBLASCore.same($0, requested!) } == true
+        let requestedByLmgate: Bool
+        if let requested, let last = tried.last {
+            requestedByLmgate = OpenBLASCore.same(last, requested)
+        } else {
+            requestedByLmgate = false
+        }
         if requested != nil, !requestedByLmgate {
             self = .keep(.setByUser)
             return
