@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 
-import pytest
+from backend_support import MODEL, BackendProcess
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEMO = REPO / "models" / "lmgate-demo.gguf"
@@ -112,3 +112,18 @@ def test_core_for_this_cpu(bin_dir):
         assert REEXEC not in process.stderr
     # bench prints the CPU model and the core beside its figures.
     assert re.search(rf"^cpu: .+; OpenBLAS core: {re.escape(core)} \(", process.stdout, re.IGNORECASE | re.MULTILINE), process.stdout
+
+
+def test_backend_reports_its_core(bin_dir, fixtures):
+    core, reexecuted = expected_core()
+    server = BackendProcess(bin_dir, fixtures / "models" / f"{MODEL}.gguf")
+    server.env = environment()
+    with server:
+        info = [name for name in server.metrics() if name.startswith("lmgate_backend_info{")]
+        output = server.stop()
+    assert len(info) == 1, info
+    assert re.search(r'blas_core="([^"]*)"', info[0]).group(1).lower() == core.lower(), info[0]
+    reason = "set by lmgate for this CPU" if reexecuted else "chosen by OpenBLAS"
+    assert f'blas_core_reason="{reason}"' in info[0]
+    assert 'cpu="' in info[0]
+    assert output.count(REEXEC) == (1 if reexecuted else 0), output
