@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 from backend_support import MODEL, BackendProcess
+from conftest import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEMO = REPO / "models" / "lmgate-demo.gguf"
@@ -127,3 +128,19 @@ def test_backend_reports_its_core(bin_dir, fixtures):
     assert f'blas_core_reason="{reason}"' in info[0]
     assert 'cpu="' in info[0]
     assert output.count(REEXEC) == (1 if reexecuted else 0), output
+
+
+def test_status_shows_the_backends_core(bin_dir, fixtures, tmp_path):
+    core, reexecuted = expected_core()
+    server = BackendProcess(bin_dir, fixtures / "models" / f"{MODEL}.gguf")
+    server.env = environment()
+    config = tmp_path / "lmgate.yaml"
+    config.write_text(
+        f'listen: ["127.0.0.1:{free_port()}"]\nupstreams: ["{server.base_url}"]\nbackend:\n  port: {server.port}\n')
+    with server:
+        result = subprocess.run([str(bin_dir / "lmgate"), "status", "--config", str(config)], capture_output=True,
+                                text=True, timeout=30, env={**environment(), "LMGATE_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    reason = "set by lmgate for this CPU" if reexecuted else "chosen by OpenBLAS"
+    assert re.search(rf"engine: OpenBLAS core {re.escape(core)} \({reason}\) on .+", result.stdout, re.IGNORECASE), \
+        result.stdout
