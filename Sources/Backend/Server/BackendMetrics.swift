@@ -15,7 +15,9 @@ import Synchronization
 /// - `lmgate_backend_decode_steps_total`, `lmgate_backend_decode_step_sequences_total`
 ///   and `lmgate_backend_decode_batch_size_max`: how many sequences shared each step;
 /// - `lmgate_backend_requests_cancelled_total`: generations stopped because the client left;
-/// - `lmgate_backend_model_loaded`: 1 once the model is ready.
+/// - `lmgate_backend_model_loaded`: 1 once the model is ready;
+/// - `lmgate_backend_info{blas_core,blas_core_reason,cpu}`: 1, the ``EnginePlatform``
+///   the engine computes on (when one was given).
 public final class BackendMetrics: Sendable {
     /// Upper bounds of the time-to-first-token buckets, in seconds.
     static let latencyBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -43,8 +45,12 @@ public final class BackendMetrics: Sendable {
     }
 
     private let state = Mutex(State())
+    private let platform: EnginePlatform?
 
-    public init() {}
+    /// Metrics that also report `platform` as `lmgate_backend_info`.
+    public init(platform: EnginePlatform? = nil) {
+        self.platform = platform
+    }
 
     /// The endpoints requests are counted under by name. A label value comes
     /// from this fixed set, never from a client's path: each distinct value
@@ -147,6 +153,20 @@ public final class BackendMetrics: Sendable {
             "lmgate_backend_requests_cancelled_total", "counter", "Generations stopped because the client went away.",
             [("", "\(s.cancelled)")])
         metric("lmgate_backend_model_loaded", "gauge", "1 once the model is loaded.", [("", s.modelLoaded ? "1" : "0")])
+        if let platform {
+            let labels = [
+                ("blas_core", platform.blasCore), ("blas_core_reason", platform.blasCoreReason.rawValue), ("cpu", platform.cpuModel),
+            ].map { "\($0.0)=\"\(Self.labelValue($0.1))\"" }
+            metric(
+                "lmgate_backend_info", "gauge", "The CPU the engine computes on and the OpenBLAS core it runs.",
+                [(labels.joined(separator: ","), "1")])
+        }
         return text
+    }
+
+    /// A label value escaped as the exposition format wants (backslash, quote, newline).
+    static func labelValue(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }

@@ -51,7 +51,7 @@ struct BackendCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "lmgate.backend")
-        let metrics = BackendMetrics()
+        let metrics = BackendMetrics(platform: .current())
         let models = ModelHost(metrics: metrics)
         // From the environment, the key stays off the command line (which `ps` shows to every user);
         // `lmgate serve` hands its per-start key to this process that way.

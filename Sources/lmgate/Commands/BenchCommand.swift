@@ -33,6 +33,9 @@ struct BenchCommand: ParsableCommand {
         let benchmark = ModelBenchmark(model: languageModel, threads: threadCount)
         let name = URL(fileURLWithPath: model).lastPathComponent
         let size = String(format: "%.2f MiB", Double(file.fileSize) / 1_048_576)
+        // The figures depend on both; a line of its own keeps the table's columns llama-bench's.
+        let platform = EnginePlatform.current()
+        print("cpu: \(platform.cpuModel); OpenBLAS core: \(platform.blasCore) (\(platform.blasCoreReason.rawValue))")
         print("| model | size | threads | test | t/s |")
         print("| --- | ---: | ---: | ---: | ---: |")
         var rows: [ModelBenchmark.Row] = []

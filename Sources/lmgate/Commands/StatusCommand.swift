@@ -53,6 +53,9 @@ struct StatusCommand: AsyncParsableCommand {
                 + "prompt tokens \(count("prompt_tokens_total")) (from cache \(count("prompt_tokens_cached_total"))), "
                 + "generated tokens \(count("generated_tokens_total"))")
             print("  now: \(count("active_sequences")) generating, \(count("queue_depth")) waiting")
+            if let info = metrics.labels(of: "lmgate_backend_info") {
+                print("  engine: OpenBLAS core \(info["blas_core"] ?? "?") (\(info["blas_core_reason"] ?? "?")) on \(info["cpu"] ?? "?")")
+            }
         }
         if let admin = proxy.adminAddress,
             let text = await LoopbackFetch.get("http://\(admin)\(proxy.metricsPath)").map({ String(decoding: $0, as: UTF8.self) })
