@@ -51,6 +51,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q8_0: Layout(elementsPerBlock: 32, bytesPerBlock: 34)
         case .q4_0: Layout(elementsPerBlock: 32, bytesPerBlock: 18)
         case .q5_0: Layout(elementsPerBlock: 32, bytesPerBlock: 22)
+        case .q4_1: Layout(elementsPerBlock: 32, bytesPerBlock: 20)
+        case .q5_1: Layout(elementsPerBlock: 32, bytesPerBlock: 24)
         case .q4_K: Layout(elementsPerBlock: 256, bytesPerBlock: 144)
         case .q6_K: Layout(elementsPerBlock: 256, bytesPerBlock: 210)
         default: nil
