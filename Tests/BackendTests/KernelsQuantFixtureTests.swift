@@ -10,7 +10,7 @@ import Testing
 /// value) followed by random ones.
 @Suite("Kernels: quantized types against gguf-py fixtures")
 struct KernelsQuantFixtureTests {
-    static let types: [GGMLType] = [.q4_1, .q5_1]
+    static let types: [GGMLType] = [.q4_1, .q5_1, .q5_K, .q3_K, .q2_K, .iq4_nl, .iq4_xs]
 
     /// Stored rows and gguf-py's floats for them.
     struct Fixture {
