@@ -3,6 +3,7 @@ scripts/setup installs into models/ (CI runs scripts/setup first). `lmgate
 backend` started in the repository without --model serves it, and its greedy
 answer to a plain question is a real one; without it, every command says how
 to name a model and how to install the default."""
+import json
 import subprocess
 
 import openai
@@ -10,6 +11,7 @@ import pytest
 
 from backend_support import BackendProcess
 from conftest import REPO
+from serve_support import Serve
 
 DEFAULT_MODEL = REPO / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -44,6 +46,25 @@ def test_greedy_chat_answer_to_a_plain_question_names_paris(backend):
     # The model's own template and end-of-turn token (<|im_end|>) end the answer.
     assert choice.finish_reason == "stop"
     assert "<|im_end|>" not in choice.message.content
+
+
+def test_serve_without_a_model_serves_the_default_behind_tls_and_keys(bin_dir, tmp_path, monkeypatch):
+    # The README's main command: `lmgate serve`, run from the repository, nothing else.
+    assert DEFAULT_MODEL.is_file(), f"{DEFAULT_MODEL} is missing: run scripts/setup, which installs it"
+    monkeypatch.chdir(REPO)
+    serve = Serve(bin_dir, tmp_path, None)
+    try:
+        assert f"lmgate is serving {DEFAULT_MODEL} (the default model;" in serve.banner
+        serve.wait_ready()
+        body = {"model": DEFAULT_MODEL.stem, "temperature": 0, "max_tokens": 48,
+                "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+        status, text = serve.curl("/v1/chat/completions", "-H", "Content-Type: application/json",
+                                  "-d", json.dumps(body), key=serve.key)
+        assert status == "200", text
+        assert "Paris" in json.loads(text)["choices"][0]["message"]["content"]
+        assert serve.curl("/v1/models")[0] == "401"
+    finally:
+        serve.stop()
 
 
 @pytest.mark.parametrize("command", [["backend"], ["run", "--prompt", "Hi"], ["serve", "--listen", "127.0.0.1:0"]])
