@@ -21,9 +21,9 @@ enum NonLinearBlocks {
     /// `d·(ls − 32)` for IQ4_XS sub-block `s` of `block`.
     @inline(__always)
     static func iq4_xsScale(_ block: UnsafeRawPointer, d: Float, _ s: Int) -> Float {
-        let low = (block.load(fromByteOffset: 4 + s / 2, as: UInt8.self) >> UInt8(4 * (s % 2))) & 0x0F
-        let high = (block.loadUnaligned(fromByteOffset: 2, as: UInt16.self) >> UInt16(2 * s)) & 0x03
-        return d * Float((Int32(low) | Int32(high << 4)) - 32)
+        let low = (UInt32(block.load(fromByteOffset: 4 + s / 2, as: UInt8.self)) &>> UInt32(4 * (s % 2))) & 0x0F
+        let high = (UInt32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)) &>> UInt32(2 * s)) & 0x03
+        return d * Float(Int32(low | (high &<< 4)) - 32)
     }
 
     /// Writes the 32 weights of the 16 bytes at `qs`, times `scale`.
@@ -36,9 +36,11 @@ enum NonLinearBlocks {
         }
     }
 
-    /// `Σ table[q]·x` over the 32 weights of the 16 bytes at `qs`.
+    /// `Σ table[q]·x` over the 32 weights of the 16 bytes at `qs`, as four
+    /// lanes still to be added (the caller accumulates them, scaled, across
+    /// blocks, so that no block waits on the previous one's horizontal sum).
     @inline(__always)
-    static func dot32(_ qs: UnsafeRawPointer, _ table: UnsafePointer<Float>, _ x: UnsafePointer<Float>) -> Float {
+    static func dot32(_ qs: UnsafeRawPointer, _ table: UnsafePointer<Float>, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
         var low = SIMD4<Float>(), high = SIMD4<Float>()
         for i in stride(from: 0, to: 16, by: 4) {
             let bytes = qs.loadUnaligned(fromByteOffset: i, as: UInt32.self)
@@ -48,7 +50,7 @@ enum NonLinearBlocks {
             low.addProduct(lowWeights, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<Float>.self))
             high.addProduct(highWeights, UnsafeRawPointer(x + 16 + i).loadUnaligned(as: SIMD4<Float>.self))
         }
-        return (low + high).sum()
+        return low + high
     }
 }
 
@@ -81,28 +83,40 @@ extension RowDot {
     /// Per block: `d · Σ table[q]·x`.
     static func iq4_nl(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         NonLinearBlocks.table.withUnsafeBufferPointer { table in
-            var sum: Float = 0
-            for block in 0..<(columns / 32) {
+            var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
+            var block = 0
+            let blocks = columns / 32
+            while block < blocks {
                 let base = row + block * NonLinearBlocks.iq4_nlBytes
-                sum += HalfPrecision.f16(base) * NonLinearBlocks.dot32(base + 2, table.baseAddress!, x + 32 * block)
+                let dot = NonLinearBlocks.dot32(base + 2, table.baseAddress!, x + 32 * block)
+                if block & 1 == 0 {
+                    acc0.addProduct(SIMD4(repeating: HalfPrecision.f16(base)), dot)
+                } else {
+                    acc1.addProduct(SIMD4(repeating: HalfPrecision.f16(base)), dot)
+                }
+                block += 1
             }
-            return sum
+            return (acc0 + acc1).sum()
         }
     }
 
     /// Per sub-block: `d·(ls − 32) · Σ table[q]·x`.
     static func iq4_xs(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         NonLinearBlocks.table.withUnsafeBufferPointer { table in
-            var sum: Float = 0
+            var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
             for block in 0..<(columns / 256) {
                 let base = row + block * NonLinearBlocks.iq4_xsBytes
                 let d = HalfPrecision.f16(base)
-                for s in 0..<8 {
-                    let dot = NonLinearBlocks.dot32(base + 8 + 16 * s, table.baseAddress!, x + 256 * block + 32 * s)
-                    sum += NonLinearBlocks.iq4_xsScale(base, d: d, s) * dot
+                for pair in 0..<4 {
+                    let s = 2 * pair
+                    let xSub = x + 256 * block + 32 * s
+                    acc0.addProduct(SIMD4(repeating: NonLinearBlocks.iq4_xsScale(base, d: d, s)),
+                                    NonLinearBlocks.dot32(base + 8 + 16 * s, table.baseAddress!, xSub))
+                    acc1.addProduct(SIMD4(repeating: NonLinearBlocks.iq4_xsScale(base, d: d, s + 1)),
+                                    NonLinearBlocks.dot32(base + 24 + 16 * s, table.baseAddress!, xSub + 32))
                 }
             }
-            return sum
+            return (acc0 + acc1).sum()
         }
     }
 }
