@@ -21,6 +21,7 @@ enum ColumnOrder {
         case .q8_0, .q4_K, .q6_K, .q5_K, .q3_K, .q2_K: Scheme(groups: byteLanes, tail: nil)
         case .q4_0, .q5_0, .q4_1, .q5_1: Scheme(groups: pairedNibbles, tail: singleNibbles)
         case .bf16: Scheme(groups: bf16Halves, tail: nil)
+        case .iq4_nl, .iq4_xs: Scheme(groups: interleavedHalves, tail: nil)
         default: nil
         }
     }
@@ -51,6 +52,12 @@ enum ColumnOrder {
     private static let bf16Halves: [Int] = (0..<32).map { position in
         let group = position / 16, h = (position % 16) / 8, j = position % 8
         return 16 * group + 2 * j + h
+    }
+
+    /// IQ4_NL and IQ4_XS read a byte's two nibbles, weights `i` and
+    /// `i + 16` of 32, together (``NonLinearBlocks``).
+    private static let interleavedHalves: [Int] = (0..<32).map { position in
+        position / 2 + 16 * (position % 2)
     }
 
     /// Calls `body(start, table)` for each permuted group of `columns`.

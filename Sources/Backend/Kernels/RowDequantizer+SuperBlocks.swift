@@ -27,11 +27,12 @@ extension RowDequantizer {
     static func q3_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block, 108)
         let hmask = Lanes.load(block, 0)
+        let packedScales = SuperBlocks.q3_KScales(block)
         for half in 0..<2 {
             let low = Lanes.load(block, 32 + 32 * half)
             for quarter in 0..<4 {
                 let s = 4 * half + quarter
-                let scales = SuperBlocks.q3_KLaneScales(block, d: d, s)
+                let scales = SuperBlocks.q3_KLaneScales(packedScales, d: d, s)
                 for k in 0..<4 {
                     store(scales * SuperBlocks.q3_KValues(low, hmask: hmask, s, k), out + 32 * s + 8 * k)
                 }

@@ -34,29 +34,29 @@ extension RowDot {
 
     /// Per 16 weights: `d·scale · Σ q·x`; lanes 0–3 of a sub-block's
     /// products belong to its first 16 weights, lanes 4–7 to the second.
+    /// Sub-blocks in pairs, one accumulator each, so that the loop body is
+    /// straight-line code.
     static func q3_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * SuperBlocks.q3_KBytes
             let d = HalfPrecision.f16(base, 108)
             let hmask = Lanes.load(base, 0)
+            let scales = SuperBlocks.q3_KScales(base)
             let xBlock = x + block * 256
-            for half in 0..<2 {
-                let low = Lanes.load(base, 32 + 32 * half)
-                for quarter in 0..<4 {
-                    let s = 4 * half + quarter
-                    let xSub = xBlock + 32 * s
-                    var dot0 = SuperBlocks.q3_KValues(low, hmask: hmask, s, 0) * load(xSub, 0)
-                    var dot1 = SuperBlocks.q3_KValues(low, hmask: hmask, s, 1) * load(xSub, 8)
-                    dot0.addProduct(SuperBlocks.q3_KValues(low, hmask: hmask, s, 2), load(xSub, 16))
-                    dot1.addProduct(SuperBlocks.q3_KValues(low, hmask: hmask, s, 3), load(xSub, 24))
-                    let scales = SuperBlocks.q3_KLaneScales(base, d: d, s)
-                    if s & 1 == 0 {
-                        acc0.addProduct(scales, dot0 + dot1)
-                    } else {
-                        acc1.addProduct(scales, dot0 + dot1)
-                    }
-                }
+            @inline(__always) func subBlock(_ low: SIMD8<UInt32>, _ s: Int) -> SIMD8<Float> {
+                let xSub = xBlock + 32 * s
+                var dot0 = SuperBlocks.q3_KValues(low, hmask: hmask, s, 0) * load(xSub, 0)
+                var dot1 = SuperBlocks.q3_KValues(low, hmask: hmask, s, 1) * load(xSub, 8)
+                dot0.addProduct(SuperBlocks.q3_KValues(low, hmask: hmask, s, 2), load(xSub, 16))
+                dot1.addProduct(SuperBlocks.q3_KValues(low, hmask: hmask, s, 3), load(xSub, 24))
+                return dot0 + dot1
+            }
+            for pair in 0..<4 {
+                let low = Lanes.load(base, 32 + 32 * (pair / 2))
+                let s = 2 * pair
+                acc0.addProduct(SuperBlocks.q3_KLaneScales(scales, d: d, s), subBlock(low, s))
+                acc1.addProduct(SuperBlocks.q3_KLaneScales(scales, d: d, s + 1), subBlock(low, s + 1))
             }
         }
         return (acc0 + acc1).sum()

@@ -22,16 +22,6 @@ enum SuperBlocks {
     static let q3_KBytes = 110
     static let q2_KBytes = 84
 
-    /// `first` in lanes 0–3 and `second` in lanes 4–7, from broadcasts and
-    /// a constant mask (a SIMD8 built from eight run-time scalars compiles
-    /// to a library call).
-    @inline(__always)
-    static func halves(_ first: Float, _ second: Float) -> SIMD8<Float> {
-        let firstLanes = SIMD8<UInt32>(.max, .max, .max, .max, 0, 0, 0, 0)
-        let bits = (SIMD8(repeating: first.bitPattern) & firstLanes) | (SIMD8(repeating: second.bitPattern) & ~firstLanes)
-        return unsafeBitCast(bits, to: SIMD8<Float>.self)
-    }
-
     /// The two 5-bit values of byte `k` of every lane of a Q5_K group `g`
     /// (sub-blocks `2g`, `2g + 1`): `words` holds the group's 32 bytes of
     /// `qs`, `high` the block's `qh`.
@@ -42,19 +32,28 @@ enum SuperBlocks {
         return (lowNibbles | ((bits & 1) &<< 4), highNibbles | ((bits & 2) &<< 3))
     }
 
-    /// Q3_K's scale `i` (0..<16), without its offset of 32 removed.
+    /// Q3_K's sixteen 6-bit scales (stored + 32), four to a word: byte `b`
+    /// of word `w` is scale `4w + b`. Scale `i` has its low 4 bits in nibble
+    /// `i/8` of byte `i mod 8` and its high 2 bits at bit `2·(i/4)` of byte
+    /// `8 + i mod 4`; unpacked four at a time in 32-bit words.
     @inline(__always)
-    static func q3_KScale(_ scales: UnsafeRawPointer, _ i: Int) -> Int32 {
-        let low = (scales.load(fromByteOffset: i % 8, as: UInt8.self) >> UInt8(4 * (i / 8))) & 0x0F
-        let high = (scales.load(fromByteOffset: 8 + i % 4, as: UInt8.self) >> UInt8(2 * (i / 4))) & 0x03
-        return Int32(low | (high << 4))
+    static func q3_KScales(_ block: UnsafeRawPointer) -> SIMD4<UInt32> {
+        let word0 = block.loadUnaligned(fromByteOffset: 96, as: UInt32.self)
+        let word1 = block.loadUnaligned(fromByteOffset: 100, as: UInt32.self)
+        let word2 = block.loadUnaligned(fromByteOffset: 104, as: UInt32.self)
+        let low = SIMD4<UInt32>(word0, word1, word0 &>> 4, word1 &>> 4) & 0x0F0F_0F0F
+        let high = (SIMD4(repeating: word2) &>> SIMD4<UInt32>(0, 2, 4, 6)) & 0x0303_0303
+        return low | (high &<< 4)
     }
 
-    /// `d·(scale − 32)` for the two halves of Q3_K sub-block `s`, in lanes.
+    /// `d·(scale − 32)` for the two halves of Q3_K sub-block `s` (scales
+    /// `2s`, `2s + 1`: bytes `2·(s mod 2)` and the next of word `s/2` of
+    /// ``q3_KScales(_:)``), in lanes.
     @inline(__always)
-    static func q3_KLaneScales(_ block: UnsafeRawPointer, d: Float, _ s: Int) -> SIMD8<Float> {
-        let scales = block + 96
-        return halves(d * Float(q3_KScale(scales, 2 * s) - 32), d * Float(q3_KScale(scales, 2 * s + 1) - 32))
+    static func q3_KLaneScales(_ scales: SIMD4<UInt32>, d: Float, _ s: Int) -> SIMD8<Float> {
+        let shift = UInt32(16 * (s % 2))
+        let bytes = (SIMD8(repeating: scales[s / 2]) &>> (SIMD8<UInt32>(0, 0, 0, 0, 8, 8, 8, 8) &+ shift)) & 0xFF
+        return Lanes.float(unsigned: bytes, minus: 32) * d
     }
 
     /// Byte `k` of every lane of Q3_K (or Q2_K) sub-block `s`: the two bits
@@ -71,12 +70,13 @@ enum SuperBlocks {
         return Lanes.float(unsigned: twoBits(low, s, k) | (bit &<< 2), minus: 4)
     }
 
-    /// `d·scale` and `dmin·min` for the two halves of Q2_K sub-block `s`.
+    /// `d·scale` and `dmin·min` for the two halves of Q2_K sub-block `s`
+    /// (scale bytes `2s`, `2s + 1`), in lanes.
     @inline(__always)
     static func q2_KLaneScales(_ block: UnsafeRawPointer, d: Float, dmin: Float, _ s: Int) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
-        let first = block.load(fromByteOffset: 2 * s, as: UInt8.self)
-        let second = block.load(fromByteOffset: 2 * s + 1, as: UInt8.self)
-        return (halves(d * Float(first & 0x0F), d * Float(second & 0x0F)),
-                halves(dmin * Float(first >> 4), dmin * Float(second >> 4)))
+        let pair = SIMD8(repeating: UInt32(block.loadUnaligned(fromByteOffset: 2 * s, as: UInt16.self)))
+        let scales = (pair &>> SIMD8<UInt32>(0, 0, 0, 0, 8, 8, 8, 8)) & 0x0F
+        let mins = (pair &>> SIMD8<UInt32>(4, 4, 4, 4, 12, 12, 12, 12)) & 0x0F
+        return (Lanes.float(unsigned: scales) * d, Lanes.float(unsigned: mins) * dmin)
     }
 }
