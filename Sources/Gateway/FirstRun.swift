@@ -68,7 +68,7 @@ public enum FirstRun {
               htpasswd: \(quoted(home.htpasswdFile))    # swift-htpasswd -B … NAME
               methods: either
             backend:
-              # model: /path/to/model.gguf   # or --model
+              # model: /path/to/model.gguf   # or --model; default: \(DefaultModel.relativePath) when scripts/setup installed it
               port: \(backendPort)
 
             """

@@ -9,6 +9,9 @@ public struct StartupBanner: Sendable {
     public init(proxy: ProxyRuntime, model: String, home: GatewayHome, firstRun: FirstRun.Outcome) {
         let configuration = proxy.configuration
         var lines = ["lmgate is serving \(model)"]
+        if model.hasSuffix("/" + DefaultModel.relativePath) {
+            lines[0] += " (the default model; --model FILE.gguf or backend.model serves another)"
+        }
         var example: String?
         for listener in configuration.listeners {
             let scheme = listener.isTLS ? "https" : "http"

@@ -77,12 +77,16 @@ func randomWeights(type: GGMLType, rows: Int, columns: Int, seed: UInt64) -> Uns
             let bits = raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
             raw.storeBytes(of: (bits & 0x807F) | 0x3F00, toByteOffset: offset, as: UInt16.self)
         }
-    case .q8_0, .q4_0, .q5_0:
+    case .q8_0, .q4_0, .q5_0, .iq4_nl, .iq4_xs:
         for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset) }
-    case .q4_K:
+    case .q4_K, .q5_K, .q4_1, .q5_1:
         for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset); tame(offset + 2) }
     case .q6_K:
         for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset + 208) }
+    case .q3_K:
+        for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset + 108) }
+    case .q2_K:
+        for offset in stride(from: 0, to: count, by: layout.bytesPerBlock) { tame(offset + 80); tame(offset + 82) }
     default:
         fatalError("no generator for \(type.name)")
     }

@@ -142,9 +142,9 @@ struct GGUFFileTests {
 
     @Test("unsupported and unknown tensor types are named")
     func unsupportedTypes() throws {
-        let q5K = try openError(GGUFTestFileBuilder.wellFormed(tensors: [.init(name: "blk.0.ffn_up.weight", dimensions: [256], type: 13, offset: 0)]).bytes)
-        #expect(q5K.code == .unsupportedTensorType)
-        #expect(q5K.description.contains("tensor 'blk.0.ffn_up.weight' has type Q5_K"))
+        let iq2 = try openError(GGUFTestFileBuilder.wellFormed(tensors: [.init(name: "blk.0.ffn_up.weight", dimensions: [256], type: 16, offset: 0)]).bytes)
+        #expect(iq2.code == .unsupportedTensorType)
+        #expect(iq2.description.contains("tensor 'blk.0.ffn_up.weight' has type IQ2_XXS"))
         let unknown = try openError(GGUFTestFileBuilder.wellFormed(tensors: [.init(name: "x", dimensions: [2], type: 99, offset: 0)]).bytes)
         #expect(unknown.code == .unsupportedTensorType && unknown.description.contains("unknown type id 99"))
     }

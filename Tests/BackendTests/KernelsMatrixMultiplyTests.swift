@@ -9,19 +9,21 @@ struct KernelsMatrixMultiplyTests {
         var description: String { "\(type.name), \(threads) thread(s)" }
     }
 
-    static let cases: [Case] = KernelsDequantizeTests.types.flatMap { type in
+    /// The first eight types (also checked against gguf-py by running it)
+    /// and the later ones (checked against gguf-py through fixtures).
+    static let cases: [Case] = (KernelsDequantizeTests.types + KernelsQuantFixtureTests.types).flatMap { type in
         [1, 2].map { Case(type: type, threads: $0) }
     }
 
     /// Rows: odd, and not a multiple of the pool's 4-row granularity nor of
     /// the BLAS tile. Columns: for the plain types, a tail shorter than one
     /// SIMD step after the permuted groups; for the 32-weight blocks, an odd
-    /// number of blocks (Q4_0/Q5_0 read blocks in pairs plus a lone one);
+    /// number of blocks (Q4_0/Q5_0/Q4_1/Q5_1 read blocks in pairs plus a lone one);
     /// for the K-quants, two blocks.
     static func shape(for type: GGMLType) -> (rows: Int, columns: Int) {
         switch type {
         case .f32, .f16, .bf16: (rows: 71, columns: 565)
-        case .q8_0, .q4_0, .q5_0: (rows: 71, columns: 544)
+        case .q8_0, .q4_0, .q5_0, .q4_1, .q5_1, .iq4_nl: (rows: 71, columns: 544)
         default: (rows: 71, columns: 512)
         }
     }

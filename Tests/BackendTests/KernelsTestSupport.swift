@@ -53,9 +53,19 @@ enum RandomWeights {
                 bytes[base + 1] = UInt8(bits >> 8)
             case .q8_0, .q4_0, .q5_0:
                 putHalf(Float.random(in: -0.05...0.05, using: &random), at: base)
-            case .q4_K:
+            case .q4_K, .q5_K:
                 putHalf(Float.random(in: 0.0001...0.01, using: &random), at: base)
                 putHalf(Float.random(in: 0.0001...0.01, using: &random), at: base + 2)
+            case .q4_1, .q5_1:
+                putHalf(Float.random(in: -0.05...0.05, using: &random), at: base)
+                putHalf(Float.random(in: -0.5...0.5, using: &random), at: base + 2)
+            case .iq4_nl, .iq4_xs:
+                putHalf(Float.random(in: -0.01...0.01, using: &random), at: base)
+            case .q3_K:
+                putHalf(Float.random(in: -0.01...0.01, using: &random), at: base + 108)
+            case .q2_K:
+                putHalf(Float.random(in: 0.0001...0.01, using: &random), at: base + 80)
+                putHalf(Float.random(in: 0.0001...0.01, using: &random), at: base + 82)
             case .q6_K:
                 putHalf(Float.random(in: -0.01...0.01, using: &random), at: base + 208)
             default:

@@ -11,6 +11,9 @@ import Testing
     static let qwen2 =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     static let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+    /// llama.cpp's two stages for `smollm`: each number character alone, then
+    /// GPT-2's expression without its final `|\s+`.
+    static let smollmStages = [#"\p{N}"#, #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"#]
     static let defaultStages = [#"[\p{P}\$\+<=>\^~\|]+"#, gpt2, #"\p{N}+"#, "[0-9][0-9][0-9]"]
 
     /// Letters (Latin, accented, Cyrillic, CJK), the contraction letters in
@@ -58,7 +61,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (PreTokenizerKind.llama3, [llama3]), (.qwen2, [qwen2]), (.gpt2, [gpt2]), (.default, defaultStages),
+        (PreTokenizerKind.llama3, [llama3]), (.qwen2, [qwen2]), (.gpt2, [gpt2]), (.smollm, smollmStages), (.default, defaultStages),
     ])
     func scannerSplitsAsTheRegularExpressionDoes(kind: PreTokenizerKind, stages: [String]) throws {
         for text in Self.randomTexts() {
@@ -74,5 +77,6 @@ import Testing
         #expect(Self.scannerSplit("x'LL 12345", .llama3) == ["x", "'LL", " ", "123", "45"])
         #expect(Self.scannerSplit("x'LL 12345", .gpt2) == ["x", "'", "LL", " 12345"])
         #expect(Self.scannerSplit("x'LL 12345", .qwen2) == ["x", "'LL", " ", "1", "2", "3", "4", "5"])
+        #expect(Self.scannerSplit("x'LL 12345 a1b", .smollm) == ["x", "'", "LL", " ", "1", "2", "3", "4", "5", " a", "1", "b"])
     }
 }

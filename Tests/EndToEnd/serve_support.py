@@ -20,7 +20,8 @@ class Serve:
         self.backend_port = free_port()
         self.out_path = self.directory / "serve.out"
         self.log_path = self.directory / "serve.log"
-        command = [str(pathlib.Path(bin_dir) / "lmgate"), "serve", "--model", str(model),
+        # model None: no --model, so serve picks the default model (from the current directory).
+        command = [str(pathlib.Path(bin_dir) / "lmgate"), "serve", *(["--model", str(model)] if model else []),
                    "--backend-port", str(self.backend_port)]
         for address in listen or [f"127.0.0.1:{self.port}"]:
             command += ["--listen", address.format(port=self.port)]

@@ -51,8 +51,15 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q8_0: Layout(elementsPerBlock: 32, bytesPerBlock: 34)
         case .q4_0: Layout(elementsPerBlock: 32, bytesPerBlock: 18)
         case .q5_0: Layout(elementsPerBlock: 32, bytesPerBlock: 22)
+        case .q4_1: Layout(elementsPerBlock: 32, bytesPerBlock: 20)
+        case .q5_1: Layout(elementsPerBlock: 32, bytesPerBlock: 24)
         case .q4_K: Layout(elementsPerBlock: 256, bytesPerBlock: 144)
         case .q6_K: Layout(elementsPerBlock: 256, bytesPerBlock: 210)
+        case .q5_K: Layout(elementsPerBlock: 256, bytesPerBlock: 176)
+        case .q3_K: Layout(elementsPerBlock: 256, bytesPerBlock: 110)
+        case .q2_K: Layout(elementsPerBlock: 256, bytesPerBlock: 84)
+        case .iq4_nl: Layout(elementsPerBlock: 32, bytesPerBlock: 18)
+        case .iq4_xs: Layout(elementsPerBlock: 256, bytesPerBlock: 136)
         default: nil
         }
     }

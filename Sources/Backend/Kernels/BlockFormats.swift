@@ -1,6 +1,6 @@
 /// Byte layouts of GGML's quantized blocks (as in ggml-common.h), and the
 /// unpacking they share between dequantization and the dot-product kernels.
-/// Q4_0 and Q5_0 are described with ``SmallBlocks``.
+/// Q4_0, Q4_1, Q5_0 and Q5_1 are described with ``SmallBlocks``.
 ///
 /// - Q8_0, 32 weights in 34 bytes: `d: f16`, `qs: [Int8; 32]`; `w = d·q`.
 /// - Q4_K, 256 weights in 144 bytes: `d: f16`, `dmin: f16`, `scales: [UInt8; 12]`

@@ -1,6 +1,6 @@
 /// The order in which the kernels read the columns of a row.
 ///
-/// Within every full group of columns (32, or 64 for the paired Q4_0/Q5_0
+/// Within every full group of columns (32, or 64 for the paired Q4_0/Q4_1/Q5_0/Q5_1
 /// blocks), the kernels visit the stored elements in the order their lane
 /// unpacking produces them (see ``Lanes`` and ``SmallBlocks``), not in
 /// column order. A dot product does not care about order as long as the
@@ -18,9 +18,10 @@ enum ColumnOrder {
     /// `nil` when the type is read in column order (F32, F16).
     static func scheme(for type: GGMLType) -> Scheme? {
         switch type {
-        case .q8_0, .q4_K, .q6_K: Scheme(groups: byteLanes, tail: nil)
-        case .q4_0, .q5_0: Scheme(groups: pairedNibbles, tail: singleNibbles)
+        case .q8_0, .q4_K, .q6_K, .q5_K, .q3_K, .q2_K: Scheme(groups: byteLanes, tail: nil)
+        case .q4_0, .q5_0, .q4_1, .q5_1: Scheme(groups: pairedNibbles, tail: singleNibbles)
         case .bf16: Scheme(groups: bf16Halves, tail: nil)
+        case .iq4_nl, .iq4_xs: Scheme(groups: interleavedHalves, tail: nil)
         default: nil
         }
     }
@@ -32,7 +33,7 @@ enum ColumnOrder {
         return 4 * j + k
     }
 
-    /// Two Q4_0/Q5_0 blocks in eight lanes: vector `n` holds nibble `n` of
+    /// Two Q4_0/Q4_1/Q5_0/Q5_1 blocks in eight lanes: vector `n` holds nibble `n` of
     /// every lane, and nibble `n` of lane `j` is element
     /// `16·(n mod 2) + 4·(j mod 4) + n/2` of block `j/4`.
     private static let pairedNibbles: [Int] = (0..<64).map { position in
@@ -40,7 +41,7 @@ enum ColumnOrder {
         return 32 * (j / 4) + 16 * (n % 2) + 4 * (j % 4) + n / 2
     }
 
-    /// A lone Q4_0/Q5_0 block in four lanes, in the same nibble order.
+    /// A lone block of those types in four lanes, in the same nibble order.
     private static let singleNibbles: [Int] = (0..<32).map { position in
         let n = position / 4, j = position % 4
         return 16 * (n % 2) + 4 * j + n / 2
@@ -51,6 +52,12 @@ enum ColumnOrder {
     private static let bf16Halves: [Int] = (0..<32).map { position in
         let group = position / 16, h = (position % 16) / 8, j = position % 8
         return 16 * group + 2 * j + h
+    }
+
+    /// IQ4_NL and IQ4_XS read a byte's two nibbles, weights `i` and
+    /// `i + 16` of 32, together (``NonLinearBlocks``).
+    private static let interleavedHalves: [Int] = (0..<32).map { position in
+        position / 2 + 16 * (position % 2)
     }
 
     /// Calls `body(start, table)` for each permuted group of `columns`.

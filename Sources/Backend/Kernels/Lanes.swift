@@ -27,7 +27,7 @@ enum Lanes {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD8<Float>.self) - (magic + offset)
     }
 
-    /// Four-lane variant, for a lone 16-byte Q4_0 or Q5_0 block.
+    /// Four-lane variant, for a lone block of 16 bytes of nibbles (``SmallBlocks``).
     @inline(__always)
     static func float(unsigned value: SIMD4<UInt32>, minus offset: Float = 0) -> SIMD4<Float> {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD4<Float>.self) - (magic + offset)

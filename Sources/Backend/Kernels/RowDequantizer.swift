@@ -24,6 +24,10 @@ enum RowDequantizer {
             smallBlocks(.q4_0, row, columns, out)
         case .q5_0:
             smallBlocks(.q5_0, row, columns, out)
+        case .q4_1:
+            smallBlocks(.q4_1, row, columns, out)
+        case .q5_1:
+            smallBlocks(.q5_1, row, columns, out)
         case .q4_K:
             for block in 0..<(columns / 256) {
                 q4_K(row + block * BlockFormats.q4_KBytes, out + block * 256)
@@ -32,6 +36,22 @@ enum RowDequantizer {
             for block in 0..<(columns / 256) {
                 q6_K(row + block * BlockFormats.q6_KBytes, out + block * 256)
             }
+        case .q5_K:
+            for block in 0..<(columns / 256) {
+                q5_K(row + block * SuperBlocks.q5_KBytes, out + block * 256)
+            }
+        case .q3_K:
+            for block in 0..<(columns / 256) {
+                q3_K(row + block * SuperBlocks.q3_KBytes, out + block * 256)
+            }
+        case .q2_K:
+            for block in 0..<(columns / 256) {
+                q2_K(row + block * SuperBlocks.q2_KBytes, out + block * 256)
+            }
+        case .iq4_nl:
+            iq4_nl(row, columns, out)
+        case .iq4_xs:
+            iq4_xs(row, columns, out)
         default:
             // WeightMatrix.init only admits the types above.
             preconditionFailure("no dequantizer for \(type.name)")
@@ -87,14 +107,17 @@ enum RowDequantizer {
         while block + 2 <= blocks {
             let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
             for n in 0..<8 {
-                store(pair.values(n) * pair.scales, out + block * 32 + 8 * n)
+                let scaled = pair.values(n) * pair.scales
+                store(format.hasMin ? scaled + pair.mins : scaled, out + block * 32 + 8 * n)
             }
             block += 2
         }
         if block < blocks {
             let single = SmallBlocks.Single(row + block * format.blockBytes, format)
             for n in 0..<8 {
-                UnsafeMutableRawPointer(out + block * 32 + 4 * n).storeBytes(of: single.values(n) * single.scale, as: SIMD4<Float>.self)
+                let scaled = single.values(n) * single.scale
+                UnsafeMutableRawPointer(out + block * 32 + 4 * n).storeBytes(
+                    of: format.hasMin ? scaled + single.min : scaled, as: SIMD4<Float>.self)
             }
         }
     }

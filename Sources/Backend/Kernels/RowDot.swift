@@ -21,6 +21,13 @@ enum RowDot {
         case .q8_0: { row, x, _, columns in q8_0(row, x, columns) }
         case .q4_0: q4_0
         case .q5_0: q5_0
+        case .q4_1: q4_1
+        case .q5_1: q5_1
+        case .q5_K: q5_K
+        case .q3_K: { row, x, _, columns in q3_K(row, x, columns) }
+        case .q2_K: { row, x, _, columns in q2_K(row, x, columns) }
+        case .iq4_nl: { row, x, _, columns in iq4_nl(row, x, columns) }
+        case .iq4_xs: { row, x, _, columns in iq4_xs(row, x, columns) }
         case .q4_K: q4_K
         case .q6_K: { row, x, _, columns in q6_K(row, x, columns) }
         default: preconditionFailure("no dot kernel for \(type.name)")
@@ -29,7 +36,10 @@ enum RowDot {
 
     /// Whether ``Kernel`` reads `sums` for this type.
     static func needsActivationSums(_ type: GGMLType) -> Bool {
-        type == .q4_K || type == .q4_0 || type == .q5_0
+        switch type {
+        case .q4_K, .q5_K, .q4_0, .q5_0, .q4_1, .q5_1: true
+        default: false
+        }
     }
 
     /// `sums[b] = Σ x[32b ..< 32b + 32]`, from `x` in column order (the
@@ -167,11 +177,20 @@ enum RowDot {
         smallBlocks(.q5_0, row, x, sums, columns)
     }
 
+    static func q4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q4_1, row, x, sums, columns)
+    }
+
+    static func q5_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+        smallBlocks(.q5_1, row, x, sums, columns)
+    }
+
     /// Q4_0 and Q5_0, per block: `d · Σ (q − zero)·x`, two blocks at a time.
     /// With `v = 1 + q/2^bits` (``SmallBlocks/Pair/unitValues(_:laneHighBits:)``),
     /// `Σ (q − zero)·x = 2^bits·Σ v·x − (2^bits + zero)·Σ x`; the second term
     /// comes from the block's activation sum, outside the inner loop.
-    /// Inlined into ``q4_0(_:_:_:_:)`` and ``q5_0(_:_:_:_:)`` so that the
+    /// Q4_1 and Q5_1 (`zero` = 0) add `m · Σ x` per block, from the same sums.
+    /// Inlined into ``q4_0(_:_:_:_:)`` and the others so that the
     /// format is a constant there.
     @inline(__always)
     private static func smallBlocks(
@@ -181,6 +200,8 @@ enum RowDot {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         // Σ_b d_b · Σ x over block b.
         var offsets: Float = 0
+        // Σ_b m_b · Σ x over block b (Q4_1, Q5_1).
+        var minTerms: Float = 0
         var block = 0
         while block + 2 <= blocks {
             let pair = SmallBlocks.Pair(row + block * format.blockBytes, format)
@@ -198,9 +219,15 @@ enum RowDot {
                 acc1.addProduct(pair.scales, dot0 + dot1)
             }
             offsets += pair.scales[0] * sums[block] + pair.scales[4] * sums[block + 1]
+            if format.hasMin {
+                minTerms += pair.mins[0] * sums[block] + pair.mins[4] * sums[block + 1]
+            }
             block += 2
         }
         var sum = format.unitScale * (acc0 + acc1).sum() - (format.unitScale + format.zero) * offsets
+        if format.hasMin {
+            sum += minTerms
+        }
         if block < blocks {
             let single = SmallBlocks.Single(row + block * format.blockBytes, format)
             let xBlock = UnsafeRawPointer(x + block * 32)
@@ -209,6 +236,9 @@ enum RowDot {
                 dot.addProduct(single.values(n), xBlock.loadUnaligned(fromByteOffset: 16 * n, as: SIMD4<Float>.self))
             }
             sum += single.scale * dot.sum()
+            if format.hasMin {
+                sum += single.min * sums[block]
+            }
         }
         return sum
     }

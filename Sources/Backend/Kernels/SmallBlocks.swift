@@ -1,4 +1,4 @@
-/// Unpacking of the 32-weight Q4_0 and Q5_0 blocks, whose 16 bytes of
+/// Unpacking of the 32-weight Q4_0, Q4_1, Q5_0 and Q5_1 blocks, whose 16 bytes of
 /// nibbles fill only four 32-bit lanes.
 ///
 /// Two consecutive blocks are read together into eight lanes (lanes 0–3 from
@@ -10,14 +10,23 @@
 /// - Q4_0, 18 bytes: `d: f16`, `qs: [UInt8; 16]`; `w = d·(q − 8)`.
 /// - Q5_0, 22 bytes: `d: f16`, `qh: UInt32` (bit `i`: the fifth bit of
 ///   weight `i`), `qs: [UInt8; 16]`; `w = d·(q − 16)`.
+/// - Q4_1, 20 bytes: `d: f16`, `m: f16`, `qs: [UInt8; 16]`; `w = d·q + m`.
+/// - Q5_1, 24 bytes: `d: f16`, `m: f16`, `qh: UInt32`, `qs: [UInt8; 16]`;
+///   `w = d·q + m`.
 struct SmallBlocks {
-    /// Q4_0 or Q5_0.
+    /// Q5_0 or Q5_1 (a fifth bit per weight in `qh`).
     let hasHighBits: Bool
+    /// Q4_1 or Q5_1 (an `m: f16` after `d`, added to every weight).
+    let hasMin: Bool
     let blockBytes: Int
     /// Where the nibbles start in a block.
     let nibbleOffset: Int
-    /// The stored value of weight 0 (8 or 16).
+    /// The stored value of weight 0 (8 or 16; 0 for the types with `m`).
     let zero: Float
+
+    /// Where `qh` is in a block.
+    @inline(__always)
+    var highBitsOffset: Int { hasMin ? 4 : 2 }
 
     /// `2^bits`, the factor between ``Pair/unitValues(_:laneHighBits:)``'s
     /// `1 + q / 2^bits` and `q`.
@@ -25,9 +34,13 @@ struct SmallBlocks {
     var unitScale: Float { hasHighBits ? 32 : 16 }
 
     @inline(__always)
-    static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
+    static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
     @inline(__always)
-    static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, blockBytes: 22, nibbleOffset: 6, zero: 16) }
+    static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: false, blockBytes: 22, nibbleOffset: 6, zero: 16) }
+    @inline(__always)
+    static var q4_1: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: true, blockBytes: 20, nibbleOffset: 4, zero: 0) }
+    @inline(__always)
+    static var q5_1: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: true, blockBytes: 24, nibbleOffset: 8, zero: 0) }
 
     /// A literal at each use, so that it folds into a blend instead of
     /// being a lazily initialised global.
@@ -45,6 +58,8 @@ struct SmallBlocks {
         /// Lane `j`'s block's `qh`.
         let highBits: SIMD8<UInt32>
         let scales: SIMD8<Float>
+        /// Lane `j`'s block's `m` (zero for Q4_0 and Q5_0).
+        let mins: SIMD8<Float>
         let format: SmallBlocks
 
         @inline(__always)
@@ -58,9 +73,16 @@ struct SmallBlocks {
             let d0 = HalfPrecision.f16(pair), d1 = HalfPrecision.f16(second)
             scales = unsafeBitCast(SmallBlocks.blend(
                 SIMD8(repeating: d0.bitPattern), SIMD8(repeating: d1.bitPattern)), to: SIMD8<Float>.self)
+            if format.hasMin {
+                let m0 = HalfPrecision.f16(pair, 2), m1 = HalfPrecision.f16(second, 2)
+                mins = unsafeBitCast(SmallBlocks.blend(
+                    SIMD8(repeating: m0.bitPattern), SIMD8(repeating: m1.bitPattern)), to: SIMD8<Float>.self)
+            } else {
+                mins = SIMD8()
+            }
             if format.hasHighBits {
-                let qh0 = pair.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-                let qh1 = second.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+                let qh0 = pair.loadUnaligned(fromByteOffset: format.highBitsOffset, as: UInt32.self)
+                let qh1 = second.loadUnaligned(fromByteOffset: format.highBitsOffset, as: UInt32.self)
                 highBits = SmallBlocks.blend(SIMD8(repeating: qh0), SIMD8(repeating: qh1))
             } else {
                 highBits = SIMD8()
@@ -117,6 +139,8 @@ struct SmallBlocks {
         let words: SIMD4<UInt32>
         let highBits: SIMD4<UInt32>
         let scale: Float
+        /// The block's `m` (zero for Q4_0 and Q5_0).
+        let min: Float
         let format: SmallBlocks
 
         @inline(__always)
@@ -124,8 +148,9 @@ struct SmallBlocks {
             self.format = format
             words = block.loadUnaligned(fromByteOffset: format.nibbleOffset, as: SIMD4<UInt32>.self)
             scale = HalfPrecision.f16(block)
+            min = format.hasMin ? HalfPrecision.f16(block, 2) : 0
             if format.hasHighBits {
-                highBits = SIMD4(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+                highBits = SIMD4(repeating: block.loadUnaligned(fromByteOffset: format.highBitsOffset, as: UInt32.self))
                     &>> SIMD4<UInt32>(0, 4, 8, 12)
             } else {
                 highBits = SIMD4()

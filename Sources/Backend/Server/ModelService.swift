@@ -126,7 +126,8 @@ public final class ModelService: Sendable {
     static func quantization(of file: GGUFFile) -> String {
         let names: [Int: String] = [
             0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M",
-            13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
+            13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 21: "Q2_K_S", 25: "IQ4_NL",
+            30: "IQ4_XS", 32: "BF16",
         ]
         if let fileType = try? file.metadata.integer("general.file_type"), let name = names[fileType] { return name }
         var counts: [String: Int] = [:]

@@ -21,6 +21,8 @@ struct PreTokenizer: Sendable {
             scanLlama3(scalars, all, maximumDigits: 1) { words.append($0) }
         case .gpt2:
             scanGPT2(scalars, all) { words.append($0) }
+        case .smollm:
+            splitSmolLM(scalars, all) { words.append($0) }
         case .default:
             splitDefault(scalars, all) { words.append($0) }
         }
@@ -62,6 +64,23 @@ struct PreTokenizer: Sendable {
             position = text.whitespaceRunEnd(from: position, end: end)
             emit(start..<position)
         }
+    }
+
+    // MARK: - SmolLM
+
+    /// llama.cpp applies `\p{N}` and then, to the text between, the GPT-2
+    /// expression without its final `|\s+` (whitespace that expression leaves
+    /// unmatched becomes a word of its own, as with `\s+`, so the GPT-2
+    /// scanner serves). Hugging Face's SmolLM tokenizers say the same as a
+    /// `Digits(individual_digits)` split before the byte-level one.
+    private func splitSmolLM(_ text: ScalarText, _ range: Range<Int>, emit: (Range<Int>) -> Void) {
+        Self.splitRuns(range, emit: { run in
+            if text.classes[run.lowerBound].contains(.number) {
+                for position in run { emit(position..<position + 1) }
+            } else {
+                scanGPT2(text, run, emit: emit)
+            }
+        }) { text.classes[$0].contains(.number) }
     }
 
     // MARK: - Llama 3 and Qwen 2

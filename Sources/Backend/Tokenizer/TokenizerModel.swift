@@ -23,6 +23,9 @@ public enum PreTokenizerKind: Sendable, Hashable {
     /// GPT-2 (`gpt-2`): contractions, an optional space before letters,
     /// numbers or other symbols.
     case gpt2
+    /// SmolLM (`smollm`): every number character a word of its own, then
+    /// the GPT-2 rules over the text between.
+    case smollm
     /// llama.cpp's fallback (`default` or absent): punctuation runs, then the
     /// GPT-2 rules, then digits apart from other characters and in groups of three.
     case `default`
@@ -35,6 +38,7 @@ public enum PreTokenizerKind: Sendable, Hashable {
         case "llama3", "llama-v3", "llama-bpe": self = .llama3
         case "qwen2": self = .qwen2
         case "gpt-2": self = .gpt2
+        case "smollm": self = .smollm
         default: return nil
         }
     }

@@ -21,7 +21,8 @@ struct BackendCommand: AsyncParsableCommand {
             (or `x-api-key: <key>`).
             """)
 
-    @Option(help: "The GGUF model file.") var model: String
+    @Option(help: "The GGUF model file (default: \(DefaultModel.relativePath) when scripts/setup installed it).")
+    var model: String?
     @Option(help: "The address to listen on (loopback only).") var host: String = "127.0.0.1"
     @Option(help: "The port to listen on.") var port: Int = 1234
     @Option(help: "Threads the model computes on (default: all cores).") var threads: Int?
@@ -41,7 +42,15 @@ struct BackendCommand: AsyncParsableCommand {
         guard queue >= 0 else { throw ValidationError("--queue must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+        let model = try modelPath()
         guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("cannot read the model file '\(model)'") }
+    }
+
+    /// `--model`, else the default model when it is installed.
+    private func modelPath() throws -> String {
+        try DefaultModel.path(
+            named: model, currentDirectory: FileManager.default.currentDirectoryPath, setting: "--model FILE.gguf",
+            exists: FileManager.default.fileExists(atPath:))
     }
 
     func run() async throws {
@@ -69,7 +78,7 @@ struct BackendCommand: AsyncParsableCommand {
         scheduling.maxQueuedRequests = queue
         scheduling.keptCaches = parallel
         if let threads { scheduling.threads = threads }
-        let path = model
+        let path = try modelPath()
         let configuration = scheduling
         // Loading maps the file and builds the tokenizer: blocking work, off the cooperative pool.
         let loaded = await withCheckedContinuation { (continuation: CheckedContinuation<Result<ModelService, any Error>, Never>) in

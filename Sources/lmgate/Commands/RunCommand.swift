@@ -1,13 +1,15 @@
 import ArgumentParser
 import Backend
 import Foundation
+import Gateway
 
 /// `lmgate run`: generate a continuation of a prompt and stream it to stdout.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Generate text from a GGUF model, streaming tokens as they are produced.")
 
-    @Option(help: "The GGUF model file.") var model: String
+    @Option(help: "The GGUF model file (default: \(DefaultModel.relativePath) when scripts/setup installed it).")
+    var model: String?
     @Option(help: "The prompt text.") var prompt: String
     @Option(help: "The most tokens to generate.") var maxTokens: Int = 128
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
@@ -32,7 +34,10 @@ struct RunCommand: ParsableCommand {
         sampling.presencePenalty = presencePenalty
         sampling.frequencyPenalty = frequencyPenalty
         sampling.seed = seed
-        let generator = try TextGenerator(path: model, threads: threads)
+        let path = try DefaultModel.path(
+            named: model, currentDirectory: FileManager.default.currentDirectoryPath, setting: "--model FILE.gguf",
+            exists: FileManager.default.fileExists(atPath:))
+        let generator = try TextGenerator(path: path, threads: threads)
         let result = try generator.generate(
             prompt: prompt, maxTokens: maxTokens, sampling: sampling, stopSequences: stop,
             ignoreEndOfGeneration: ignoreEos

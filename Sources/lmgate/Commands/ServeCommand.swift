@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The configuration file (default: $LMGATE_HOME/lmgate.yaml, made on first run).")
     var config: String?
 
-    @Option(help: "The GGUF model the backend serves (overrides backend.model).")
+    @Option(help: "The GGUF model the backend serves (overrides backend.model; default: \(DefaultModel.relativePath) when scripts/setup installed it).")
     var model: String?
 
     @Option(name: .customLong("backend-port"), help: "The backend's loopback port (overrides backend.port; default 1234).")
@@ -57,9 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
             guard (1...65535).contains(backendPort) else { throw ValidationError("--backend-port must be a port number") }
             backend.port = backendPort
         }
-        guard let modelPath = backend.model else {
-            throw ValidationError("no model: give --model FILE.gguf or set backend.model in \(file)")
-        }
+        let modelPath = try DefaultModel.path(
+            named: backend.model, currentDirectory: FileManager.default.currentDirectoryPath,
+            setting: "--model FILE.gguf or backend.model in \(file)", exists: FileManager.default.fileExists(atPath:))
+        backend.model = modelPath
         guard FileManager.default.isReadableFile(atPath: modelPath) else {
             throw ValidationError("cannot read the model file '\(modelPath)'")
         }
