@@ -25,12 +25,16 @@ enum NonLinearBlocks {
     /// For each byte, the values of its low and high nibble.
     static let pairs: [SIMD2<Float>] = (0..<256).map { SIMD2(table[$0 & 0x0F], table[$0 >> 4]) }
 
-    /// `d·(ls − 32)` for IQ4_XS sub-block `s` of `block`.
+    /// `d·(ls − 32)` for the eight IQ4_XS sub-blocks of `block`, lane `s`
+    /// for sub-block `s`: its low 4 bits are bits `4s…4s+3` of the word of
+    /// `scales_l`, its high 2 bits bits `2s…2s+1` of `scales_h`.
     @inline(__always)
-    static func iq4_xsScale(_ block: UnsafeRawPointer, d: Float, _ s: Int) -> Float {
-        let low = (UInt32(block.load(fromByteOffset: 4 + s / 2, as: UInt8.self)) &>> UInt32(4 * (s % 2))) & 0x0F
-        let high = (UInt32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)) &>> UInt32(2 * s)) & 0x03
-        return d * Float(Int32(low | (high &<< 4)) - 32)
+    static func iq4_xsScales(_ block: UnsafeRawPointer, d: Float) -> SIMD8<Float> {
+        let low = SIMD8(repeating: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let high = SIMD8(repeating: UInt32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let scales = ((low &>> (lanes &* 4)) & 0x0F) | (((high &>> (lanes &* 2)) & 0x03) &<< 4)
+        return Lanes.float(unsigned: scales, minus: 32) * d
     }
 
     /// Writes the 32 weights of the 16 bytes at `qs`, times `scale`, in
@@ -76,11 +80,9 @@ extension RowDequantizer {
         NonLinearBlocks.pairs.withUnsafeBufferPointer { pairs in
             for block in 0..<(columns / 256) {
                 let base = row + block * NonLinearBlocks.iq4_xsBytes
-                let d = HalfPrecision.f16(base)
+                let scales = NonLinearBlocks.iq4_xsScales(base, d: HalfPrecision.f16(base))
                 for s in 0..<8 {
-                    NonLinearBlocks.dequantize32(
-                        base + 8 + 16 * s, scale: NonLinearBlocks.iq4_xsScale(base, d: d, s), pairs.baseAddress!,
-                        out + 256 * block + 32 * s)
+                    NonLinearBlocks.dequantize32(base + 8 + 16 * s, scale: scales[s], pairs.baseAddress!, out + 256 * block + 32 * s)
                 }
             }
         }
@@ -114,14 +116,12 @@ extension RowDot {
             var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
             for block in 0..<(columns / 256) {
                 let base = row + block * NonLinearBlocks.iq4_xsBytes
-                let d = HalfPrecision.f16(base)
+                let scales = NonLinearBlocks.iq4_xsScales(base, d: HalfPrecision.f16(base))
                 for pair in 0..<4 {
                     let s = 2 * pair
                     let xSub = x + 256 * block + 32 * s
-                    acc0.addProduct(SIMD4(repeating: NonLinearBlocks.iq4_xsScale(base, d: d, s)),
-                                    NonLinearBlocks.dot32(base + 8 + 16 * s, pairs.baseAddress!, xSub))
-                    acc1.addProduct(SIMD4(repeating: NonLinearBlocks.iq4_xsScale(base, d: d, s + 1)),
-                                    NonLinearBlocks.dot32(base + 24 + 16 * s, pairs.baseAddress!, xSub + 32))
+                    acc0.addProduct(SIMD4(repeating: scales[s]), NonLinearBlocks.dot32(base + 8 + 16 * s, pairs.baseAddress!, xSub))
+                    acc1.addProduct(SIMD4(repeating: scales[s + 1]), NonLinearBlocks.dot32(base + 24 + 16 * s, pairs.baseAddress!, xSub + 32))
                 }
             }
             return (acc0 + acc1).sum()

@@ -62,10 +62,12 @@ extension RowDot {
         return (acc0 + acc1).sum()
     }
 
-    /// Per 16 weights: `d·scale · Σ q·x − dmin·min · Σ x`, both lane-wise
-    /// as in ``q3_K(_:_:_:)``.
+    /// Per 16 weights: `Σ (d·scale·q − dmin·min)·x`, the weight formed in
+    /// lanes before the product: summing `x` separately for the minimums
+    /// led the compiler into cross-lane shuffles (lanes 0–3 and 4–7 share
+    /// their scales), which cost more than the extra multiply-add.
     static func q2_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
-        var acc = SIMD8<Float>(), minAcc = SIMD8<Float>()
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * SuperBlocks.q2_KBytes
             let d = HalfPrecision.f16(base, 80), dmin = HalfPrecision.f16(base, 82)
@@ -75,17 +77,17 @@ extension RowDot {
                 for quarter in 0..<4 {
                     let s = 4 * half + quarter
                     let xSub = xBlock + 32 * s
-                    let x0 = load(xSub, 0), x1 = load(xSub, 8), x2 = load(xSub, 16), x3 = load(xSub, 24)
-                    var dot0 = Lanes.float(unsigned: SuperBlocks.twoBits(low, s, 0)) * x0
-                    var dot1 = Lanes.float(unsigned: SuperBlocks.twoBits(low, s, 1)) * x1
-                    dot0.addProduct(Lanes.float(unsigned: SuperBlocks.twoBits(low, s, 2)), x2)
-                    dot1.addProduct(Lanes.float(unsigned: SuperBlocks.twoBits(low, s, 3)), x3)
                     let (scales, mins) = SuperBlocks.q2_KLaneScales(base, d: d, dmin: dmin, s)
-                    acc.addProduct(scales, dot0 + dot1)
-                    minAcc.addProduct(mins, (x0 + x1) + (x2 + x3))
+                    @inline(__always) func weights(_ k: Int) -> SIMD8<Float> {
+                        (-mins).addingProduct(scales, Lanes.float(unsigned: SuperBlocks.twoBits(low, s, k)))
+                    }
+                    acc0.addProduct(weights(0), load(xSub, 0))
+                    acc1.addProduct(weights(1), load(xSub, 8))
+                    acc0.addProduct(weights(2), load(xSub, 16))
+                    acc1.addProduct(weights(3), load(xSub, 24))
                 }
             }
         }
-        return (acc - minAcc).sum()
+        return (acc0 + acc1).sum()
     }
 }
