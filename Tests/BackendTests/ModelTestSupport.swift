@@ -46,7 +46,12 @@ struct ModelReference: Decodable {
 /// The committed fixture models (tiny F16 ones and compact quantized ones).
 enum FixtureModels {
     static let f16 = ["tiny-llama-spm-f16", "tiny-llama3-f16", "tiny-qwen2-f16"]
-    static let quantized = ["compact-llama-spm-q8_0", "compact-llama-spm-q4_0", "compact-llama-spm-q4_k_m", "compact-llama-spm-q6_k"]
+    static let quantized = [
+        "compact-llama-spm-q8_0", "compact-llama-spm-q4_0", "compact-llama-spm-q4_k_m", "compact-llama-spm-q6_k",
+        // Quantized by llama-quantize (token embedding in the same type) by scripts/make-compact-quant-fixtures.py.
+        "compact-llama-spm-q5_k_s", "compact-llama-spm-q3_k_m", "compact-llama-spm-q2_k",
+        "compact-llama-spm-iq4_nl", "compact-llama-spm-iq4_xs",
+    ]
     static let all = f16 + quantized
 
     static func path(_ name: String) throws -> String {
