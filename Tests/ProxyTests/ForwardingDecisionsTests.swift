@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import Testing
 @testable import Proxy
@@ -102,6 +103,36 @@ struct ForwardingDecisionsTests {
             for: streamed, clientHead: http10.clientHead, requestEnded: true, closeAfterResponse: false,
             quiescing: false)
         #expect(closing.closeAfterResponse, "HTTP/1.0 has no chunked framing")
+    }
+
+    // MARK: UpstreamAcquisition
+
+    @Test func acquisitionPicksEachUpstreamOnceThenHasNone() throws {
+        let upstreams = (0..<2).map { UpstreamAddress(endpoint: HostAndPort(host: "127.0.0.1", port: 1000 + $0)) }
+        let balancer = UpstreamBalancer(upstreams: upstreams, health: ProxyConfiguration.HealthChecking())
+        let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
+        let pool = UpstreamConnectionPool(
+            eventLoop: loop, upstreams: upstreams, maxIdlePerUpstream: 1, connectTimeout: .seconds(1),
+            idleTimeout: .seconds(1))
+        let acquisition = UpstreamAcquisition(balancer: balancer, pool: pool)
+        let exchange = self.exchange()
+        guard case .connect(let first) = acquisition.acquire(for: exchange, freshConnection: false) else {
+            Issue.record("an empty pool did not say to connect")
+            return
+        }
+        #expect(exchange.upstream == first && exchange.triedUpstreams == [first])
+        #expect(balancer.outstanding(first) == 1)
+        #expect(exchange.replay.parts == nil, "a new connection is not recorded for a replay")
+        guard case .connect(let second) = acquisition.acquire(for: exchange, freshConnection: true) else {
+            Issue.record("the second upstream was not picked")
+            return
+        }
+        #expect(second != first && exchange.triedUpstreams == [first, second])
+        guard case .noUpstream = acquisition.acquire(for: exchange, freshConnection: false) else {
+            Issue.record("a tried upstream was picked again")
+            return
+        }
     }
 
     // MARK: UpstreamFailover

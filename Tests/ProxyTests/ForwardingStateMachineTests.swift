@@ -160,6 +160,88 @@ struct ForwardingStateMachineTests {
         #expect(!machine.isConnecting(exchange), "a connection opened after the client left is not used")
     }
 
+    // MARK: The request body
+
+    @Test func aBodyIsHeldUntilConnectedThenForwarded() {
+        let exchange = self.exchange(method: .POST, framing: .contentLength(4))
+        var machine = Machine()
+        machine.admitting(exchange)
+        let now = NIODeadline.now()
+        guard case .hold(let holding) = machine.clientBodyReceived(bytes: 2, limit: 4, now: now) else {
+            Issue.record("a body part before the upstream connection was not held")
+            return
+        }
+        #expect(holding === exchange && exchange.requestBodyBytes == 2 && exchange.lastActivity == now)
+        let upstream = FakeUpstream()
+        machine.forwarding(exchange, over: upstream)
+        guard case .forward(_, let connection) = machine.clientBodyReceived(bytes: 2, limit: 4, now: now) else {
+            Issue.record("a body part was not forwarded")
+            return
+        }
+        #expect(connection === upstream)
+        guard case .forward(_, _, let watchUpstream) = machine.clientEndReceived() else {
+            Issue.record("the end was not forwarded")
+            return
+        }
+        #expect(watchUpstream && exchange.requestEnded, "the upstream's answer is awaited from the end")
+    }
+
+    @Test func aBodyPastTheLimitIsAnswered413OrClosedOnceTheResponseBegan() {
+        let exchange = self.exchange(method: .POST, framing: .chunked)
+        let upstream = FakeUpstream()
+        var machine = self.forwarding(exchange, over: upstream)
+        guard case .answerTooLarge(let refused, let connection) = machine.clientBodyReceived(
+            bytes: 11, limit: 10, now: .now())
+        else {
+            Issue.record("a body past the limit was not answered")
+            return
+        }
+        #expect(refused === exchange && connection === upstream)
+
+        let streaming = self.exchange(method: .POST, framing: .chunked)
+        streaming.responseStarted = true
+        machine = self.forwarding(streaming, over: upstream)
+        guard case .close = machine.clientBodyReceived(bytes: 11, limit: 10, now: .now()) else {
+            Issue.record("a body past the limit during the response did not close")
+            return
+        }
+        var idle = Machine()
+        guard case .discard = idle.clientBodyReceived(bytes: 11, limit: 10, now: .now()) else {
+            Issue.record("the rest of an answered request was not discarded")
+            return
+        }
+    }
+
+    @Test func anEndWhileAnsweringOrHeldIsRecorded() {
+        let exchange = self.exchange(method: .POST, framing: .contentLength(1))
+        var machine = Machine()
+        machine.connecting(exchange)
+        guard case .hold = machine.clientEndReceived() else {
+            Issue.record("an end before the upstream connection was not held")
+            return
+        }
+        #expect(exchange.requestEnded)
+
+        let answered = self.exchange(method: .POST, framing: .contentLength(1))
+        machine = self.forwarding(answered, over: FakeUpstream())
+        let answering = machine.answerStarts(answered)
+        #expect(answering)
+        guard case .none = machine.clientEndReceived() else {
+            Issue.record("an end while answering went somewhere")
+            return
+        }
+        #expect(answered.requestEnded, "the answer may keep the connection once the request is complete")
+    }
+
+    @Test func continueIsAnsweredOnlyWhileTheBodyIsStillToCome() {
+        let machine = Machine()
+        let waiting = self.exchange(method: .POST, framing: .contentLength(1))
+        #expect(machine.answersContinue(expectsContinue: true, for: waiting))
+        #expect(!machine.answersContinue(expectsContinue: false, for: waiting))
+        waiting.requestEnded = true
+        #expect(!machine.answersContinue(expectsContinue: true, for: waiting))
+    }
+
     // MARK: The end of a response
 
     @Test func aCompleteExchangeReturnsAKeepAliveConnectionToThePool() {

@@ -31,8 +31,9 @@ import NIOHTTP1
 /// in a ``ForwardingStateMachine`` (pipelining, held reads, quiesce,
 /// deadlines, the client or the upstream going away, the end of a
 /// response); so do the proxy's own responses (``ProxyMadeResponse``), the
-/// client's response head (``ClientResponseHead``), failover
-/// (``UpstreamFailover``) and stale-connection replay
+/// client's response head (``ClientResponseHead``), picking an upstream and
+/// a connection (``UpstreamAcquisition``), failover (``UpstreamFailover``)
+/// and stale-connection replay
 /// (``StaleConnectionReplay``). This handler carries out what they decide.
 ///
 /// Back-pressure works both ways as in NIO's GlueHandler: a `read()` on one
@@ -255,9 +256,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 webSocketUpgrade: exchange.isWebSocketUpgrade,
                 client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
                 upstreamHost: "", requestIDs: &self.requestIDs)
-            // Like nginx, the proxy answers `Expect: 100-continue` itself once
-            // it has decided to take the body, and does not pass it on.
-            if made.expectsContinue && !exchange.requestEnded {
+            if self.machine.answersContinue(expectsContinue: made.expectsContinue, for: exchange) {
                 self.context?.writeAndFlush(
                     self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                     promise: nil)
@@ -269,47 +268,32 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func receivedBody(_ body: ByteBuffer) {
-        switch self.machine.state {
-        case .admitting(let exchange), .connecting(let exchange):
-            guard self.countBody(body, in: exchange) else { return }
+        let limit = self.settings.maxBodyBytes
+        switch self.machine.clientBodyReceived(bytes: body.readableBytes, limit: limit, now: .now()) {
+        case .hold(let exchange):
             exchange.pendingParts.append(.body(.byteBuffer(body)))
-        case .forwarding(let exchange, let connection):
-            guard self.countBody(body, in: exchange) else { return }
+        case .forward(let exchange, let connection):
             exchange.replay.record(.body(.byteBuffer(body)))
             connection.write(.body(.byteBuffer(body)), flush: false)
-        case .idle, .answering, .lingering, .closed:
-            break  // the rest of a request that was already answered
-        }
-    }
-
-    /// Counts body bytes against the limit; on excess, answers 413 (or closes
-    /// if the response has begun) and returns `false`.
-    private func countBody(_ body: ByteBuffer, in exchange: Exchange) -> Bool {
-        exchange.requestBodyBytes += body.readableBytes
-        exchange.lastActivity = .now()
-        guard exchange.requestBodyBytes > self.settings.maxBodyBytes else { return true }
-        if exchange.responseStarted {
+        case .answerTooLarge(let exchange, let connection):
+            self.abandonUpstream(of: exchange, connection: connection)
+            self.answer(exchange, with: .bodyTooLarge(limit: limit))
+        case .close:
             self.context?.close(promise: nil)
-        } else {
-            self.abandonUpstream(of: exchange, connection: self.machine.upstream)
-            self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
+        case .discard:
+            break
         }
-        return false
     }
 
     private func receivedEnd() {
-        switch self.machine.state {
-        case .admitting(let exchange), .connecting(let exchange):
-            exchange.requestEnded = true
+        switch self.machine.clientEndReceived() {
+        case .hold(let exchange):
             exchange.pendingParts.append(.end(nil))
-        case .forwarding(let exchange, let connection):
-            exchange.requestEnded = true
+        case .forward(let exchange, let connection, let watchUpstream):
             exchange.replay.record(.end(nil))
             connection.write(.end(nil), flush: !self.inClientRead)
-            if !exchange.responseStarted { self.watchUpstream(exchange) }
-        case .answering(let exchange):
-            exchange.requestEnded = true
-        case .idle, .lingering, .closed:
+            if watchUpstream { self.watchUpstream(exchange) }
+        case .none:
             break
         }
     }
@@ -319,18 +303,16 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Picks an upstream and starts the exchange on a pooled or new
     /// connection to it (only a new one if `freshConnection`).
     private func connectUpstream(for exchange: Exchange, freshConnection: Bool = false) {
-        guard let upstream = self.balancer.pick(excluding: exchange.triedUpstreams) else {
+        let upstream: Int
+        switch UpstreamAcquisition(balancer: self.balancer, pool: self.pool).acquire(
+            for: exchange, freshConnection: freshConnection)
+        {
+        case .noUpstream:
             return self.answer(exchange, with: .upstreamUnavailable)
-        }
-        exchange.upstream = upstream
-        exchange.triedUpstreams.append(upstream)
-        // An upgrade takes its connection for good: always a new one, never pooled afterwards.
-        if !freshConnection, !exchange.isWebSocketUpgrade, let connection = self.pool.takeIdle(upstream: upstream) {
-            // A pooled connection may have been closed by the upstream an
-            // instant ago (its keep-alive timeout); keep what is sent so the
-            // request can go again on a new connection.
-            exchange.replay.startRecording()
+        case .pooled(let connection):
             return self.startForwarding(exchange, on: connection)
+        case .connect(let picked):
+            upstream = picked
         }
         self.machine.connecting(exchange)
         self.pool.connect(upstream: upstream, forUpgrade: exchange.isWebSocketUpgrade).assumeIsolated().whenComplete {

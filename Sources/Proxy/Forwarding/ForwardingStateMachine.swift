@@ -148,6 +148,74 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         }
     }
 
+    // MARK: The request body
+
+    enum ClientBodyAction {
+        /// Keep the part until the upstream connection is ready.
+        case hold(Exchange)
+        /// Send the part upstream (and record it for a replay).
+        case forward(Exchange, Upstream)
+        /// The body passed the limit before the response began: close the
+        /// upstream connection, if any, and answer 413.
+        case answerTooLarge(Exchange, Upstream?)
+        /// The body passed the limit after the response began: close.
+        case close
+        /// The rest of a request that was already answered.
+        case discard
+    }
+
+    /// A part of the current request's body arrived; it is counted against `limit`.
+    mutating func clientBodyReceived(bytes: Int, limit: Int, now: NIODeadline) -> ClientBodyAction {
+        let exchange: Exchange
+        let upstream: Upstream?
+        switch self.state {
+        case .admitting(let current), .connecting(let current): (exchange, upstream) = (current, nil)
+        case .forwarding(let current, let connection): (exchange, upstream) = (current, connection)
+        case .idle, .answering, .lingering, .closed: return .discard
+        }
+        exchange.requestBodyBytes += bytes
+        exchange.lastActivity = now
+        guard exchange.requestBodyBytes <= limit else {
+            return exchange.responseStarted ? .close : .answerTooLarge(exchange, upstream)
+        }
+        guard let upstream else { return .hold(exchange) }
+        return .forward(exchange, upstream)
+    }
+
+    enum ClientEndAction {
+        /// Keep the end until the upstream connection is ready.
+        case hold(Exchange)
+        /// Send the end upstream (and record it for a replay); with
+        /// `watchUpstream`, the upstream's answer is now awaited.
+        case forward(Exchange, Upstream, watchUpstream: Bool)
+        case none
+    }
+
+    /// The current request ended.
+    mutating func clientEndReceived() -> ClientEndAction {
+        switch self.state {
+        case .admitting(let exchange), .connecting(let exchange):
+            exchange.requestEnded = true
+            return .hold(exchange)
+        case .forwarding(let exchange, let upstream):
+            exchange.requestEnded = true
+            return .forward(exchange, upstream, watchUpstream: !exchange.responseStarted)
+        case .answering(let exchange):
+            exchange.requestEnded = true
+            return .none
+        case .idle, .lingering, .closed:
+            return .none
+        }
+    }
+
+    /// Whether the proxy answers `100 Continue` for an admitted request
+    /// whose head had `Expect: 100-continue`. Like nginx, the proxy answers
+    /// it itself once it has decided to take the body, and does not pass it
+    /// on; a body already complete needs no invitation.
+    func answersContinue(expectsContinue: Bool, for exchange: Exchange) -> Bool {
+        expectsContinue && !exchange.requestEnded
+    }
+
     // MARK: Client reads
 
     /// Whether client reads are held now.
