@@ -15,8 +15,9 @@ extension UpstreamConnection: ForwardingUpstream {}
 
 /// The life of one client connection through the ``ForwardingHandler``, as
 /// state: each event returns what the handler must do, so the decisions
-/// (pipelining, read holding, quiesce, deadlines, the client going away, the
-/// upstream closing, the end of a response) can be tested without a channel.
+/// (pipelining, read holding, the request body and its limit, 100-continue,
+/// quiesce, deadlines, the client going away, the upstream closing, the end
+/// of a response) can be tested without a channel.
 ///
 /// ```
 /// idle ─head─▶ admitting ─admit─▶ connecting ─connected─▶ forwarding ─end─▶ idle
