@@ -242,6 +242,64 @@ struct ForwardingStateMachineTests {
         #expect(!machine.answersContinue(expectsContinue: true, for: waiting))
     }
 
+    // MARK: Writability
+
+    @Test func anUpstreamNotTakingBodyPausesTheClientsBodyDeadline() {
+        let exchange = self.exchange(method: .POST, framing: .contentLength(100))
+        var machine = self.forwarding(exchange, over: FakeUpstream())
+        let stalled = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        guard case .watchUpstream(let waiting) = machine.upstreamWritabilityChanged(isWritable: false, now: stalled)
+        else {
+            Issue.record("a full upstream did not time the upstream")
+            return
+        }
+        #expect(waiting === exchange && exchange.waitingOnUpstreamSince == stalled)
+        guard case .none = machine.upstreamWritabilityChanged(isWritable: false, now: stalled + .seconds(1)) else {
+            Issue.record("a second stall restarted the wait")
+            return
+        }
+        let resumed = stalled + .seconds(3)
+        guard case .watchClientBody = machine.upstreamWritabilityChanged(isWritable: true, now: resumed) else {
+            Issue.record("the client's body deadline did not resume")
+            return
+        }
+        #expect(exchange.bodyTimeNotCounted == .seconds(3) && exchange.waitingOnUpstreamSince == nil)
+        #expect(exchange.lastActivity == resumed)
+
+        exchange.requestEnded = true
+        guard case .none = machine.upstreamWritabilityChanged(isWritable: false, now: resumed) else {
+            Issue.record("a complete request was timed as a body")
+            return
+        }
+    }
+
+    @Test func aClientNotReadingPausesTheUpstreamAndIsTimedOnceTheResponseBegan() {
+        let exchange = self.exchange()
+        let upstream = FakeUpstream()
+        let machine = self.forwarding(exchange, over: upstream)
+        guard case .holdUpstreamReads(let held, let hold, let watchUpstream, let watchClientSend) =
+            machine.clientWritabilityChanged(isWritable: false)
+        else {
+            Issue.record("the upstream was not paused")
+            return
+        }
+        #expect(held === upstream && hold && watchUpstream == nil && !watchClientSend, "no response yet: nothing to time")
+
+        exchange.responseStarted = true
+        guard case .holdUpstreamReads(_, _, _, let sendTimed) = machine.clientWritabilityChanged(isWritable: false),
+            case .holdUpstreamReads(_, let resumedHold, let upstreamTimed, let sendTimedAgain) =
+                machine.clientWritabilityChanged(isWritable: true)
+        else {
+            Issue.record("the upstream was not paused and resumed")
+            return
+        }
+        #expect(sendTimed && !resumedHold && upstreamTimed === exchange && !sendTimedAgain)
+        guard case .none = Machine().clientWritabilityChanged(isWritable: false) else {
+            Issue.record("an idle connection paused something")
+            return
+        }
+    }
+
     // MARK: The end of a response
 
     @Test func aCompleteExchangeReturnsAKeepAliveConnectionToThePool() {

@@ -154,17 +154,14 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange, let connection) = self.machine.state {
-            let writable = context.channel.isWritable
-            connection.holdReads(!writable)
-            // While the client takes nothing, the upstream is paused, so its
-            // read timeout cannot run; the client's send timeout does.
-            if exchange.responseStarted {
-                if writable {
-                    self.watchUpstream(exchange)
-                } else {
-                    self.watchdog?.enter(.clientSend(since: .now()))
-                }
+        if case .holdUpstreamReads(let connection, let hold, let watchUpstream, let watchClientSend) =
+            self.machine.clientWritabilityChanged(isWritable: context.channel.isWritable)
+        {
+            connection.holdReads(hold)
+            if let exchange = watchUpstream {
+                self.watchUpstream(exchange)
+            } else if watchClientSend {
+                self.watchdog?.enter(.clientSend(since: .now()))
             }
         }
         context.fireChannelWritabilityChanged()
@@ -442,22 +439,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        // While the upstream takes no more body, client reads are held: the
-        // wait is the upstream's (it must take bytes within the upstream
-        // read timeout), not the client's body deadline.
-        if case .forwarding(let exchange, _) = self.machine.state, exchange.requestHasBody, !exchange.requestEnded,
-            !exchange.responseStarted
-        {
-            if !isWritable, exchange.waitingOnUpstreamSince == nil {
-                exchange.waitingOnUpstreamSince = .now()
-                self.watchUpstream(exchange)
-            } else if isWritable, let since = exchange.waitingOnUpstreamSince {
-                let now = NIODeadline.now()
-                exchange.bodyTimeNotCounted = exchange.bodyTimeNotCounted + (now - since)
-                exchange.waitingOnUpstreamSince = nil
-                exchange.lastActivity = now
-                self.watchdog?.enter(.clientBody(exchange))
-            }
+        switch self.machine.upstreamWritabilityChanged(isWritable: isWritable, now: .now()) {
+        case .watchUpstream(let exchange): self.watchUpstream(exchange)
+        case .watchClientBody(let exchange): self.watchdog?.enter(.clientBody(exchange))
+        case .none: break
         }
         if isWritable { self.releaseHeldRead() }
     }

@@ -316,6 +316,51 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         return .finish(exchange, upstream, reusable: reusable)
     }
 
+    enum UpstreamWritabilityAction {
+        /// The upstream stopped taking body: client reads are held, and the
+        /// wait is the upstream's (its read timeout), not the client's body deadline.
+        case watchUpstream(Exchange)
+        /// The upstream takes body again: the client's body deadline runs
+        /// on, the wait not counted against it.
+        case watchClientBody(Exchange)
+        case none
+    }
+
+    /// The upstream connection became writable or stopped being so.
+    mutating func upstreamWritabilityChanged(isWritable: Bool, now: NIODeadline) -> UpstreamWritabilityAction {
+        guard case .forwarding(let exchange, _) = self.state, exchange.requestHasBody, !exchange.requestEnded,
+            !exchange.responseStarted
+        else { return .none }
+        if !isWritable, exchange.waitingOnUpstreamSince == nil {
+            exchange.waitingOnUpstreamSince = now
+            return .watchUpstream(exchange)
+        } else if isWritable, let since = exchange.waitingOnUpstreamSince {
+            exchange.bodyTimeNotCounted = exchange.bodyTimeNotCounted + (now - since)
+            exchange.waitingOnUpstreamSince = nil
+            exchange.lastActivity = now
+            return .watchClientBody(exchange)
+        }
+        return .none
+    }
+
+    enum ClientWritabilityAction {
+        /// Hold (or resume) the upstream's reads as the client stops (or
+        /// starts again) taking bytes. Once the response has begun, time
+        /// the client's sending while it takes nothing (the paused upstream's
+        /// read timeout cannot run), and the upstream again when it does.
+        case holdUpstreamReads(Upstream, hold: Bool, watchUpstream: Exchange?, watchClientSend: Bool)
+        case none
+    }
+
+    /// The client connection became writable or stopped being so.
+    func clientWritabilityChanged(isWritable: Bool) -> ClientWritabilityAction {
+        guard case .forwarding(let exchange, let upstream) = self.state else { return .none }
+        let started = exchange.responseStarted
+        return .holdUpstreamReads(
+            upstream, hold: !isWritable, watchUpstream: started && isWritable ? exchange : nil,
+            watchClientSend: started && !isWritable)
+    }
+
     enum UpstreamClosedAction {
         /// The response was cut short: finish the exchange and close the client connection.
         case cutShort(Exchange)
