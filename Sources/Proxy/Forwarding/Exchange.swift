@@ -16,17 +16,9 @@ final class Exchange {
     var triedUpstreams: [Int] = []
     /// Request parts received before the upstream connection was ready.
     var pendingParts: [HTTPClientRequestPart] = []
-    /// The request parts sent on a reused keep-alive connection, kept until
-    /// the upstream answers so the request can be sent again on a new
-    /// connection if the reused one turns out to be stale; `nil` when not
-    /// recording (fresh connection, already retried, or more than
-    /// ``Exchange/replayLimit`` body bytes).
-    var replayParts: [HTTPClientRequestPart]?
-    var replayBodyBytes = 0
-    /// Whether the request was already sent again after a stale connection.
-    var retriedStaleConnection = false
-    /// The most body bytes kept for a replay; a larger request is not retried.
-    static let replayLimit = 256 * 1024
+    /// The request as sent on a reused keep-alive connection, for sending
+    /// it again if that connection was stale.
+    var replay = StaleConnectionReplay()
     var requestBodyBytes = 0
     /// Time the client could not send its body because the proxy held its
     /// reads (admission, connecting, an upstream not taking more): not
@@ -55,19 +47,6 @@ final class Exchange {
     var webSocketPermit: WebSocketConnectionLimit.Permit?
     /// Set when the upstream answered `101 Switching Protocols` to websocket.
     var switchingProtocols = false
-
-    /// Keeps a part for a possible replay, giving up past the limit.
-    func recordForReplay(_ part: HTTPClientRequestPart) {
-        guard self.replayParts != nil else { return }
-        if case .body(.byteBuffer(let body)) = part {
-            self.replayBodyBytes += body.readableBytes
-            if self.replayBodyBytes > Self.replayLimit {
-                self.replayParts = nil
-                return
-            }
-        }
-        self.replayParts?.append(part)
-    }
 
     init(clientHead: HTTPRequestHead, framing: RequestFraming, now: NIODeadline) {
         self.clientHead = clientHead

@@ -27,6 +27,15 @@ import NIOHTTP1
 /// 5. returns the upstream connection to the pool, or closes it if anything
 ///    about the exchange was unfinished.
 ///
+/// The connection's state and every decision on it that needs no I/O live
+/// in a ``ForwardingStateMachine`` (pipelining, held reads, quiesce,
+/// deadlines, the client or the upstream going away, the end of a
+/// response); so do the proxy's own responses (``ProxyMadeResponse``), the
+/// client's response head (``ClientResponseHead``), picking an upstream and
+/// a connection (``UpstreamAcquisition``), failover (``UpstreamFailover``)
+/// and stale-connection replay
+/// (``StaleConnectionReplay``). This handler carries out what they decide.
+///
 /// Back-pressure works both ways as in NIO's GlueHandler: a `read()` on one
 /// channel is held while the other channel is not writable and released on
 /// `channelWritabilityChanged`, so a slow reader slows the writer instead of
@@ -44,22 +53,6 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
-        /// Waiting for a request head.
-        case idle
-        /// The admission step has not decided yet.
-        case admitting(Exchange)
-        /// Opening a connection to an upstream.
-        case connecting(Exchange)
-        /// The request is going up and the response coming down.
-        case forwarding(Exchange, UpstreamConnection)
-        /// Writing a response made by the proxy itself.
-        case answering(Exchange)
-        /// Closing after an error: reading and discarding until the linger timeout.
-        case lingering
-        case closed
-    }
-
     private let settings: ForwardingSettings
     private let balancer: UpstreamBalancer
     private let pool: UpstreamConnectionPool
@@ -67,25 +60,15 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private let metrics: ProxyMetrics
     private let logger: Logger
 
-    private var state = State.idle
+    /// The connection's state and the decisions on it; this handler does the I/O.
+    private var machine = ForwardingStateMachine<UpstreamConnection>()
     private var context: ChannelHandlerContext?
     private var clientAddress = "-"
-    /// A `read()` asked for while reads are held.
-    private var readPending = false
     /// Set while a client read is being handled; writes upstream are then
     /// flushed once, in `channelReadComplete`.
     private var inClientRead = false
-    /// Parts of pipelined requests that arrived before the current response ended.
-    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
-    /// Body bytes held in ``pipelined``.
-    private var pipelinedBodyBytes = 0
-    /// Bounds on ``pipelined``. Client reads are held while anything is
-    /// queued, so a client that pipelines can add at most what one read
-    /// decodes into; these bound even that (many tiny requests in one read).
-    static let maxPipelinedParts = 1024
-    static let maxPipelinedBodyBytes = 1024 * 1024
-    /// Set by graceful shutdown: close once the current response is done.
-    private var quiescing = false
+    static var maxPipelinedParts: Int { ForwardingStateMachine<UpstreamConnection>.maxPipelinedParts }
+    static var maxPipelinedBodyBytes: Int { ForwardingStateMachine<UpstreamConnection>.maxPipelinedBodyBytes }
     /// Holds the connection to the deadline of its phase; created when the handler is added.
     private(set) var watchdog: ConnectionWatchdog?
     private lazy var requestIDs = RequestID.Generator()
@@ -128,14 +111,17 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
-        if !self.pipelined.isEmpty || !self.acceptsRequestParts {
-            self.queuePipelined(part)
-            return
+        switch self.machine.clientPartReceived(self.unwrapInboundIn(data)) {
+        case .handle(let part):
+            self.inClientRead = true
+            defer { self.inClientRead = false }
+            self.handle(part)
+        case .queued:
+            break
+        case .closePipelinedTooMuch:
+            self.logger.info("client pipelined too much, closing", metadata: ["client.address": "\(self.clientAddress)"])
+            self.context?.close(promise: nil)
         }
-        self.inClientRead = true
-        defer { self.inClientRead = false }
-        self.handle(part)
     }
 
     private func handle(_ part: HTTPServerRequestPart) {
@@ -146,98 +132,56 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
     }
 
-    /// Whether a request part now belongs to the current request (or starts
-    /// one), rather than to a pipelined request that must wait.
-    private var acceptsRequestParts: Bool {
-        switch self.state {
-        case .idle, .lingering, .closed:
-            return true
-        case .admitting(let exchange), .connecting(let exchange), .forwarding(let exchange, _),
-            .answering(let exchange):
-            return !exchange.requestEnded
-        }
-    }
-
-    private func queuePipelined(_ part: HTTPServerRequestPart) {
-        self.pipelined.append(part)
-        if case .body(let body) = part { self.pipelinedBodyBytes += body.readableBytes }
-        guard self.pipelined.count > Self.maxPipelinedParts || self.pipelinedBodyBytes > Self.maxPipelinedBodyBytes
-        else { return }
-        self.logger.info("client pipelined too much, closing", metadata: ["client.address": "\(self.clientAddress)"])
-        self.pipelined.removeAll()
-        self.pipelinedBodyBytes = 0
-        self.context?.close(promise: nil)
-    }
-
     /// Handles queued pipelined parts once the previous response has ended.
     private func handlePipelined() {
-        while !self.pipelined.isEmpty && self.acceptsRequestParts {
-            let part = self.pipelined.removeFirst()
-            if case .body(let body) = part { self.pipelinedBodyBytes -= body.readableBytes }
+        while let part = self.machine.nextPipelinedPart() {
             self.handle(part)
         }
-        if case .forwarding(_, let connection) = self.state { connection.flush() }
+        self.machine.upstream?.flush()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            self.quiescing = true
-            if case .idle = self.state {
-                self.state = .closed
-                context.close(promise: nil)
-            }
+            if self.machine.quiesce() == .close { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(_, let connection) = self.state {
-            connection.flush()
-        }
+        self.machine.upstream?.flush()
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange, let connection) = self.state {
-            let writable = context.channel.isWritable
-            connection.holdReads(!writable)
-            // While the client takes nothing, the upstream is paused, so its
-            // read timeout cannot run; the client's send timeout does.
-            if exchange.responseStarted {
-                if writable {
-                    self.watchUpstream(exchange)
-                } else {
-                    self.watchdog?.enter(.clientSend(since: .now()))
-                }
+        if case .holdUpstreamReads(let connection, let hold, let watchUpstream, let watchClientSend) =
+            self.machine.clientWritabilityChanged(isWritable: context.channel.isWritable)
+        {
+            connection.holdReads(hold)
+            if let exchange = watchUpstream {
+                self.watchUpstream(exchange)
+            } else if watchClientSend {
+                self.watchdog?.enter(.clientSend(since: .now()))
             }
         }
         context.fireChannelWritabilityChanged()
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.clientReadsHeld {
-            self.readPending = true
-        } else {
-            context.read()
-        }
+        if self.machine.readRequested() { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
-            switch self.state {
-            case .idle:
+            switch self.machine.parserFailed(parserError) {
+            case .answer(let response):
                 let exchange = Exchange(
                     clientHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"), framing: .none, now: .now())
-                let response: ProxyErrorResponse =
-                    parserError == .headerOverflow
-                    ? .headerTooLarge : .badRequest("The request is not valid HTTP/1.1 (\(parserError)).")
                 self.answer(exchange, with: response)
-            case .answering, .lingering, .closed:
-                break
-            case .admitting, .connecting, .forwarding:
-                // The request body was malformed after forwarding began.
+            case .close:
                 context.close(promise: nil)
+            case .none:
+                break
             }
             return
         }
@@ -246,15 +190,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func channelInactive(context: ChannelHandlerContext) {
         self.watchdog?.stop()
-        switch self.state {
-        case .forwarding(let exchange, _), .admitting(let exchange), .connecting(let exchange):
-            // The client went away: close the upstream request so the backend
-            // stops generating, and log it as nginx does (499).
-            self.abandonUpstream(of: exchange)
-            self.state = .closed
+        if case .abandon(let exchange, let connection) = self.machine.clientClosed() {
+            self.abandonUpstream(of: exchange, connection: connection)
             self.finish(exchange, status: 499)
-        case .idle, .answering, .lingering, .closed:
-            self.state = .closed
         }
         context.fireChannelInactive()
     }
@@ -262,7 +200,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     // MARK: Request
 
     private func receivedHead(_ clientHead: HTTPRequestHead) {
-        guard case .idle = self.state else { return }
+        guard self.machine.isIdle else { return }
         self.watchdog?.enter(.none)
         let screening = RequestScreening(
             clientHead, webSocket: self.settings.webSocket, maxBodyBytes: self.settings.maxBodyBytes)
@@ -279,14 +217,14 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         if exchange.requestHasBody { self.watchdog?.enter(.clientBody(exchange)) }
 
-        self.state = .admitting(exchange)
+        self.machine.admitting(exchange)
         let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
         switch self.admission.admit(request) {
         case .decided(let decision):
             self.admissionDecided(decision, for: exchange)
         case .pending(let future):
             future.hop(to: self.pool.eventLoop).assumeIsolated().whenComplete { result in
-                guard case .admitting(let current) = self.state, current === exchange else { return }
+                guard self.machine.isAdmitting(exchange) else { return }
                 switch result {
                 case .success(let decision): self.admissionDecided(decision, for: exchange)
                 case .failure: self.answer(exchange, with: .upstreamUnavailable)
@@ -315,9 +253,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 webSocketUpgrade: exchange.isWebSocketUpgrade,
                 client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
                 upstreamHost: "", requestIDs: &self.requestIDs)
-            // Like nginx, the proxy answers `Expect: 100-continue` itself once
-            // it has decided to take the body, and does not pass it on.
-            if made.expectsContinue && !exchange.requestEnded {
+            if self.machine.answersContinue(expectsContinue: made.expectsContinue, for: exchange) {
                 self.context?.writeAndFlush(
                     self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                     promise: nil)
@@ -329,47 +265,32 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func receivedBody(_ body: ByteBuffer) {
-        switch self.state {
-        case .admitting(let exchange), .connecting(let exchange):
-            guard self.countBody(body, in: exchange) else { return }
+        let limit = self.settings.maxBodyBytes
+        switch self.machine.clientBodyReceived(bytes: body.readableBytes, limit: limit, now: .now()) {
+        case .hold(let exchange):
             exchange.pendingParts.append(.body(.byteBuffer(body)))
-        case .forwarding(let exchange, let connection):
-            guard self.countBody(body, in: exchange) else { return }
-            exchange.recordForReplay(.body(.byteBuffer(body)))
+        case .forward(let exchange, let connection):
+            exchange.replay.record(.body(.byteBuffer(body)))
             connection.write(.body(.byteBuffer(body)), flush: false)
-        case .idle, .answering, .lingering, .closed:
-            break  // the rest of a request that was already answered
-        }
-    }
-
-    /// Counts body bytes against the limit; on excess, answers 413 (or closes
-    /// if the response has begun) and returns `false`.
-    private func countBody(_ body: ByteBuffer, in exchange: Exchange) -> Bool {
-        exchange.requestBodyBytes += body.readableBytes
-        exchange.lastActivity = .now()
-        guard exchange.requestBodyBytes > self.settings.maxBodyBytes else { return true }
-        if exchange.responseStarted {
+        case .answerTooLarge(let exchange, let connection):
+            self.abandonUpstream(of: exchange, connection: connection)
+            self.answer(exchange, with: .bodyTooLarge(limit: limit))
+        case .close:
             self.context?.close(promise: nil)
-        } else {
-            self.abandonUpstream(of: exchange)
-            self.answer(exchange, with: .bodyTooLarge(limit: self.settings.maxBodyBytes))
+        case .discard:
+            break
         }
-        return false
     }
 
     private func receivedEnd() {
-        switch self.state {
-        case .admitting(let exchange), .connecting(let exchange):
-            exchange.requestEnded = true
+        switch self.machine.clientEndReceived() {
+        case .hold(let exchange):
             exchange.pendingParts.append(.end(nil))
-        case .forwarding(let exchange, let connection):
-            exchange.requestEnded = true
-            exchange.recordForReplay(.end(nil))
+        case .forward(let exchange, let connection, let watchUpstream):
+            exchange.replay.record(.end(nil))
             connection.write(.end(nil), flush: !self.inClientRead)
-            if !exchange.responseStarted { self.watchUpstream(exchange) }
-        case .answering(let exchange):
-            exchange.requestEnded = true
-        case .idle, .lingering, .closed:
+            if watchUpstream { self.watchUpstream(exchange) }
+        case .none:
             break
         }
     }
@@ -379,25 +300,23 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Picks an upstream and starts the exchange on a pooled or new
     /// connection to it (only a new one if `freshConnection`).
     private func connectUpstream(for exchange: Exchange, freshConnection: Bool = false) {
-        guard let upstream = self.balancer.pick(excluding: exchange.triedUpstreams) else {
+        let upstream: Int
+        switch UpstreamAcquisition(balancer: self.balancer, pool: self.pool).acquire(
+            for: exchange, freshConnection: freshConnection)
+        {
+        case .noUpstream:
             return self.answer(exchange, with: .upstreamUnavailable)
-        }
-        exchange.upstream = upstream
-        exchange.triedUpstreams.append(upstream)
-        // An upgrade takes its connection for good: always a new one, never pooled afterwards.
-        if !freshConnection, !exchange.isWebSocketUpgrade, let connection = self.pool.takeIdle(upstream: upstream) {
-            // A pooled connection may have been closed by the upstream an
-            // instant ago (its keep-alive timeout); keep what is sent so the
-            // request can go again on a new connection.
-            if !exchange.retriedStaleConnection { exchange.replayParts = [] }
+        case .pooled(let connection):
             return self.startForwarding(exchange, on: connection)
+        case .connect(let picked):
+            upstream = picked
         }
-        self.state = .connecting(exchange)
+        self.machine.connecting(exchange)
         self.pool.connect(upstream: upstream, forUpgrade: exchange.isWebSocketUpgrade).assumeIsolated().whenComplete {
             result in
             switch result {
             case .success(let connection):
-                guard case .connecting(let current) = self.state, current === exchange else {
+                guard self.machine.isConnecting(exchange) else {
                     // The client left while we connected; keep the fresh connection.
                     self.pool.release(connection)
                     return
@@ -405,18 +324,19 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 self.startForwarding(exchange, on: connection)
             case .failure(let error):
                 self.balancer.markDown(upstream)
-                guard case .connecting(let current) = self.state, current === exchange else { return }
+                guard self.machine.isConnecting(exchange) else { return }
                 self.balancer.finished(upstream)
                 exchange.upstream = nil
-                if exchange.triedUpstreams.count < self.balancer.upstreams.count {
+                switch UpstreamFailover.afterConnectFailure(
+                    error, tried: exchange.triedUpstreams.count, upstreams: self.balancer.upstreams.count)
+                {
+                case .tryAnother:
                     self.logger.debug(
                         "upstream connection failed, trying another",
                         metadata: ["upstream": "\(self.balancer.upstreams[upstream])", "error": "\(error)"])
                     self.connectUpstream(for: exchange)
-                } else if case ChannelError.connectTimeout = error {
-                    self.answer(exchange, with: .upstreamTimeout)
-                } else {
-                    self.answer(exchange, with: .upstreamUnavailable)
+                case .answer(let response):
+                    self.answer(exchange, with: response)
                 }
             }
         }
@@ -426,7 +346,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         guard var head = exchange.upstreamHead, let upstream = exchange.upstream else { return }
         head.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
         connection.receiver = self
-        self.state = .forwarding(exchange, connection)
+        self.machine.forwarding(exchange, over: connection)
         let now = NIODeadline.now()
         exchange.sentUpstreamAt = now
         // Client reads were held since the head: the body's clock starts now.
@@ -435,7 +355,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let pending = exchange.pendingParts
         exchange.pendingParts = []
         for part in pending {
-            exchange.recordForReplay(part)
+            exchange.replay.record(part)
             connection.write(part, flush: false)
         }
         if !self.inClientRead { connection.flush() }  // else channelReadComplete flushes
@@ -446,8 +366,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     /// Stops using the upstream connection of an exchange that will not
     /// complete, closing it (it may carry half a request or response).
-    private func abandonUpstream(of exchange: Exchange) {
-        if case .forwarding(_, let connection) = self.state {
+    private func abandonUpstream(of exchange: Exchange, connection: UpstreamConnection?) {
+        if let connection {
             connection.receiver = nil
             connection.close()
         }
@@ -460,11 +380,11 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     // MARK: UpstreamResponseReceiver
 
     func upstreamResponsePart(_ part: HTTPClientResponsePart) {
-        guard case .forwarding(let exchange, let connection) = self.state, let context = self.context else { return }
+        guard case .forwarding(let exchange, _) = self.machine.state, let context = self.context else { return }
         exchange.lastActivity = .now()
         switch part {
         case .head(let upstreamHead):
-            exchange.replayParts = nil
+            exchange.replay.stopRecording()
             if exchange.isWebSocketUpgrade {
                 // Whatever the answer, the client's decoder parses nothing
                 // more: the connection closes after it, unless it switches.
@@ -479,46 +399,36 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
             exchange.responseStarted = true
             exchange.responseStatus = Int(upstreamHead.status.code)
-            var headers = upstreamHead.headers
-            HopByHopHeaders.remove(from: &headers)
-            let clientVersion = exchange.clientHead.version
-            let chunked = ResponseFraming.apply(
-                to: &headers, status: upstreamHead.status, requestMethod: exchange.clientHead.method,
-                clientVersion: clientVersion)
-            if !chunked && clientVersion.major == 1 && clientVersion.minor == 0 && !headers.contains(name: "content-length")
-                && exchange.clientHead.method != .HEAD
-            {
-                exchange.closeAfterResponse = true  // HTTP/1.0 has no chunked framing: end by closing
-            }
-            if !exchange.requestEnded || self.quiescing { exchange.closeAfterResponse = true }
-            if exchange.closeAfterResponse {
-                headers.add(name: "connection", value: "close")
-            } else if clientVersion.major == 1 && clientVersion.minor == 0 {
-                headers.add(name: "connection", value: "keep-alive")
-            }
-            let head = HTTPResponseHead(version: clientVersion, status: upstreamHead.status, headers: headers)
-            context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+            let clientHead = ClientResponseHead(
+                for: upstreamHead, clientHead: exchange.clientHead, requestEnded: exchange.requestEnded,
+                closeAfterResponse: exchange.closeAfterResponse, quiescing: self.machine.quiescing)
+            exchange.closeAfterResponse = clientHead.closeAfterResponse
+            context.write(self.wrapOutboundOut(.head(clientHead.head)), promise: nil)
         case .body(let body):
             exchange.responseBytes += body.readableBytes
             context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         case .end(let trailers):
-            self.watchdog?.enter(.none)
-            if exchange.switchingProtocols {
-                return self.switchToWebSocket(exchange, connection: connection, context: context)
+            switch self.machine.upstreamResponseEnded() {
+            case .switchToWebSocket(let exchange, let connection):
+                self.watchdog?.enter(.none)
+                self.switchToWebSocket(exchange, connection: connection, context: context)
+            case .finish(let exchange, let connection, let reusable):
+                self.watchdog?.enter(.none)
+                if let upstream = exchange.upstream {
+                    self.balancer.finished(upstream)
+                }
+                if reusable {
+                    self.pool.release(connection)
+                } else {
+                    connection.receiver = nil
+                    connection.close()
+                }
+                self.finish(exchange, status: exchange.responseStatus ?? 502)
+                self.writeEnd(
+                    trailers: trailers, closing: exchange.closeAfterResponse, requestEnded: exchange.requestEnded)
+            case .none:
+                break
             }
-            let reusable = exchange.requestEnded && connection.keepAlive && !exchange.isWebSocketUpgrade
-            if let upstream = exchange.upstream {
-                self.balancer.finished(upstream)
-            }
-            if reusable {
-                self.pool.release(connection)
-            } else {
-                connection.receiver = nil
-                connection.close()
-            }
-            self.finish(exchange, status: exchange.responseStatus ?? 502)
-            self.state = .idle
-            self.writeEnd(trailers: trailers, closing: exchange.closeAfterResponse, requestEnded: exchange.requestEnded)
         }
     }
 
@@ -529,52 +439,33 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        // While the upstream takes no more body, client reads are held: the
-        // wait is the upstream's (it must take bytes within the upstream
-        // read timeout), not the client's body deadline.
-        if case .forwarding(let exchange, _) = self.state, exchange.requestHasBody, !exchange.requestEnded,
-            !exchange.responseStarted
-        {
-            if !isWritable, exchange.waitingOnUpstreamSince == nil {
-                exchange.waitingOnUpstreamSince = .now()
-                self.watchUpstream(exchange)
-            } else if isWritable, let since = exchange.waitingOnUpstreamSince {
-                let now = NIODeadline.now()
-                exchange.bodyTimeNotCounted = exchange.bodyTimeNotCounted + (now - since)
-                exchange.waitingOnUpstreamSince = nil
-                exchange.lastActivity = now
-                self.watchdog?.enter(.clientBody(exchange))
-            }
+        switch self.machine.upstreamWritabilityChanged(isWritable: isWritable, now: .now()) {
+        case .watchUpstream(let exchange): self.watchUpstream(exchange)
+        case .watchClientBody(let exchange): self.watchdog?.enter(.clientBody(exchange))
+        case .none: break
         }
         if isWritable { self.releaseHeldRead() }
     }
 
     func upstreamClosed(error: (any Error)?) {
-        guard case .forwarding(let exchange, _) = self.state else { return }
+        guard case .forwarding(let exchange, _) = self.machine.state else { return }
         self.watchdog?.enter(.none)
         if let upstream = exchange.upstream {
             self.balancer.finished(upstream)
             exchange.upstream = nil
         }
-        if exchange.responseStarted {
+        switch self.machine.upstreamClosed() {
+        case .cutShort(let exchange):
             // The response is cut short; closing is the only way to tell the client.
             self.finish(exchange, status: exchange.responseStatus ?? 502)
-            self.state = .closed
             self.context?.close(promise: nil)
-        } else if let replay = exchange.replayParts, !exchange.retriedStaleConnection {
-            // A reused connection closed before any answer: the upstream most
-            // likely closed it as idle while the request was on its way, and
-            // did not see the request. Send it once more on a new connection,
-            // as nginx and HTTP clients do with stale keep-alive connections.
+        case .replay(let exchange):
             self.logger.debug("pooled upstream connection was stale, sending the request again")
-            exchange.retriedStaleConnection = true
-            exchange.replayParts = nil
-            exchange.pendingParts = replay
-            exchange.triedUpstreams.removeLast()
-            self.state = .connecting(exchange)
             self.connectUpstream(for: exchange, freshConnection: true)
-        } else {
+        case .answerUnavailable(let exchange):
             self.answer(exchange, with: .upstreamUnavailable)
+        case .none:
+            break
         }
     }
 
@@ -619,7 +510,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             exchange.upstream = nil
         }
         self.finish(exchange, status: 101)
-        self.state = .closed
+        self.machine.closed()
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
 
         let tunnel = WebSocketTunnel(
@@ -660,56 +551,39 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     ) {
         guard let context = self.context else { return }
         self.watchdog?.enter(.none)
-        self.abandonUpstream(of: exchange)
-        // After a WebSocket handshake the decoder parses nothing more.
-        let closingAtOnce = closingAtOnce || exchange.isWebSocketUpgrade
-        if exchange.responseStarted {
-            self.state = .closed
-            context.close(promise: nil)
-            return
-        }
-        let upstreamFault = response.status == .badGateway || response.status == .gatewayTimeout
-        let closing =
-            closingAtOnce || exchange.closeAfterResponse || !exchange.requestEnded || !upstreamFault || self.quiescing
+        self.abandonUpstream(of: exchange, connection: self.machine.upstream)
+        guard self.machine.answerStarts(exchange) else { return context.close(promise: nil) }
+        let made = ProxyMadeResponse(
+            response, for: exchange, extraHeaders: extraHeaders, closingAtOnce: closingAtOnce,
+            quiescing: self.machine.quiescing, allocator: context.channel.allocator)
         exchange.responseStarted = true
-        exchange.closeAfterResponse = closing
-        let body = response.body(allocator: context.channel.allocator)
-        exchange.responseBytes = body.readableBytes
-        var headers = extraHeaders
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        if exchange.requestID != "-" { headers.add(name: "x-request-id", value: exchange.requestID) }
-        if closing { headers.add(name: "connection", value: "close") }
-        let version = exchange.clientHead.version.major == 1 ? exchange.clientHead.version : .http1_1
-        self.state = .answering(exchange)
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
-        // A response to HEAD has no body; its Content-Length still says how long it would be.
-        if exchange.clientHead.method != .HEAD {
+        exchange.closeAfterResponse = made.closing
+        exchange.responseBytes = made.bodyBytes
+        context.write(self.wrapOutboundOut(.head(made.head)), promise: nil)
+        if let body = made.body {
             context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         self.finish(exchange, status: Int(response.status.code))
-        self.state = .idle
-        self.writeEnd(trailers: nil, closing: closing, requestEnded: exchange.requestEnded || closingAtOnce)
+        self.writeEnd(trailers: nil, closing: made.closing, requestEnded: exchange.requestEnded || made.closingAtOnce)
     }
 
     /// Ends the response and either waits for the next request or closes.
     private func writeEnd(trailers: HTTPHeaders?, closing: Bool, requestEnded: Bool) {
         guard let context = self.context else { return }
-        if closing && !requestEnded {
-            self.state = .lingering
+        switch self.machine.responseEnds(closing: closing, requestEnded: requestEnded) {
+        case .writeEndThenLinger:
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 self.linger()
             }
-        } else if closing {
-            self.state = .closed
+        case .writeEndThenClose:
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
                 self.context?.close(promise: nil)
             }
-        } else {
+        case .writeEndThenNextRequest:
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
-            guard case .idle = self.state else { return }
+            guard self.machine.isIdle else { return }
             self.watchdog?.enter(.requestHead(since: .now()))
-            if !self.pipelined.isEmpty { self.handlePipelined() }
+            if self.machine.hasPipelinedParts { self.handlePipelined() }
             self.releaseHeldRead()
         }
     }
@@ -717,7 +591,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Keeps reading and discarding for a short while before closing, so a
     /// client still sending a body can read the response instead of a reset.
     private func linger() {
-        guard case .lingering = self.state else { return }
+        guard self.machine.isLingering else { return }
         self.watchdog?.enter(.linger(until: .now() + self.settings.lingerTimeout))
         self.releaseHeldRead()
     }
@@ -735,22 +609,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     // MARK: Reads and timers
 
-    private var clientReadsHeld: Bool {
-        if !self.pipelined.isEmpty { return true }
-        switch self.state {
-        // Closing: whatever the client still sends is not read (after an
-        // upgrade head it would not even be parsed, only buffered).
-        case .admitting, .connecting, .answering, .closed: return true
-        // A WebSocket handshake: nothing after it is HTTP, so nothing is read
-        // until the connection switches (the relay reads then) or closes.
-        case .forwarding(let exchange, let connection): return exchange.isWebSocketUpgrade || !connection.isWritable
-        case .idle, .lingering: return false
-        }
-    }
-
     private func releaseHeldRead() {
-        guard self.readPending, !self.clientReadsHeld, let context = self.context else { return }
-        self.readPending = false
+        guard let context = self.context, self.machine.releaseHeldRead() else { return }
         context.read()
     }
 
@@ -760,36 +620,19 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func deadlinePassed(_ phase: ConnectionWatchdog.Phase) {
-        switch phase {
+        switch self.machine.deadlinePassed(phase) {
         case .none:
             break
-        case .requestHead, .linger:
-            // A client that does not send a complete request in time is cut off (slow-header defence).
-            self.state = .closed
+        case .close:
             self.context?.close(promise: nil)
-        case .clientBody(let exchange):
-            if self.isCurrent(exchange) && !exchange.requestEnded { self.answer(exchange, with: .requestTimeout) }
-        case .upstreamRead(let exchange):
-            if self.isCurrent(exchange) { self.answer(exchange, with: .upstreamTimeout) }
-        case .clientSend:
-            // The response has begun, so closing is the only answer; the
-            // upstream connection is closed with it (a backend stops generating).
-            if case .forwarding(let exchange, _) = self.state {
-                self.logger.info("client did not read the response in time, closing", metadata: ["client": "\(self.clientAddress)"])
-                self.abandonUpstream(of: exchange)
-                self.finish(exchange, status: exchange.responseStatus ?? 502)
-            }
-            self.state = .closed
+        case .answer(let exchange, let response):
+            self.answer(exchange, with: response)
+        case .abandonAndClose(let exchange, let connection):
+            // The upstream connection is closed with the client's (a backend stops generating).
+            self.logger.info("client did not read the response in time, closing", metadata: ["client": "\(self.clientAddress)"])
+            self.abandonUpstream(of: exchange, connection: connection)
+            self.finish(exchange, status: exchange.responseStatus ?? 502)
             self.context?.close(promise: nil)
-        }
-    }
-
-    private func isCurrent(_ exchange: Exchange) -> Bool {
-        switch self.state {
-        case .admitting(let current), .connecting(let current), .forwarding(let current, _):
-            return current === exchange
-        case .idle, .answering, .lingering, .closed:
-            return false
         }
     }
 }

@@ -1,0 +1,41 @@
+import NIOHTTP1
+
+/// The response head the client gets for an upstream's head: hop-by-hop
+/// fields removed, framed for the client's HTTP version
+/// (``ResponseFraming``), and `Connection` saying whether the connection
+/// stays open.
+struct ClientResponseHead {
+    let head: HTTPResponseHead
+    /// Whether the client connection closes once the response is written.
+    let closeAfterResponse: Bool
+
+    /// - Parameters:
+    ///   - closeAfterResponse: whether the connection was already going to close.
+    ///   - quiescing: the proxy is shutting down (always closes).
+    init(
+        for upstreamHead: HTTPResponseHead, clientHead: HTTPRequestHead, requestEnded: Bool,
+        closeAfterResponse: Bool, quiescing: Bool
+    ) {
+        var close = closeAfterResponse
+        var headers = upstreamHead.headers
+        HopByHopHeaders.remove(from: &headers)
+        let clientVersion = clientHead.version
+        let chunked = ResponseFraming.apply(
+            to: &headers, status: upstreamHead.status, requestMethod: clientHead.method,
+            clientVersion: clientVersion)
+        if !chunked && clientVersion.major == 1 && clientVersion.minor == 0 && !headers.contains(name: "content-length")
+            && clientHead.method != .HEAD
+        {
+            close = true  // HTTP/1.0 has no chunked framing: end by closing
+        }
+        // A request still coming in when the response begins is not read to its end.
+        if !requestEnded || quiescing { close = true }
+        if close {
+            headers.add(name: "connection", value: "close")
+        } else if clientVersion.major == 1 && clientVersion.minor == 0 {
+            headers.add(name: "connection", value: "keep-alive")
+        }
+        self.head = HTTPResponseHead(version: clientVersion, status: upstreamHead.status, headers: headers)
+        self.closeAfterResponse = close
+    }
+}
