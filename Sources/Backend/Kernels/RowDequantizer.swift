@@ -9,6 +9,12 @@ enum RowDequantizer {
     static func dequantizeInKernelOrder(
         type: GGMLType, row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>
     ) {
+        /// Expands the row's 256-weight super-blocks one by one.
+        func superBlocks(_ bytes: Int, _ dequantize: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
+            for block in 0..<(columns / 256) {
+                dequantize(row + block * bytes, out + block * 256)
+            }
+        }
         switch type {
         case .f32:
             UnsafeMutableRawPointer(out).copyMemory(from: row, byteCount: columns * 4)
@@ -29,25 +35,15 @@ enum RowDequantizer {
         case .q5_1:
             smallBlocks(.q5_1, row, columns, out)
         case .q4_K:
-            for block in 0..<(columns / 256) {
-                q4_K(row + block * BlockFormats.q4_KBytes, out + block * 256)
-            }
+            superBlocks(BlockFormats.q4_KBytes, q4_K)
         case .q6_K:
-            for block in 0..<(columns / 256) {
-                q6_K(row + block * BlockFormats.q6_KBytes, out + block * 256)
-            }
+            superBlocks(BlockFormats.q6_KBytes, q6_K)
         case .q5_K:
-            for block in 0..<(columns / 256) {
-                q5_K(row + block * SuperBlocks.q5_KBytes, out + block * 256)
-            }
+            superBlocks(SuperBlocks.q5_KBytes, q5_K)
         case .q3_K:
-            for block in 0..<(columns / 256) {
-                q3_K(row + block * SuperBlocks.q3_KBytes, out + block * 256)
-            }
+            superBlocks(SuperBlocks.q3_KBytes, q3_K)
         case .q2_K:
-            for block in 0..<(columns / 256) {
-                q2_K(row + block * SuperBlocks.q2_KBytes, out + block * 256)
-            }
+            superBlocks(SuperBlocks.q2_KBytes, q2_K)
         case .iq4_nl:
             iq4_nl(row, columns, out)
         case .iq4_xs:

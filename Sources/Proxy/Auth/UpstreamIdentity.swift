@@ -42,7 +42,7 @@ enum UpstreamIdentity {
         guard name.utf8.count == header.utf8.count else { return false }
         return zip(name.utf8, header.utf8).allSatisfy { pair in
             func folded(_ byte: UInt8) -> UInt8 {
-                byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : (65...90).contains(byte) ? byte | 0x20 : byte
+                byte == UInt8(ascii: "_") ? UInt8(ascii: "-") : HeaderName.lowercased(byte)
             }
             return folded(pair.0) == folded(pair.1)
         }

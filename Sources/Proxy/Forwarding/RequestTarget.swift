@@ -58,10 +58,10 @@ enum RequestTarget {
     private static func pathStartOfAbsoluteForm(_ utf8: Substring.UTF8View) -> Substring.UTF8View.Index? {
         var index = utf8.startIndex
         for expected in "http".utf8 {
-            guard index < utf8.endIndex, Self.lowercased(utf8[index]) == expected else { return nil }
+            guard index < utf8.endIndex, HeaderName.lowercased(utf8[index]) == expected else { return nil }
             index = utf8.index(after: index)
         }
-        if index < utf8.endIndex, Self.lowercased(utf8[index]) == UInt8(ascii: "s") { index = utf8.index(after: index) }
+        if index < utf8.endIndex, HeaderName.lowercased(utf8[index]) == UInt8(ascii: "s") { index = utf8.index(after: index) }
         for expected in "://".utf8 {
             guard index < utf8.endIndex, utf8[index] == expected else { return nil }
             index = utf8.index(after: index)
@@ -197,9 +197,5 @@ enum RequestTarget {
         let low = utf8[utf8.index(index, offsetBy: 2)]
         guard let high = URICharacters.hexValue(high), let low = URICharacters.hexValue(low) else { return nil }
         return high << 4 | low
-    }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 }

@@ -1,5 +1,6 @@
 /// ASCII case-insensitive comparisons of header field names and tokens,
-/// without allocating (they run on every field of every request).
+/// without allocating (they run on every field of every request); the one
+/// place that folds ASCII case for the proxy (forwarding, targets, access).
 enum HeaderName {
     /// Whether `name` equals `lowercase` ignoring ASCII case; `lowercase` must already be lower case.
     static func equals(_ name: some StringProtocol, _ lowercase: String) -> Bool {
@@ -11,9 +12,13 @@ enum HeaderName {
         var nameBytes = name.utf8.makeIterator()
         for expected in lowercase.utf8 {
             guard let byte = nameBytes.next() else { return false }
-            let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
-            if folded != expected { return false }
+            if self.lowercased(byte) != expected { return false }
         }
         return true
+    }
+
+    /// `byte` in lower case if it is an ASCII capital letter, else unchanged.
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 }
