@@ -46,6 +46,11 @@ let package = Package(
         // `openblas`, not `blas`: the latter may resolve to the slow reference BLAS.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // The OpenAI wire format both the proxy and the backend write (the error body).
+        .target(
+            name: "OpenAIWire",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HtpasswdKit",
             dependencies: ["COpenSSL", "CCrypt"],
@@ -56,6 +61,7 @@ let package = Package(
             dependencies: [
                 "COpenSSL",
                 "HtpasswdKit",
+                "OpenAIWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -69,6 +75,7 @@ let package = Package(
             name: "Backend",
             dependencies: [
                 "COpenBLAS",
+                "OpenAIWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -159,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["Backend"],
+            dependencies: ["Backend", "OpenAIWire"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

@@ -6,11 +6,13 @@ import Foundation
 /// (`tokenizer.chat_template`), rendered with ``init(jinja:)``; models
 /// without one get ``chatML``.
 public struct ChatTemplate: Sendable {
-    private let render: @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+    private let render: @Sendable ([ChatMessage], [JSONValue], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+    /// What the template does with tools, and the format its model writes calls in.
+    public let toolSupport: ToolTemplateSupport
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the format llama.cpp
     /// falls back to for a model without a template.
-    public static let chatML = ChatTemplate { messages, addGenerationPrompt, _, _ in
+    public static let chatML = ChatTemplate(toolSupport: .none) { messages, _, addGenerationPrompt, _, _ in
         var prompt = ""
         for message in messages {
             prompt += "<|im_start|>\(message.role)\n\(message.content)<|im_end|>\n"
@@ -25,8 +27,13 @@ public struct ChatTemplate: Sendable {
     /// with `role` and `content`), `add_generation_prompt`, `bos_token`,
     /// `eos_token`, and the functions `raise_exception` and `strftime_now`.
     ///
-    /// `tools` is absent (as in llama.cpp when a request has none), so
-    /// templates take their tool-free branch.
+    /// `tools` (each in OpenAI's shape, ``ToolDefinition/templateValue``) is
+    /// given only when a request has tools: absent, as in llama.cpp, templates
+    /// take their tool-free branch. Messages carry `tool_calls` (with
+    /// `function.arguments` an object, as Qwen's, Llama's and Mistral's
+    /// templates expect) and `tool_call_id` only when they have them (Llama
+    /// 3.1 tests `'tool_calls' in message`). What the template does not
+    /// render itself is written as text first (``ToolPromptPolyfill``).
     ///
     /// The text is the template's, as jinja2 renders it. llama.cpp's server
     /// does more around the rendering, which is left to callers: it removes
@@ -45,13 +52,14 @@ public struct ChatTemplate: Sendable {
         } catch {
             throw ChatTemplateError("chat template: \(error)")
         }
-        self.init { messages, addGenerationPrompt, tokens, clock throws(ChatTemplateError) in
-            let context: [String: JinjaValue] = [
-                "messages": .list(messages.map { .dictionary(JinjaDictionary([("role", .string($0.role)), ("content", .string($0.content))])) }),
+        self.init(toolSupport: ToolTemplateSupport(templateSource: source)) { messages, tools, addGenerationPrompt, tokens, clock throws(ChatTemplateError) in
+            var context: [String: JinjaValue] = [
+                "messages": .list(messages.map(Self.jinjaValue)),
                 "add_generation_prompt": .boolean(addGenerationPrompt),
                 "bos_token": .string(tokens.beginningOfSequence),
                 "eos_token": .string(tokens.endOfSequence),
             ]
+            if !tools.isEmpty { context["tools"] = .list(tools.map(Self.jinjaValue)) }
             do throws(JinjaError) {
                 return try template.render(context, now: clock.now, timeZone: clock.timeZone)
             } catch {
@@ -62,24 +70,58 @@ public struct ChatTemplate: Sendable {
     }
 
     private init(
-        render: @escaping @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+        toolSupport: ToolTemplateSupport,
+        render: @escaping @Sendable ([ChatMessage], [JSONValue], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
     ) {
+        self.toolSupport = toolSupport
         self.render = render
     }
 
-    /// Renders `messages`, ending with the start of an assistant turn when
-    /// `addGenerationPrompt` is set.
+    /// Renders `messages` offering `tools` (``ToolDefinition/templateValue``s),
+    /// ending with the start of an assistant turn when `addGenerationPrompt` is set.
     public func render(
-        _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens
+        _ messages: [ChatMessage], tools: [JSONValue] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens
     ) throws(ChatTemplateError) -> String {
-        try render(messages, addGenerationPrompt, tokens, ChatTemplateClock(now: Date(), timeZone: .current))
+        try render(messages, tools: tools, addGenerationPrompt: addGenerationPrompt, tokens: tokens, clock: ChatTemplateClock(now: Date(), timeZone: .current))
     }
 
     /// Renders as of `clock` (what `strftime_now` gives), for tests.
     func render(
-        _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
+        _ messages: [ChatMessage], tools: [JSONValue] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
     ) throws(ChatTemplateError) -> String {
-        try render(messages, addGenerationPrompt, tokens, clock)
+        let polyfilled = ToolPromptPolyfill.apply(messages, tools: tools, support: toolSupport)
+        return try render(polyfilled, toolSupport.rendersTools ? tools : [], addGenerationPrompt, tokens, clock)
+    }
+
+    /// A message as templates see it: `role` and `content`, and `tool_calls`
+    /// and `tool_call_id` only when it has them.
+    private static func jinjaValue(_ message: ChatMessage) -> JinjaValue {
+        var members: [(String, JinjaValue)] = [("role", .string(message.role)), ("content", .string(message.content))]
+        if !message.toolCalls.isEmpty {
+            members.append(("tool_calls", .list(message.toolCalls.map { call in
+                .dictionary(JinjaDictionary([
+                    ("id", .string(call.id)), ("type", .string("function")),
+                    ("function", .dictionary(JinjaDictionary([("name", .string(call.name)), ("arguments", jinjaValue(call.argumentsValue))]))),
+                ]))
+            })))
+        }
+        if let id = message.toolCallID { members.append(("tool_call_id", .string(id))) }
+        return .dictionary(JinjaDictionary(members))
+    }
+
+    /// A JSON value as a template value. Object members are sorted by key:
+    /// ``JSONValue`` keeps no order, and a prompt must not change between
+    /// two renderings of one request (the KV cache reuses equal prefixes).
+    static func jinjaValue(_ value: JSONValue) -> JinjaValue {
+        switch value {
+        case .null: .none
+        case .bool(let flag): .boolean(flag)
+        case .integer(let number): .integer(number)
+        case .number(let number): .double(number)
+        case .string(let text): .string(text)
+        case .array(let items): .list(items.map(jinjaValue))
+        case .object(let members): .dictionary(JinjaDictionary(members.sorted { $0.key < $1.key }.map { ($0.key, jinjaValue($0.value)) }))
+        }
     }
 }
 

@@ -85,18 +85,19 @@ public final class ModelService: Sendable {
 
     /// The tokens of a conversation rendered with `template`, the messages'
     /// text marked so that it stays text (see ``RequestTextMarking``).
-    static func tokens(ofChat messages: [ChatMessage], template: ChatTemplate, tokenizer: Tokenizer) throws(APIError) -> [Int] {
+    static func tokens(
+        ofChat messages: [ChatMessage], tools: [JSONValue] = [], template: ChatTemplate, tokenizer: Tokenizer
+    ) throws(APIError) -> [Int] {
         let vocabulary = tokenizer.vocabulary
         let names = ChatTemplateTokens(
             beginningOfSequence: vocabulary.bosTokenID.map { vocabulary.tokens[$0] } ?? "",
             endOfSequence: vocabulary.eosTokenID.map { vocabulary.tokens[$0] } ?? "")
         // Roles are checked against a fixed list already; they are marked all the same, as all request text.
-        let marked = messages.map {
-            ChatMessage(role: tokenizer.markingControlTokenText(in: $0.role), content: tokenizer.markingControlTokenText(in: $0.content))
-        }
+        let marked = messages.map { $0.marked(by: tokenizer.markingControlTokenText) }
+        let markedTools = tools.map { $0.mappingStrings(tokenizer.markingControlTokenText) }
         let text: String
         do {
-            text = try template.render(marked, addGenerationPrompt: true, tokens: names)
+            text = try template.render(marked, tools: markedTools, addGenerationPrompt: true, tokens: names)
         } catch {
             throw .invalid(
                 "the chat template could not render these messages: \(RequestTextMarking.withoutMarkers(error.description))",

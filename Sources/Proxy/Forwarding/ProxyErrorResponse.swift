@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import OpenAIWire
 
 /// A response the proxy makes itself, with an OpenAI-style JSON body:
 /// `{"error":{"message":...,"type":...,"param":null,"code":...}}`.
@@ -57,32 +58,8 @@ struct ProxyErrorResponse: Error, Equatable {
         status: .serviceUnavailable, message: "The proxy is shutting down.",
         type: "server_error", code: "service_unavailable")
 
-    /// The JSON body, with the message escaped.
+    /// The JSON body, written by ``OpenAIErrorBody`` as the backend's are.
     func body(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var json = #"{"error":{"message":""#
-        json += Self.escapeJSON(self.message)
-        json += #"","type":""# + Self.escapeJSON(self.type)
-        json += #"","param":null,"code":""# + Self.escapeJSON(self.code) + #""}}"#
-        json += "\n"
-        return allocator.buffer(string: json)
-    }
-
-    static func escapeJSON(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
+        allocator.buffer(string: OpenAIErrorBody(message: self.message, type: self.type, code: self.code).json + "\n")
     }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import NIOHTTP1
+import OpenAIWire
 
 /// An error answer in OpenAI's shape, `{"error":{"message","type","param","code"}}`,
 /// with its HTTP status. Anthropic's clients read the same body (they look
@@ -34,14 +36,24 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(status: .badRequest, message: message, type: "invalid_request_error", parameter: parameter, code: "unsupported_parameter")
     }
 
-    /// The JSON body.
+    /// 404 for a request naming a model this server does not serve.
+    static func unknownModel(_ name: String, service: ModelService) -> APIError {
+        APIError(
+            status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(service.id)'",
+            type: "not_found_error", parameter: "model", code: "model_not_found")
+    }
+
+    /// The body as ``OpenAIErrorBody`` writes it, for the proxy and the backend alike.
+    var wire: OpenAIErrorBody {
+        OpenAIErrorBody(message: message, type: type, param: parameter, code: code)
+    }
+
+    /// The JSON body as text.
+    var serializedBody: String { wire.json }
+
+    /// The JSON body as a value, read back from ``serializedBody`` so that
+    /// there is one writer of the shape.
     var body: JSONValue {
-        [
-            "type": "error",
-            "error": [
-                "message": .string(message), "type": .string(type),
-                "param": parameter.map { .string($0) } ?? .null, "code": code.map { .string($0) } ?? .null,
-            ],
-        ]
+        JSONValue.parse(Data(serializedBody.utf8)) ?? .null
     }
 }

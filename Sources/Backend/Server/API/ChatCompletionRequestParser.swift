@@ -10,6 +10,7 @@ enum ChatCompletionRequestParser {
         for (index, item) in items.enumerated() {
             messages.append(try message(item, at: index))
         }
+        try ToolCallHistory.check(messages, parameter: { "messages[\($0)]" })
         var request = GenerationRequest(prompt: .chat(messages), sampling: SamplingParameters(), stopSequences: [])
         try OpenAIParameters.read(fields, into: &request, maxTokensKeys: ["max_tokens", "max_completion_tokens"])
         if try fields.bool("logprobs") == true {
@@ -27,15 +28,52 @@ enum ChatCompletionRequestParser {
         guard case .string(let role)? = object["role"] else {
             throw .invalid("'\(parameter).role' must be a string", parameter: "\(parameter).role")
         }
-        guard ["system", "developer", "user", "assistant"].contains(role) else {
+        guard ["system", "developer", "user", "assistant", "tool"].contains(role) else {
             throw .invalid(
-                "'\(parameter).role' must be system, developer, user or assistant, got '\(role)' (tool messages are not supported)",
-                parameter: "\(parameter).role")
+                "'\(parameter).role' must be system, developer, user, assistant or tool, got '\(role)'", parameter: "\(parameter).role")
         }
-        if object["tool_calls"].map({ $0 != .null }) == true {
-            throw .unsupported("\(parameter).tool_calls", "tool calls are not supported by this server yet")
+        let content = try text(object["content"], parameter: "\(parameter).content")
+        switch role {
+        case "assistant":
+            return ChatMessage(role: role, content: content, toolCalls: try toolCalls(object["tool_calls"], parameter: "\(parameter).tool_calls"))
+        case "tool":
+            // A missing id is refused by ToolCallHistory, once it knows whether any call was made.
+            guard case .string(let id)? = object["tool_call_id"] else { return ChatMessage(role: role, content: content, toolCallID: "") }
+            return ChatMessage(role: role, content: content, toolCallID: id)
+        default:
+            return ChatMessage(role: role == "developer" ? "system" : role, content: content)
         }
-        return ChatMessage(role: role == "developer" ? "system" : role, content: try text(object["content"], parameter: "\(parameter).content"))
+    }
+
+    /// An assistant message's `tool_calls`: `[{"id", "type": "function", "function": {"name", "arguments"}}]`.
+    static func toolCalls(_ value: JSONValue?, parameter: String) throws(APIError) -> [ToolCall] {
+        switch value {
+        case nil, .null?: return []
+        case .array(let items)?:
+            guard items.count <= ToolDefinition.limit else {
+                throw .invalid("'\(parameter)' may hold at most \(ToolDefinition.limit) calls", parameter: parameter)
+            }
+            var calls: [ToolCall] = []
+            for (index, item) in items.enumerated() {
+                let place = "\(parameter)[\(index)]"
+                guard let object = item.objectValue, case .string(let id)? = object["id"], !id.isEmpty,
+                    let function = object["function"]?.objectValue, case .string(let name)? = function["name"], !name.isEmpty
+                else {
+                    throw .invalid("'\(place)' must be {\"id\", \"type\": \"function\", \"function\": {\"name\", \"arguments\"}}", parameter: place)
+                }
+                let arguments: String
+                switch function["arguments"] {
+                case .string(let text)?: arguments = text
+                case .object?: arguments = function["arguments"]!.serialized
+                case nil, .null?: arguments = "{}"
+                default: throw .invalid("'\(place).function.arguments' must be a string of JSON", parameter: "\(place).function.arguments")
+                }
+                calls.append(ToolCall(id: id, name: name, arguments: arguments))
+            }
+            return calls
+        default:
+            throw .invalid("'\(parameter)' must be an array", parameter: parameter)
+        }
     }
 
     /// A message's content: a string, or an array of `{"type": "text", "text": …}` parts.

@@ -25,9 +25,39 @@ struct GenerationRequest: Sendable {
     var includeUsage = false
     /// How many alternatives to report per token, or `nil` when log-probabilities are off.
     var logprobs: Int?
+    /// The function tools offered.
+    var tools: [ToolDefinition] = []
+    var toolChoice = ToolChoice.auto
+    /// Whether the model may make several calls in one answer.
+    var parallelToolCalls = true
+
+    /// The tools the template offers the model: none for `tool_choice: none`,
+    /// only the named one for a named function.
+    var templateTools: [ToolDefinition] {
+        switch toolChoice {
+        case .none: []
+        case .function(let name): tools.filter { $0.name == name }
+        case .auto, .required: tools
+        }
+    }
+
+    /// Whether the output is read for tool calls.
+    var parsesToolCalls: Bool { !templateTools.isEmpty }
+
+    /// What a forced choice asks of the output, for the grammar engine to
+    /// enforce (see ``ToolCallConstraint``); `nil` when the model is free.
+    var toolCallConstraint: ToolCallConstraint? {
+        switch toolChoice {
+        case .required, .function: ToolCallConstraint(tools: templateTools, parallel: parallelToolCalls)
+        case .auto, .none: nil
+        }
+    }
 
     /// The engine's options once the prompt length is known: the token limit
     /// is the client's, cut to the room left in the context.
+    ///
+    /// Grammar-constrained sampling attaches here: ``toolCallConstraint``
+    /// (and `response_format`) become the sampler's grammar.
     func options(roomLeft: Int) -> GenerationOptions {
         GenerationOptions(
             maxTokens: min(maxTokens ?? roomLeft, roomLeft), sampling: sampling, stopSequences: stopSequences,
@@ -43,14 +73,13 @@ enum OpenAIParameters {
         if let n = try fields.integer("n", in: 1...128), n != 1 {
             throw .unsupported("n", "'n' greater than 1 is not supported: send one request per completion")
         }
-        for key in ["tools", "functions"] where fields.has(key) {
-            if case .array(let items) = fields.members[key], items.isEmpty { continue }
-            throw .unsupported(key, "'\(key)' (tool calling) is not supported by this server yet")
+        if fields.has("functions"), fields.members["functions"] != .array([]) {
+            throw .unsupported("functions", "'functions' (the deprecated form of tools) is not supported: send 'tools'")
         }
-        for key in ["tool_choice", "function_call"] where fields.has(key) {
-            if case .string(let mode) = fields.members[key], mode == "none" || mode == "auto" { continue }
-            throw .unsupported(key, "'\(key)' is not supported by this server yet")
+        if fields.has("function_call"), fields.members["function_call"] != .string("none"), fields.members["function_call"] != .string("auto") {
+            throw .unsupported("function_call", "'function_call' (the deprecated form of tool_choice) is not supported: send 'tool_choice'")
         }
+        try OpenAIToolFields.read(fields, into: &request)
         if let format = try fields.object("response_format") {
             if case .string(let type) = format["type"], type == "text" {
             } else {

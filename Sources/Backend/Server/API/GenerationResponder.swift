@@ -24,6 +24,15 @@ struct ResponseContext {
     let model: String
     let promptTokens: Int
     let tokenizer: Tokenizer
+    /// How the model writes tool calls (its template's format).
+    var toolCallFormat = ToolCallFormat.hermes
+
+    /// A reader of the output's tool calls for `request`, or `nil` when it offers none.
+    func toolCallStream(for request: GenerationRequest, makeID: (@Sendable () -> String)? = nil) -> ToolCallStream? {
+        guard request.parsesToolCalls else { return nil }
+        let format = toolCallFormat
+        return ToolCallStream(parser: format.makeParser(), parallel: request.parallelToolCalls, makeID: makeID ?? { format.makeCallID() })
+    }
 
     /// A random id with `prefix`.
     static func makeID(prefix: String) -> String {

@@ -8,31 +8,31 @@ import NIOCore
 /// server's thread pool, never on an event loop, where it would hold up
 /// every other connection of that loop.
 struct PreparedGeneration: Sendable {
-    let endpoint: BackendAPIHandler.Endpoint
+    let endpoint: GenerationEndpoint
     let request: GenerationRequest
     let promptTokens: [Int]
 
     /// Parses `body` as a request to `endpoint` and tokenizes its prompt for `service`.
-    init(endpoint: BackendAPIHandler.Endpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
-        guard let json = JSONValue.parse(Data(body.readableBytesView)) else { throw APIError.invalid("the request body is not valid JSON") }
-        guard let object = json.objectValue else { throw APIError.invalid("the request body must be a JSON object") }
-        let request: GenerationRequest
-        switch endpoint {
-        case .chatCompletions: request = try ChatCompletionRequestParser.parse(object)
-        case .completions: request = try TextCompletionRequestParser.parse(object)
-        case .messages: request = try AnthropicMessagesRequestParser.parse(object)
-        }
+    init(endpoint: GenerationEndpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
+        let request = try endpoint.api.request(from: RequestBody.object(body))
         guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
-        guard service.answers(to: model) else { throw BackendAPIHandler.unknownModel(model, service: service) }
-        let promptTokens = try service.tokens(for: request.prompt)
+        guard service.answers(to: model) else { throw APIError.unknownModel(model, service: service) }
+        let promptTokens = try Self.promptTokens(of: request, service: service)
         guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
         guard promptTokens.count < service.contextLength else {
             throw APIError.invalid(
                 "This model's maximum context length is \(service.contextLength) tokens. However, your prompt has \(promptTokens.count) tokens, which leaves no room for a completion.",
-                parameter: endpoint == .completions ? "prompt" : "messages", code: "context_length_exceeded")
+                parameter: endpoint.api.promptParameter, code: "context_length_exceeded")
         }
         self.endpoint = endpoint
         self.request = request
         self.promptTokens = promptTokens
+    }
+
+    /// The tokens of `request`'s prompt as `service`'s model reads it.
+    static func promptTokens(of request: GenerationRequest, service: ModelService) throws(APIError) -> [Int] {
+        guard case .chat(let messages) = request.prompt, !request.templateTools.isEmpty else { return try service.tokens(for: request.prompt) }
+        return try ModelService.tokens(
+            ofChat: messages, tools: request.templateTools.map(\.templateValue), template: service.template, tokenizer: service.tokenizer)
     }
 }

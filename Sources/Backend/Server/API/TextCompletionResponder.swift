@@ -82,6 +82,6 @@ struct TextCompletionResponder: GenerationResponder {
     }
 
     func failure(_ message: String) -> String {
-        ResponseContext.event(APIError(status: .internalServerError, message: message, type: "server_error").body) + "data: [DONE]\n\n"
+        "data: " + APIError(status: .internalServerError, message: message, type: "server_error").serializedBody + "\n\ndata: [DONE]\n\n"
     }
 }

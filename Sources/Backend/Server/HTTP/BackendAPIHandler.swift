@@ -22,17 +22,10 @@ final class BackendAPIHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// The API a generation request speaks.
-    enum Endpoint: String {
-        case chatCompletions = "/v1/chat/completions"
-        case completions = "/v1/completions"
-        case messages = "/v1/messages"
-    }
-
     /// A generation in progress on this connection.
     private struct Generation {
         let serial: UInt64
-        let endpoint: Endpoint
+        let endpoint: GenerationEndpoint
         let ticket: GenerationTicket
         let scheduler: InferenceScheduler
         var responder: any GenerationResponder
@@ -42,7 +35,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
     /// A generation request being prepared on the thread pool.
     private struct Preparation {
         let serial: UInt64
-        let endpoint: Endpoint
+        let endpoint: GenerationEndpoint
         let keepAlive: Bool
     }
 
@@ -82,7 +75,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
             self.head = head
             body.clear()
             bodyTooLarge = false
-            if case .refuse(let error) = requestGuard.check(head, path: Self.path(of: head)) {
+            if case .refuse(let error) = requestGuard.check(head, path: BackendRoute.path(of: head.uri)) {
                 refusal = error
                 return
             }
@@ -122,13 +115,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
 
     // MARK: - Routing
 
-    /// The path of a request, without its query.
-    private static func path(of head: HTTPRequestHead) -> String {
-        head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-    }
-
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = Self.path(of: head)
+        let path = BackendRoute.path(of: head.uri)
         let keepAlive = head.isKeepAlive
         if let refusal {
             self.refusal = nil
@@ -139,67 +127,73 @@ final class BackendAPIHandler: ChannelInboundHandler {
                 error: APIError(status: .payloadTooLarge, message: "the request body is larger than \(maxBodyBytes) bytes", type: "invalid_request_error"),
                 endpoint: path, keepAlive: false, context: context)
         }
-        switch (head.method, path) {
-        case (.GET, "/health"), (.GET, "/v1/health"):
-            switch host.state {
-            case .loading: respond(status: .serviceUnavailable, json: ["status": "loading"], endpoint: path, keepAlive: keepAlive, context: context)
-            case .ready: respond(status: .ok, json: ["status": "ok"], endpoint: path, keepAlive: keepAlive, context: context)
-            case .failed:
-                // Health answers without the key: the reason (a path, a file's defect) is in the
-                // log and in the API's answers to clients that have the key, not here.
-                respond(status: .internalServerError, json: ["status": "error"], endpoint: path, keepAlive: keepAlive, context: context)
-            }
-        case (.GET, "/metrics"):
+        switch BackendRoute(method: head.method, path: path) {
+        case .health:
+            let (status, body) = BackendRoute.health(host.state)
+            respond(status: status, json: body, endpoint: path, keepAlive: keepAlive, context: context)
+        case .metrics:
             respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
-        case (.GET, "/v1/models"):
+        case .models:
             do {
-                let service = try readyService()
+                let service = try BackendRoute.readyService(host.state)
                 respond(status: .ok, json: ["object": "list", "data": [service.listing]], endpoint: path, keepAlive: keepAlive, context: context)
             } catch {
                 respond(error: error, endpoint: path, keepAlive: keepAlive, context: context)
             }
-        case (.GET, let modelPath) where modelPath.hasPrefix("/v1/models/"):
+        case .model(let name):
             do {
-                let service = try readyService()
-                let name = String(modelPath.dropFirst("/v1/models/".count))
-                guard service.answers(to: name) else { throw Self.unknownModel(name, service: service) }
+                let service = try BackendRoute.readyService(host.state)
+                guard service.answers(to: name) else { throw APIError.unknownModel(name, service: service) }
                 respond(status: .ok, json: service.listing, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
             } catch {
                 respond(error: error, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
             }
-        case (.POST, let path) where Endpoint(rawValue: path) != nil:
-            startGeneration(Endpoint(rawValue: path)!, keepAlive: keepAlive, context: context)
-        case (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/v1/messages"):
+        case .generation(let endpoint):
+            startGeneration(endpoint, keepAlive: keepAlive, context: context)
+        case .countTokens:
+            countTokens(keepAlive: keepAlive, context: context)
+        case .methodNotAllowed:
             respond(
                 error: APIError(status: .methodNotAllowed, message: "\(head.method.rawValue) is not allowed on \(path)", type: "invalid_request_error"),
                 endpoint: path, keepAlive: keepAlive, context: context)
-        default:
+        case .notFound:
             respond(
                 error: APIError(status: .notFound, message: "no such endpoint: \(head.method.rawValue) \(path)", type: "invalid_request_error", code: "unknown_url"),
                 endpoint: "other", keepAlive: keepAlive, context: context)
         }
     }
 
-    private func readyService() throws(APIError) -> ModelService {
-        switch host.state {
-        case .ready(let service): return service
-        case .loading: throw APIError(status: .serviceUnavailable, message: "the model is still loading; try again shortly", type: "server_error", code: "model_loading")
-        case .failed(let message): throw APIError(status: .internalServerError, message: "the model failed to load: \(message)", type: "server_error")
+    /// Answers `POST /v1/messages/count_tokens`: the request is read and
+    /// tokenized on the thread pool, as a generation's is.
+    private func countTokens(keepAlive: Bool, context: ChannelHandlerContext) {
+        let endpoint = "/v1/messages/count_tokens"
+        let service: ModelService
+        do {
+            service = try BackendRoute.readyService(host.state)
+        } catch {
+            return respond(error: error, endpoint: endpoint, keepAlive: keepAlive, context: context)
         }
-    }
-
-    static func unknownModel(_ name: String, service: ModelService) -> APIError {
-        APIError(
-            status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(service.id)'",
-            type: "not_found_error", parameter: "model", code: "model_not_found")
+        let body = self.body
+        self.body = ByteBuffer()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        threadPool.runIfActive(eventLoop: context.eventLoop) { () throws(APIError) -> JSONValue in
+            try TokenCount.answer(body: body, service: service)
+        }.whenComplete { result in
+            let handler = handler.value
+            guard let context = handler.context else { return }
+            switch result {
+            case .success(let json): handler.respond(status: .ok, json: json, endpoint: endpoint, keepAlive: keepAlive, context: context)
+            case .failure(let error): handler.respond(error: error, endpoint: endpoint, keepAlive: keepAlive, context: context)
+            }
+        }
     }
 
     // MARK: - Generation
 
-    private func startGeneration(_ endpoint: Endpoint, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func startGeneration(_ endpoint: GenerationEndpoint, keepAlive: Bool, context: ChannelHandlerContext) {
         let service: ModelService
         do {
-            service = try readyService()
+            service = try BackendRoute.readyService(host.state)
         } catch {
             return respond(error: error, endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
         }
@@ -230,19 +224,10 @@ final class BackendAPIHandler: ChannelInboundHandler {
             let prepared = try result.get()
             let (request, promptTokens) = (prepared.request, prepared.promptTokens)
             let responseContext = ResponseContext(
-                id: ResponseContext.makeID(prefix: endpoint == .messages ? "msg_" : endpoint == .completions ? "cmpl-" : "chatcmpl-"),
-                created: Int(Date().timeIntervalSince1970), model: service.id, promptTokens: promptTokens.count, tokenizer: service.tokenizer)
-            var responder: any GenerationResponder
-            switch endpoint {
-            case .chatCompletions:
-                responder = ChatCompletionResponder(
-                    context: responseContext, streaming: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
-            case .completions:
-                responder = TextCompletionResponder(
-                    context: responseContext, streaming: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
-            case .messages:
-                responder = AnthropicMessageResponder(context: responseContext, streaming: request.stream)
-            }
+                id: ResponseContext.makeID(prefix: endpoint.api.idPrefix),
+                created: Int(Date().timeIntervalSince1970), model: service.id, promptTokens: promptTokens.count, tokenizer: service.tokenizer,
+                toolCallFormat: service.template.toolSupport.format)
+            var responder = endpoint.api.responder(for: request, context: responseContext)
 
             let loop = context.eventLoop
             let handler = NIOLoopBound(self, eventLoop: loop)
@@ -328,7 +313,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         if apiError.status == .unauthorized { headers.add(name: "www-authenticate", value: "Bearer") }
         respond(
-            status: apiError.status, contentType: "application/json", text: apiError.body.serialized, endpoint: endpoint,
+            status: apiError.status, contentType: "application/json", text: apiError.serializedBody, endpoint: endpoint,
             keepAlive: keepAlive, extraHeaders: headers, context: context)
     }
 

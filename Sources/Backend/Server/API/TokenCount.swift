@@ -1,0 +1,13 @@
+import NIOCore
+
+/// `POST /v1/messages/count_tokens`: the number of prompt tokens a Messages
+/// request would have (system, messages and tools as the template renders
+/// them), `{"input_tokens": N}`. Like Anthropic's, it needs no `max_tokens`.
+enum TokenCount {
+    static func answer(body: ByteBuffer, service: ModelService) throws(APIError) -> JSONValue {
+        let request = try AnthropicMessagesRequestParser.parse(RequestBody.object(body), needsMaxTokens: false)
+        if let model = request.model, !service.answers(to: model) { throw APIError.unknownModel(model, service: service) }
+        let tokens = try PreparedGeneration.promptTokens(of: request, service: service)
+        return ["input_tokens": .integer(tokens.count)]
+    }
+}
