@@ -6,7 +6,7 @@ import Foundation
 /// (`tokenizer.chat_template`), rendered with ``init(jinja:)``; models
 /// without one get ``chatML``.
 public struct ChatTemplate: Sendable {
-    private let render: @Sendable ([ChatMessage], [JSONValue], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+    private let render: @Sendable ([ChatMessage], [ToolDefinition], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
     /// What the template does with tools, and the format its model writes calls in.
     public let toolSupport: ToolTemplateSupport
 
@@ -27,7 +27,7 @@ public struct ChatTemplate: Sendable {
     /// with `role` and `content`), `add_generation_prompt`, `bos_token`,
     /// `eos_token`, and the functions `raise_exception` and `strftime_now`.
     ///
-    /// `tools` (each in OpenAI's shape, ``ToolDefinition/templateValue``) is
+    /// `tools` (each in OpenAI's shape, `{"type": "function", "function": {…}}`) is
     /// given only when a request has tools: absent, as in llama.cpp, templates
     /// take their tool-free branch. Messages carry `tool_calls` (with
     /// `function.arguments` an object, as Qwen's, Llama's and Mistral's
@@ -71,23 +71,23 @@ public struct ChatTemplate: Sendable {
 
     private init(
         toolSupport: ToolTemplateSupport,
-        render: @escaping @Sendable ([ChatMessage], [JSONValue], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+        render: @escaping @Sendable ([ChatMessage], [ToolDefinition], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
     ) {
         self.toolSupport = toolSupport
         self.render = render
     }
 
-    /// Renders `messages` offering `tools` (``ToolDefinition/templateValue``s),
+    /// Renders `messages` offering `tools`,
     /// ending with the start of an assistant turn when `addGenerationPrompt` is set.
     public func render(
-        _ messages: [ChatMessage], tools: [JSONValue] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens
+        _ messages: [ChatMessage], tools: [ToolDefinition] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens
     ) throws(ChatTemplateError) -> String {
         try render(messages, tools: tools, addGenerationPrompt: addGenerationPrompt, tokens: tokens, clock: ChatTemplateClock(now: Date(), timeZone: .current))
     }
 
     /// Renders as of `clock` (what `strftime_now` gives), for tests.
     func render(
-        _ messages: [ChatMessage], tools: [JSONValue] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
+        _ messages: [ChatMessage], tools: [ToolDefinition] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
     ) throws(ChatTemplateError) -> String {
         let polyfilled = ToolPromptPolyfill.apply(messages, tools: tools, support: toolSupport)
         return try render(polyfilled, toolSupport.rendersTools ? tools : [], addGenerationPrompt, tokens, clock)
@@ -107,6 +107,15 @@ public struct ChatTemplate: Sendable {
         }
         if let id = message.toolCallID { members.append(("tool_call_id", .string(id))) }
         return .dictionary(JinjaDictionary(members))
+    }
+
+    /// A tool as templates see it, in the order llama.cpp gives its members
+    /// (`type`, then `function` with `name`, `description`, `parameters`).
+    private static func jinjaValue(_ tool: ToolDefinition) -> JinjaValue {
+        var function: [(String, JinjaValue)] = [("name", .string(tool.name))]
+        if let description = tool.description { function.append(("description", .string(description))) }
+        function.append(("parameters", jinjaValue(tool.parameters)))
+        return .dictionary(JinjaDictionary([("type", .string("function")), ("function", .dictionary(JinjaDictionary(function)))]))
     }
 
     /// A JSON value as a template value. Object members are sorted by key:

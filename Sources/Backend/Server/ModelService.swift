@@ -86,7 +86,7 @@ public final class ModelService: Sendable {
     /// The tokens of a conversation rendered with `template`, the messages'
     /// text marked so that it stays text (see ``RequestTextMarking``).
     static func tokens(
-        ofChat messages: [ChatMessage], tools: [JSONValue] = [], template: ChatTemplate, tokenizer: Tokenizer
+        ofChat messages: [ChatMessage], tools: [ToolDefinition] = [], template: ChatTemplate, tokenizer: Tokenizer
     ) throws(APIError) -> [Int] {
         let vocabulary = tokenizer.vocabulary
         let names = ChatTemplateTokens(
@@ -94,7 +94,7 @@ public final class ModelService: Sendable {
             endOfSequence: vocabulary.eosTokenID.map { vocabulary.tokens[$0] } ?? "")
         // Roles are checked against a fixed list already; they are marked all the same, as all request text.
         let marked = messages.map { $0.marked(by: tokenizer.markingControlTokenText) }
-        let markedTools = tools.map { $0.mappingStrings(tokenizer.markingControlTokenText) }
+        let markedTools = tools.map { $0.marked(by: tokenizer.markingControlTokenText) }
         let text: String
         do {
             text = try template.render(marked, tools: markedTools, addGenerationPrompt: true, tokens: names)

@@ -23,6 +23,11 @@ public struct ToolDefinition: Sendable, Equatable {
         return ["type": "function", "function": .object(function)]
     }
 
+    /// The tool with every string in it passed through `mark` (see ``ChatMessage/marked(by:)``).
+    func marked(by mark: (String) -> String) -> ToolDefinition {
+        ToolDefinition(name: mark(name), description: description.map(mark), parameters: parameters.mappingStrings(mark))
+    }
+
     /// Whether `name` is a usable function name: 1 to 64 letters, digits, `_` or `-`, as OpenAI requires.
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64

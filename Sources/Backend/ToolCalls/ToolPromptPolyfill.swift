@@ -9,7 +9,7 @@
 /// - an assistant message's calls become `<tool_call>` blocks after its text;
 /// - a run of `tool` messages becomes one user message of `<tool_response>` blocks.
 enum ToolPromptPolyfill {
-    static func apply(_ messages: [ChatMessage], tools: [JSONValue], support: ToolTemplateSupport) -> [ChatMessage] {
+    static func apply(_ messages: [ChatMessage], tools: [ToolDefinition], support: ToolTemplateSupport) -> [ChatMessage] {
         var result: [ChatMessage] = []
         for message in messages {
             if support.rendersToolCalls {
@@ -43,10 +43,10 @@ enum ToolPromptPolyfill {
     }
 
     /// The tools' signatures and how a call is written.
-    static func toolInstructions(_ tools: [JSONValue]) -> String {
+    static func toolInstructions(_ tools: [ToolDefinition]) -> String {
         var text = "# Tools\n\nYou may call one or more of these functions to help with the user's request."
         text += " Their signatures are within <tools></tools> tags:\n<tools>"
-        for tool in tools { text += "\n" + tool.serialized }
+        for tool in tools { text += "\n" + tool.templateValue.serialized }
         text += "\n</tools>\n\nTo call a function, write a JSON object with its name and arguments within <tool_call></tool_call> tags:"
         text += "\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <arguments-json-object>}\n</tool_call>"
         return text

@@ -28,7 +28,7 @@ enum AnthropicMessagesRequestParser {
             messages += converted
             origins += converted.map { _ in index }
         }
-        try ToolCallHistory.check(messages, parameter: { "messages.\(origins[$0])" })
+        try ToolCallHistory.check(messages, idField: "content", parameter: { "messages.\(origins[$0])" })
         var sampling = SamplingParameters()
         if let value = try fields.number("temperature", in: 0...1) { sampling.temperature = Float(value) }
         if let value = try fields.number("top_p", in: 0...1) { sampling.topP = Float(value) }

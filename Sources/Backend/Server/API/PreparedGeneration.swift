@@ -33,6 +33,6 @@ struct PreparedGeneration: Sendable {
     static func promptTokens(of request: GenerationRequest, service: ModelService) throws(APIError) -> [Int] {
         guard case .chat(let messages) = request.prompt, !request.templateTools.isEmpty else { return try service.tokens(for: request.prompt) }
         return try ModelService.tokens(
-            ofChat: messages, tools: request.templateTools.map(\.templateValue), template: service.template, tokenizer: service.tokenizer)
+            ofChat: messages, tools: request.templateTools, template: service.template, tokenizer: service.tokenizer)
     }
 }

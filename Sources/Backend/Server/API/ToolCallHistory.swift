@@ -2,8 +2,10 @@
 /// earlier assistant message made, so a template never renders a result
 /// without its call (or a call id that no one made).
 enum ToolCallHistory {
-    /// `parameter` names the message at an index (`messages[3]`, `messages.3`).
-    static func check(_ messages: [ChatMessage], parameter: (Int) -> String) throws(APIError) {
+    /// `parameter` names the message at an index (`messages[3]`, `messages.3`);
+    /// `idField` the field of that message that holds the id answered
+    /// (Anthropic's is inside a `tool_result` block of the `content`).
+    static func check(_ messages: [ChatMessage], idField: String = "tool_call_id", parameter: (Int) -> String) throws(APIError) {
         var calls: Set<String> = []
         for (index, message) in messages.enumerated() {
             for call in message.toolCalls { calls.insert(call.id) }
@@ -14,11 +16,11 @@ enum ToolCallHistory {
                     parameter: "\(parameter(index)).role")
             }
             guard !id.isEmpty else {
-                throw .invalid("'\(parameter(index)).tool_call_id' is required: the id of the call answered", parameter: "\(parameter(index)).tool_call_id")
+                throw .invalid("'\(parameter(index)).\(idField)' needs the id of the call answered", parameter: "\(parameter(index)).\(idField)")
             }
             guard calls.contains(id) else {
                 throw .invalid(
-                    "'\(parameter(index)).tool_call_id' is '\(id)', which no earlier assistant message called", parameter: "\(parameter(index)).tool_call_id")
+                    "'\(parameter(index)).\(idField)' answers '\(id)', which no earlier assistant message called", parameter: "\(parameter(index)).\(idField)")
             }
         }
     }
