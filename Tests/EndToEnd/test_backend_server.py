@@ -247,7 +247,7 @@ def test_malformed_json_is_400(backend):
     ("logit_bias", {"abc": 1}, "logit_bias", "token ids"),
     ("stop", 5, "stop", "string or an array"),
     ("n", 2, "n", "not supported"),
-    ("tools", [{"type": "function", "function": {"name": "f"}}], "tools", "not supported"),
+    ("tools", [{"type": "function", "function": {"name": "f", "parameters": "x"}}], "tools", "must be an object"),
     ("response_format", {"type": "json_object"}, "response_format", "not supported"),
     ("messages", [], "messages", "must not be empty"),
     ("messages", [{"role": "tool", "content": "x"}], "messages[0].role", "tool messages"),

@@ -3,21 +3,23 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Serves one connection of the backend's HTTP API.
+/// Serves one connection of the backend's HTTP API: it moves bytes, and
+/// decides nothing about what they say.
 ///
 /// Each request head is first judged by the ``LoopbackRequestGuard`` (loopback
 /// `Host`, no foreign `Origin`, JSON posts, the key under `lmgate serve`); a
 /// refused request's body is read and dropped, not kept. An admitted
-/// request's body is gathered (up to a limit), then routed: the listing,
-/// health and metrics endpoints answer at once; a generation request is
-/// parsed, checked and tokenized on the server's thread pool (see
-/// ``PreparedGeneration``), then submitted to the ``InferenceScheduler``, whose
-/// events come back to this handler's event loop and are written out as
-/// they arrive (streaming) or gathered into one body. When the client goes
-/// away mid-generation the generation is cancelled, which frees its
-/// sequence before the next decoding step. HTTP pipelining is serialised by
-/// NIO's `HTTPServerPipelineHandler` in front, so one request is handled at
-/// a time.
+/// request's body is gathered (up to a limit), then ``BackendRoute`` says
+/// what it asks for: the listing, health and metrics endpoints answer at
+/// once; a generation request is parsed, checked and tokenized on the
+/// server's thread pool by its ``GenerationAPI`` (see ``PreparedGeneration``),
+/// then submitted to the ``InferenceScheduler``, whose events come back to
+/// this handler's event loop; the API's ``GenerationResponder`` renders
+/// them, and this handler writes what it renders as it arrives (streaming)
+/// or as one body. When the client goes away mid-generation the generation
+/// is cancelled, which frees its sequence before the next decoding step.
+/// HTTP pipelining is serialised by NIO's `HTTPServerPipelineHandler` in
+/// front, so one request is handled at a time.
 final class BackendAPIHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
