@@ -2,8 +2,7 @@
 /// written the one way both the proxy and the backend write it.
 ///
 /// The members are written in that order (not sorted), so the body reads as
-/// OpenAI's own does. A top-level `"type":"error"` follows the `error`
-/// object: Anthropic's clients look for it, OpenAI's ignore it.
+/// OpenAI's own does.
 public struct OpenAIErrorBody: Sendable, Equatable {
     /// A sentence saying what is wrong.
     public var message: String
@@ -21,15 +20,25 @@ public struct OpenAIErrorBody: Sendable, Equatable {
         self.code = code
     }
 
-    /// The body as compact JSON text.
+    /// The body as compact JSON text: `{"error":{…}}`.
     public var json: String {
-        var text = #"{"error":{"message":"#
+        "{" + errorMember + "}"
+    }
+
+    /// The body with a top-level `"type":"error"` after the `error` object,
+    /// for a server that answers Anthropic's clients too (they look for it;
+    /// OpenAI's ignore it).
+    public var jsonWithTypeMember: String {
+        "{" + errorMember + #","type":"error"}"#
+    }
+
+    private var errorMember: String {
+        var text = #""error":{"message":"#
         text += Self.quoted(message)
         text += #","type":"# + Self.quoted(type)
         text += #","param":"# + (param.map(Self.quoted) ?? "null")
         text += #","code":"# + (code.map(Self.quoted) ?? "null")
-        text += #"},"type":"error"}"#
-        return text
+        return text + "}"
     }
 
     /// `text` as a JSON string literal: quotes, backslashes and control

@@ -161,9 +161,10 @@ struct ServerAPIRenderingTests {
     @Test("the error body is OpenAIWire's, member order and all, for the backend and the proxy")
     func errorBody() {
         let body = OpenAIErrorBody(message: "bad \"x\"\n", type: "invalid_request_error", param: "tools", code: nil)
-        #expect(body.json == #"{"error":{"message":"bad \"x\"\n","type":"invalid_request_error","param":"tools","code":null},"type":"error"}"#)
+        #expect(body.json == #"{"error":{"message":"bad \"x\"\n","type":"invalid_request_error","param":"tools","code":null}}"#)
+        #expect(body.jsonWithTypeMember == #"{"error":{"message":"bad \"x\"\n","type":"invalid_request_error","param":"tools","code":null},"type":"error"}"#)
         let error = APIError.invalid("bad \"x\"\n", parameter: "tools")
-        #expect(error.serializedBody == body.json)
+        #expect(error.serializedBody == body.jsonWithTypeMember)
         #expect(OpenAIErrorBody.quoted("\u{1}é") == "\"\\u0001é\"")
     }
 

@@ -48,8 +48,8 @@ public struct APIError: Error, Sendable, Equatable {
         OpenAIErrorBody(message: message, type: type, param: parameter, code: code)
     }
 
-    /// The JSON body as text.
-    var serializedBody: String { wire.json }
+    /// The JSON body as text (with the top-level `"type":"error"` Anthropic's clients read).
+    var serializedBody: String { wire.jsonWithTypeMember }
 
     /// The JSON body as a value, read back from ``serializedBody`` so that
     /// there is one writer of the shape.
