@@ -179,3 +179,109 @@ struct ServerAPIRenderingTests {
         #expect(BackendRoute.path(of: "/v1/models?x=1") == "/v1/models")
     }
 }
+
+/// The Responses API type: input items in, a response object or its events out.
+@Suite("Backend API types: the Responses API")
+struct ServerResponsesRenderingTests {
+    let tokenizer: Tokenizer
+
+    init() throws {
+        tokenizer = try VocabularyFixture.tokenizer("qwen2")
+    }
+
+    private func object(_ json: String) throws -> [String: JSONValue] {
+        try #require(JSONValue.parse(Data(json.utf8))?.objectValue)
+    }
+
+    private func render(_ json: String, pieces: [String], finish: GenerationResult.FinishReason = .endOfGeneration) throws -> String {
+        let request = try ResponsesAPI.request(from: object(json))
+        let context = ResponseContext(id: "resp_1", created: 7, model: "m", promptTokens: 5, tokenizer: tokenizer)
+        var responder = ResponsesAPI.responder(for: request, context: context)
+        var output = request.stream ? responder.start() : ""
+        for piece in pieces {
+            output += responder.step(SequenceGenerator.Step(token: SampledToken(token: 1, logprob: 0, topLogprobs: []), text: piece, finishReason: nil))
+        }
+        return output + responder.finish(
+            GenerationSummary(promptTokens: 5, cachedPromptTokens: 0, completionTokens: pieces.count, finishReason: finish, stopSequence: nil))
+    }
+
+    static let tools = #"[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]"#
+
+    @Test("input items become a conversation: instructions, messages, a call and its output")
+    func inputItems() throws {
+        let request = try ResponsesAPI.request(from: object("""
+            {"model":"m","instructions":"Be brief.","tools":\(Self.tools),"tool_choice":{"type":"function","name":"get_weather"},
+             "input":[{"role":"user","content":[{"type":"input_text","text":"Weather?"}]},
+               {"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{\\"city\\":\\"Paris\\"}"},
+               {"type":"function_call_output","call_id":"call_1","output":"18 C"}],"max_output_tokens":20}
+            """))
+        #expect(request.prompt == .chat([
+            ChatMessage(role: "system", content: "Be brief."),
+            ChatMessage(role: "user", content: "Weather?"),
+            ChatMessage(role: "assistant", content: "", toolCalls: [ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#)]),
+            ChatMessage(role: "tool", content: "18 C", toolCallID: "call_1"),
+        ]))
+        #expect(request.toolChoice == .function("get_weather") && request.maxTokens == 20)
+        #expect(try ResponsesAPI.request(from: object(#"{"model":"m","input":"Hi"}"#)).prompt == .chat([ChatMessage(role: "user", content: "Hi")]))
+    }
+
+    @Test(
+        "bad Responses requests are 400s naming the field",
+        arguments: [
+            (#""input":"x","previous_response_id":"resp_0""#, "previous_response_id"),
+            (#""input":[]"#, "input"),
+            (#""input":[{"type":"function_call_output","call_id":"call_9","output":"x"}]"#, "input[0].role"),
+            (#""input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"d","output":"x"}]"#, "input[1].call_id"),
+            (#""input":[{"type":"reasoning","summary":[]}]"#, "input[0].type"),
+            (#""input":"x","tools":[{"type":"web_search"}]"#, "tools"),
+            (#""input":"x","tools":\#(tools),"tool_choice":{"type":"function","name":"nope"}"#, "tool_choice"),
+            (#""input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{}}}"#, "text.format"),
+        ])
+    func badRequests(fields: String, parameter: String) throws {
+        let body = try object(#"{"model":"m",\#(fields)}"#)
+        do {
+            _ = try ResponsesAPI.request(from: body)
+            Issue.record("accepted: \(fields)")
+        } catch {
+            #expect(error.status == .badRequest && error.parameter == parameter, "\(error.message)")
+        }
+    }
+
+    @Test("not streaming: a message item and a function_call item in output")
+    func responseObject() throws {
+        let body = try #require(JSONValue.parse(Data(render(
+            #"{"model":"m","input":"Weather?","tools":\#(Self.tools)}"#,
+            pieces: ["Checking.", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}</tool_call>"]).utf8))?.objectValue)
+        #expect(body["object"] == "response" && body["status"] == "completed" && body["id"] == "resp_1")
+        guard case .array(let output)? = body["output"], output.count == 2 else { Issue.record("output: \(String(describing: body["output"]))"); return }
+        #expect(output[0].objectValue?["content"] == [["type": "output_text", "text": "Checking.", "annotations": []]])
+        let call = try #require(output[1].objectValue)
+        #expect(call["type"] == "function_call" && call["name"] == "get_weather" && call["arguments"] == #"{"city":"Paris"}"#)
+        #expect(body["usage"]?.objectValue?["total_tokens"] == 7)
+    }
+
+    @Test("streaming: created, items added, text and argument deltas, items done, completed, numbered in order")
+    func responseEvents() throws {
+        let stream = try render(
+            #"{"model":"m","stream":true,"input":"Weather?","tools":\#(Self.tools)}"#,
+            pieces: ["Check", "ing.", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{}}</tool_call>"])
+        let names = stream.components(separatedBy: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+        #expect(names == [
+            "response.created", "response.in_progress",
+            "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+            "response.output_text.done", "response.content_part.done", "response.output_item.done",
+            "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.done",
+            "response.output_item.done", "response.completed",
+        ])
+        let numbers = stream.components(separatedBy: "\n").filter { $0.hasPrefix("data: ") }.compactMap {
+            JSONValue.parse(Data($0.dropFirst(6).utf8))?.objectValue?["sequence_number"]
+        }
+        #expect(numbers == (0..<14).map { JSONValue.integer($0) })
+    }
+
+    @Test("cut by max_output_tokens: status incomplete, response.incomplete")
+    func incomplete() throws {
+        let stream = try render(#"{"model":"m","stream":true,"input":"Hi","max_output_tokens":1}"#, pieces: ["Hel"], finish: .length)
+        #expect(stream.contains("event: response.incomplete\n") && stream.contains(#""incomplete_details":{"reason":"max_output_tokens"}"#))
+    }
+}

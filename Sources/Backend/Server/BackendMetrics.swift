@@ -58,6 +58,7 @@ public final class BackendMetrics: Sendable {
     /// new ones (and a path could break the exposition format).
     static let endpointLabels: Set<String> = [
         "/health", "/v1/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/messages",
+        "/v1/messages/count_tokens", "/v1/responses",
     ]
 
     /// Counts an answer; a path outside ``endpointLabels`` is counted as `other`.

@@ -60,3 +60,17 @@ enum AnthropicMessagesAPI: GenerationAPI {
             context: context, streaming: request.stream, toolCalls: context.toolCallStream(for: request) { ToolCall.makeID(prefix: "toolu_") })
     }
 }
+
+/// `POST /v1/responses` (OpenAI's Responses API, stateless).
+enum ResponsesAPI: GenerationAPI {
+    static let idPrefix = "resp_"
+    static let promptParameter = "input"
+
+    static func request(from body: [String: JSONValue]) throws(APIError) -> GenerationRequest {
+        try ResponsesRequestParser.parse(body)
+    }
+
+    static func responder(for request: GenerationRequest, context: ResponseContext) -> any GenerationResponder {
+        ResponsesResponder(context: context, request: request, toolCalls: context.toolCallStream(for: request))
+    }
+}

@@ -30,6 +30,9 @@ struct GenerationRequest: Sendable {
     var toolChoice = ToolChoice.auto
     /// Whether the model may make several calls in one answer.
     var parallelToolCalls = true
+    /// Request fields an API's answer repeats as they were sent (the
+    /// Responses API echoes its `instructions`).
+    var echo: [String: JSONValue] = [:]
 
     /// The tools the template offers the model: none for `tool_choice: none`,
     /// only the named one for a named function.
