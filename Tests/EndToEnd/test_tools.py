@@ -174,3 +174,43 @@ def test_anthropic_tool_round_trip_and_count_tokens(backend):
     with pytest.raises(anthropic.BadRequestError) as raised:
         client.messages.create(model=backend.model, max_tokens=4, tools=[{"name": "get_weather"}], messages=ANTHROPIC_ROUND_TRIP[:1])
     assert raised.value.body["error"]["param"] == "tools"
+
+
+RESPONSES_TOOLS = [{"type": "function", "name": "get_weather", "description": "The current weather in a city",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+RESPONSES_ROUND_TRIP = [
+    {"role": "user", "content": "What is the weather in Paris?"},
+    {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": json.dumps({"city": "Paris"})},
+    {"type": "function_call_output", "call_id": "call_1", "output": "18 C and sunny"},
+]
+
+
+def test_responses_with_a_function_tool(backend, client):
+    response = client.responses.create(
+        model=backend.model, instructions="Answer briefly.", input=RESPONSES_ROUND_TRIP, tools=RESPONSES_TOOLS,
+        max_output_tokens=16, temperature=0)
+    assert response.object == "response" and response.status in ("completed", "incomplete")
+    assert all(item.type in ("message", "function_call") for item in response.output)
+    assert response.usage.input_tokens > 60 and response.instructions == "Answer briefly."
+    if response.status == "completed" and not any(item.type == "function_call" for item in response.output):
+        assert response.output_text
+
+    with client.responses.stream(
+            model=backend.model, input=RESPONSES_ROUND_TRIP, tools=RESPONSES_TOOLS, max_output_tokens=16, temperature=0) as stream:
+        events = list(stream)
+    kinds = [event.type for event in events]
+    assert kinds[0] == "response.created" and kinds[-1] in ("response.completed", "response.incomplete")
+    # As OpenAI's, an answer cut by max_output_tokens ends with response.incomplete
+    # (the SDK's get_final_response wants response.completed); both carry the response.
+    final = events[-1].response
+    assert final.status == ("completed" if kinds[-1] == "response.completed" else "incomplete")
+    if final.status == "completed":
+        assert stream.get_final_response().id == final.id
+    text = "".join(event.delta for event in events if event.type == "response.output_text.delta")
+    assert text == "".join(part.text for item in final.output if item.type == "message" for part in item.content)
+    assert final.usage.input_tokens == client.responses.create(
+        model=backend.model, input=RESPONSES_ROUND_TRIP, tools=RESPONSES_TOOLS, max_output_tokens=1).usage.input_tokens
+
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(model=backend.model, input="Hi", previous_response_id="resp_123")
+    assert raised.value.body["param"] == "previous_response_id"
