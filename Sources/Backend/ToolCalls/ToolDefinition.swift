@@ -34,9 +34,26 @@ public struct ToolDefinition: Sendable, Equatable {
             && name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
     }
 
-    /// Checks a request's tool list: a bounded count and distinct names.
-    static func checkList(_ tools: [ToolDefinition], parameter: String) throws(APIError) {
-        guard tools.count <= limit else { throw .invalid("'\(parameter)' may hold at most \(limit) tools, got \(tools.count)", parameter: parameter) }
+    /// A request's tool list (`nil` or null: none), each item read by
+    /// `tool`: an array of at most ``limit`` tools with distinct names.
+    static func list(
+        _ value: JSONValue?, parameter: String, tool: (JSONValue, Int) throws(APIError) -> ToolDefinition
+    ) throws(APIError) -> [ToolDefinition] {
+        switch value {
+        case nil, .null?: return []
+        case .array(let items)?:
+            guard items.count <= limit else { throw .invalid("'\(parameter)' may hold at most \(limit) tools, got \(items.count)", parameter: parameter) }
+            var tools: [ToolDefinition] = []
+            for (index, item) in items.enumerated() { tools.append(try tool(item, index)) }
+            try checkNames(tools, parameter: parameter)
+            return tools
+        default:
+            throw .invalid("'\(parameter)' must be an array of tools", parameter: parameter)
+        }
+    }
+
+    /// Checks that no two tools have the same name.
+    static func checkNames(_ tools: [ToolDefinition], parameter: String) throws(APIError) {
         var seen: Set<String> = []
         for tool in tools where !seen.insert(tool.name).inserted {
             throw .invalid("'\(parameter)' names the function '\(tool.name)' more than once", parameter: parameter)

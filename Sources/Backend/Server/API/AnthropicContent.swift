@@ -47,23 +47,7 @@ enum AnthropicContent {
 
     /// Text content: a string, or an array of `text` blocks (a `system` prompt, a tool result).
     static func text(_ value: JSONValue?, parameter: String) throws(APIError) -> String {
-        switch value {
-        case .string(let text)?: return text
-        case .array(let blocks)?:
-            var text = ""
-            for block in blocks {
-                guard let object = block.objectValue, case .string(let type)? = object["type"] else {
-                    throw .invalid("'\(parameter)' blocks must be objects with a 'type'", parameter: parameter)
-                }
-                guard type == "text", case .string(let piece)? = object["text"] else {
-                    throw .unsupported(parameter, "'\(parameter)' block of type '\(type)' is not supported: this model reads text only")
-                }
-                text += piece
-            }
-            return text
-        default:
-            throw .invalid("'\(parameter)' must be a string or an array of text blocks", parameter: parameter)
-        }
+        try TextParts.read(value, parameter: parameter, noun: "block")
     }
 
     private static func resultText(_ value: JSONValue?, parameter: String) throws(APIError) -> String {

@@ -3,14 +3,7 @@
 /// "disable_parallel_tool_use"}`).
 enum AnthropicToolFields {
     static func read(_ fields: RequestFields, into request: inout GenerationRequest) throws(APIError) {
-        if fields.has("tools") {
-            guard case .array(let items)? = fields.members["tools"] else { throw .invalid("'tools' must be an array of tools", parameter: "tools") }
-            guard items.count <= ToolDefinition.limit else {
-                throw .invalid("'tools' may hold at most \(ToolDefinition.limit) tools, got \(items.count)", parameter: "tools")
-            }
-            request.tools = try items.enumerated().map { index, item throws(APIError) in try tool(item, at: index) }
-            try ToolDefinition.checkList(request.tools, parameter: "tools")
-        }
+        request.tools = try ToolDefinition.list(fields.members["tools"], parameter: "tools", tool: tool)
         guard let choice = try fields.object("tool_choice") else { return }
         let parameter = "tool_choice"
         if choice["disable_parallel_tool_use"] == .bool(true) { request.parallelToolCalls = false }

@@ -78,23 +78,7 @@ enum ChatCompletionRequestParser {
 
     /// A message's content: a string, or an array of `{"type": "text", "text": …}` parts.
     static func text(_ content: JSONValue?, parameter: String) throws(APIError) -> String {
-        switch content {
-        case .string(let text)?: return text
-        case .null?, nil: return ""
-        case .array(let parts)?:
-            var text = ""
-            for part in parts {
-                guard let object = part.objectValue, case .string(let type)? = object["type"] else {
-                    throw .invalid("'\(parameter)' parts must be objects with a 'type'", parameter: parameter)
-                }
-                guard type == "text", case .string(let piece)? = object["text"] else {
-                    throw .unsupported(parameter, "'\(parameter)' part of type '\(type)' is not supported: this model reads text only")
-                }
-                text += piece
-            }
-            return text
-        default:
-            throw .invalid("'\(parameter)' must be a string or an array of text parts", parameter: parameter)
-        }
+        if content == nil || content == .null { return "" }
+        return try TextParts.read(content, parameter: parameter)
     }
 }

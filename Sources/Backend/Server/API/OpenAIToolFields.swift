@@ -4,14 +4,7 @@
 /// the tool's position in the message).
 enum OpenAIToolFields {
     static func read(_ fields: RequestFields, into request: inout GenerationRequest) throws(APIError) {
-        if fields.has("tools") {
-            guard case .array(let items)? = fields.members["tools"] else { throw .invalid("'tools' must be an array of function tools", parameter: "tools") }
-            guard items.count <= ToolDefinition.limit else {
-                throw .invalid("'tools' may hold at most \(ToolDefinition.limit) tools, got \(items.count)", parameter: "tools")
-            }
-            request.tools = try items.enumerated().map { index, item throws(APIError) in try tool(item, at: index) }
-            try ToolDefinition.checkList(request.tools, parameter: "tools")
-        }
+        request.tools = try ToolDefinition.list(fields.members["tools"], parameter: "tools", tool: tool)
         request.toolChoice = try choice(fields.members["tool_choice"], tools: request.tools)
         request.parallelToolCalls = try fields.bool("parallel_tool_calls") ?? true
     }

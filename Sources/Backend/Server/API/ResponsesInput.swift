@@ -55,22 +55,6 @@ enum ResponsesInput {
 
     /// Text content: a string, or parts of type `input_text` / `output_text`.
     private static func text(_ value: JSONValue?, parameter: String) throws(APIError) -> String {
-        switch value {
-        case .string(let text)?: return text
-        case .array(let parts)?:
-            var text = ""
-            for part in parts {
-                guard let object = part.objectValue, case .string(let type)? = object["type"] else {
-                    throw .invalid("'\(parameter)' parts must be objects with a 'type'", parameter: parameter)
-                }
-                guard type == "input_text" || type == "output_text", case .string(let piece)? = object["text"] else {
-                    throw .unsupported(parameter, "'\(parameter)' part of type '\(type)' is not supported: this model reads text only")
-                }
-                text += piece
-            }
-            return text
-        default:
-            throw .invalid("'\(parameter)' must be a string or an array of text parts", parameter: parameter)
-        }
+        try TextParts.read(value, parameter: parameter, types: ["input_text", "output_text"])
     }
 }

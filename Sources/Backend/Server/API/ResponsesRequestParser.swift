@@ -43,19 +43,12 @@ enum ResponsesRequestParser {
     /// `tools` (`{"type": "function", "name", "description", "parameters", "strict"}`,
     /// flat, unlike chat's), `tool_choice` and `parallel_tool_calls`.
     static func readTools(_ fields: RequestFields, into request: inout GenerationRequest) throws(APIError) {
-        if fields.has("tools") {
-            guard case .array(let items)? = fields.members["tools"] else { throw .invalid("'tools' must be an array of function tools", parameter: "tools") }
-            guard items.count <= ToolDefinition.limit else {
-                throw .invalid("'tools' may hold at most \(ToolDefinition.limit) tools, got \(items.count)", parameter: "tools")
+        request.tools = try ToolDefinition.list(fields.members["tools"], parameter: "tools") { item, index throws(APIError) in
+            guard let object = item.objectValue, object["type"] == .string("function") else {
+                throw .unsupported("tools", "'tools[\(index)]' must be a function tool: built-in tools are not supported by this server")
             }
-            request.tools = try items.enumerated().map { index, item throws(APIError) in
-                guard let object = item.objectValue, object["type"] == .string("function") else {
-                    throw .unsupported("tools", "'tools[\(index)]' must be a function tool: built-in tools are not supported by this server")
-                }
-                // The chat reader checks the same members, nested under "function".
-                return try OpenAIToolFields.tool(["type": "function", "function": .object(object)], at: index)
-            }
-            try ToolDefinition.checkList(request.tools, parameter: "tools")
+            // The chat reader checks the same members, nested under "function".
+            return try OpenAIToolFields.tool(["type": "function", "function": .object(object)], at: index)
         }
         switch fields.members["tool_choice"] {
         case .object(let object)? where object["type"] == .string("function"):
