@@ -138,3 +138,41 @@ struct ToolCallParserTests {
         #expect(events == [.call(ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#), index: 0)])
     }
 }
+
+/// Markers a vocabulary holds as control tokens, which generated text leaves out.
+@Suite("Tool calls: control-token markers")
+struct ToolCallMarkerTests {
+    /// A vocabulary with Mistral's `[TOOL_CALLS]` (id 3) and Llama's `<|python_tag|>` (id 4) as control tokens.
+    private func tokenizer() throws -> Tokenizer {
+        var tokens = ["<unk>", "<s>", "</s>", "[TOOL_CALLS]", "<|python_tag|>"]
+        var types: [TokenType] = [.unknown, .control, .control, .control, .control]
+        for byte in 0..<256 {
+            tokens.append("<0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) + ">")
+            types.append(.byte)
+        }
+        return try Tokenizer(TokenizerVocabulary(model: .sentencePiece, tokens: tokens, tokenTypes: types))
+    }
+
+    private func step(_ token: Int, _ text: String) -> SequenceGenerator.Step {
+        SequenceGenerator.Step(token: SampledToken(token: token, logprob: 0, topLogprobs: []), text: text, finishReason: nil)
+    }
+
+    @Test("a marker sampled as a control token reaches the parser as its text; other control tokens do not")
+    func controlMarkers() throws {
+        let tokenizer = try tokenizer()
+        let mistral = ResponseContext(id: "x", created: 0, model: "m", promptTokens: 1, tokenizer: tokenizer, toolCallFormat: .mistral)
+        #expect(mistral.toolCallText(step(3, "")) == "[TOOL_CALLS]")
+        #expect(mistral.toolCallText(step(4, "")) == "", "not Mistral's marker")
+        #expect(mistral.toolCallText(step(2, "")) == "")
+        #expect(mistral.toolCallText(step(100, "a")) == "a")
+        let llama = ResponseContext(id: "x", created: 0, model: "m", promptTokens: 1, tokenizer: tokenizer, toolCallFormat: .llamaJSON)
+        #expect(llama.toolCallText(step(4, "")) == "<|python_tag|>")
+        // The whole path: the marker token, then the array as text.
+        let request = try ChatCompletionRequestParser.parse(
+            ["messages": [["role": "user", "content": "x"]], "tools": [["type": "function", "function": ["name": "f"]]]])
+        let made = mistral.toolCallStream(for: request) { "abcdefghi" }
+        var stream = try #require(made)
+        let events = stream.feed(mistral.toolCallText(step(3, ""))) + stream.feed(#"[{"name": "f", "arguments": {}}]"#) + stream.finish()
+        #expect(events == [.call(ToolCall(id: "abcdefghi", name: "f", arguments: "{}"), index: 0)])
+    }
+}

@@ -20,6 +20,17 @@ public enum ToolCallFormat: Sendable, Equatable {
         }
     }
 
+    /// The markup of calls in this format that a vocabulary may hold as
+    /// control tokens, which generated text leaves out (Mistral's
+    /// `[TOOL_CALLS]`, Llama's `<|python_tag|>`): the parser must see them.
+    var markers: Set<String> {
+        switch self {
+        case .hermes: ["<tool_call>", "</tool_call>"]
+        case .llamaJSON: [LlamaToolCallParser.pythonTag]
+        case .mistral: [MistralToolCallParser.marker]
+        }
+    }
+
     func makeParser() -> any ToolCallParser {
         switch self {
         case .hermes: TaggedToolCallParser()

@@ -118,7 +118,7 @@ struct AnthropicMessageResponder: GenerationResponder {
 
     mutating func step(_ step: SequenceGenerator.Step) -> String {
         if var toolCalls {
-            let events = toolCalls.feed(step.text)
+            let events = toolCalls.feed(context.toolCallText(step))
             self.toolCalls = toolCalls
             return render(events)
         }

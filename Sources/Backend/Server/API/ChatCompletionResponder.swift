@@ -67,7 +67,7 @@ struct ChatCompletionResponder: GenerationResponder {
     mutating func step(_ step: SequenceGenerator.Step) -> String {
         let entry: JSONValue? = logprobs ? context.chatLogprob(step.token) : nil
         if var toolCalls {
-            let events = toolCalls.feed(step.text)
+            let events = toolCalls.feed(context.toolCallText(step))
             self.toolCalls = toolCalls
             if !streaming, let entry { tokenLogprobs.append(entry) }
             return chunks(events, logprobs: streaming ? entry.map { ["content": [$0]] } ?? .null : .null)

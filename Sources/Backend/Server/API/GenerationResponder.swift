@@ -27,6 +27,15 @@ struct ResponseContext {
     /// How the model writes tool calls (its template's format).
     var toolCallFormat = ToolCallFormat.hermes
 
+    /// What a tool-call parser reads for `step`: its text, or, for a control
+    /// token that is one of the format's ``ToolCallFormat/markers``, the
+    /// token's own text (which the step's text leaves out).
+    func toolCallText(_ step: SequenceGenerator.Step) -> String {
+        guard step.text.isEmpty, tokenizer.vocabulary.type(of: step.token.token) == .control else { return step.text }
+        let text = tokenText(step.token.token).text
+        return toolCallFormat.markers.contains(text) ? text : step.text
+    }
+
     /// A reader of the output's tool calls for `request`, or `nil` when it offers none.
     func toolCallStream(for request: GenerationRequest, makeID: (@Sendable () -> String)? = nil) -> ToolCallStream? {
         guard request.parsesToolCalls else { return nil }

@@ -141,7 +141,7 @@ struct ResponsesResponder: GenerationResponder {
 
     mutating func step(_ step: SequenceGenerator.Step) -> String {
         guard var toolCalls else { return text(step.text) }
-        let events = toolCalls.feed(step.text)
+        let events = toolCalls.feed(context.toolCallText(step))
         self.toolCalls = toolCalls
         return render(events)
     }
