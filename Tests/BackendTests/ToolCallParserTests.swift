@@ -83,6 +83,16 @@ struct ToolCallParserTests {
         }
     }
 
+    @Test("Hermes: a call with non-ASCII arguments fed one character at a time, the closing tag searched once per piece")
+    func hermesCharacterByCharacter() {
+        let output = "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"city\": \"Zürich — 東京 🇨🇭\"}}\n</tool_call>"
+        var parser = TaggedToolCallParser()
+        var outputs: [ToolCallOutput] = []
+        for character in output.unicodeScalars { outputs += parser.feed(String(character)) }
+        outputs += parser.finish()
+        #expect(outputs == [.call(name: "f", arguments: #"{"city":"Zürich — 東京 🇨🇭"}"#)])
+    }
+
     @Test("Hermes: text that might start a tag is held back only until it cannot")
     func hermesHoldsBack() {
         var parser = TaggedToolCallParser()

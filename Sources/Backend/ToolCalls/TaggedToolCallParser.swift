@@ -10,6 +10,10 @@ struct TaggedToolCallParser: ToolCallParser {
     /// Whitespace after a call, held until text follows it (then it is
     /// text) or a call or the end does (then it only separated calls).
     private var pendingWhitespace = ""
+    /// How many UTF-8 bytes at the start of `buffer` are known to hold no
+    /// closing tag: each piece is searched once, not the whole call again
+    /// (this runs on an event loop, once per generated token).
+    private var searchedBytes = 0
 
     init(opening: String = "<tool_call>", closing: String = "</tool_call>") {
         self.opening = opening
@@ -21,14 +25,23 @@ struct TaggedToolCallParser: ToolCallParser {
         var output: [ToolCallOutput] = []
         while true {
             if insideCall {
-                guard let end = buffer.range(of: closing) else { break }
+                let from = max(0, searchedBytes - closing.utf8.count + 1)
+                var start = buffer.utf8.index(buffer.utf8.startIndex, offsetBy: from)
+                // Back to the start of a character, if the offset fell inside one.
+                while start.samePosition(in: buffer.unicodeScalars) == nil { start = buffer.utf8.index(before: start) }
+                guard let end = buffer[start...].range(of: closing) else {
+                    searchedBytes = buffer.utf8.count
+                    break
+                }
                 output += callOrText(buffer[..<end.lowerBound], closed: true)
                 buffer = String(buffer[end.upperBound...])
                 insideCall = false
+                searchedBytes = 0
             } else if let start = buffer.range(of: opening) {
                 output += content(String(buffer[..<start.lowerBound]))
                 buffer = String(buffer[start.upperBound...])
                 insideCall = true
+                searchedBytes = 0
             } else {
                 let held = ToolCallJSON.pendingPrefixLength(of: buffer, tag: opening)
                 let cut = buffer.unicodeScalars.index(buffer.unicodeScalars.endIndex, offsetBy: -held)
@@ -44,6 +57,7 @@ struct TaggedToolCallParser: ToolCallParser {
         defer {
             buffer = ""
             pendingWhitespace = ""
+            searchedBytes = 0
         }
         // A call whose closing tag never came (the model stopped right after
         // the JSON) still counts if the JSON is whole.
