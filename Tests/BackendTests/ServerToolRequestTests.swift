@@ -125,3 +125,32 @@ struct ServerToolRequestTests {
         #expect(error.status == .badRequest && error.parameter == parameter, "\(error.message)")
     }
 }
+
+/// Deeply nested JSON in a tool's schema or a call's arguments is refused by
+/// the body parser before anything recurses over it.
+@Suite("Backend API: nesting in tool JSON")
+struct ServerToolNestingTests {
+    @Test("a tool schema nested 100,000 deep is a parse failure, not a crash")
+    func deepNesting() {
+        let depth = 100_000
+        let schema = String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)
+        let body = #"{"messages":[{"role":"user","content":"q"}],"tools":[{"type":"function","function":{"name":"f","parameters":\#(schema)}}]}"#
+        #expect(JSONValue.parse(Data(body.utf8)) == nil)
+    }
+
+    @Test("a schema as deep as the parser allows renders through the template, or is a 400, never a crash")
+    func deepButParsed() throws {
+        let depth = 400
+        let schema = String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)
+        let body = try #require(JSONValue.parse(Data(#"{"messages":[{"role":"user","content":"q"}],"tools":[{"type":"function","function":{"name":"f","parameters":\#(schema)}}]}"#.utf8))?.objectValue)
+        let request = try ChatCompletionRequestParser.parse(body)
+        guard case .chat(let messages) = request.prompt else { Issue.record("not a chat"); return }
+        let template = try ChatTemplate(jinja: ChatTemplateFixture.source("Qwen-Qwen2.5-7B-Instruct"))
+        do {
+            let tokens = try ModelService.tokens(ofChat: messages, tools: request.tools, template: template, tokenizer: VocabularyFixture.tokenizer("qwen2"))
+            #expect(tokens.count > depth)
+        } catch let error as APIError {
+            #expect(error.status == .badRequest)
+        }
+    }
+}
