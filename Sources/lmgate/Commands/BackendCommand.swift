@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Gateway
 import Logging
+import Proxy
 
 /// `lmgate backend`: serve a GGUF model with the OpenAI and Anthropic APIs on
 /// a loopback address. Listens at once (`/health` answers 503 while the model
@@ -11,18 +12,35 @@ import Logging
 struct BackendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backend",
-        abstract: "Serve a GGUF model with OpenAI- and Anthropic-compatible APIs on 127.0.0.1:1234.",
+        abstract: "Serve GGUF models with OpenAI- and Anthropic-compatible APIs on 127.0.0.1:1234.",
         discussion: """
             Endpoints: GET /v1/models, POST /v1/chat/completions, POST /v1/completions, \
             POST /v1/messages, GET /health, GET /metrics. Only loopback addresses are served; \
             put `lmgate proxy` in front to admit other machines. Requests must name a loopback \
             Host, come from no other web origin, and post JSON. With --api-key (or \
             LMGATE_BACKEND_KEY) every endpoint but /health needs `Authorization: Bearer <key>` \
-            (or `x-api-key: <key>`).
+            (or `x-api-key: <key>`). \
+            With --model the one model is loaded at start and answers to any name. With \
+            --models-dir every *.gguf below the folder is listed (id: its path relative to the \
+            folder without .gguf) and loaded on its first request; --idle-ttl, --max-loaded and \
+            --max-memory unload idle and least recently used ones. POST /api/v1/models/load and \
+            /api/v1/models/unload with {"model": ID} load and unload (see `lmgate models`).
             """)
 
     @Option(help: "The GGUF model file (default: \(DefaultModel.relativePath) when scripts/setup installed it).")
     var model: String?
+    @Option(name: .customLong("models-dir"), help: "A folder of GGUF models, each loaded on its first request.")
+    var modelsDir: String?
+    @Option(name: .customLong("alias"), help: "Another name for a model, NAME=ID (repeatable), for clients with fixed names.")
+    var aliases: [String] = []
+    @Option(name: .customLong("idle-ttl"), help: "Unload a model idle this long (30s, 15m, 1h; default: keep).")
+    var idleTTL: String?
+    @Option(name: .customLong("model-ttl"), help: "A model's own idle TTL, ID=DURATION (repeatable).")
+    var modelTTLs: [String] = []
+    @Option(name: .customLong("max-loaded"), help: "The most models loaded at once.") var maxLoaded: Int?
+    @Option(name: .customLong("max-memory"), help: "The most memory the loaded models may take (file sizes plus KV caches; 8g, 512m).")
+    var maxMemory: String?
+    @Option(name: .customLong("pin"), help: "A model never unloaded (repeatable).") var pinned: [String] = []
     @Option(help: "The address to listen on (loopback only).") var host: String = "127.0.0.1"
     @Option(help: "The port to listen on.") var port: Int = 1234
     @Option(help: "Threads the model computes on (default: all cores).") var threads: Int?
@@ -42,8 +60,70 @@ struct BackendCommand: AsyncParsableCommand {
         guard queue >= 0 else { throw ValidationError("--queue must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
-        let model = try modelPath()
-        guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("cannot read the model file '\(model)'") }
+        if model != nil && modelsDir != nil { throw ValidationError("give --model or --models-dir, not both") }
+        _ = try limits()
+        _ = try aliasTable()
+        if modelsDir == nil {
+            let model = try modelPath()
+            guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("cannot read the model file '\(model)'") }
+        }
+    }
+
+    /// The models served: every GGUF of `--models-dir`, or the `--model` file.
+    private func entries() throws -> [ModelEntry] {
+        if let modelsDir {
+            do {
+                return try ModelFolder.scan(modelsDir)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        let path = try modelPath()
+        return [ModelEntry(id: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, path: path)]
+    }
+
+    private func limits() throws -> ModelResidency.Limits {
+        func seconds(_ text: String, _ option: String) throws -> Double {
+            guard let duration = SettingValueParsing.duration(text), duration > .zero else {
+                throw ValidationError("\(option) must be a duration above zero such as 30s, 15m or 1h, not '\(text)'")
+            }
+            return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        var limits = ModelResidency.Limits()
+        limits.idleTTL = try idleTTL.map { try seconds($0, "--idle-ttl") }
+        if let maxLoaded {
+            guard maxLoaded >= 1 else { throw ValidationError("--max-loaded must be at least 1") }
+            limits.maxLoaded = maxLoaded
+        }
+        if let maxMemory {
+            guard let bytes = SettingValueParsing.byteCount(maxMemory), bytes > 0 else {
+                throw ValidationError("--max-memory must be a size such as 8g or 512m, not '\(maxMemory)'")
+            }
+            limits.maxMemory = bytes
+        }
+        for pair in modelTTLs {
+            let (id, ttl) = try Self.split(pair, option: "--model-ttl", shape: "ID=DURATION")
+            limits.idleTTLByModel[id] = try seconds(ttl, "--model-ttl \(id)")
+        }
+        limits.pinned = Set(pinned)
+        return limits
+    }
+
+    private func aliasTable() throws -> [String: String] {
+        var table: [String: String] = [:]
+        for pair in aliases {
+            let (alias, id) = try Self.split(pair, option: "--alias", shape: "NAME=ID")
+            table[alias] = id
+        }
+        return table
+    }
+
+    /// `NAME=VALUE` split at its last `=` (names may hold one; ids and values do not).
+    private static func split(_ pair: String, option: String, shape: String) throws -> (String, String) {
+        guard let equals = pair.lastIndex(of: "="), equals != pair.startIndex, pair.index(after: equals) != pair.endIndex else {
+            throw ValidationError("\(option) takes \(shape), not '\(pair)'")
+        }
+        return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
     }
 
     /// `--model`, else the default model when it is installed.
@@ -61,7 +141,26 @@ struct BackendCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "lmgate.backend")
         let metrics = BackendMetrics(platform: .current())
-        let models = ModelHost(metrics: metrics)
+        var scheduling = SchedulerConfiguration()
+        scheduling.maxActiveSequences = parallel
+        scheduling.maxQueuedRequests = queue
+        scheduling.keptCaches = parallel
+        if let threads { scheduling.threads = threads }
+        let entries = try entries()
+        var limits = try limits()
+        // `--model` is "this one model": loaded at start and kept.
+        if modelsDir == nil { limits.pinned.insert(entries[0].id) }
+        let registry: ModelRegistry
+        do {
+            registry = try ModelRegistry(
+                entries: entries, aliases: try aliasTable(), limits: limits, configuration: scheduling, metrics: metrics, logger: logger)
+        } catch let error as ModelFolderError {
+            throw ValidationError(error.description)
+        }
+        for entry in entries where entry.problem != nil {
+            logger.warning("a model file cannot be served", metadata: ["model.id": "\(entry.id)", "error": "\(entry.problem ?? "")"])
+        }
+        let models = ModelHost(registry: registry)
         // From the environment, the key stays off the command line (which `ps` shows to every user);
         // `lmgate serve` hands its per-start key to this process that way.
         let key = (apiKey ?? ProcessInfo.processInfo.environment[BackendKey.environmentVariable]).flatMap(BackendAPIKey.init)
@@ -73,33 +172,19 @@ struct BackendCommand: AsyncParsableCommand {
         }
         _ = try await server.start()
 
-        var scheduling = SchedulerConfiguration()
-        scheduling.maxActiveSequences = parallel
-        scheduling.maxQueuedRequests = queue
-        scheduling.keptCaches = parallel
-        if let threads { scheduling.threads = threads }
-        let path = try modelPath()
-        let configuration = scheduling
-        // Loading maps the file and builds the tokenizer: blocking work, off the cooperative pool.
-        let loaded = await withCheckedContinuation { (continuation: CheckedContinuation<Result<ModelService, any Error>, Never>) in
-            DispatchQueue.global().async {
-                let progress = LoadingProgress(label: "loading \(URL(fileURLWithPath: path).lastPathComponent)")
-                continuation.resume(returning: Result {
-                    try ModelService(path: path, configuration: configuration, metrics: metrics, progress: progress.update)
-                })
+        // Pinned models (the `--model` one among them) are loaded before the server reports ready.
+        for id in limits.pinned.sorted() {
+            do {
+                _ = try await registry.load(id)
+            } catch {
+                logger.error("the model could not be loaded", metadata: ["model.id": "\(id)", "error": "\(error.message)"])
+                await server.shutdown()
+                throw ExitCode.failure
             }
         }
-        switch loaded {
-        case .success(let service):
-            models.ready(service)
-            logger.info(
-                "model loaded",
-                metadata: ["model.id": "\(service.id)", "model.context": "\(service.contextLength)", "model.quantization": "\(service.quantization)"])
-        case .failure(let error):
-            logger.error("the model could not be loaded", metadata: ["error": "\(error)"])
-            await server.shutdown()
-            throw ExitCode.failure
-        }
+        models.ready()
+        let loadedIDs = await registry.loadedIDs
+        logger.info("models ready", metadata: ["models.count": "\(entries.count)", "models.loaded": "\(loadedIDs.joined(separator: ","))"])
 
         if exitWithParent {
             await ProcessSignals.terminationOrParentExit()

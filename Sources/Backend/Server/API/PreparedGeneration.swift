@@ -23,7 +23,6 @@ struct PreparedGeneration: Sendable {
         case .messages: request = try AnthropicMessagesRequestParser.parse(object)
         }
         guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
-        guard service.answers(to: model) else { throw BackendAPIHandler.unknownModel(model, service: service) }
         let promptTokens = try service.tokens(for: request.prompt)
         guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
         guard promptTokens.count < service.contextLength else {

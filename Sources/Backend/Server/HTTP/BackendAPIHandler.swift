@@ -35,6 +35,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
         let endpoint: Endpoint
         let ticket: GenerationTicket
         let scheduler: InferenceScheduler
+        /// Holds the model in memory until the generation is dropped (see ``ModelLease``).
+        let lease: ModelLease
         var responder: any GenerationResponder
         let keepAlive: Bool
     }
@@ -151,22 +153,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
             }
         case (.GET, "/metrics"):
             respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
-        case (.GET, "/v1/models"):
-            do {
-                let service = try readyService()
-                respond(status: .ok, json: ["object": "list", "data": [service.listing]], endpoint: path, keepAlive: keepAlive, context: context)
-            } catch {
-                respond(error: error, endpoint: path, keepAlive: keepAlive, context: context)
-            }
-        case (.GET, let modelPath) where modelPath.hasPrefix("/v1/models/"):
-            do {
-                let service = try readyService()
-                let name = String(modelPath.dropFirst("/v1/models/".count))
-                guard service.answers(to: name) else { throw Self.unknownModel(name, service: service) }
-                respond(status: .ok, json: service.listing, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
-            } catch {
-                respond(error: error, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
-            }
+        case (let method, let path) where ModelsAPI.handles(method: method, path: path):
+            answerModels(method: method, path: path, keepAlive: keepAlive, context: context)
         case (.POST, let path) where Endpoint(rawValue: path) != nil:
             startGeneration(Endpoint(rawValue: path)!, keepAlive: keepAlive, context: context)
         case (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/v1/messages"):
@@ -180,26 +168,30 @@ final class BackendAPIHandler: ChannelInboundHandler {
         }
     }
 
-    private func readyService() throws(APIError) -> ModelService {
-        switch host.state {
-        case .ready(let service): return service
-        case .loading: throw APIError(status: .serviceUnavailable, message: "the model is still loading; try again shortly", type: "server_error", code: "model_loading")
-        case .failed(let message): throw APIError(status: .internalServerError, message: "the model failed to load: \(message)", type: "server_error")
+    /// Answers a model endpoint (``ModelsAPI``), which may wait on a load, when its answer is ready.
+    private func answerModels(method: HTTPMethod, path: String, keepAlive: Bool, context: ChannelHandlerContext) {
+        do {
+            try host.checkReady()
+        } catch {
+            return respond(error: error, endpoint: ModelsAPI.endpointLabel(path: path), keepAlive: keepAlive, context: context)
         }
-    }
-
-    static func unknownModel(_ name: String, service: ModelService) -> APIError {
-        APIError(
-            status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(service.id)'",
-            type: "not_found_error", parameter: "model", code: "model_not_found")
+        let (host, body) = (self.host, self.body)
+        self.body = ByteBuffer()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await ModelsAPI.answer(method: method, path: path, body: body, host: host)
+        }.whenSuccess { status, json in
+            guard let context = handler.value.context else { return }
+            handler.value.respond(status: status, json: json, endpoint: ModelsAPI.endpointLabel(path: path), keepAlive: keepAlive, context: context)
+        }
     }
 
     // MARK: - Generation
 
     private func startGeneration(_ endpoint: Endpoint, keepAlive: Bool, context: ChannelHandlerContext) {
-        let service: ModelService
+        // Answered here, on the event loop, while the server is not ready: no task is started for a request bound to fail.
         do {
-            service = try readyService()
+            try host.checkReady()
         } catch {
             return respond(error: error, endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
         }
@@ -212,22 +204,31 @@ final class BackendAPIHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         // The next pipelined request waits (NIO's pipelining handler holds it
         // until this response ends), so requests are still answered in order.
-        threadPool.runIfActive(eventLoop: context.eventLoop) { () throws(APIError) -> PreparedGeneration in
-            try PreparedGeneration(endpoint: endpoint, body: body, service: service)
+        let (host, threadPool, loop) = (self.host, self.threadPool, context.eventLoop)
+        // The model is found (and loaded, if it is not in memory) before the request is tokenized with it.
+        threadPool.runIfActive(eventLoop: loop) { () throws -> RequestedModel in
+            try RequestedModel(body: body)
+        }.flatMap { requested in
+            loop.makeFutureWithTask { () async throws -> ModelLease in try await host.lease(for: requested.name) }
+        }.flatMap { lease in
+            threadPool.runIfActive(eventLoop: loop) { () throws -> LeasedGeneration in
+                LeasedGeneration(prepared: try PreparedGeneration(endpoint: endpoint, body: body, service: lease.service), lease: lease)
+            }
         }.whenComplete { result in
-            handler.value.prepared(result, serial: serial, service: service)
+            handler.value.prepared(result, serial: serial)
         }
     }
 
     /// Continues a request once ``PreparedGeneration`` is done (on the event
     /// loop): submits it, or answers its error. Does nothing if the client
     /// has gone meanwhile.
-    private func prepared(_ result: Result<PreparedGeneration, any Error>, serial: UInt64, service: ModelService) {
+    private func prepared(_ result: Result<LeasedGeneration, any Error>, serial: UInt64) {
         guard let context, let preparation, preparation.serial == serial else { return }
         self.preparation = nil
         let (endpoint, keepAlive) = (preparation.endpoint, preparation.keepAlive)
         do {
-            let prepared = try result.get()
+            let (prepared, lease) = try result.get().parts
+            let service = lease.service
             let (request, promptTokens) = (prepared.request, prepared.promptTokens)
             let responseContext = ResponseContext(
                 id: ResponseContext.makeID(prefix: endpoint == .messages ? "msg_" : endpoint == .completions ? "cmpl-" : "chatcmpl-"),
@@ -257,7 +258,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
                 throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error", code: "queue_full")
             }
             generation = Generation(
-                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, responder: responder, keepAlive: keepAlive)
+                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, lease: lease, responder: responder,
+                keepAlive: keepAlive)
             if request.stream {
                 var headers = HTTPHeaders()
                 headers.add(name: "content-type", value: "text/event-stream")
