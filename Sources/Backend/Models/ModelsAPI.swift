@@ -29,8 +29,7 @@ enum ModelsAPI {
     /// The answer to a request ``handles(method:path:)`` accepted.
     static func answer(method: HTTPMethod, path: String, body: ByteBuffer, host: ModelHost) async -> (HTTPResponseStatus, JSONValue) {
         do throws(APIError) {
-            try host.checkReady()
-            let registry = host.registry
+            let registry = try host.readyRegistry()
             switch path {
             case "/v1/models":
                 return (.ok, ["object": "list", "data": .array(await registry.listing())])

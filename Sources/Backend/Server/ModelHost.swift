@@ -12,12 +12,23 @@ public final class ModelHost: Sendable {
         case failed(String)
     }
 
-    /// The models.
-    public let registry: ModelRegistry
     private let current = Mutex(State.loading)
+    private let attached = Mutex<ModelRegistry?>(nil)
+
+    /// A host whose registry comes later (``attach(_:)``): the server can
+    /// listen, and answer 503, before even the models' headers are read.
+    public init() {}
 
     public init(registry: ModelRegistry) {
-        self.registry = registry
+        attached.withLock { $0 = registry }
+    }
+
+    /// The models, once attached.
+    public var registry: ModelRegistry? { attached.withLock { $0 } }
+
+    /// Gives the host its models (the server stays loading until ``ready()``).
+    public func attach(_ registry: ModelRegistry) {
+        attached.withLock { $0 = registry }
     }
 
     /// The state now.
@@ -35,8 +46,16 @@ public final class ModelHost: Sendable {
 
     /// The model a request names, loaded; throws when the server is not ready yet.
     func lease(for requested: String?) async throws(APIError) -> ModelLease {
+        return try await readyRegistry().lease(for: requested)
+    }
+
+    /// The registry of a ready server.
+    func readyRegistry() throws(APIError) -> ModelRegistry {
         try checkReady()
-        return try await registry.lease(for: requested)
+        guard let registry else {
+            throw APIError(status: .serviceUnavailable, message: "the models are not attached yet", type: "server_error", code: "model_loading")
+        }
+        return registry
     }
 
     /// Throws the answer to give while the server is loading or failed.

@@ -146,21 +146,7 @@ struct BackendCommand: AsyncParsableCommand {
         scheduling.maxQueuedRequests = queue
         scheduling.keptCaches = parallel
         if let threads { scheduling.threads = threads }
-        let entries = try entries()
-        var limits = try limits()
-        // `--model` is "this one model": loaded at start and kept.
-        if modelsDir == nil { limits.pinned.insert(entries[0].id) }
-        let registry: ModelRegistry
-        do {
-            registry = try ModelRegistry(
-                entries: entries, aliases: try aliasTable(), limits: limits, configuration: scheduling, metrics: metrics, logger: logger)
-        } catch let error as ModelFolderError {
-            throw ValidationError(error.description)
-        }
-        for entry in entries where entry.problem != nil {
-            logger.warning("a model file cannot be served", metadata: ["model.id": "\(entry.id)", "error": "\(entry.problem ?? "")"])
-        }
-        let models = ModelHost(registry: registry)
+        let models = ModelHost()
         // From the environment, the key stays off the command line (which `ps` shows to every user);
         // `lmgate serve` hands its per-start key to this process that way.
         let key = (apiKey ?? ProcessInfo.processInfo.environment[BackendKey.environmentVariable]).flatMap(BackendAPIKey.init)
@@ -171,6 +157,24 @@ struct BackendCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         _ = try await server.start()
+
+        // Listening first: reading even the headers may wait (a slow disk, a file still being written).
+        let entries = try entries()
+        var limits = try limits()
+        // `--model` is "this one model": loaded at start and kept.
+        if modelsDir == nil { limits.pinned.insert(entries[0].id) }
+        let registry: ModelRegistry
+        do {
+            registry = try ModelRegistry(
+                entries: entries, aliases: try aliasTable(), limits: limits, configuration: scheduling, metrics: metrics, logger: logger)
+        } catch let error as ModelFolderError {
+            await server.shutdown()
+            throw ValidationError(error.description)
+        }
+        for entry in entries where entry.problem != nil {
+            logger.warning("a model file cannot be served", metadata: ["model.id": "\(entry.id)", "error": "\(entry.problem ?? "")"])
+        }
+        models.attach(registry)
 
         // Pinned models (the `--model` one among them) are loaded before the server reports ready.
         for id in limits.pinned.sorted() {

@@ -92,7 +92,7 @@ public final class BackendServer: Sendable {
             return channel
         }
         try? await listener?.close()
-        await models.registry.shutdown()
+        await models.registry?.shutdown()
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
     }
