@@ -112,6 +112,10 @@ def test_aliases_and_the_404_listing_with_several_models(bin_dir, folder):
         entry = listing(backend)[SMOL]
         assert entry["arch"] == "llama" and entry["quantization"] == "Q4_1" and entry["publisher"] == "HuggingFaceTB"
         assert entry["max_context_length"] > 0 and entry["type"] == "llm" and entry["object"] == "model"
+        # One model's entry, its id's slashes and all; any case, with or without .gguf.
+        one = httpx.get(f"{backend.base_url}/v1/models/{SMOL.lower()}.gguf", timeout=10)
+        assert one.status_code == 200 and one.json()["id"] == SMOL and one.json()["state"] == "not-loaded"
+        assert httpx.get(backend.base_url + "/v1/models/nope", timeout=10).json()["error"]["code"] == "model_not_found"
 
 
 def test_requests_load_each_model_in_turn_and_the_idle_ttl_unloads_them(bin_dir, folder):
