@@ -9,7 +9,9 @@ import concurrent.futures
 import json
 import os
 import pathlib
+import shutil
 import subprocess
+import tempfile
 import time
 
 import httpx2 as httpx
@@ -198,6 +200,26 @@ def test_models_command_loads_and_unloads(bin_dir, folder):
         assert loaded(backend) == []
         result = models("load", "no-such-model")
         assert result.returncode != 0 and "does not exist" in result.stderr
+
+
+def test_an_unreadable_models_folder_is_refused_with_the_reason(bin_dir):
+    # Root reads any folder: the backend runs as `nobody` then, the folder in a directory it may pass through.
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="lmgate-unreadable-"))
+    try:
+        parent.chmod(0o711)
+        root = parent / "models"
+        root.mkdir()
+        (root / "a.gguf").write_bytes(b"GGUF")
+        root.chmod(0)
+        command = [str(bin_dir / "lmgate"), "backend", "--models-dir", str(root), "--port", "0"]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert "cannot be read: permission denied" in result.stderr, result.stderr
+    finally:
+        (parent / "models").chmod(0o700)
+        shutil.rmtree(parent)
 
 
 @pytest.mark.parametrize("make, words", [

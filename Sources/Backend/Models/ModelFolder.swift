@@ -19,6 +19,9 @@ public enum ModelFolder {
             throw ModelFolderError("the models folder '\(folder)' does not exist")
         }
         guard isDirectory.boolValue else { throw ModelFolderError("the models folder '\(folder)' is not a folder") }
+        guard FileManager.default.isReadableFile(atPath: folder), FileManager.default.isExecutableFile(atPath: folder) else {
+            throw ModelFolderError("the models folder '\(folder)' cannot be read: permission denied for this user")
+        }
         let paths: [String]
         do {
             paths = try FileManager.default.subpathsOfDirectory(atPath: folder)
