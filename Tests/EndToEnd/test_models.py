@@ -91,6 +91,10 @@ def test_local_model_through_lmgate_serve_and_models_list_with_the_backend_key(b
                             http_client=httpx.Client(verify=ssl.create_default_context(cafile=server.ca), timeout=60))
         answer = sdk.chat.completions.create(model="local-model", messages=HI, max_tokens=2)
         assert answer.model == "tiny-qwen2-f16"
+        # An API key lets a client generate, not unload the model everyone uses.
+        status, body = server.curl("/api/v1/models/unload", "-X", "POST", "-H", "Content-Type: application/json",
+                                   "-d", '{"model": "tiny-qwen2-f16"}', key=server.key)
+        assert status == "403" and json.loads(body)["error"]["code"] == "admin_only", body
         env = {**os.environ, "LMGATE_HOME": str(server.home)}
         result = subprocess.run([str(bin_dir / "lmgate"), "models", "list"], capture_output=True, text=True,
                                 timeout=30, env=env)

@@ -8,6 +8,11 @@ import NIOHTTP1
 /// (`POST /api/v1/models/load`, `POST /api/v1/models/unload`, body
 /// `{"model": "<id or alias>"}`). Like every endpoint but health, these are
 /// served on loopback only and, under `lmgate serve`, only with the backend key.
+///
+/// Loading and unloading are for the machine's own tools, not for API
+/// clients: a request the proxy forwarded (it always appends
+/// `X-Forwarded-For`, which a client cannot remove) is refused them, so that
+/// one client holding an API key cannot unload the model others are using.
 enum ModelsAPI {
     static let loadPath = "/api/v1/models/load"
     static let unloadPath = "/api/v1/models/unload"
@@ -27,8 +32,16 @@ enum ModelsAPI {
     }
 
     /// The answer to a request ``handles(method:path:)`` accepted.
-    static func answer(method: HTTPMethod, path: String, body: ByteBuffer, host: ModelHost) async -> (HTTPResponseStatus, JSONValue) {
+    /// - Parameter forwarded: whether the request came through a proxy (it has `X-Forwarded-For`).
+    static func answer(
+        method: HTTPMethod, path: String, body: ByteBuffer, forwarded: Bool, host: ModelHost
+    ) async -> (HTTPResponseStatus, JSONValue) {
         do throws(APIError) {
+            if forwarded && (path == loadPath || path == unloadPath) {
+                throw APIError(
+                    status: .forbidden, message: "models are loaded and unloaded on the server's machine (`lmgate models`), not through the proxy",
+                    type: "permission_error", code: "admin_only")
+            }
             let registry = try host.readyRegistry()
             switch path {
             case "/v1/models":

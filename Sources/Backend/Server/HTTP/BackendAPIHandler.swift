@@ -154,7 +154,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
         case (.GET, "/metrics"):
             respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
         case (let method, let path) where ModelsAPI.handles(method: method, path: path):
-            answerModels(method: method, path: path, keepAlive: keepAlive, context: context)
+            answerModels(method: method, path: path, forwarded: head.headers.contains(name: "x-forwarded-for"), keepAlive: keepAlive, context: context)
         case (.POST, let path) where Endpoint(rawValue: path) != nil:
             startGeneration(Endpoint(rawValue: path)!, keepAlive: keepAlive, context: context)
         case (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/v1/messages"):
@@ -169,7 +169,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
     }
 
     /// Answers a model endpoint (``ModelsAPI``), which may wait on a load, when its answer is ready.
-    private func answerModels(method: HTTPMethod, path: String, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func answerModels(method: HTTPMethod, path: String, forwarded: Bool, keepAlive: Bool, context: ChannelHandlerContext) {
         do {
             try host.checkReady()
         } catch {
@@ -179,7 +179,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
         self.body = ByteBuffer()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.makeFutureWithTask {
-            await ModelsAPI.answer(method: method, path: path, body: body, host: host)
+            await ModelsAPI.answer(method: method, path: path, body: body, forwarded: forwarded, host: host)
         }.whenSuccess { status, json in
             guard let context = handler.value.context else { return }
             handler.value.respond(status: status, json: json, endpoint: ModelsAPI.endpointLabel(path: path), keepAlive: keepAlive, context: context)
