@@ -152,6 +152,18 @@ def test_requests_load_each_model_in_turn_and_the_idle_ttl_unloads_them(bin_dir,
     assert "model unloaded" in output and "load.progress=100%" in output
 
 
+def test_a_pinned_model_is_loaded_at_start_and_outlives_the_idle_ttl(bin_dir, folder):
+    with folder_backend(bin_dir, folder, "--idle-ttl", "1s", "--pin", TINY, "--model-ttl", f"{SMOL}=60s") as backend:
+        assert loaded(backend) == [TINY]
+        chat(backend, DEMO)
+        chat(backend, SMOL)
+        deadline = time.monotonic() + 20
+        while DEMO in loaded(backend) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # The demo went after 1 s; SmolLM2 has its own 60 s; the pinned model stays.
+        assert loaded(backend) == sorted([SMOL, TINY])
+
+
 def test_a_memory_limit_that_fits_two_evicts_the_least_recently_used(bin_dir, folder):
     with folder_backend(bin_dir, folder) as lister:
         memory = {id: entry["memory_bytes"] for id, entry in listing(lister).items()}
