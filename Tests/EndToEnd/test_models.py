@@ -114,6 +114,22 @@ def test_local_model_through_lmgate_serve_and_models_list_with_the_backend_key(b
         server.stop()
 
 
+def test_a_models_folder_through_lmgate_serve(bin_dir, folder, tmp_path):
+    import ssl
+    server = Serve(bin_dir, tmp_path, None, "--models-dir", str(folder))
+    try:
+        server.wait_ready()
+        status, body = server.curl("/v1/models", key=server.key)
+        assert status == "200" and sorted(entry["id"] for entry in json.loads(body)["data"]) == sorted([DEMO, SMOL, TINY])
+        sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=server.key, max_retries=0,
+                            http_client=httpx.Client(verify=ssl.create_default_context(cafile=server.ca), timeout=60))
+        assert sdk.chat.completions.create(model=TINY, messages=HI, max_tokens=2).model == TINY
+        with pytest.raises(openai.NotFoundError):
+            sdk.chat.completions.create(model="local-model", messages=HI, max_tokens=2)
+    finally:
+        server.stop()
+
+
 def test_aliases_and_the_404_listing_with_several_models(bin_dir, folder):
     with folder_backend(bin_dir, folder, "--alias", f"gpt-4o-mini={TINY}") as backend:
         assert chat(backend, "gpt-4o-mini").model == TINY
