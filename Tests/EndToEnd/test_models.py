@@ -146,6 +146,9 @@ def test_aliases_and_the_404_listing_with_several_models(bin_dir, folder):
         one = httpx.get(f"{backend.base_url}/v1/models/{SMOL.lower()}.gguf", timeout=10)
         assert one.status_code == 200 and one.json()["id"] == SMOL and one.json()["state"] == "not-loaded"
         assert httpx.get(backend.base_url + "/v1/models/nope", timeout=10).json()["error"]["code"] == "model_not_found"
+        # LM Studio's REST listing, for clients written against it.
+        lm_studio = httpx.get(backend.base_url + "/api/v0/models", timeout=10).json()["data"]
+        assert {entry["id"]: entry for entry in lm_studio} == listing(backend)
 
 
 def test_requests_load_each_model_in_turn_and_the_idle_ttl_unloads_them(bin_dir, folder):

@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP1
 
 /// The model endpoints: OpenAI's listing (`GET /v1/models`,
-/// `GET /v1/models/{id}`, with LM Studio's fields) and the admin endpoints
+/// `GET /v1/models/{id}`, with LM Studio's fields; the same at LM Studio's
+/// `GET /api/v0/models` and `/api/v0/models/{id}`) and the admin endpoints
 /// `lmgate models load|unload` call, named as LM Studio's REST API names them
 /// (`POST /api/v1/models/load`, `POST /api/v1/models/unload`, body
 /// `{"model": "<id or alias>"}`). Like every endpoint but health, these are
@@ -20,8 +21,8 @@ enum ModelsAPI {
     /// Whether this type answers `method` on `path`.
     static func handles(method: HTTPMethod, path: String) -> Bool {
         switch (method, path) {
-        case (.GET, "/v1/models"), (.POST, loadPath), (.POST, unloadPath): return true
-        case (.GET, let path): return path.hasPrefix("/v1/models/")
+        case (.GET, "/v1/models"), (.GET, "/api/v0/models"), (.POST, loadPath), (.POST, unloadPath): return true
+        case (.GET, let path): return path.hasPrefix("/v1/models/") || path.hasPrefix("/api/v0/models/")
         default: return false
         }
     }
@@ -44,7 +45,7 @@ enum ModelsAPI {
             }
             let registry = try host.readyRegistry()
             switch path {
-            case "/v1/models":
+            case "/v1/models", "/api/v0/models":
                 return (.ok, ["object": "list", "data": .array(await registry.listing())])
             case loadPath:
                 let id = try await registry.load(try modelName(in: body))
@@ -54,7 +55,7 @@ enum ModelsAPI {
                 return (.ok, ["model": .string(id), "status": "not-loaded", "loaded": .array(await registry.loadedIDs.map { .string($0) })])
             default:
                 // Ids hold slashes (`publisher/model/file`): everything after the prefix is the name.
-                let name = String(path.dropFirst("/v1/models/".count))
+                let name = String(path.dropFirst(path.hasPrefix("/v1/") ? "/v1/models/".count : "/api/v0/models/".count))
                 return (.ok, try await registry.listing(of: name.removingPercentEncoding ?? name))
             }
         } catch {
