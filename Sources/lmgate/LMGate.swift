@@ -18,6 +18,7 @@ struct LMGate: AsyncParsableCommand {
             StatusCommand.self,
             BackendCommand.self,
             KeysCommand.self,
+            ModelsCommand.self,
         ]
     )
 

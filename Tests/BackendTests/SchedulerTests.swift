@@ -60,7 +60,7 @@ struct SchedulerTests {
     func batchedGreedyMatchesReference() async throws {
         let (model, tokenizer) = try Self.load()
         let metrics = BackendMetrics()
-        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 3), metrics: metrics)
+        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 3), observer: metrics)
         defer { scheduler.shutdown() }
         let cases = Array(try FixtureModels.reference(Self.modelName).cases.prefix(3))
         let count = 6
@@ -82,7 +82,7 @@ struct SchedulerTests {
     @Test("a prompt that starts like a finished one reuses its KV cache and gives the same tokens")
     func prefixReuse() async throws {
         let (model, tokenizer) = try Self.load()
-        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 2), metrics: BackendMetrics())
+        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 2), observer: BackendMetrics())
         defer { scheduler.shutdown() }
         let prompt = tokenizer.encode("The proxy checked every request, and only then did it pass it on.")
         let first = await Self.collect(try Self.submit(scheduler, prompt, Self.greedy(4)).1)
@@ -100,7 +100,7 @@ struct SchedulerTests {
     func cancelAndQueueFull() async throws {
         let (model, tokenizer) = try Self.load()
         let metrics = BackendMetrics()
-        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 1, queue: 1), metrics: metrics)
+        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 1, queue: 1), observer: metrics)
         defer { scheduler.shutdown() }
         let prompt = tokenizer.encode("Hello world")
         let (ticket, events) = try Self.submit(scheduler, prompt, Self.greedy(400))

@@ -171,7 +171,7 @@ struct ServerAPIRenderingTests {
     @Test("routes are decided from the method and path alone")
     func routes() {
         #expect(BackendRoute(method: .GET, path: "/health") == .health)
-        #expect(BackendRoute(method: .GET, path: "/v1/models/abc") == .model("abc"))
+        #expect(BackendRoute(method: .GET, path: "/v1/models/abc") == .models)
         #expect(BackendRoute(method: .POST, path: "/v1/chat/completions") == .generation(.chatCompletions))
         #expect(BackendRoute(method: .POST, path: "/v1/messages/count_tokens") == .countTokens)
         #expect(BackendRoute(method: .GET, path: "/v1/messages") == .methodNotAllowed)

@@ -30,11 +30,16 @@ struct BackendUnderTest {
 
     private static func start(apiKey: BackendAPIKey?, model: String?) async throws -> BackendUnderTest {
         let metrics = BackendMetrics()
-        let host = ModelHost(metrics: metrics)
-        if let model {
-            var configuration = SchedulerConfiguration()
-            configuration.threads = 1
-            host.ready(try ModelService(path: FixtureModels.path(model), configuration: configuration, metrics: metrics))
+        var configuration = SchedulerConfiguration()
+        configuration.threads = 1
+        // Without a model the registry holds one that never loads: the server stays "loading".
+        let path = try FixtureModels.path(model ?? "tiny-qwen2-f16")
+        let entry = ModelEntry(id: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, path: path)
+        let registry = try ModelRegistry(entries: [entry], configuration: configuration, metrics: metrics, logger: Logger(label: "test.backend"))
+        let host = ModelHost(registry: registry)
+        if model != nil {
+            _ = try await registry.load(entry.id)
+            host.ready()
         }
         let server = try BackendServer(
             host: "127.0.0.1", port: 0, models: host, metrics: metrics, apiKey: apiKey, logger: Logger(label: "test.backend"))

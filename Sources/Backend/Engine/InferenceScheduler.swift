@@ -17,7 +17,7 @@ import Foundation
 /// pool, which must not happen on the cooperative pool or an event loop).
 ///
 /// ```swift
-/// let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: .init(), metrics: metrics)
+/// let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: .init(), observer: observer)
 /// let ticket = try scheduler.submit(promptTokens: tokens, options: options) { event in … }
 /// scheduler.cancel(ticket)   // the client went away
 /// ```
@@ -26,13 +26,13 @@ public final class InferenceScheduler: Sendable {
     public let configuration: SchedulerConfiguration
     private let mailbox: SchedulerMailbox
 
-    public init(model: LanguageModel, tokenizer: Tokenizer, configuration: SchedulerConfiguration, metrics: BackendMetrics) {
+    public init(model: LanguageModel, tokenizer: Tokenizer, configuration: SchedulerConfiguration, observer: any SchedulerObserver) {
         self.configuration = configuration
         let mailbox = SchedulerMailbox(
-            capacity: max(1, configuration.maxActiveSequences) + max(0, configuration.maxQueuedRequests), metrics: metrics)
+            capacity: max(1, configuration.maxActiveSequences) + max(0, configuration.maxQueuedRequests), observer: observer)
         self.mailbox = mailbox
         let thread = Thread {
-            SchedulerWorker(model: model, tokenizer: tokenizer, configuration: configuration, mailbox: mailbox, metrics: metrics).run()
+            SchedulerWorker(model: model, tokenizer: tokenizer, configuration: configuration, mailbox: mailbox, observer: observer).run()
         }
         thread.name = "lmgate-scheduler"
         thread.start()

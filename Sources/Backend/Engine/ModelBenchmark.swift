@@ -30,30 +30,6 @@ public struct ModelBenchmark {
         pool = ComputePool(threadCount: max(1, threads))
     }
 
-    /// Reads one byte of every page of every tensor, so that the first
-    /// measurement does not pay for page faults; calls `progress` with the
-    /// fraction done.
-    public static func pageInWeights(of file: GGUFFile, progress: (Double) -> Void) {
-        let total = file.tensors.values.reduce(0) { $0 + $1.byteCount }
-        var done = 0
-        var checksum: UInt8 = 0
-        var lastReported = -1
-        for name in file.tensorNames {
-            guard let tensor = file.tensors[name] else { continue }
-            for offset in stride(from: 0, to: tensor.byteCount, by: 4096) {
-                checksum &+= tensor.data.load(fromByteOffset: offset, as: UInt8.self)
-            }
-            done += tensor.byteCount
-            let percent = total == 0 ? 100 : done * 100 / total
-            if percent != lastReported {
-                lastReported = percent
-                progress(Double(percent) / 100)
-            }
-        }
-        // Keep the reads from being optimised away.
-        if checksum == 0x5A { progress(1) }
-    }
-
     /// Runs `tokens` prompt tokens in one batch, `repetitions` times.
     public func promptProcessing(tokens: Int, repetitions: Int) throws -> Row {
         let input = (0..<tokens).map { Int32(($0 * 7919 + 13) % model.vocabularySize) }

@@ -15,7 +15,7 @@ final class SchedulerMailbox: @unchecked Sendable {
     private var nextID: UInt64 = 1
 
     private let capacity: Int
-    private let metrics: BackendMetrics
+    private let observer: any SchedulerObserver
 
     /// What the scheduler's thread collects at the top of its loop.
     struct Mail {
@@ -25,9 +25,9 @@ final class SchedulerMailbox: @unchecked Sendable {
     }
 
     /// - Parameter capacity: the most jobs admitted and queued together.
-    init(capacity: Int, metrics: BackendMetrics) {
+    init(capacity: Int, observer: any SchedulerObserver) {
         self.capacity = capacity
-        self.metrics = metrics
+        self.observer = observer
     }
 
     func submit(
@@ -42,7 +42,7 @@ final class SchedulerMailbox: @unchecked Sendable {
         let id = nextID
         nextID += 1
         queue.append(ScheduledJob(id: id, promptTokens: promptTokens, options: options, sink: sink, submitted: .now))
-        metrics.setQueueDepth(queue.count)
+        observer.record(.queueDepth(queue.count))
         condition.signal()
         return GenerationTicket(id: id)
     }
@@ -53,8 +53,8 @@ final class SchedulerMailbox: @unchecked Sendable {
         defer { condition.unlock() }
         if let index = queue.firstIndex(where: { $0.id == ticket.id }) {
             queue.remove(at: index)
-            metrics.setQueueDepth(queue.count)
-            metrics.sequenceCancelled()
+            observer.record(.queueDepth(queue.count))
+            observer.record(.sequenceCancelled)
         } else if admitted.contains(ticket.id) {
             cancelled.insert(ticket.id)
             condition.signal()
@@ -75,7 +75,7 @@ final class SchedulerMailbox: @unchecked Sendable {
         for job in taken { admitted.insert(job.id) }
         let mail = Mail(jobs: taken, cancelled: cancelled, stopping: stopping)
         cancelled = []
-        metrics.setQueueDepth(queue.count)
+        observer.record(.queueDepth(queue.count))
         return mail
     }
 

@@ -10,18 +10,18 @@ final class SchedulerWorker {
     private let tokenizer: Tokenizer
     private let configuration: SchedulerConfiguration
     private let mailbox: SchedulerMailbox
-    private let metrics: BackendMetrics
+    private let observer: any SchedulerObserver
     private let pool: ComputePool
     private let contextLength: Int
     private var sequences: [ActiveSequence] = []
     private var keptCaches: PrefixCachePool
 
-    init(model: LanguageModel, tokenizer: Tokenizer, configuration: SchedulerConfiguration, mailbox: SchedulerMailbox, metrics: BackendMetrics) {
+    init(model: LanguageModel, tokenizer: Tokenizer, configuration: SchedulerConfiguration, mailbox: SchedulerMailbox, observer: any SchedulerObserver) {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
         self.mailbox = mailbox
-        self.metrics = metrics
+        self.observer = observer
         pool = ComputePool(threadCount: max(1, configuration.threads))
         contextLength = model.configuration.contextLength
         keptCaches = PrefixCachePool(capacity: configuration.keptCaches)
@@ -38,15 +38,15 @@ final class SchedulerWorker {
             }
             if !mail.cancelled.isEmpty {
                 for sequence in sequences where mail.cancelled.contains(sequence.job.id) {
-                    metrics.sequenceCancelled()
+                    observer.record(.sequenceCancelled)
                     finish(sequence, with: nil, keepCache: sequence.pendingPrompt.isEmpty)
                 }
             }
             for job in mail.jobs { admit(job) }
-            metrics.setActiveSequences(sequences.count)
+            observer.record(.activeSequences(sequences.count))
             prefill()
             decodeStep()
-            metrics.setActiveSequences(sequences.count)
+            observer.record(.activeSequences(sequences.count))
         }
     }
 
@@ -65,7 +65,7 @@ final class SchedulerWorker {
         } else {
             cache = KVCache(for: model, capacity: wanted)
         }
-        metrics.promptStarted(tokens: job.promptTokens.count, cached: reused)
+        observer.record(.promptStarted(tokens: job.promptTokens.count, cached: reused))
         let generator = SequenceGenerator(tokenizer: tokenizer, promptTokens: job.promptTokens, options: job.options)
         sequences.append(ActiveSequence(job: job, generator: generator, cache: cache, reusedPromptTokens: reused))
     }
@@ -87,7 +87,7 @@ final class SchedulerWorker {
                 sequence.cachedTokens += chunk
                 sequence.pendingPrompt = sequence.pendingPrompt.dropFirst(chunk.count)
                 if sequence.pendingPrompt.isEmpty {
-                    metrics.firstToken(after: (ContinuousClock.now - sequence.job.submitted).seconds)
+                    observer.record(.firstToken(seconds: (ContinuousClock.now - sequence.job.submitted).seconds))
                     accept(logits, for: sequence)
                 }
             } catch {
@@ -112,7 +112,7 @@ final class SchedulerWorker {
             for sequence in decoding { finish(sequence, with: .failed(error.description), keepCache: false) }
             return
         }
-        metrics.decodeStep(sequences: decoding.count, seconds: (ContinuousClock.now - start).seconds)
+        observer.record(.decodeStep(sequences: decoding.count, seconds: (ContinuousClock.now - start).seconds))
         for (sequence, row) in zip(decoding, logits) {
             if let token = sequence.nextToken { sequence.cachedTokens.append(token) }
             sequence.nextToken = nil
@@ -122,7 +122,7 @@ final class SchedulerWorker {
 
     private func accept(_ logits: [Float], for sequence: ActiveSequence) {
         let step = sequence.generator.accept(logits, canContinue: sequence.cache.count < contextLength)
-        metrics.tokensGenerated(1)
+        observer.record(.tokensGenerated(1))
         sequence.job.sink(.step(step))
         if step.finishReason != nil {
             finish(sequence, with: .finished(sequence.summary), keepCache: true)
@@ -135,7 +135,7 @@ final class SchedulerWorker {
     /// cancelled), and keeps its cache for prefix reuse if it is sound.
     private func finish(_ sequence: ActiveSequence, with event: GenerationEvent?, keepCache: Bool) {
         sequences.removeAll { $0 === sequence }
-        metrics.setActiveSequences(sequences.count)
+        observer.record(.activeSequences(sequences.count))
         mailbox.retire(sequence.job.id)
         if keepCache && sequence.cache.count == sequence.cachedTokens.count {
             keptCaches.put(sequence.cache, tokens: sequence.cachedTokens)

@@ -15,10 +15,15 @@ import Synchronization
 /// - `lmgate_backend_decode_steps_total`, `lmgate_backend_decode_step_sequences_total`
 ///   and `lmgate_backend_decode_batch_size_max`: how many sequences shared each step;
 /// - `lmgate_backend_requests_cancelled_total`: generations stopped because the client left;
-/// - `lmgate_backend_model_loaded`: 1 once the model is ready;
+/// - `lmgate_backend_model_loaded`: 1 while a model is loaded; `lmgate_backend_models_loaded`: how many;
+///   `lmgate_backend_model_loads_total{result}`, `lmgate_backend_model_unloads_total`;
 /// - `lmgate_backend_info{blas_core,blas_core_reason,cpu}`: 1, the ``EnginePlatform``
 ///   the engine computes on (when one was given).
-public final class BackendMetrics: Sendable {
+///
+/// The schedulers report ``SchedulerEvent``s to it (through
+/// ``observer(model:)``); it is also an observer itself, for a scheduler
+/// run on its own (tests, benchmarks).
+public final class BackendMetrics: SchedulerObserver {
     /// Upper bounds of the time-to-first-token buckets, in seconds.
     static let latencyBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
     /// How long a tokens-per-second window lasts, in seconds.
@@ -32,13 +37,16 @@ public final class BackendMetrics: Sendable {
         var firstTokenCounts = [Int](repeating: 0, count: BackendMetrics.latencyBuckets.count)
         var firstTokenSum = 0.0
         var firstTokenCount = 0
-        var queueDepth = 0
-        var activeSequences = 0
+        /// Gauges per model (each model's scheduler reports its own), summed when read.
+        var queueDepth: [String: Int] = [:]
+        var activeSequences: [String: Int] = [:]
         var decodeSteps = 0
         var decodeStepSequences = 0
         var maximumBatch = 0
         var cancelled = 0
-        var modelLoaded = false
+        var modelsLoaded = 0
+        var loads: [String: Int] = [:]
+        var unloads = 0
         var windowTokens = 0
         var windowSeconds = 0.0
         var tokensPerSecond = 0.0
@@ -58,7 +66,7 @@ public final class BackendMetrics: Sendable {
     /// new ones (and a path could break the exposition format).
     static let endpointLabels: Set<String> = [
         "/health", "/v1/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/messages",
-        "/v1/messages/count_tokens", "/v1/responses",
+        "/v1/messages/count_tokens", "/v1/responses", "/api/v1/models/load", "/api/v1/models/unload",
     ]
 
     /// Counts an answer; a path outside ``endpointLabels`` is counted as `other`.
@@ -67,46 +75,61 @@ public final class BackendMetrics: Sendable {
         state.withLock { $0.requests["endpoint=\"\(label)\",status=\"\(status)\"", default: 0] += 1 }
     }
 
-    func promptStarted(tokens: Int, cached: Int) {
-        state.withLock {
-            $0.promptTokens += tokens
-            $0.cachedPromptTokens += cached
-        }
-    }
-
-    func firstToken(after seconds: Double) {
-        let bucket = Self.latencyBuckets.firstIndex { seconds <= $0 }
+    /// Counts one scheduler event of the model `model`.
+    func record(_ event: SchedulerEvent, model: String) {
         state.withLock { state in
-            if let bucket { state.firstTokenCounts[bucket] += 1 }
-            state.firstTokenSum += seconds
-            state.firstTokenCount += 1
-        }
-    }
-
-    /// Records one decoding step of `sequences` sequences that took `seconds`.
-    func decodeStep(sequences: Int, seconds: Double) {
-        state.withLock { state in
-            state.decodeSteps += 1
-            state.decodeStepSequences += sequences
-            state.maximumBatch = max(state.maximumBatch, sequences)
-            state.windowTokens += sequences
-            state.windowSeconds += seconds
-            if state.windowSeconds >= Self.rateWindow {
-                state.tokensPerSecond = Double(state.windowTokens) / state.windowSeconds
-                state.windowTokens = 0
-                state.windowSeconds = 0
+            switch event {
+            case .queueDepth(let depth): state.queueDepth[model] = depth
+            case .activeSequences(let count): state.activeSequences[model] = count
+            case .promptStarted(let tokens, let cached):
+                state.promptTokens += tokens
+                state.cachedPromptTokens += cached
+            case .firstToken(let seconds):
+                if let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) { state.firstTokenCounts[bucket] += 1 }
+                state.firstTokenSum += seconds
+                state.firstTokenCount += 1
+            case .decodeStep(let sequences, let seconds):
+                state.decodeSteps += 1
+                state.decodeStepSequences += sequences
+                state.maximumBatch = max(state.maximumBatch, sequences)
+                state.windowTokens += sequences
+                state.windowSeconds += seconds
+                if state.windowSeconds >= Self.rateWindow {
+                    state.tokensPerSecond = Double(state.windowTokens) / state.windowSeconds
+                    state.windowTokens = 0
+                    state.windowSeconds = 0
+                }
+            case .tokensGenerated(let count): state.generatedTokens += count
+            case .sequenceCancelled: state.cancelled += 1
             }
         }
     }
 
-    func tokensGenerated(_ count: Int) { state.withLock { $0.generatedTokens += count } }
-    func sequenceCancelled() { state.withLock { $0.cancelled += 1 } }
-    func setQueueDepth(_ depth: Int) { state.withLock { $0.queueDepth = depth } }
-    func setActiveSequences(_ count: Int) { state.withLock { $0.activeSequences = count } }
-    func setModelLoaded() { state.withLock { $0.modelLoaded = true } }
+    /// The observer to hand model `model`'s scheduler: its events counted under its name.
+    public func observer(model: String) -> any SchedulerObserver { ModelSchedulerObserver(metrics: self, model: model) }
+
+    /// A model finished loading (`succeeded`) or failed to; `loaded` models are in memory now.
+    func modelLoad(succeeded: Bool, loaded: Int) {
+        state.withLock {
+            $0.loads[succeeded ? "ok" : "failed", default: 0] += 1
+            $0.modelsLoaded = loaded
+        }
+    }
+
+    /// Model `model` left memory; `loaded` models are in memory now.
+    func modelUnloaded(_ model: String, loaded: Int) {
+        state.withLock {
+            $0.unloads += 1
+            $0.modelsLoaded = loaded
+            $0.queueDepth[model] = nil
+            $0.activeSequences[model] = nil
+        }
+    }
+
+    public func record(_ event: SchedulerEvent) { record(event, model: "") }
 
     /// Sequences being generated now.
-    public var activeSequences: Int { state.withLock { $0.activeSequences } }
+    public var activeSequences: Int { state.withLock { $0.activeSequences.values.reduce(0, +) } }
     /// The most sequences one decoding step has served so far.
     public var maximumBatch: Int { state.withLock { $0.maximumBatch } }
 
@@ -141,8 +164,8 @@ public final class BackendMetrics: Sendable {
         text += "lmgate_backend_time_to_first_token_seconds_bucket{le=\"+Inf\"} \(s.firstTokenCount)\n"
         text += "lmgate_backend_time_to_first_token_seconds_sum \(s.firstTokenSum)\n"
         text += "lmgate_backend_time_to_first_token_seconds_count \(s.firstTokenCount)\n"
-        metric("lmgate_backend_queue_depth", "gauge", "Requests waiting for a free sequence slot.", [("", "\(s.queueDepth)")])
-        metric("lmgate_backend_active_sequences", "gauge", "Sequences being generated now.", [("", "\(s.activeSequences)")])
+        metric("lmgate_backend_queue_depth", "gauge", "Requests waiting for a free sequence slot.", [("", "\(s.queueDepth.values.reduce(0, +))")])
+        metric("lmgate_backend_active_sequences", "gauge", "Sequences being generated now.", [("", "\(s.activeSequences.values.reduce(0, +))")])
         metric("lmgate_backend_decode_steps_total", "counter", "Decoding steps run.", [("", "\(s.decodeSteps)")])
         metric(
             "lmgate_backend_decode_step_sequences_total", "counter", "Sequences served by decoding steps, summed over steps.",
@@ -153,7 +176,12 @@ public final class BackendMetrics: Sendable {
         metric(
             "lmgate_backend_requests_cancelled_total", "counter", "Generations stopped because the client went away.",
             [("", "\(s.cancelled)")])
-        metric("lmgate_backend_model_loaded", "gauge", "1 once the model is loaded.", [("", s.modelLoaded ? "1" : "0")])
+        metric("lmgate_backend_model_loaded", "gauge", "1 while a model is loaded.", [("", s.modelsLoaded > 0 ? "1" : "0")])
+        metric("lmgate_backend_models_loaded", "gauge", "Models in memory now.", [("", "\(s.modelsLoaded)")])
+        metric(
+            "lmgate_backend_model_loads_total", "counter", "Model loads, by result.",
+            ["ok", "failed"].map { ("result=\"\($0)\"", "\(s.loads[$0, default: 0])") })
+        metric("lmgate_backend_model_unloads_total", "counter", "Models unloaded (idle, evicted or asked to).", [("", "\(s.unloads)")])
         if let platform {
             let labels = [
                 ("blas_core", platform.blasCore), ("blas_core_reason", platform.blasCoreReason.rawValue), ("cpu", platform.cpuModel),

@@ -3,7 +3,7 @@ import Foundation
 /// A loaded model ready to serve: the model, its tokenizer and chat
 /// template, the scheduler that shares it, and what `/v1/models` says about it.
 public final class ModelService: Sendable {
-    /// The name clients use in `model` (the file name without `.gguf`).
+    /// The name clients use in `model` (see ``ModelEntry/id``).
     public let id: String
     public let model: LanguageModel
     public let tokenizer: Tokenizer
@@ -17,24 +17,27 @@ public final class ModelService: Sendable {
     /// The longest prompt plus completion a sequence can hold.
     public var contextLength: Int { model.configuration.contextLength }
 
-    /// Loads the GGUF file at `path` and starts its scheduler. The weights
-    /// are read in once (so the first request does not wait on page faults),
-    /// with `progress` called with the fraction read.
+    /// Loads the GGUF file at `path` and starts its scheduler, which reports
+    /// to `metrics` under `id` (by default the file name without `.gguf`).
+    /// The weights are read in once (so the first request does not wait on
+    /// page faults), with `progress` called with the fraction read.
     public convenience init(
-        path: String, configuration: SchedulerConfiguration, metrics: BackendMetrics,
+        path: String, id: String? = nil, configuration: SchedulerConfiguration, metrics: BackendMetrics,
         progress: (Double) -> Void = { _ in }
     ) throws {
         let file = try GGUFFile(path: path)
         let model = try LanguageModel(file: file)
-        ModelBenchmark.pageInWeights(of: file, progress: progress)
+        WeightPageIn.pageIn(file, progress: progress)
         let tokenizer = try Tokenizer(TokenizerVocabulary(gguf: file))
-        let id = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        self.init(id: id, model: model, tokenizer: tokenizer, template: try Self.chatTemplate(of: file), configuration: configuration, metrics: metrics)
+        let id = id ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        self.init(
+            id: id, model: model, tokenizer: tokenizer, template: try Self.chatTemplate(of: file), configuration: configuration,
+            observer: metrics.observer(model: id))
     }
 
     public init(
         id: String, model: LanguageModel, tokenizer: Tokenizer, template: ChatTemplate, configuration: SchedulerConfiguration,
-        metrics: BackendMetrics
+        observer: any SchedulerObserver
     ) {
         self.id = id
         self.model = model
@@ -42,7 +45,7 @@ public final class ModelService: Sendable {
         self.template = template
         quantization = Self.quantization(of: model.file)
         created = Int(Date().timeIntervalSince1970)
-        scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: configuration, metrics: metrics)
+        scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: configuration, observer: observer)
     }
 
     /// The model's own chat template (`tokenizer.chat_template`), or ChatML
@@ -50,13 +53,6 @@ public final class ModelService: Sendable {
     static func chatTemplate(of file: GGUFFile) throws -> ChatTemplate {
         guard let source = try file.metadata.string("tokenizer.chat_template") else { return .chatML }
         return try ChatTemplate(jinja: source)
-    }
-
-    /// Whether `name` (a request's `model`) names this model: its id, with
-    /// or without `.gguf`, in any case.
-    func answers(to name: String) -> Bool {
-        let lowered = name.lowercased()
-        return lowered == id.lowercased() || lowered == id.lowercased() + ".gguf"
     }
 
     /// The prompt's tokens: raw text is tokenized with control tokens
@@ -109,17 +105,6 @@ public final class ModelService: Sendable {
             tokens.removeFirst()
         }
         return tokens
-    }
-
-    /// The `/v1/models` entry, with the fields LM Studio adds.
-    var listing: JSONValue {
-        [
-            "id": .string(id), "object": "model", "created": .integer(created), "owned_by": "lmgate",
-            "type": "llm", "arch": .string(model.configuration.architecture),
-            "architecture": .string(model.configuration.architecture), "compatibility_type": "gguf",
-            "quantization": .string(quantization), "state": "loaded",
-            "max_context_length": .integer(contextLength), "context_length": .integer(contextLength),
-        ]
     }
 
     /// llama.cpp's name for `general.file_type`, or else the most common

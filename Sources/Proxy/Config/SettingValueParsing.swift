@@ -1,8 +1,8 @@
 /// Parsers for the scalar kinds of setting: durations, byte sizes, counts and
 /// booleans, each accepting what a person would naturally write.
-enum SettingValueParsing {
+public enum SettingValueParsing {
     /// `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
-    static func duration(_ text: String) -> Duration? {
+    public static func duration(_ text: String) -> Duration? {
         let trimmed = text.trimmingSpaces().lowercased()
         let units: [(suffix: String, milliseconds: Double)] = [
             ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000),
@@ -18,7 +18,7 @@ enum SettingValueParsing {
     }
 
     /// `1048576`, `64k`/`64KiB`, `10m`/`10MiB`, `1g`/`1GiB` (powers of 1024).
-    static func byteCount(_ text: String) -> Int? {
+    public static func byteCount(_ text: String) -> Int? {
         var trimmed = Substring(text.trimmingSpaces().lowercased())
         if trimmed.hasSuffix("ib") { trimmed = trimmed.dropLast(2) } else if trimmed.hasSuffix("b") {
             trimmed = trimmed.dropLast()

@@ -28,7 +28,7 @@ struct BenchCommand: ParsableCommand {
         let file = try GGUFFile(path: model)
         let languageModel = try LanguageModel(file: file)
         let progress = LoadingProgress(label: "loading model")
-        ModelBenchmark.pageInWeights(of: file, progress: progress.update)
+        WeightPageIn.pageIn(file, progress: progress.update)
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let benchmark = ModelBenchmark(model: languageModel, threads: threadCount)
         let name = URL(fileURLWithPath: model).lastPathComponent

@@ -33,7 +33,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let proxy: ProxyRuntime
         do {
             proxy = try await ProxyRuntime.start(
-                file: self.config, ignoringSections: ["backend"], environment: ProcessInfo.processInfo.environment,
+                file: self.config, ignoringSections: ["backend", "models"], environment: ProcessInfo.processInfo.environment,
                 overrides: overrides, logger: logger)
         } catch let error as ProxyRuntimeError {
             throw ValidationError(error.description)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backend
 import Foundation
 import Gateway
 import Logging
@@ -28,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The GGUF model the backend serves (overrides backend.model; default: \(DefaultModel.relativePath) when scripts/setup installed it).")
     var model: String?
 
+    @Option(name: .customLong("models-dir"), help: "A folder of GGUF models loaded on demand (overrides backend.models_dir and backend.model).")
+    var modelsDir: String?
+
     @Option(name: .customLong("backend-port"), help: "The backend's loopback port (overrides backend.port; default 1234).")
     var backendPort: Int?
 
@@ -52,17 +56,35 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("invalid configuration:\n\(error.description)")
         }
-        if let model { backend.model = model }
+        if let model {
+            backend.model = model
+            backend.modelsDirectory = nil
+        }
+        if let modelsDir {
+            backend.modelsDirectory = modelsDir
+            backend.model = nil
+        }
         if let backendPort {
             guard (1...65535).contains(backendPort) else { throw ValidationError("--backend-port must be a port number") }
             backend.port = backendPort
         }
-        let modelPath = try DefaultModel.path(
-            named: backend.model, currentDirectory: FileManager.default.currentDirectoryPath,
-            setting: "--model FILE.gguf or backend.model in \(file)", exists: FileManager.default.fileExists(atPath:))
-        backend.model = modelPath
-        guard FileManager.default.isReadableFile(atPath: modelPath) else {
-            throw ValidationError("cannot read the model file '\(modelPath)'")
+        let modelPath: String
+        if let folder = backend.modelsDirectory {
+            // Checked here too, so that a bad folder stops serve with its reason rather than a backend restarting forever.
+            do {
+                _ = try ModelFolder.scan(folder)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            modelPath = folder
+        } else {
+            modelPath = try DefaultModel.path(
+                named: backend.model, currentDirectory: FileManager.default.currentDirectoryPath,
+                setting: "--model FILE.gguf, --models-dir FOLDER, or backend.model in \(file)", exists: FileManager.default.fileExists(atPath:))
+            backend.model = modelPath
+            guard FileManager.default.isReadableFile(atPath: modelPath) else {
+                throw ValidationError("cannot read the model file '\(modelPath)'")
+            }
         }
 
         LoggingSystem.bootstrap { label in
@@ -75,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
         // The safety rule is checked on the settings as they will run, before anything listens.
         do {
             let planned = try ProxyConfigurationLoader.load(
-                file: file, ignoringSections: ["backend"], environment: environment, overrides: overrides)
+                file: file, ignoringSections: BackendSettings.sections, environment: environment, overrides: overrides)
             if let problem = ExposureCheck.problem(in: planned) { throw ValidationError("refusing to start: \(problem)") }
         } catch let error as ConfigurationError {
             throw ValidationError("invalid configuration:\n\(error.description)")
@@ -99,7 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         let proxy: ProxyRuntime
         do {
             proxy = try await ProxyRuntime.start(
-                file: file, ignoringSections: ["backend"], environment: environment,
+                file: file, ignoringSections: BackendSettings.sections, environment: environment,
                 overrides: overrides + [ConfigurationOverride(key: "auth.upstream_api_key", value: backendKey.value)], logger: logger)
         } catch {
             await supervisor.stop(grace: .seconds(5))

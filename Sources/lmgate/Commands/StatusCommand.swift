@@ -21,7 +21,7 @@ struct StatusCommand: AsyncParsableCommand {
         let backend: BackendSettings
         do {
             proxy = try ProxyConfigurationLoader.load(
-                file: file, ignoringSections: ["backend"], environment: ProcessInfo.processInfo.environment, overrides: [])
+                file: file, ignoringSections: BackendSettings.sections, environment: ProcessInfo.processInfo.environment, overrides: [])
             backend = try BackendSettings(file: file)
         } catch {
             throw ValidationError("invalid configuration \(file):\n\(error.description)")
@@ -35,13 +35,14 @@ struct StatusCommand: AsyncParsableCommand {
         // The backend under `serve` wants the key of its current start, which serve keeps in its home.
         let key = BackendKey.read(
             from: GatewayHome.standard(environment: ProcessInfo.processInfo.environment).backendKeyFile(port: backend.port))
-        if let models = await LoopbackFetch.get(base + "/v1/models", key: key),
-            let list = (try? JSONSerialization.jsonObject(with: models)) as? [String: Any],
-            let entries = list["data"] as? [[String: Any]]
-        {
-            for model in entries {
-                let details = ["architecture", "quantization", "context_length"].compactMap { model[$0].map { "\($0)" } }
-                print("backend \(base): serving \(model["id"] ?? "?") (\(details.joined(separator: ", ")))")
+        if let models = try? await BackendModelsClient(port: backend.port, key: key).list() {
+            for model in models where model.loaded {
+                let details = [model.architecture, model.quantization, model.contextLength.map(String.init)].compactMap { $0 }
+                print("backend \(base): serving \(model.id) (\(details.joined(separator: ", ")))")
+            }
+            if !models.contains(where: \.loaded) { print("backend \(base): no model loaded") }
+            if models.count > 1 {
+                print(ModelsTable.render(models).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             }
         } else if await LoopbackFetch.get(base + "/health") == nil {
             print("backend \(base): not answering (stopped, or loading its model)")
@@ -52,7 +53,8 @@ struct StatusCommand: AsyncParsableCommand {
             print("  requests \(count("requests_total")) (cancelled \(count("requests_cancelled_total"))), "
                 + "prompt tokens \(count("prompt_tokens_total")) (from cache \(count("prompt_tokens_cached_total"))), "
                 + "generated tokens \(count("generated_tokens_total"))")
-            print("  now: \(count("active_sequences")) generating, \(count("queue_depth")) waiting")
+            print("  now: \(count("active_sequences")) generating, \(count("queue_depth")) waiting; "
+                + "model loads \(metrics["lmgate_backend_model_loads_total"].map { String(Int($0)) } ?? "-"), unloads \(count("model_unloads_total"))")
             if let info = metrics.labels(of: "lmgate_backend_info") {
                 print("  engine: OpenBLAS core \(info["blas_core"] ?? "?") (\(info["blas_core_reason"] ?? "?")) on \(info["cpu"] ?? "?")")
             }

@@ -36,13 +36,6 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(status: .badRequest, message: message, type: "invalid_request_error", parameter: parameter, code: "unsupported_parameter")
     }
 
-    /// 404 for a request naming a model this server does not serve.
-    static func unknownModel(_ name: String, service: ModelService) -> APIError {
-        APIError(
-            status: .notFound, message: "the model '\(name)' does not exist; this server serves '\(service.id)'",
-            type: "not_found_error", parameter: "model", code: "model_not_found")
-    }
-
     /// The body as ``OpenAIErrorBody`` writes it, for the proxy and the backend alike.
     var wire: OpenAIErrorBody {
         OpenAIErrorBody(message: message, type: type, param: parameter, code: code)

@@ -16,7 +16,6 @@ struct PreparedGeneration: Sendable {
     init(endpoint: GenerationEndpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
         let request = try endpoint.api.request(from: RequestBody.object(body))
         guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
-        guard service.answers(to: model) else { throw APIError.unknownModel(model, service: service) }
         let promptTokens = try Self.promptTokens(of: request, service: service)
         guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
         guard promptTokens.count < service.contextLength else {

@@ -6,7 +6,6 @@ import NIOCore
 enum TokenCount {
     static func answer(body: ByteBuffer, service: ModelService) throws(APIError) -> JSONValue {
         let request = try AnthropicMessagesRequestParser.parse(RequestBody.object(body), needsMaxTokens: false)
-        if let model = request.model, !service.answers(to: model) { throw APIError.unknownModel(model, service: service) }
         let tokens = try PreparedGeneration.promptTokens(of: request, service: service)
         return ["input_tokens": .integer(tokens.count)]
     }

@@ -10,10 +10,10 @@ import NIOPosix
 /// `Host`, no foreign `Origin`, JSON posts, the key under `lmgate serve`); a
 /// refused request's body is read and dropped, not kept. An admitted
 /// request's body is gathered (up to a limit), then ``BackendRoute`` says
-/// what it asks for: the listing, health and metrics endpoints answer at
-/// once; a generation request is parsed, checked and tokenized on the
-/// server's thread pool by its ``GenerationAPI`` (see ``PreparedGeneration``),
-/// then submitted to the ``InferenceScheduler``, whose events come back to
+/// what it asks for: health and metrics answer at once, the model endpoints
+/// when ``ModelsAPI`` has its answer; a generation request is parsed, checked and tokenized on the
+/// server's thread pool by its ``GenerationAPI`` (see ``PreparedGeneration``)
+/// for the model it leases, then submitted to the ``InferenceScheduler``, whose events come back to
 /// this handler's event loop; the API's ``GenerationResponder`` renders
 /// them, and this handler writes what it renders as it arrives (streaming)
 /// or as one body. When the client goes away mid-generation the generation
@@ -30,6 +30,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
         let endpoint: GenerationEndpoint
         let ticket: GenerationTicket
         let scheduler: InferenceScheduler
+        /// Holds the model in memory until the generation is dropped (see ``ModelLease``).
+        let lease: ModelLease
         var responder: any GenerationResponder
         let keepAlive: Bool
     }
@@ -136,20 +138,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
         case .metrics:
             respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
         case .models:
-            do {
-                let service = try BackendRoute.readyService(host.state)
-                respond(status: .ok, json: ["object": "list", "data": [service.listing]], endpoint: path, keepAlive: keepAlive, context: context)
-            } catch {
-                respond(error: error, endpoint: path, keepAlive: keepAlive, context: context)
-            }
-        case .model(let name):
-            do {
-                let service = try BackendRoute.readyService(host.state)
-                guard service.answers(to: name) else { throw APIError.unknownModel(name, service: service) }
-                respond(status: .ok, json: service.listing, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
-            } catch {
-                respond(error: error, endpoint: "/v1/models", keepAlive: keepAlive, context: context)
-            }
+            answerModels(method: head.method, path: path, forwarded: head.headers.contains(name: "x-forwarded-for"), keepAlive: keepAlive, context: context)
         case .generation(let endpoint):
             startGeneration(endpoint, keepAlive: keepAlive, context: context)
         case .countTokens:
@@ -165,21 +154,28 @@ final class BackendAPIHandler: ChannelInboundHandler {
         }
     }
 
-    /// Answers `POST /v1/messages/count_tokens`: the request is read and
-    /// tokenized on the thread pool, as a generation's is.
+    /// Answers `POST /v1/messages/count_tokens`: the model is found as a
+    /// generation's is, and the request read and tokenized on the thread pool.
     private func countTokens(keepAlive: Bool, context: ChannelHandlerContext) {
         let endpoint = "/v1/messages/count_tokens"
-        let service: ModelService
         do {
-            service = try BackendRoute.readyService(host.state)
+            try host.checkReady()
         } catch {
             return respond(error: error, endpoint: endpoint, keepAlive: keepAlive, context: context)
         }
         let body = self.body
         self.body = ByteBuffer()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        threadPool.runIfActive(eventLoop: context.eventLoop) { () throws(APIError) -> JSONValue in
-            try TokenCount.answer(body: body, service: service)
+        let (host, threadPool, loop) = (self.host, self.threadPool, context.eventLoop)
+        threadPool.runIfActive(eventLoop: loop) { () throws -> RequestedModel in
+            try RequestedModel(body: body)
+        }.flatMap { requested in
+            loop.makeFutureWithTask { () async throws -> ModelLease in try await host.lease(for: requested.name) }
+        }.flatMap { lease in
+            threadPool.runIfActive(eventLoop: loop) { () throws -> JSONValue in
+                // The lease holds the model in memory while its tokenizer runs.
+                try withExtendedLifetime(lease) { () throws -> JSONValue in try TokenCount.answer(body: body, service: lease.service) }
+            }
         }.whenComplete { result in
             let handler = handler.value
             guard let context = handler.context else { return }
@@ -190,12 +186,30 @@ final class BackendAPIHandler: ChannelInboundHandler {
         }
     }
 
+    /// Answers a model endpoint (``ModelsAPI``), which may wait on a load, when its answer is ready.
+    private func answerModels(method: HTTPMethod, path: String, forwarded: Bool, keepAlive: Bool, context: ChannelHandlerContext) {
+        do {
+            try host.checkReady()
+        } catch {
+            return respond(error: error, endpoint: ModelsAPI.endpointLabel(path: path), keepAlive: keepAlive, context: context)
+        }
+        let (host, body) = (self.host, self.body)
+        self.body = ByteBuffer()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await ModelsAPI.answer(method: method, path: path, body: body, forwarded: forwarded, host: host)
+        }.whenSuccess { status, json in
+            guard let context = handler.value.context else { return }
+            handler.value.respond(status: status, json: json, endpoint: ModelsAPI.endpointLabel(path: path), keepAlive: keepAlive, context: context)
+        }
+    }
+
     // MARK: - Generation
 
     private func startGeneration(_ endpoint: GenerationEndpoint, keepAlive: Bool, context: ChannelHandlerContext) {
-        let service: ModelService
+        // Answered here, on the event loop, while the server is not ready: no task is started for a request bound to fail.
         do {
-            service = try BackendRoute.readyService(host.state)
+            try host.checkReady()
         } catch {
             return respond(error: error, endpoint: endpoint.rawValue, keepAlive: keepAlive, context: context)
         }
@@ -208,22 +222,31 @@ final class BackendAPIHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         // The next pipelined request waits (NIO's pipelining handler holds it
         // until this response ends), so requests are still answered in order.
-        threadPool.runIfActive(eventLoop: context.eventLoop) { () throws(APIError) -> PreparedGeneration in
-            try PreparedGeneration(endpoint: endpoint, body: body, service: service)
+        let (host, threadPool, loop) = (self.host, self.threadPool, context.eventLoop)
+        // The model is found (and loaded, if it is not in memory) before the request is tokenized with it.
+        threadPool.runIfActive(eventLoop: loop) { () throws -> RequestedModel in
+            try RequestedModel(body: body)
+        }.flatMap { requested in
+            loop.makeFutureWithTask { () async throws -> ModelLease in try await host.lease(for: requested.name) }
+        }.flatMap { lease in
+            threadPool.runIfActive(eventLoop: loop) { () throws -> LeasedGeneration in
+                LeasedGeneration(prepared: try PreparedGeneration(endpoint: endpoint, body: body, service: lease.service), lease: lease)
+            }
         }.whenComplete { result in
-            handler.value.prepared(result, serial: serial, service: service)
+            handler.value.prepared(result, serial: serial)
         }
     }
 
     /// Continues a request once ``PreparedGeneration`` is done (on the event
     /// loop): submits it, or answers its error. Does nothing if the client
     /// has gone meanwhile.
-    private func prepared(_ result: Result<PreparedGeneration, any Error>, serial: UInt64, service: ModelService) {
+    private func prepared(_ result: Result<LeasedGeneration, any Error>, serial: UInt64) {
         guard let context, let preparation, preparation.serial == serial else { return }
         self.preparation = nil
         let (endpoint, keepAlive) = (preparation.endpoint, preparation.keepAlive)
         do {
-            let prepared = try result.get()
+            let (prepared, lease) = try result.get().parts
+            let service = lease.service
             let (request, promptTokens) = (prepared.request, prepared.promptTokens)
             let responseContext = ResponseContext(
                 id: ResponseContext.makeID(prefix: endpoint.api.idPrefix),
@@ -244,7 +267,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
                 throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error", code: "queue_full")
             }
             generation = Generation(
-                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, responder: responder, keepAlive: keepAlive)
+                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, lease: lease, responder: responder,
+                keepAlive: keepAlive)
             if request.stream {
                 var headers = HTTPHeaders()
                 headers.add(name: "content-type", value: "text/event-stream")

@@ -5,10 +5,8 @@ import NIOHTTP1
 enum BackendRoute: Equatable, Sendable {
     case health
     case metrics
-    /// `GET /v1/models`.
+    /// The listing and the loading and unloading of models (``ModelsAPI``).
     case models
-    /// `GET /v1/models/{name}`.
-    case model(String)
     /// A generation (`POST` to one of ``GenerationEndpoint``'s paths).
     case generation(GenerationEndpoint)
     /// `POST /v1/messages/count_tokens`.
@@ -25,8 +23,7 @@ enum BackendRoute: Equatable, Sendable {
         switch (method, path) {
         case (.GET, "/health"), (.GET, "/v1/health"): self = .health
         case (.GET, "/metrics"): self = .metrics
-        case (.GET, "/v1/models"): self = .models
-        case (.GET, let path) where path.hasPrefix("/v1/models/"): self = .model(String(path.dropFirst("/v1/models/".count)))
+        case (let method, let path) where ModelsAPI.handles(method: method, path: path): self = .models
         case (.POST, "/v1/messages/count_tokens"): self = .countTokens
         case (.POST, let path) where GenerationEndpoint(rawValue: path) != nil: self = .generation(GenerationEndpoint(rawValue: path)!)
         case (_, let path) where Self.knownPaths.contains(path): self = .methodNotAllowed
@@ -47,15 +44,6 @@ enum BackendRoute: Equatable, Sendable {
         // Health answers without the key: the reason (a path, a file's defect) is in the
         // log and in the API's answers to clients that have the key, not here.
         case .failed: (.internalServerError, ["status": "error"])
-        }
-    }
-
-    /// The service of `state`, or the error the API answers while there is none.
-    static func readyService(_ state: ModelHost.State) throws(APIError) -> ModelService {
-        switch state {
-        case .ready(let service): return service
-        case .loading: throw APIError(status: .serviceUnavailable, message: "the model is still loading; try again shortly", type: "server_error", code: "model_loading")
-        case .failed(let message): throw APIError(status: .internalServerError, message: "the model failed to load: \(message)", type: "server_error")
         }
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// a loopback address (127.0.0.1:1234 by default, LM Studio's).
 ///
 /// It starts listening before the model has loaded, so that `/health`
-/// answers 503 until ``ModelHost/ready(_:)`` and 200 after.
+/// answers 503 until ``ModelHost/ready()`` and 200 after.
 ///
 /// ```swift
 /// let server = try BackendServer(host: "127.0.0.1", port: 1234, models: modelHost, metrics: metrics, logger: logger)
@@ -92,7 +92,7 @@ public final class BackendServer: Sendable {
             return channel
         }
         try? await listener?.close()
-        if case .ready(let service) = models.state { service.scheduler.shutdown() }
+        await models.registry?.shutdown()
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
     }
