@@ -6,11 +6,11 @@ import Foundation
 /// (`tokenizer.chat_template`), rendered with ``init(jinja:)``; models
 /// without one get ``chatML``.
 public struct ChatTemplate: Sendable {
-    private let render: @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+    private let render: @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock, [String: JinjaValue]) throws(ChatTemplateError) -> String
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the format llama.cpp
     /// falls back to for a model without a template.
-    public static let chatML = ChatTemplate { messages, addGenerationPrompt, _, _ in
+    public static let chatML = ChatTemplate { messages, addGenerationPrompt, _, _, _ in
         var prompt = ""
         for message in messages {
             prompt += "<|im_start|>\(message.role)\n\(message.content)<|im_end|>\n"
@@ -29,7 +29,8 @@ public struct ChatTemplate: Sendable {
     /// templates take their tool-free branch.
     ///
     /// The text is the template's, as jinja2 renders it. llama.cpp's server
-    /// does more around the rendering, which is left to callers: it removes
+    /// does more around the rendering (the first two in
+    /// ``renderAsLlamaServer(_:tokens:tokenizerAddsBOS:)``): it removes
     /// a leading `bos_token` when the tokenizer adds one itself (else the
     /// prompt has two), passes `date_string` (today) to Llama 3.x templates, folds a
     /// system message into the first user message for templates that reject
@@ -45,13 +46,14 @@ public struct ChatTemplate: Sendable {
         } catch {
             throw ChatTemplateError("chat template: \(error)")
         }
-        self.init { messages, addGenerationPrompt, tokens, clock throws(ChatTemplateError) in
-            let context: [String: JinjaValue] = [
+        self.init { messages, addGenerationPrompt, tokens, clock, extras throws(ChatTemplateError) in
+            var context: [String: JinjaValue] = [
                 "messages": .list(messages.map { .dictionary(JinjaDictionary([("role", .string($0.role)), ("content", .string($0.content))])) }),
                 "add_generation_prompt": .boolean(addGenerationPrompt),
                 "bos_token": .string(tokens.beginningOfSequence),
                 "eos_token": .string(tokens.endOfSequence),
             ]
+            context.merge(extras) { own, _ in own }
             do throws(JinjaError) {
                 return try template.render(context, now: clock.now, timeZone: clock.timeZone)
             } catch {
@@ -62,7 +64,7 @@ public struct ChatTemplate: Sendable {
     }
 
     private init(
-        render: @escaping @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+        render: @escaping @Sendable ([ChatMessage], Bool, ChatTemplateTokens, ChatTemplateClock, [String: JinjaValue]) throws(ChatTemplateError) -> String
     ) {
         self.render = render
     }
@@ -72,14 +74,22 @@ public struct ChatTemplate: Sendable {
     public func render(
         _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens
     ) throws(ChatTemplateError) -> String {
-        try render(messages, addGenerationPrompt, tokens, ChatTemplateClock(now: Date(), timeZone: .current))
+        try render(messages, addGenerationPrompt, tokens, ChatTemplateClock(now: Date(), timeZone: .current), [:])
     }
 
     /// Renders as of `clock` (what `strftime_now` gives), for tests.
     func render(
         _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
     ) throws(ChatTemplateError) -> String {
-        try render(messages, addGenerationPrompt, tokens, clock)
+        try render(messages, addGenerationPrompt, tokens, clock, [:])
+    }
+
+    /// Renders with `extras` as further variables (the template's own win).
+    func render(
+        _ messages: [ChatMessage], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock,
+        extras: [String: JinjaValue]
+    ) throws(ChatTemplateError) -> String {
+        try render(messages, addGenerationPrompt, tokens, clock, extras)
     }
 }
 

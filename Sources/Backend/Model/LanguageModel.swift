@@ -1,10 +1,11 @@
-/// A llama or qwen2 transformer whose weights stay in a memory-mapped GGUF
-/// file, and its forward pass.
+/// A transformer of one of the ``ModelArchitecture`` families whose weights
+/// stay in a memory-mapped GGUF file, and its forward pass.
 ///
 /// The forward pass reads top to bottom as the model computes:
 /// embed the tokens; in each block, RMSNorm → Q/K/V projections (+ biases
-/// for qwen2) → RoPE → append K/V to the cache → causal attention → output
-/// projection, added to the residual; RMSNorm → SwiGLU feed-forward, added
+/// for qwen2; per-head RMSNorm for qwen3) → RoPE → append K/V to the cache
+/// → causal attention → output projection, added to the residual; RMSNorm
+/// → SwiGLU feed-forward (a mixture of SwiGLU experts for qwen3moe), added
 /// to the residual; finally RMSNorm and the output projection to logits.
 /// Several tokens (a prompt) go through the matrices together
 /// (``MatrixMultiply/matMul(_:x:tokens:y:pool:)``, BLAS); one token (decode)

@@ -1,6 +1,13 @@
 /// The weights of one transformer block: attention with RMSNorm before it,
-/// then a SwiGLU feed-forward network with RMSNorm before it.
+/// then a SwiGLU feed-forward network (or a mixture of SwiGLU experts) with
+/// RMSNorm before it.
 struct TransformerLayer: Sendable {
+    /// A dense SwiGLU network, or a mixture of experts.
+    enum FeedForward: Sendable {
+        case dense(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix)
+        case experts(MixtureOfExperts)
+    }
+
     let attentionNorm: [Float]
     let query: WeightMatrix
     let key: WeightMatrix
@@ -9,11 +16,13 @@ struct TransformerLayer: Sendable {
     let queryBias: [Float]?
     let keyBias: [Float]?
     let valueBias: [Float]?
+    /// Qwen3 normalizes each query and key head (RMSNorm, one weight per
+    /// head dimension) before RoPE.
+    let queryNorm: [Float]?
+    let keyNorm: [Float]?
     let attentionOutput: WeightMatrix
     let feedForwardNorm: [Float]
-    let gate: WeightMatrix
-    let up: WeightMatrix
-    let down: WeightMatrix
+    let feedForward: FeedForward
 
     /// Loads block `index` (`blk.{index}.*`), checking every shape against `configuration`.
     init(index: Int, configuration c: ModelConfiguration, loader: ModelTensorLoader) throws(GGUFError) {
@@ -26,10 +35,22 @@ struct TransformerLayer: Sendable {
         queryBias = try loader.optionalVector(prefix + "attn_q.bias", length: c.queryDimension)
         keyBias = try loader.optionalVector(prefix + "attn_k.bias", length: c.kvDimension)
         valueBias = try loader.optionalVector(prefix + "attn_v.bias", length: c.kvDimension)
+        if c.family.normalizesQueryKeyHeads {
+            queryNorm = try loader.vector(prefix + "attn_q_norm.weight", length: c.headDimension)
+            keyNorm = try loader.vector(prefix + "attn_k_norm.weight", length: c.headDimension)
+        } else {
+            queryNorm = nil
+            keyNorm = nil
+        }
         attentionOutput = try loader.matrix(prefix + "attn_output.weight", rows: d, columns: c.queryDimension)
         feedForwardNorm = try loader.vector(prefix + "ffn_norm.weight", length: d)
-        gate = try loader.matrix(prefix + "ffn_gate.weight", rows: c.feedForwardLength, columns: d)
-        up = try loader.matrix(prefix + "ffn_up.weight", rows: c.feedForwardLength, columns: d)
-        down = try loader.matrix(prefix + "ffn_down.weight", rows: d, columns: c.feedForwardLength)
+        if let experts = c.experts {
+            feedForward = .experts(try MixtureOfExperts(prefix: prefix, configuration: experts, embeddingLength: d, loader: loader))
+        } else {
+            feedForward = .dense(
+                gate: try loader.matrix(prefix + "ffn_gate.weight", rows: c.feedForwardLength, columns: d),
+                up: try loader.matrix(prefix + "ffn_up.weight", rows: c.feedForwardLength, columns: d),
+                down: try loader.matrix(prefix + "ffn_down.weight", rows: d, columns: c.feedForwardLength))
+        }
     }
 }

@@ -96,7 +96,7 @@ public final class ModelService: Sendable {
         }
         let text: String
         do {
-            text = try template.render(marked, addGenerationPrompt: true, tokens: names)
+            text = try template.renderAsLlamaServer(marked, tokens: names, tokenizerAddsBOS: vocabulary.addBOS)
         } catch {
             throw .invalid(
                 "the chat template could not render these messages: \(RequestTextMarking.withoutMarkers(error.description))",
