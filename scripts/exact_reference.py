@@ -4,7 +4,8 @@ gguf-py), teacher-forced over a reference JSON written by reference_outputs.py; 
 each case and `llamacpp_vs_exact` (how far llama.cpp itself is from exact) to the file.
 Extends the numpy reference of the lab's tools with: attention.key_length (heads wider than
 dim / heads), Qwen3's per-head Q/K RMSNorm, Qwen3-MoE's experts (softmax router, top-k,
-renormalized weights), Llama 3.1's rope_freqs.weight and linear RoPE scaling.
+renormalized weights), Llama 3.1's rope_freqs.weight and linear RoPE scaling, SmolLM3's NoPE layers,
+mistral3's text part (llama's block).
 usage: exact_reference.py MODEL.gguf MODEL.reference.json"""
 import sys, json, numpy as np
 from gguf import GGUFReader
@@ -77,7 +78,8 @@ def forward(cfg, T, toks):
         q = q.reshape(n, H, hd); k = k.reshape(n, KV, hd); v = v.reshape(n, KV, hd)
         if p + "attn_q_norm.weight" in T:      # qwen3: RMSNorm over each head before RoPE
             q = rms(q, T[p + "attn_q_norm.weight"]); k = rms(k, T[p + "attn_k_norm.weight"])
-        q = rope(q); k = rope(k)
+        if not (cfg["arch"] == "smollm3" and (i + 1) % 4 == 0):  # smollm3: NoPE in every fourth layer
+            q = rope(q); k = rope(k)
         rep = H // KV; k = np.repeat(k, rep, 1); v = np.repeat(v, rep, 1)
         s = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd)
         s += np.triu(np.full((n, n), -np.inf), 1)[None]

@@ -11,6 +11,11 @@ F32 log-probabilities (scripts/exact_reference.py).
   tiny-qwen3moe-f16  qwen3moe: the same attention, 8 experts of which 2 run
   tiny-llama31-f16   llama with Llama 3.1's rope_freqs.weight and template, on the
                      Llama 3 vocabulary
+  tiny-smollm3-f16   smollm3: 4 layers, the last without RoPE; SmolLM3's template on
+                     the Llama 3 vocabulary (SmolLM3's own tokenizer)
+  tiny-mistral3-f16  mistral3's text part (llama's block) with Mistral Small 3.2's
+                     template, on the SentencePiece llama vocabulary (Tekken's is
+                     not among llama.cpp's vocabulary files)
 
 usage: make-arch-fixtures.py LLAMA_SERVER REFERENCE_OUTPUTS_PY TEMPLATES_DIR [NAME ...]
 (TEMPLATES_DIR: llama.cpp's models/templates, from the llama-cpp-python source package)"""
@@ -39,6 +44,9 @@ QWEN3_ADDED.update({151657 + i: (t, 3 if t.startswith("<|") else 4) for i, t in 
     "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
     "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>", "<think>", "</think>"])})
 QWEN3_IM_END = 151645
+
+# SmolLM3's tokenizer is Llama 3.2's with four reserved tokens renamed.
+SMOLLM3_RENAMED = {128002: ("<think>", 4), 128003: ("</think>", 4), 128011: ("<|im_start|>", 3), 128012: ("<|im_end|>", 3)}
 
 EXTRA_PROMPTS = ["<think>\nThe user wants a colour.\n</think>\n\nBlue."]
 EXTRA_CHATS = [
@@ -72,6 +80,18 @@ def build(name, templates):
         shape.rope_freqs = llama31_rope_factors(shape.head_dim, shape.rope_base)
         template = open(os.path.join(templates, "meta-llama-Llama-3.1-8B-Instruct.jinja")).read()
         write_model(path, name, shape, seed=41, vocab_path=os.path.join(VOCAB, "ggml-vocab-llama-bpe.gguf"),
+                    chat_template=template)
+    elif name == "tiny-smollm3-f16":
+        shape = ArchShape(arch="smollm3", dim=32, layers=4, heads=4, kv_heads=2, head_dim=8, ffn=64,
+                          context=512, rope_base=5000000.0, rms_eps=1e-6)
+        template = open(os.path.join(templates, "HuggingFaceTB-SmolLM3-3B.jinja")).read()
+        write_model(path, name, shape, seed=43, vocab_path=os.path.join(VOCAB, "ggml-vocab-llama-bpe.gguf"),
+                    chat_template=template, eos_token_id=128012, token_patches=SMOLLM3_RENAMED)
+    elif name == "tiny-mistral3-f16":
+        shape = ArchShape(arch="mistral3", dim=64, layers=2, heads=4, kv_heads=2, head_dim=32, ffn=128,
+                          context=512, rope_base=1000000.0, rms_eps=1e-5, tied=False)
+        template = open(os.path.join(templates, "Mistral-Small-3.2-24B-Instruct-2506.jinja")).read()
+        write_model(path, name, shape, seed=47, vocab_path=os.path.join(VOCAB, "ggml-vocab-llama-spm.gguf"),
                     chat_template=template)
     else:
         raise SystemExit(f"unknown fixture {name}")

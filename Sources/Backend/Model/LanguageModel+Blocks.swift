@@ -56,10 +56,13 @@ extension LanguageModel {
             if let norm = layer.keyNorm {
                 VectorOperations.rmsNormHeads(k.pointer, heads: n * c.kvHeadCount, weight: norm, epsilon: c.rmsEpsilon)
             }
+            let rotates = c.family.usesRoPE(layer: index)
             for sequence in sequences {
                 for t in sequence.rows {
-                    rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
-                    rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                    if rotates {
+                        rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                        rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                    }
                     sequence.cache.key(layer: index, position: positions[t]).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
                     sequence.cache.value(layer: index, position: positions[t]).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)
                 }

@@ -11,12 +11,16 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     /// Qwen3-MoE: Qwen3's attention, and a mixture of experts in place of
     /// the feed-forward network.
     case qwen3moe
+    /// SmolLM3: llama's block, with no RoPE in every fourth layer (NoPE).
+    case smollm3
+    /// Ministral 3 / Mistral Small 3.x, the text part: llama's block.
+    case mistral3
 
     /// How RoPE pairs the dimensions of a head (llama.cpp's table of RoPE
     /// types: llama rotates adjacent pairs, the Qwen family halves).
     var ropeLayout: ModelConfiguration.RoPELayout {
         switch self {
-        case .llama: .interleaved
+        case .llama, .smollm3, .mistral3: .interleaved
         case .qwen2, .qwen3, .qwen3moe: .neox
         }
     }
@@ -26,8 +30,15 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     var normalizesQueryKeyHeads: Bool {
         switch self {
         case .qwen3, .qwen3moe: true
-        case .llama, .qwen2: false
+        case .llama, .qwen2, .smollm3, .mistral3: false
         }
+    }
+
+    /// Whether block `layer` rotates queries and keys. SmolLM3 leaves out
+    /// every fourth (layers 3, 7, …), a step llama.cpp fixes at 4 for the
+    /// architecture (its GGUF files carry no key for it).
+    func usesRoPE(layer: Int) -> Bool {
+        self == .smollm3 ? (layer + 1) % 4 != 0 : true
     }
 
     /// Whether the feed-forward network is a mixture of experts.
