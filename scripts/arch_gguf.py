@@ -110,9 +110,12 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
     for layer in range(shape.layers):
         p = f"blk.{layer}."
         writer.add_tensor(p + "attn_norm.weight", vector(shape.dim, 1.0, 0.1))
-        writer.add_tensor(p + "attn_q.weight", matrix(q_dim, shape.dim, scale=s))
-        writer.add_tensor(p + "attn_k.weight", matrix(kv_dim, shape.dim, scale=s))
-        writer.add_tensor(p + "attn_v.weight", matrix(kv_dim, shape.dim, scale=s))
+        if a == "phi3":  # query, key and value rows in one matrix
+            writer.add_tensor(p + "attn_qkv.weight", matrix(q_dim + 2 * kv_dim, shape.dim, scale=s))
+        else:
+            writer.add_tensor(p + "attn_q.weight", matrix(q_dim, shape.dim, scale=s))
+            writer.add_tensor(p + "attn_k.weight", matrix(kv_dim, shape.dim, scale=s))
+            writer.add_tensor(p + "attn_v.weight", matrix(kv_dim, shape.dim, scale=s))
         if a in ("qwen3", "qwen3moe"):
             writer.add_tensor(p + "attn_q_norm.weight", vector(shape.head_dim, 1.0, 0.1))
             writer.add_tensor(p + "attn_k_norm.weight", vector(shape.head_dim, 1.0, 0.1))
@@ -125,6 +128,9 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
             writer.add_tensor(p + "ffn_gate_exps.weight", matrix(e, f, shape.dim, scale=s))
             writer.add_tensor(p + "ffn_up_exps.weight", matrix(e, f, shape.dim, scale=s))
             writer.add_tensor(p + "ffn_down_exps.weight", matrix(e, shape.dim, f, scale=out_scale / np.sqrt(f)))
+        elif a == "phi3":  # gate rows, then up rows, in ffn_up
+            writer.add_tensor(p + "ffn_up.weight", matrix(2 * shape.ffn, shape.dim, scale=s))
+            writer.add_tensor(p + "ffn_down.weight", matrix(shape.dim, shape.ffn, scale=out_scale / np.sqrt(shape.ffn)))
         else:
             writer.add_tensor(p + "ffn_gate.weight", matrix(shape.ffn, shape.dim, scale=s))
             writer.add_tensor(p + "ffn_up.weight", matrix(shape.ffn, shape.dim, scale=s))

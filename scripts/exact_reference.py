@@ -5,7 +5,7 @@ each case and `llamacpp_vs_exact` (how far llama.cpp itself is from exact) to th
 Extends the numpy reference of the lab's tools with: attention.key_length (heads wider than
 dim / heads), Qwen3's per-head Q/K RMSNorm, Qwen3-MoE's experts (softmax router, top-k,
 renormalized weights), Llama 3.1's rope_freqs.weight and linear RoPE scaling, SmolLM3's NoPE layers,
-mistral3's text part (llama's block).
+mistral3's text part (llama's block), phi3's fused attn_qkv and ffn_up.
 usage: exact_reference.py MODEL.gguf MODEL.reference.json"""
 import sys, json, numpy as np
 from gguf import GGUFReader
@@ -63,7 +63,7 @@ def forward(cfg, T, toks):
     ang = pos[:, None] * inv[None, :]           # [n, hd/2]
     cos, sin = np.cos(ang), np.sin(ang)
     def rope(q):                                 # q: [n, h, hd]
-        if cfg["arch"] in ("qwen2", "qwen3", "qwen3moe"):  # neox: pairs (i, i+hd/2)
+        if cfg["arch"] in ("qwen2", "qwen3", "qwen3moe", "phi3"):  # neox: pairs (i, i+hd/2)
             a, b = q[..., :hd // 2], q[..., hd // 2:]
             return np.concatenate([a * cos[:, None] - b * sin[:, None], a * sin[:, None] + b * cos[:, None]], -1)
         a, b = q[..., 0::2], q[..., 1::2]
@@ -73,7 +73,11 @@ def forward(cfg, T, toks):
     for i in range(cfg["layers"]):
         p = f"blk.{i}."
         h = rms(x, T[p + "attn_norm.weight"])
-        q = h @ T[p + "attn_q.weight"].T; k = h @ T[p + "attn_k.weight"].T; v = h @ T[p + "attn_v.weight"].T
+        if p + "attn_qkv.weight" in T:           # phi3: query, key and value rows in one matrix
+            qkv = h @ T[p + "attn_qkv.weight"].T
+            q, k, v = qkv[:, :H * hd], qkv[:, H * hd:(H + KV) * hd], qkv[:, (H + KV) * hd:]
+        else:
+            q = h @ T[p + "attn_q.weight"].T; k = h @ T[p + "attn_k.weight"].T; v = h @ T[p + "attn_v.weight"].T
         if p + "attn_q.bias" in T: q += T[p + "attn_q.bias"]; k += T[p + "attn_k.bias"]; v += T[p + "attn_v.bias"]
         q = q.reshape(n, H, hd); k = k.reshape(n, KV, hd); v = v.reshape(n, KV, hd)
         if p + "attn_q_norm.weight" in T:      # qwen3: RMSNorm over each head before RoPE
@@ -89,6 +93,9 @@ def forward(cfg, T, toks):
         h = rms(x, T[p + "ffn_norm.weight"])
         if p + "ffn_gate_inp.weight" in T:
             x = x + experts(cfg, T, p, h)
+        elif p + "ffn_gate.weight" not in T:     # phi3: gate rows, then up rows, in ffn_up
+            gu = h @ T[p + "ffn_up.weight"].T; g, u = np.split(gu, 2, axis=-1)
+            x = x + ((g / (1 + np.exp(-g))) * u) @ T[p + "ffn_down.weight"].T
         else:
             g = h @ T[p + "ffn_gate.weight"].T; u = h @ T[p + "ffn_up.weight"].T
             x = x + ((g / (1 + np.exp(-g))) * u) @ T[p + "ffn_down.weight"].T

@@ -13,6 +13,8 @@ F32 log-probabilities (scripts/exact_reference.py).
                      Llama 3 vocabulary
   tiny-smollm3-f16   smollm3: 4 layers, the last without RoPE; SmolLM3's template on
                      the Llama 3 vocabulary (SmolLM3's own tokenizer)
+  tiny-phi3-f16      phi3: fused attn_qkv and ffn_up (gate rows, then up rows),
+                     Phi-3.5's template on the Phi-3 vocabulary
   tiny-mistral3-f16  mistral3's text part (llama's block) with Mistral Small 3.2's
                      template, on the SentencePiece llama vocabulary (Tekken's is
                      not among llama.cpp's vocabulary files)
@@ -92,6 +94,12 @@ def build(name, templates):
                           context=512, rope_base=1000000.0, rms_eps=1e-5, tied=False)
         template = open(os.path.join(templates, "Mistral-Small-3.2-24B-Instruct-2506.jinja")).read()
         write_model(path, name, shape, seed=47, vocab_path=os.path.join(VOCAB, "ggml-vocab-llama-spm.gguf"),
+                    chat_template=template)
+    elif name == "tiny-phi3-f16":
+        shape = ArchShape(arch="phi3", dim=64, layers=2, heads=4, kv_heads=4, head_dim=16, ffn=128,
+                          context=4096, rope_base=10000.0, rms_eps=1e-5, tied=False)
+        template = open(os.path.join(templates, "microsoft-Phi-3.5-mini-instruct.jinja")).read()
+        write_model(path, name, shape, seed=53, vocab_path=os.path.join(VOCAB, "ggml-vocab-phi-3.gguf"),
                     chat_template=template)
     else:
         raise SystemExit(f"unknown fixture {name}")

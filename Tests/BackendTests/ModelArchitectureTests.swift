@@ -125,6 +125,38 @@ struct ModelArchitectureTests {
         #expect(error.code == .invalidModel && error.description.contains("attn_q_norm"), "\(error)")
     }
 
+    @Test("a fused query/key/value matrix of the wrong height and LongRoPE factors are clear errors")
+    func fusedAndLongRoPEErrors() throws {
+        var builder = GGUFTestModelBuilder.tinyQwen3MoE()
+        // 8 + 4 + 4 rows expected.
+        builder.tensor("blk.0.attn_qkv.weight", [8, 15]) { _ in 0 }
+        var error = try loadError(builder)
+        #expect(error.code == .invalidModel && error.description.contains("attn_qkv") && error.description.contains("16"), "\(error)")
+
+        builder = .tinyQwen3MoE()
+        builder.tensor("rope_factors_long.weight", [2]) { _ in 1 }
+        error = try loadError(builder)
+        #expect(error.code == .invalidModel && error.description.contains("LongRoPE"), "\(error)")
+    }
+
+    @Test("a fused query/key/value matrix is split into its rows")
+    func fusedQueryKeyValueEqualsSeparate() throws {
+        let separate = try load(.tinyQwen3MoE())
+        var builder = GGUFTestModelBuilder.tinyQwen3MoE()
+        var rows: [Float] = []
+        for name in ["attn_q", "attn_k", "attn_v"] {
+            rows += builder.tensors.first { $0.name == "blk.0.\(name).weight" }!.values
+            builder.remove("blk.0.\(name).weight")
+        }
+        builder.tensor("blk.0.attn_qkv.weight", [8, 16]) { rows[$0] }
+        let fused = try load(builder)
+        let pool = ComputePool(threadCount: 1)
+        let tokens: [Int32] = [2, 7, 1, 8]
+        let a = try separate.forward(tokens, cache: KVCache(for: separate), pool: pool, logitsFrom: 0)
+        let b = try fused.forward(tokens, cache: KVCache(for: fused), pool: pool, logitsFrom: 0)
+        #expect(a == b)
+    }
+
     @Test("linear RoPE scaling is read; unsupported scalings are refused by name")
     func ropeScaling() throws {
         var builder = GGUFTestModelBuilder.tinyQwen3MoE()

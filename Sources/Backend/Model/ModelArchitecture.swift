@@ -15,13 +15,16 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     case smollm3
     /// Ministral 3 / Mistral Small 3.x, the text part: llama's block.
     case mistral3
+    /// Phi-3 / Phi-4-mini: query, key and value in one matrix (`attn_qkv`),
+    /// gate and up in one (`ffn_up`), NeoX RoPE.
+    case phi3
 
     /// How RoPE pairs the dimensions of a head (llama.cpp's table of RoPE
     /// types: llama rotates adjacent pairs, the Qwen family halves).
     var ropeLayout: ModelConfiguration.RoPELayout {
         switch self {
         case .llama, .smollm3, .mistral3: .interleaved
-        case .qwen2, .qwen3, .qwen3moe: .neox
+        case .qwen2, .qwen3, .qwen3moe, .phi3: .neox
         }
     }
 
@@ -30,9 +33,13 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     var normalizesQueryKeyHeads: Bool {
         switch self {
         case .qwen3, .qwen3moe: true
-        case .llama, .qwen2, .smollm3, .mistral3: false
+        case .llama, .qwen2, .smollm3, .mistral3, .phi3: false
         }
     }
+
+    /// Whether `ffn_up` holds the gate's rows and then the up projection's
+    /// (there is no `ffn_gate`).
+    var fusesGateAndUp: Bool { self == .phi3 }
 
     /// Whether block `layer` rotates queries and keys. SmolLM3 leaves out
     /// every fourth (layers 3, 7, …), a step llama.cpp fixes at 4 for the

@@ -29,9 +29,15 @@ struct TransformerLayer: Sendable {
         let prefix = "blk.\(index)."
         let d = c.embeddingLength
         attentionNorm = try loader.vector(prefix + "attn_norm.weight", length: d)
-        query = try loader.matrix(prefix + "attn_q.weight", rows: c.queryDimension, columns: d)
-        key = try loader.matrix(prefix + "attn_k.weight", rows: c.kvDimension, columns: d)
-        value = try loader.matrix(prefix + "attn_v.weight", rows: c.kvDimension, columns: d)
+        if loader.file.tensors[prefix + "attn_qkv.weight"] != nil {
+            // One matrix of query, key and value rows (phi3), as llama.cpp accepts for any block.
+            let parts = try loader.fusedMatrices(prefix + "attn_qkv.weight", parts: [c.queryDimension, c.kvDimension, c.kvDimension], columns: d)
+            (query, key, value) = (parts[0], parts[1], parts[2])
+        } else {
+            query = try loader.matrix(prefix + "attn_q.weight", rows: c.queryDimension, columns: d)
+            key = try loader.matrix(prefix + "attn_k.weight", rows: c.kvDimension, columns: d)
+            value = try loader.matrix(prefix + "attn_v.weight", rows: c.kvDimension, columns: d)
+        }
         queryBias = try loader.optionalVector(prefix + "attn_q.bias", length: c.queryDimension)
         keyBias = try loader.optionalVector(prefix + "attn_k.bias", length: c.kvDimension)
         valueBias = try loader.optionalVector(prefix + "attn_v.bias", length: c.kvDimension)
@@ -46,6 +52,12 @@ struct TransformerLayer: Sendable {
         feedForwardNorm = try loader.vector(prefix + "ffn_norm.weight", length: d)
         if let experts = c.experts {
             feedForward = .experts(try MixtureOfExperts(prefix: prefix, configuration: experts, embeddingLength: d, loader: loader))
+        } else if c.family.fusesGateAndUp {
+            // ffn_up holds the gate rows, then the up rows (llama.cpp's LLM_FFN_SWIGLU split).
+            let parts = try loader.fusedMatrices(prefix + "ffn_up.weight", parts: [c.feedForwardLength, c.feedForwardLength], columns: d)
+            feedForward = .dense(
+                gate: parts[0], up: parts[1],
+                down: try loader.matrix(prefix + "ffn_down.weight", rows: d, columns: c.feedForwardLength))
         } else {
             feedForward = .dense(
                 gate: try loader.matrix(prefix + "ffn_gate.weight", rows: c.feedForwardLength, columns: d),
