@@ -189,3 +189,22 @@ struct ModelArchitectureDecodeTests {
         #expect(largest < 1e-3, "\(name): \(largest)")
     }
 }
+
+@Suite("Model architectures' end-of-generation tokens")
+struct ModelArchitectureEndOfGenerationTests {
+    /// The tokens each family's chat models end a turn with; `<think>`
+    /// (Qwen3's reasoning marker, user-defined) must not end one.
+    @Test("each fixture ends a generation at its family's end-of-turn tokens", arguments: [
+        ("tiny-qwen3-f16", [151645, 151643], [151667]),
+        ("tiny-qwen3moe-f16", [151645, 151643], [151667, 151668]),
+        ("tiny-smollm3-f16", [128012, 128001, 128009], [128011]),
+        ("tiny-phi3-f16", [32007, 32000], [1]),
+        ("tiny-llama31-f16", [128009, 128001], [128000]),
+        ("tiny-mistral3-f16", [2], [1]),
+    ])
+    func endOfGeneration(name: String, ending: [Int], notEnding: [Int]) throws {
+        let vocabulary = try TokenizerVocabulary(gguf: GGUFFile(path: FixtureModels.path(name)))
+        for id in ending { #expect(vocabulary.endOfGenerationTokenIDs.contains(id), "\(name): \(vocabulary.tokens[id])") }
+        for id in notEnding { #expect(!vocabulary.endOfGenerationTokenIDs.contains(id), "\(name): \(vocabulary.tokens[id])") }
+    }
+}
