@@ -17,13 +17,13 @@ class Shape:
     context: int
 
 
-def copy_tokenizer(writer, vocab_path):
+def copy_tokenizer(writer, vocab_path, skip=()):
     """Copies every tokenizer.* key of a vocabulary GGUF (llama.cpp's
-    ggml-vocab-*.gguf) into the model being written, with its GGUF types
-    unchanged; returns the vocabulary size."""
+    ggml-vocab-*.gguf) but those in `skip` into the model being written,
+    with its GGUF types unchanged; returns the vocabulary size."""
     reader = GGUFReader(vocab_path)
     for key, field in reader.fields.items():
-        if not key.startswith("tokenizer."):
+        if not key.startswith("tokenizer.") or key in skip:
             continue
         kind = field.types[0]
         if kind == GGUFValueType.ARRAY:

@@ -15,8 +15,13 @@ struct ChatTemplateReferenceTests {
         }
 
         let chatTemplates: [Rendering]
+        /// The day llama.cpp rendered them (for templates that print the date), if recorded.
+        let renderedOn: String?
 
-        enum CodingKeys: String, CodingKey { case chatTemplates = "chat_templates" }
+        enum CodingKeys: String, CodingKey {
+            case chatTemplates = "chat_templates"
+            case renderedOn = "chat_templates_rendered_on"
+        }
     }
 
     @Test("equal to llama.cpp's prompts for the fixture models (their own template, else ChatML)", arguments: FixtureModels.all)
@@ -31,8 +36,11 @@ struct ChatTemplateReferenceTests {
         let source = try file.metadata.string("tokenizer.chat_template")
         let template = try source.map { source throws in try ChatTemplate(jinja: source) } ?? .chatML
         #expect(!reference.chatTemplates.isEmpty)
+        let day = try reference.renderedOn.map { try #require(ISO8601DateFormatter().date(from: $0 + "T12:00:00Z")) }
+        let clock = ChatTemplateClock(now: day ?? Date(), timeZone: try #require(TimeZone(identifier: "UTC")))
         for rendering in reference.chatTemplates {
-            let prompt = try template.render(rendering.messages.map(\.chatMessage), addGenerationPrompt: true, tokens: tokens)
+            let prompt = try template.renderAsLlamaServer(
+                rendering.messages.map(\.chatMessage), tokens: tokens, tokenizerAddsBOS: vocabulary.addBOS, clock: clock)
             #expect(prompt == rendering.prompt)
         }
     }

@@ -28,7 +28,10 @@ struct ModelGenerationTests {
         #expect(result.tokens.map { Int32($0.token) } == testCase.generatedTokens)
         #expect(result.finishReason == .length)
         #expect(streamed == result.text)
-        #expect(result.text == generator.tokenizer.decode(result.tokens.map(\.token)))
+        // Decoded after the prompt: SentencePiece drops the leading space of a
+        // sequence's first token, not of a continuation's (" frame" after "Hello world").
+        let prompt = generator.tokenizer.decode(result.promptTokens)
+        #expect(prompt + result.text == generator.tokenizer.decode(result.promptTokens + result.tokens.map(\.token)))
     }
 
     @Test("a stop sequence ends generation; a seed repeats it")

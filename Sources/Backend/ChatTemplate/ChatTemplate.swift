@@ -6,13 +6,13 @@ import Foundation
 /// (`tokenizer.chat_template`), rendered with ``init(jinja:)``; models
 /// without one get ``chatML``.
 public struct ChatTemplate: Sendable {
-    private let render: @Sendable ([ChatMessage], [ToolDefinition], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+    private let render: @Sendable ([ChatMessage], [ToolDefinition], Bool, ChatTemplateTokens, ChatTemplateClock, [String: JinjaValue]) throws(ChatTemplateError) -> String
     /// What the template does with tools, and the format its model writes calls in.
     public let toolSupport: ToolTemplateSupport
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the format llama.cpp
     /// falls back to for a model without a template.
-    public static let chatML = ChatTemplate(toolSupport: .none) { messages, _, addGenerationPrompt, _, _ in
+    public static let chatML = ChatTemplate(toolSupport: .none) { messages, _, addGenerationPrompt, _, _, _ in
         var prompt = ""
         for message in messages {
             prompt += "<|im_start|>\(message.role)\n\(message.content)<|im_end|>\n"
@@ -52,7 +52,7 @@ public struct ChatTemplate: Sendable {
         } catch {
             throw ChatTemplateError("chat template: \(error)")
         }
-        self.init(toolSupport: ToolTemplateSupport(templateSource: source)) { messages, tools, addGenerationPrompt, tokens, clock throws(ChatTemplateError) in
+        self.init(toolSupport: ToolTemplateSupport(templateSource: source)) { messages, tools, addGenerationPrompt, tokens, clock, extras throws(ChatTemplateError) in
             var context: [String: JinjaValue] = [
                 "messages": .list(messages.map(Self.jinjaValue)),
                 "add_generation_prompt": .boolean(addGenerationPrompt),
@@ -60,6 +60,7 @@ public struct ChatTemplate: Sendable {
                 "eos_token": .string(tokens.endOfSequence),
             ]
             if !tools.isEmpty { context["tools"] = .list(tools.map(Self.jinjaValue)) }
+            context.merge(extras) { own, _ in own }
             do throws(JinjaError) {
                 return try template.render(context, now: clock.now, timeZone: clock.timeZone)
             } catch {
@@ -71,7 +72,7 @@ public struct ChatTemplate: Sendable {
 
     private init(
         toolSupport: ToolTemplateSupport,
-        render: @escaping @Sendable ([ChatMessage], [ToolDefinition], Bool, ChatTemplateTokens, ChatTemplateClock) throws(ChatTemplateError) -> String
+        render: @escaping @Sendable ([ChatMessage], [ToolDefinition], Bool, ChatTemplateTokens, ChatTemplateClock, [String: JinjaValue]) throws(ChatTemplateError) -> String
     ) {
         self.toolSupport = toolSupport
         self.render = render
@@ -85,12 +86,14 @@ public struct ChatTemplate: Sendable {
         try render(messages, tools: tools, addGenerationPrompt: addGenerationPrompt, tokens: tokens, clock: ChatTemplateClock(now: Date(), timeZone: .current))
     }
 
-    /// Renders as of `clock` (what `strftime_now` gives), for tests.
+    /// Renders as of `clock` (what `strftime_now` gives), with `extras` as
+    /// further variables (the template's own win).
     func render(
-        _ messages: [ChatMessage], tools: [ToolDefinition] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock
+        _ messages: [ChatMessage], tools: [ToolDefinition] = [], addGenerationPrompt: Bool, tokens: ChatTemplateTokens, clock: ChatTemplateClock,
+        extras: [String: JinjaValue] = [:]
     ) throws(ChatTemplateError) -> String {
         let polyfilled = ToolPromptPolyfill.apply(messages, tools: tools, support: toolSupport)
-        return try render(polyfilled, toolSupport.rendersTools ? tools : [], addGenerationPrompt, tokens, clock)
+        return try render(polyfilled, toolSupport.rendersTools ? tools : [], addGenerationPrompt, tokens, clock, extras)
     }
 
     /// A message as templates see it: `role` and `content`, and `tool_calls`

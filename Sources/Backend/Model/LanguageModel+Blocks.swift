@@ -20,8 +20,10 @@ extension LanguageModel {
         let v = FloatBuffer(count: n * c.kvDimension)
         let attention = FloatBuffer(count: n * c.queryDimension)
         let residual = FloatBuffer(count: n * d)
-        let gate = FloatBuffer(count: n * c.feedForwardLength)
-        let up = FloatBuffer(count: n * c.feedForwardLength)
+        // A mixture of experts keeps its own buffers.
+        let denseWidth = c.experts == nil ? c.feedForwardLength : 0
+        let gate = FloatBuffer(count: n * denseWidth)
+        let up = FloatBuffer(count: n * denseWidth)
 
         for (t, token) in tokens.enumerated() {
             tokenEmbedding.dequantizeRow(Int(token), into: x.row(t, length: d))
@@ -48,10 +50,19 @@ extension LanguageModel {
             if let bias = layer.queryBias { VectorOperations.addBias(bias, to: q.pointer, rows: n) }
             if let bias = layer.keyBias { VectorOperations.addBias(bias, to: k.pointer, rows: n) }
             if let bias = layer.valueBias { VectorOperations.addBias(bias, to: v.pointer, rows: n) }
+            if let norm = layer.queryNorm {
+                VectorOperations.rmsNormHeads(q.pointer, heads: n * c.headCount, weight: norm, epsilon: c.rmsEpsilon)
+            }
+            if let norm = layer.keyNorm {
+                VectorOperations.rmsNormHeads(k.pointer, heads: n * c.kvHeadCount, weight: norm, epsilon: c.rmsEpsilon)
+            }
+            let rotates = c.family.usesRoPE(layer: index)
             for sequence in sequences {
                 for t in sequence.rows {
-                    rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
-                    rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                    if rotates {
+                        rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                        rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                    }
                     sequence.cache.key(layer: index, position: positions[t]).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
                     sequence.cache.value(layer: index, position: positions[t]).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)
                 }
@@ -66,14 +77,19 @@ extension LanguageModel {
             for t in 0..<n {
                 VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
             }
-            if n == 1 {
-                MatrixMultiply.matVecPair(layer.gate, layer.up, x: normed.pointer, y: gate.pointer, pool: pool, combine: VectorOperations.swiGLU)
-            } else {
-                MatrixMultiply.matMul(layer.gate, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
-                MatrixMultiply.matMul(layer.up, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
-                VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+            switch layer.feedForward {
+            case .dense(let gateWeights, let upWeights, let downWeights):
+                if n == 1 {
+                    MatrixMultiply.matVecPair(gateWeights, upWeights, x: normed.pointer, y: gate.pointer, pool: pool, combine: VectorOperations.swiGLU)
+                } else {
+                    MatrixMultiply.matMul(gateWeights, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
+                    MatrixMultiply.matMul(upWeights, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
+                    VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+                }
+                MatrixMultiply.matMul(downWeights, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
+            case .experts(let experts):
+                experts.apply(normed.pointer, tokens: n, embeddingLength: d, output: residual.pointer, pool: pool)
             }
-            MatrixMultiply.matMul(layer.down, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
             VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
         }
         for sequence in sequences {

@@ -1,10 +1,11 @@
-/// A llama or qwen2 transformer whose weights stay in a memory-mapped GGUF
-/// file, and its forward pass.
+/// A transformer of one of the ``ModelArchitecture`` families whose weights
+/// stay in a memory-mapped GGUF file, and its forward pass.
 ///
 /// The forward pass reads top to bottom as the model computes:
 /// embed the tokens; in each block, RMSNorm → Q/K/V projections (+ biases
-/// for qwen2) → RoPE → append K/V to the cache → causal attention → output
-/// projection, added to the residual; RMSNorm → SwiGLU feed-forward, added
+/// for qwen2; per-head RMSNorm for qwen3) → RoPE → append K/V to the cache
+/// → causal attention → output projection, added to the residual; RMSNorm
+/// → SwiGLU feed-forward (a mixture of SwiGLU experts for qwen3moe), added
 /// to the residual; finally RMSNorm and the output projection to logits.
 /// Several tokens (a prompt) go through the matrices together
 /// (``MatrixMultiply/matMul(_:x:tokens:y:pool:)``, BLAS); one token (decode)
@@ -41,6 +42,11 @@ public final class LanguageModel: Sendable {
         self.layers = layers
         outputNorm = try loader.vector("output_norm.weight", length: c.embeddingLength)
         output = try loader.optionalMatrix("output.weight", rows: vocabularySize, columns: c.embeddingLength) ?? tokenEmbedding
+        // Phi-3's LongRoPE picks long or short factors by the context and rescales
+        // attention; running it as plain RoPE would be silently wrong.
+        for name in ["rope_factors_long.weight", "rope_factors_short.weight"] where file.tensors[name] != nil {
+            throw GGUFError(.invalidModel, "tensor '\(name)': LongRoPE scaling (Phi-3 128k, Phi-4-mini) is not supported")
+        }
         let factors = try loader.optionalVector("rope_freqs.weight", length: c.ropeDimensionCount / 2)
         rope = RotaryPositionEmbedding(configuration: c, frequencyFactors: factors)
         configuration = c

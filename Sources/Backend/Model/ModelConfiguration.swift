@@ -9,8 +9,10 @@ public struct ModelConfiguration: Sendable, Equatable {
         case neox
     }
 
-    /// The architecture named by `general.architecture` (`llama` or `qwen2`).
+    /// The architecture named by `general.architecture` (one of ``supportedArchitectures``).
     public let architecture: String
+    /// The same, as the family whose block the forward pass builds.
+    public let family: ModelArchitecture
     /// The width of the residual stream.
     public let embeddingLength: Int
     /// The number of transformer blocks.
@@ -21,8 +23,11 @@ public struct ModelConfiguration: Sendable, Equatable {
     public let kvHeadCount: Int
     /// The width of one attention head.
     public let headDimension: Int
-    /// The hidden width of the feed-forward network.
+    /// The hidden width of the feed-forward network (of a dense one; a
+    /// mixture of experts has ``ExpertConfiguration/feedForwardLength``).
     public let feedForwardLength: Int
+    /// How tokens are routed among experts, for a mixture-of-experts model.
+    public let experts: ExpertConfiguration?
     /// The longest sequence the model was trained for.
     public let contextLength: Int
     /// The epsilon of every RMSNorm.
@@ -33,9 +38,12 @@ public struct ModelConfiguration: Sendable, Equatable {
     public let ropeDimensionCount: Int
     /// How RoPE pairs the dimensions.
     public let ropeLayout: RoPELayout
+    /// The factor positions are divided by before RoPE (`rope.scaling.factor`
+    /// when `rope.scaling.type` is `linear`; 1 otherwise).
+    public let ropePositionScale: Float
 
     /// The architectures lmgate runs.
-    public static let supportedArchitectures = ["llama", "qwen2"]
+    public static let supportedArchitectures = ModelArchitecture.allCases.map(\.rawValue)
 
     /// The width of all query heads together.
     public var queryDimension: Int { headCount * headDimension }
@@ -48,7 +56,7 @@ public struct ModelConfiguration: Sendable, Equatable {
     ///   unsupported architecture or inconsistent numbers, or a metadata error.
     public init(metadata: GGUFMetadata) throws(GGUFError) {
         let architecture = try metadata.requiredString("general.architecture")
-        guard Self.supportedArchitectures.contains(architecture) else {
+        guard let family = ModelArchitecture(rawValue: architecture) else {
             throw GGUFError(.invalidModel, "architecture '\(architecture)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
         }
         func key(_ suffix: String) -> String { "\(architecture).\(suffix)" }
@@ -63,6 +71,7 @@ public struct ModelConfiguration: Sendable, Equatable {
             return found
         }
         self.architecture = architecture
+        self.family = family
         embeddingLength = try positive("embedding_length")
         layerCount = try positive("block_count")
         headCount = try positive("attention.head_count")
@@ -78,7 +87,15 @@ public struct ModelConfiguration: Sendable, Equatable {
         guard valueLength == headDimension else {
             throw GGUFError(.invalidModel, "value heads of \(valueLength) differ from key heads of \(headDimension)")
         }
-        feedForwardLength = try positive("feed_forward_length")
+        if family.isMixtureOfExperts {
+            let dense = try metadata.integer(key("feed_forward_length"))
+            let experts = try ExpertConfiguration(metadata: metadata, architecture: architecture, denseFeedForwardLength: dense)
+            self.experts = experts
+            feedForwardLength = experts.feedForwardLength
+        } else {
+            experts = nil
+            feedForwardLength = try positive("feed_forward_length")
+        }
         contextLength = try positive("context_length")
         rmsEpsilon = try metadata.requiredFloat32(key("attention.layer_norm_rms_epsilon"))
         ropeFrequencyBase = try metadata.float32(key("rope.freq_base")) ?? 10_000
@@ -89,7 +106,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         guard rmsEpsilon.isFinite, rmsEpsilon > 0, ropeFrequencyBase.isFinite, ropeFrequencyBase > 1 else {
             throw GGUFError(.invalidModel, "RMS epsilon \(rmsEpsilon) or RoPE base \(ropeFrequencyBase) is out of range")
         }
-        // llama.cpp's table of RoPE modes: llama rotates adjacent pairs, qwen2 halves.
-        ropeLayout = architecture == "qwen2" ? .neox : .interleaved
+        ropeLayout = family.ropeLayout
+        ropePositionScale = try Self.ropePositionScale(metadata: metadata, architecture: architecture)
     }
 }

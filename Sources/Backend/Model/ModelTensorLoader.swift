@@ -18,6 +18,17 @@ struct ModelTensorLoader {
         file.tensors[name] == nil ? nil : try matrix(name, rows: rows, columns: columns)
     }
 
+    /// The 3-D tensor `name` of `count` stacked `rows × columns` matrices
+    /// (GGUF shape `[columns, rows, count]`), viewed as one matrix of
+    /// `count × rows` rows.
+    func stackedMatrix(_ name: String, count: Int, rows: Int, columns: Int) throws(GGUFError) -> WeightMatrix {
+        let tensor = try file.tensor(name)
+        guard tensor.dimensions == [columns, rows, count] else {
+            throw GGUFError(.invalidModel, "tensor '\(name)' has shape \(tensor.dimensions), expected [\(columns), \(rows), \(count)] (\(count) experts)")
+        }
+        return try weightMatrix(tensor, rows: count * rows, columns: columns)
+    }
+
     /// The vector `name` of `length` elements, converted to `Float`.
     func vector(_ name: String, length: Int) throws(GGUFError) -> [Float] {
         let tensor = try file.tensor(name)

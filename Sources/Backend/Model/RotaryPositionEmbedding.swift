@@ -5,8 +5,10 @@ import Foundation
 /// positions.
 ///
 /// Pair `i` (of ``ModelConfiguration/ropeDimensionCount`` / 2) turns by
-/// `position · base^(−2i/d) / factor[i]`, where the optional factors come
-/// from the model's `rope_freqs.weight` tensor (llama 3's long-context scaling).
+/// `position / scale · base^(−2i/d) / factor[i]`, where the optional factors
+/// come from the model's `rope_freqs.weight` tensor (Llama 3.1's long-context
+/// scaling) and `scale` is linear scaling's factor
+/// (``ModelConfiguration/ropePositionScale``).
 struct RotaryPositionEmbedding: Sendable {
     let layout: ModelConfiguration.RoPELayout
     let headDimension: Int
@@ -19,9 +21,10 @@ struct RotaryPositionEmbedding: Sendable {
         headDimension = configuration.headDimension
         let rotated = configuration.ropeDimensionCount
         let base = Double(configuration.ropeFrequencyBase)
+        let scale = Double(configuration.ropePositionScale)
         inverseFrequencies = (0..<rotated / 2).map { pair in
             let frequency = pow(base, -Double(2 * pair) / Double(rotated))
-            return frequency / Double(frequencyFactors?[pair] ?? 1)
+            return frequency / Double(frequencyFactors?[pair] ?? 1) / scale
         }
     }
 

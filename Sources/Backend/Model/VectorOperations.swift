@@ -24,6 +24,21 @@ enum VectorOperations {
         }
     }
 
+    /// `vector += scale · addend`.
+    static func add(_ addend: UnsafePointer<Float>, scaledBy scale: Float, to vector: UnsafeMutablePointer<Float>, count: Int) {
+        for index in 0..<count {
+            vector[index] += scale * addend[index]
+        }
+    }
+
+    /// RMSNorm of each of `heads` consecutive heads of `weight.count` floats, in place.
+    static func rmsNormHeads(_ vector: UnsafeMutablePointer<Float>, heads: Int, weight: [Float], epsilon: Float) {
+        for head in 0..<heads {
+            let start = vector + head * weight.count
+            rmsNorm(start, weight: weight, epsilon: epsilon, into: start)
+        }
+    }
+
     /// `vector += bias` for each of `rows` rows of `bias.count` elements.
     static func addBias(_ bias: [Float], to vector: UnsafeMutablePointer<Float>, rows: Int) {
         for row in 0..<rows {

@@ -93,7 +93,7 @@ public final class ModelService: Sendable {
         let markedTools = tools.map { $0.marked(by: tokenizer.markingControlTokenText) }
         let text: String
         do {
-            text = try template.render(marked, tools: markedTools, addGenerationPrompt: true, tokens: names)
+            text = try template.renderAsLlamaServer(marked, tools: markedTools, tokens: names, tokenizerAddsBOS: vocabulary.addBOS)
         } catch {
             throw .invalid(
                 "the chat template could not render these messages: \(RequestTextMarking.withoutMarkers(error.description))",

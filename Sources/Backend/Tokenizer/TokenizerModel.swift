@@ -35,7 +35,8 @@ public enum PreTokenizerKind: Sendable, Hashable {
     public init?(ggufName: String?) {
         switch ggufName {
         case nil, "default": self = .default
-        case "llama3", "llama-v3", "llama-bpe": self = .llama3
+        // llama.cpp runs `pixtral` with llama3's rules too.
+        case "llama3", "llama-v3", "llama-bpe", "pixtral": self = .llama3
         case "qwen2": self = .qwen2
         case "gpt-2": self = .gpt2
         case "smollm": self = .smollm

@@ -23,6 +23,12 @@ struct PreparedGeneration: Sendable {
                 "This model's maximum context length is \(service.contextLength) tokens. However, your prompt has \(promptTokens.count) tokens, which leaves no room for a completion.",
                 parameter: endpoint.api.promptParameter, code: "context_length_exceeded")
         }
+        // Asked-for tokens past the context (the training length) are refused, not cut short.
+        if let maxTokens = request.maxTokens, maxTokens > service.contextLength - promptTokens.count {
+            throw APIError.invalid(
+                "This model's maximum context length is \(service.contextLength) tokens. However, you requested \(promptTokens.count + maxTokens) tokens (\(promptTokens.count) in the prompt, \(maxTokens) for the completion). Please reduce the prompt or the completion's maximum length.",
+                parameter: "max_tokens", code: "context_length_exceeded")
+        }
         self.endpoint = endpoint
         self.request = request
         self.promptTokens = promptTokens

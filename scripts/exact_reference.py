@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Exact F32 forward pass of a llama/qwen2/qwen3/qwen3moe GGUF in numpy (weights dequantized with
+gguf-py), teacher-forced over a reference JSON written by reference_outputs.py; adds `exact_top` to
+each case and `llamacpp_vs_exact` (how far llama.cpp itself is from exact) to the file.
+Extends the numpy reference of the lab's tools with: attention.key_length (heads wider than
+dim / heads), Qwen3's per-head Q/K RMSNorm, Qwen3-MoE's experts (softmax router, top-k,
+renormalized weights), Llama 3.1's rope_freqs.weight and linear RoPE scaling, SmolLM3's NoPE layers,
+mistral3's text part (llama's block), phi3's fused attn_qkv and ffn_up.
+usage: exact_reference.py MODEL.gguf MODEL.reference.json"""
+import sys, json, numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+
+def load(path):
+    r = GGUFReader(path)
+    arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
+    def kv(k):
+        f = r.fields.get(f"{arch}.{k}")
+        return None if f is None else f.parts[f.data[0]].tolist()[0]
+    cfg = dict(arch=arch, dim=kv("embedding_length"), layers=kv("block_count"), heads=kv("attention.head_count"),
+               kv_heads=kv("attention.head_count_kv"), eps=kv("attention.layer_norm_rms_epsilon"),
+               base=kv("rope.freq_base") or 10000.0, head_dim=kv("attention.key_length"),
+               experts=kv("expert_count"), experts_used=kv("expert_used_count"),
+               expert_norm=kv("expert_weights_norm"), expert_scale=kv("expert_weights_scale") or 0.0,
+               scaling=None if r.fields.get(f"{arch}.rope.scaling.type") is None
+               else bytes(r.fields[f"{arch}.rope.scaling.type"].parts[-1]).decode(),
+               scaling_factor=kv("rope.scaling.factor") or 1.0)
+    T = {}
+    for t in r.tensors:
+        a = dequantize(t.data, t.tensor_type).astype(np.float32)
+        shape = [int(x) for x in reversed(t.shape)]
+        T[t.name] = a.reshape(shape)
+    return cfg, T
+
+def experts(cfg, T, p, h):
+    """Qwen3-MoE's feed-forward: softmax over the router's scores, the top expert_used_count
+    experts, their probabilities renormalized (expert_weights_norm, true when absent) and scaled."""
+    scores = h @ T[p + "ffn_gate_inp.weight"].T                      # [n, experts]
+    probs = np.exp(scores - scores.max(-1, keepdims=True)); probs /= probs.sum(-1, keepdims=True)
+    out = np.zeros_like(h)
+    for t in range(h.shape[0]):
+        chosen = np.argsort(-probs[t], kind="stable")[:cfg["experts_used"]]
+        w = probs[t, chosen]
+        if cfg["expert_norm"] is None or cfg["expert_norm"]:
+            w = w / max(w.sum(), 6.103515625e-5)
+        if cfg["expert_scale"] not in (0.0, 1.0):
+            w = w * cfg["expert_scale"]
+        for e, we in zip(chosen, w):
+            g = T[p + "ffn_gate_exps.weight"][e] @ h[t]; u = T[p + "ffn_up_exps.weight"][e] @ h[t]
+            out[t] += we * (T[p + "ffn_down_exps.weight"][e] @ ((g / (1 + np.exp(-g))) * u))
+    return out
+
+def forward(cfg, T, toks):
+    d, H, KV = cfg["dim"], cfg["heads"], cfg["kv_heads"]; hd = cfg["head_dim"] or d // H
+    x = T["token_embd.weight"][toks]            # [n, d]
+    n = len(toks)
+    pos = np.arange(n)
+    inv = cfg["base"] ** (-np.arange(0, hd, 2) / hd)
+    if "rope_freqs.weight" in T:                 # llama 3.1: per-frequency factors divide the frequencies
+        inv = inv / T["rope_freqs.weight"].reshape(-1)
+    if cfg["scaling"] == "linear":
+        inv = inv / cfg["scaling_factor"]
+    ang = pos[:, None] * inv[None, :]           # [n, hd/2]
+    cos, sin = np.cos(ang), np.sin(ang)
+    def rope(q):                                 # q: [n, h, hd]
+        if cfg["arch"] in ("qwen2", "qwen3", "qwen3moe", "phi3"):  # neox: pairs (i, i+hd/2)
+            a, b = q[..., :hd // 2], q[..., hd // 2:]
+            return np.concatenate([a * cos[:, None] - b * sin[:, None], a * sin[:, None] + b * cos[:, None]], -1)
+        a, b = q[..., 0::2], q[..., 1::2]
+        out = np.empty_like(q); out[..., 0::2] = a * cos[:, None] - b * sin[:, None]; out[..., 1::2] = a * sin[:, None] + b * cos[:, None]
+        return out
+    def rms(v, w): return v / np.sqrt((v * v).mean(-1, keepdims=True) + cfg["eps"]) * w
+    for i in range(cfg["layers"]):
+        p = f"blk.{i}."
+        h = rms(x, T[p + "attn_norm.weight"])
+        if p + "attn_qkv.weight" in T:           # phi3: query, key and value rows in one matrix
+            qkv = h @ T[p + "attn_qkv.weight"].T
+            q, k, v = qkv[:, :H * hd], qkv[:, H * hd:(H + KV) * hd], qkv[:, (H + KV) * hd:]
+        else:
+            q = h @ T[p + "attn_q.weight"].T; k = h @ T[p + "attn_k.weight"].T; v = h @ T[p + "attn_v.weight"].T
+        if p + "attn_q.bias" in T: q += T[p + "attn_q.bias"]; k += T[p + "attn_k.bias"]; v += T[p + "attn_v.bias"]
+        q = q.reshape(n, H, hd); k = k.reshape(n, KV, hd); v = v.reshape(n, KV, hd)
+        if p + "attn_q_norm.weight" in T:      # qwen3: RMSNorm over each head before RoPE
+            q = rms(q, T[p + "attn_q_norm.weight"]); k = rms(k, T[p + "attn_k_norm.weight"])
+        if not (cfg["arch"] == "smollm3" and (i + 1) % 4 == 0):  # smollm3: NoPE in every fourth layer
+            q = rope(q); k = rope(k)
+        rep = H // KV; k = np.repeat(k, rep, 1); v = np.repeat(v, rep, 1)
+        s = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd)
+        s += np.triu(np.full((n, n), -np.inf), 1)[None]
+        s = np.exp(s - s.max(-1, keepdims=True)); s /= s.sum(-1, keepdims=True)
+        o = np.einsum("hqk,khd->qhd", s, v).reshape(n, H * hd)
+        x = x + o @ T[p + "attn_output.weight"].T
+        h = rms(x, T[p + "ffn_norm.weight"])
+        if p + "ffn_gate_inp.weight" in T:
+            x = x + experts(cfg, T, p, h)
+        elif p + "ffn_gate.weight" not in T:     # phi3: gate rows, then up rows, in ffn_up
+            gu = h @ T[p + "ffn_up.weight"].T; g, u = np.split(gu, 2, axis=-1)
+            x = x + ((g / (1 + np.exp(-g))) * u) @ T[p + "ffn_down.weight"].T
+        else:
+            g = h @ T[p + "ffn_gate.weight"].T; u = h @ T[p + "ffn_up.weight"].T
+            x = x + ((g / (1 + np.exp(-g))) * u) @ T[p + "ffn_down.weight"].T
+    x = rms(x, T["output_norm.weight"])
+    out = T.get("output.weight", T["token_embd.weight"])
+    logits = x @ out.T
+    m = logits.max(-1, keepdims=True)
+    return logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
+
+def main():
+    """Annotate a reference JSON with the exact F32 distributions and llama.cpp's distance from them."""
+    cfg, T = load(sys.argv[1]); path = sys.argv[2]; ref = json.load(open(path))
+    devs = []; top1_miss = 0; total = 0
+    for c in ref["cases"]:
+        toks = c["prompt_tokens"] + c["generated_tokens"]
+        lp = forward(cfg, T, np.array(toks))
+        P = len(c["prompt_tokens"])
+        exact = []
+        for j in range(len(c["generated_tokens"])):
+            row = lp[P - 1 + j]
+            top = np.argsort(-row)[:5]
+            exact.append([[int(t), round(float(row[t]), 6)] for t in top])
+            st = c["llamacpp_steps"][j]
+            if st is None:
+                continue
+            total += 1
+            if int(top[0]) != st["top"][0][0]:
+                top1_miss += 1
+            devs += [abs(float(row[tok]) - l) for tok, l in st["top"]]
+        c["exact_top"] = exact
+    d = np.array(devs)
+    ref["exact"] = ("teacher-forced over prompt_tokens + generated_tokens; F32 arithmetic on weights "
+                    "dequantized by gguf-py (ggml's reference dequantization); top 5 per generated position")
+    ref["llamacpp_vs_exact"] = {"steps": total, "top1_disagreements": top1_miss,
+                                "median": round(float(np.median(d)), 6), "p95": round(float(np.percentile(d, 95)), 6),
+                                "max": round(float(d.max()), 6)}
+    json.dump(ref, open(path, "w"), indent=1, ensure_ascii=False)
+    print(sys.argv[1].split("/")[-1], ref["llamacpp_vs_exact"])
+
+if __name__ == "__main__":
+    main()
