@@ -1,0 +1,118 @@
+/// Matches an object after its `{`: keys (known properties by their trie, or
+/// any string where other keys are allowed), `:`, values (pushed as child
+/// frames), `,` and `}` — the last only once every required property is in,
+/// and `"`/`,` only while some key can still be added.
+struct ObjectFrame: Hashable, Sendable {
+    enum Phase: UInt8, Hashable, Sendable { case open, key, colon, afterValue, afterComma }
+
+    var phase = Phase.open
+    var whitespace = 0
+    /// Properties already written, one bit per property index.
+    var seen: UInt64 = 0
+    /// Where the key being read stands in the property-name trie (-1: it matches no property).
+    var keyNode = 0
+    var key = StringFrame(minLength: 0, maxLength: .max)
+    /// The value node the key just read calls for.
+    var valueNode = 0
+
+    /// The outcome of one byte.
+    enum Outcome { case rejected, consumed, closed, openValue(Int) }
+
+    mutating func advance(_ byte: UInt8, _ rule: ObjectRule) -> Outcome {
+        if GrammarState.isWhitespace(byte) && phase != .key {
+            whitespace += 1
+            return whitespace <= GrammarState.maximumWhitespace ? .consumed : .rejected
+        }
+        whitespace = 0
+        switch (phase, byte) {
+        case (.open, UInt8(ascii: "}")), (.afterValue, UInt8(ascii: "}")):
+            return seen & rule.requiredMask == rule.requiredMask ? .closed : .rejected
+        case (.open, UInt8(ascii: "\"")), (.afterComma, UInt8(ascii: "\"")):
+            guard canAddKey(rule) else { return .rejected }
+            phase = .key
+            keyNode = 0
+            key = StringFrame(minLength: 0, maxLength: .max)
+            return .consumed
+        case (.afterValue, UInt8(ascii: ",")):
+            guard canAddKey(rule) else { return .rejected }
+            phase = .afterComma
+            return .consumed
+        case (.colon, UInt8(ascii: ":")):
+            phase = .afterValue
+            return .openValue(valueNode)
+        case (.key, _):
+            return advanceKey(byte, rule)
+        default:
+            return .rejected
+        }
+    }
+
+    private func canAddKey(_ rule: ObjectRule) -> Bool {
+        rule.additionalValueNode != nil || rule.valueNodes.indices.contains { seen & (1 << UInt64($0)) == 0 }
+    }
+
+    private mutating func advanceKey(_ byte: UInt8, _ rule: ObjectRule) -> Outcome {
+        var next = key
+        // No escapes in keys: a known name spelled with one would pass for an unknown key.
+        switch next.advance(byte, allowsEscapes: false) {
+        case .rejected: return .rejected
+        case .consumed:
+            let node = keyNode >= 0 ? rule.names.child(of: keyNode, byte: byte) ?? -1 : -1
+            if rule.additionalValueNode == nil {
+                // Only known names: the prefix must still lead to one not written yet.
+                guard node >= 0, rule.properties(below: node) & ~seen != 0 else { return .rejected }
+            }
+            keyNode = node
+        case .closed:
+            if keyNode >= 0, let property = rule.names.string(endingAt: keyNode), seen & (1 << UInt64(property)) == 0 {
+                seen |= 1 << UInt64(property)
+                valueNode = rule.valueNodes[property]
+            } else if let additional = rule.additionalValueNode, keyNode < 0 || rule.names.string(endingAt: keyNode) == nil {
+                // A name that is no property (a property written twice is refused above).
+                valueNode = additional
+            } else {
+                return .rejected
+            }
+            phase = .colon
+        }
+        key = next
+        return .consumed
+    }
+}
+
+
+/// Matches an array after its `[`: items (pushed as child frames) between
+/// `minItems` and `maxItems`, `,` and `]`.
+struct ArrayFrame: Hashable, Sendable {
+    enum Phase: UInt8, Hashable, Sendable { case open, afterItem }
+
+    var phase = Phase.open
+    var whitespace = 0
+    var count = 0
+
+    /// The outcome of one byte.
+    enum Outcome { case rejected, consumed, closed, openItem(consumed: Bool) }
+
+    mutating func advance(_ byte: UInt8, minItems: Int, maxItems: Int) -> Outcome {
+        if GrammarState.isWhitespace(byte) {
+            whitespace += 1
+            return whitespace <= GrammarState.maximumWhitespace ? .consumed : .rejected
+        }
+        whitespace = 0
+        switch (phase, byte) {
+        case (.open, UInt8(ascii: "]")), (.afterItem, UInt8(ascii: "]")):
+            return count >= minItems ? .closed : .rejected
+        case (.afterItem, UInt8(ascii: ",")):
+            guard count < maxItems else { return .rejected }
+            count += 1
+            return .openItem(consumed: true)
+        case (.open, _):
+            guard maxItems > 0 else { return .rejected }
+            count = 1
+            phase = .afterItem
+            return .openItem(consumed: false)
+        default:
+            return .rejected
+        }
+    }
+}
