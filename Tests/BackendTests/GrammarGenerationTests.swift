@@ -64,7 +64,10 @@ struct GrammarGenerationTests {
         let file = try GGUFFile(path: try InstalledDefaultModel.require())
         let tokenizer = try Tokenizer(TokenizerVocabulary(gguf: file))
         let grammar = try JSONGrammar.compile(schema: schema(Self.schemas[0]), strict: true)
-        for prefix in ["", "{", #"{"na"#, #"{"name":"ab"#, #"{"name":"abcdefg"#, #"{"name":"x","age":1"#, #"{"name":"x","age":12,"tags":["#] {
+        let cases: [(JSONGrammar, String)] =
+            ["", "{", #"{"na"#, #"{"name":"ab"#, #"{"name":"abcdefg"#, #"{"name":"x","age":1"#, #"{"name":"x","age":12,"tags":["#]
+            .map { (grammar, $0) } + ["{", #"{"ke"#, #"{"k":"é"#, #"{"k":"a\"#, #"{"k":[1,"#].map { (JSONGrammar.anyObject, $0) }
+        for (grammar, prefix) in cases {
             var filter = GrammarTokenFilter(OutputConstraint(grammar: grammar), tokenizer: tokenizer)
             for token in tokenizer.encode(prefix, addSpecialTokens: false) {
                 let allowed = filter.allows(token)

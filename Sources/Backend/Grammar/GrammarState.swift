@@ -194,13 +194,23 @@ public struct GrammarState: Sendable, Equatable {
 }
 
 extension GrammarState {
-    /// Whether some alternative is inside a string that takes any
-    /// `characters` printable ASCII characters (no quote, no backslash) and
-    /// stays there: a whole subtree of such tokens is then allowed at once.
-    func takesAnyPlainText(characters: Int) -> Bool {
+    /// Whether some alternative is at a character boundary inside a string
+    /// (or a key where any name is allowed) with room for `characters` more
+    /// characters: any unescaped text then keeps it there, so a whole trie
+    /// subtree of such tokens is allowed at once.
+    func takesAnyText(characters: Int) -> Bool {
         threads.contains { thread in
-            guard case .string(let string)? = thread.last else { return false }
-            return !string.inEscape && string.encoding.isComplete && string.maxLength - string.length >= characters
+            switch thread.last {
+            case .string(let string)?:
+                return !string.inEscape && string.encoding.isComplete && string.maxLength - string.length >= characters
+            case .anyObject(let object)?:
+                return object.phase == .key && object.key.encoding.isComplete
+            case .object(let node, let object)?:
+                guard object.phase == .key, object.key.encoding.isComplete, case .object(let rule) = grammar.nodes[node] else { return false }
+                return rule.additionalValueNode != nil
+            default:
+                return false
+            }
         }
     }
 }

@@ -37,11 +37,11 @@ struct GrammarTokenFilter: Sendable {
         // states[d]: the state after the first d bytes of the current branch.
         var states = [GrammarState](repeating: state, count: trie.maximumDepth + 1)
         var takesPlainText = [Bool](repeating: false, count: trie.maximumDepth + 1)
-        takesPlainText[0] = state.takesAnyPlainText(characters: trie.maximumDepth)
+        takesPlainText[0] = state.takesAnyText(characters: trie.maximumDepth)
         var node = 1
         while node < trie.count {
             let depth = Int(trie.depth[node])
-            if takesPlainText[depth - 1] && trie.plainSubtree[node] {
+            if takesPlainText[depth - 1] && trie.textSubtree[node] {
                 // Inside a string with room to spare: all of this subtree is text it takes as it is.
                 allowed += trie.tokens(inSubtreeOf: node).lazy.map(Int.init)
                 node = Int(trie.subtreeEnd[node])
@@ -54,7 +54,7 @@ struct GrammarTokenFilter: Sendable {
             }
             allowed += trie.tokens(endingAt: node).lazy.map(Int.init)
             if depth < trie.maximumDepth {
-                takesPlainText[depth] = next.takesAnyPlainText(characters: trie.maximumDepth - depth)
+                takesPlainText[depth] = next.takesAnyText(characters: trie.maximumDepth - depth)
                 states[depth] = next
             }
             node += 1

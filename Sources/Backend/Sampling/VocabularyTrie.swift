@@ -16,9 +16,10 @@ public struct VocabularyTrie: Sendable {
     private(set) var depth: [UInt16] = [0]
     private(set) var subtreeEnd: [Int32] = [1]
     private(set) var tokenStart: [Int32] = [0]
-    /// Whether every byte in the node's subtree (its own included) is
-    /// printable ASCII other than `"` and `\`: text a JSON string takes as it is.
-    private(set) var plainSubtree: [Bool] = [false]
+    /// Whether every token in the node's subtree, from the node's own byte
+    /// on, is whole UTF-8 characters with no control character, `"` or `\`:
+    /// text a JSON string (at a character boundary) takes as it is.
+    private(set) var textSubtree: [Bool] = [false]
     /// Token ids, grouped by the node they end at, in node order.
     private(set) var tokens: [Int32] = []
     /// The longest token, in bytes.
@@ -50,9 +51,11 @@ public struct VocabularyTrie: Sendable {
                 depth.append(UInt16(path.count))
                 subtreeEnd.append(0)
                 tokenStart.append(Int32(tokens.count))
-                plainSubtree.append(Self.isPlain(byte))
+                textSubtree.append(true)
                 path.append(self.byte.count - 1)
             }
+            let isText = Self.textSuffixes(entry.bytes)
+            for depth in 1..<path.count where !isText[depth - 1] { textSubtree[path[depth]] = false }
             tokens.append(Int32(entry.token))
             maximumDepth = max(maximumDepth, entry.bytes.count)
             previous = entry.bytes
@@ -66,7 +69,6 @@ public struct VocabularyTrie: Sendable {
         while path.count > depth + 1 {
             let node = path.removeLast()
             subtreeEnd[node] = Int32(byte.count)
-            if let parent = path.last, parent != 0 { plainSubtree[parent] = plainSubtree[parent] && plainSubtree[node] }
         }
     }
 
@@ -86,8 +88,23 @@ public struct VocabularyTrie: Sendable {
         type != .control && type != .unknown && type != .unused
     }
 
-    private static func isPlain(_ byte: UInt8) -> Bool {
-        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+    /// For each position of `bytes`, whether the bytes from there to the end
+    /// are whole, well-formed UTF-8 characters a JSON string takes unescaped.
+    static func textSuffixes(_ bytes: ArraySlice<UInt8>) -> [Bool] {
+        let bytes = Array(bytes)
+        var isText = [Bool](repeating: false, count: bytes.count + 1)
+        isText[bytes.count] = true
+        for start in stride(from: bytes.count - 1, through: 0, by: -1) {
+            var string = StringFrame(minLength: 0, maxLength: .max)
+            var end = start
+            // One character: its bytes up to where the encoding is complete again.
+            repeat {
+                guard bytes[end] != UInt8(ascii: "\\"), string.advance(bytes[end]) == .consumed else { end = -1; break }
+                end += 1
+            } while end < bytes.count && !string.encoding.isComplete
+            isText[start] = end > start && string.encoding.isComplete && isText[end]
+        }
+        return Array(isText.dropLast())
     }
 
     // MARK: - One per tokenizer
