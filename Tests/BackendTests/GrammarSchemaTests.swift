@@ -76,7 +76,9 @@ struct GrammarSchemaTests {
         #expect(grammarAccepts(grammar, #"[{"x":1},{"x":2}]"#))
         #expect(!grammarAccepts(grammar, #"[{"x":"1"}]"#))
         #expect(grammarAccepts(.anyObject, #"{"a":[1,2.5e3,"x",{"b":null}],"c":{"d":[true,false]}}"#))
-        for text in ["[]", "1", #""x""#, "{", #"{"a":}"#, #"{"a":1,}"#] { #expect(!grammarAccepts(.anyObject, text), "\(text)") }
+        for text in ["[]", "1", #""x""#, "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":1,"b":2,"a":3}"#, #"{"x":{"k":1,"k":1}}"#] {
+            #expect(!grammarAccepts(.anyObject, text), "\(text)")
+        }
     }
 
     @Test("every state the grammar reaches can still be completed")

@@ -14,6 +14,11 @@ struct ObjectFrame: Hashable, Sendable {
     var key = StringFrame(minLength: 0, maxLength: .max)
     /// The value node the key just read calls for.
     var valueNode = 0
+    /// Hashes of the names written that are no property (FNV-1a), so that
+    /// none is written twice; `keyHash` is the one of the key being read.
+    var otherKeyHashes: [UInt64] = []
+    var keyHash: UInt64 = Self.hashStart
+    static let hashStart: UInt64 = 0xCBF2_9CE4_8422_2325
 
     /// The outcome of one byte.
     enum Outcome { case rejected, consumed, closed, openValue(Int) }
@@ -31,6 +36,7 @@ struct ObjectFrame: Hashable, Sendable {
             guard canAddKey(rule) else { return .rejected }
             phase = .key
             keyNode = 0
+            keyHash = Self.hashStart
             key = StringFrame(minLength: 0, maxLength: .max)
             return .consumed
         case (.afterValue, UInt8(ascii: ",")):
@@ -63,12 +69,17 @@ struct ObjectFrame: Hashable, Sendable {
                 guard node >= 0, rule.properties(below: node) & ~seen != 0 else { return .rejected }
             }
             keyNode = node
+            keyHash = (keyHash ^ UInt64(byte)) &* 0x100_0000_01B3
         case .closed:
             if keyNode >= 0, let property = rule.names.string(endingAt: keyNode), seen & (1 << UInt64(property)) == 0 {
                 seen |= 1 << UInt64(property)
                 valueNode = rule.valueNodes[property]
-            } else if let additional = rule.additionalValueNode, keyNode < 0 || rule.names.string(endingAt: keyNode) == nil {
-                // A name that is no property (a property written twice is refused above).
+            } else if let additional = rule.additionalValueNode, keyNode < 0 || rule.names.string(endingAt: keyNode) == nil,
+                !otherKeyHashes.contains(keyHash)
+            {
+                // A name that is no property, not written before (a property written twice is refused above;
+                // a hash collision only refuses a name, and another one can always be written instead).
+                otherKeyHashes.append(keyHash)
                 valueNode = additional
             } else {
                 return .rejected
