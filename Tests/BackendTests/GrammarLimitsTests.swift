@@ -23,6 +23,8 @@ struct GrammarLimitsTests {
         #expect(pattern.feature == "pattern" && pattern.path == "#/properties/code")
         #expect(try error(#"{"type":"string","format":"date-time"}"#)?.feature == "format")
         #expect(try error(#"{"type":"array","uniqueItems":true}"#)?.feature == "uniqueItems")
+        #expect(try error(#"{"allOf":[{"type":"integer"},{"minimum":1}]}"#)?.feature == "allOf")
+        #expect(try error(#"{"type":"integer","multipleOf":2}"#)?.feature == "multipleOf")
         #expect(try error(#"{"oneOf":[{"type":"integer"},{"type":"number"}]}"#)?.feature == "oneOf")
         #expect(try error(#"{"type":"integer","minimum":5,"maximum":4}"#)?.feature == "minimum")
         #expect(try error(#"{"$ref":"https://example.com/s.json"}"#)?.feature == "$ref")

@@ -74,6 +74,8 @@ struct GrammarSchemaTests {
             schema: schema(##"{"$defs":{"p":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}},"type":"array","items":{"$ref":"#/$defs/p"}}"##),
             strict: true)
         #expect(grammarAccepts(grammar, #"[{"x":1},{"x":2}]"#))
+        let wrapped = try JSONGrammar.compile(schema: schema(#"{"allOf":[{"type":"integer","maximum":3}],"description":"d"}"#), strict: true)
+        #expect(grammarAccepts(wrapped, "3") && !grammarAccepts(wrapped, "4"))
         #expect(!grammarAccepts(grammar, #"[{"x":"1"}]"#))
         #expect(grammarAccepts(.anyObject, #"{"a":[1,2.5e3,"x",{"b":null}],"c":{"d":[true,false]}}"#))
         for text in ["[]", "1", #""x""#, "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":1,"b":2,"a":3}"#, #"{"x":{"k":1,"k":1}}"#] {

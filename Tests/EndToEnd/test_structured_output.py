@@ -40,6 +40,8 @@ def ask(client, schema, max_tokens=400, **extra):
 def check(client, index, schema):
     """What is wrong with the answer to `schema`, or None."""
     choice = ask(client, schema).choices[0]
+    if index % 20 == 19:
+        print(f"schema {index + 1}/200 answered", flush=True)
     if choice.finish_reason != "stop":
         return f"#{index}: finish_reason {choice.finish_reason} (token limit before the JSON was complete)"
     try:

@@ -69,6 +69,12 @@ struct JSONSchemaCompiler {
             }
             return try node(forReference: reference, at: path, depth: depth)
         }
+        if case .array(let parts)? = schema["allOf"], parts.count == 1,
+            schema.keys.allSatisfy({ $0 == "allOf" || Self.annotations.contains($0) })
+        {
+            // A one-part allOf (older Pydantic wraps a $ref so) is that part.
+            return try node(for: parts[0], at: "\(path)/allOf/0", depth: depth + 1)
+        }
         for key in ["anyOf", "oneOf"] where schema[key] != nil {
             guard schema.keys.allSatisfy({ $0 == key || Self.annotations.contains($0) }) else {
                 throw GrammarError(key, at: path, "'\(key)' beside other constraining keywords is not supported")
@@ -164,21 +170,5 @@ struct JSONSchemaCompiler {
 
     mutating func child(_ schema: JSONValue, at path: String, depth: Int) throws(GrammarError) -> Int {
         try node(for: schema, at: path, depth: depth + 1)
-    }
-}
-
-/// The kinds of JSON value, told apart by their first byte.
-enum JSONKind: CaseIterable, Hashable {
-    case object, array, string, number, boolean, null
-
-    init(firstByte: UInt8) {
-        switch firstByte {
-        case UInt8(ascii: "{"): self = .object
-        case UInt8(ascii: "["): self = .array
-        case UInt8(ascii: "\""): self = .string
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): self = .boolean
-        case UInt8(ascii: "n"): self = .null
-        default: self = .number
-        }
     }
 }
