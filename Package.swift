@@ -111,6 +111,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "grammar-bench",
+            dependencies: ["Backend"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "tokenizer-bench",
             dependencies: ["Backend"],
             swiftSettings: strictSettings

@@ -9,14 +9,17 @@ public struct GenerationOptions: Sendable, Equatable {
     public var stopSequences: [String]
     /// Keep going past end-of-generation tokens (as llama.cpp's `ignore_eos`).
     public var ignoreEndOfGeneration: Bool
+    /// A grammar the output must follow (structured output), if any.
+    public var constraint: OutputConstraint?
 
     public init(
         maxTokens: Int, sampling: SamplingParameters = SamplingParameters(), stopSequences: [String] = [],
-        ignoreEndOfGeneration: Bool = false
+        ignoreEndOfGeneration: Bool = false, constraint: OutputConstraint? = nil
     ) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stopSequences = stopSequences
         self.ignoreEndOfGeneration = ignoreEndOfGeneration
+        self.constraint = constraint
     }
 }

@@ -37,6 +37,8 @@ public struct SequenceGenerator: Sendable {
     private var sampler: Sampler
     private var detokenizer: StreamingDetokenizer
     private var stops: StopSequenceMatcher
+    /// The output constraint's state, when there is one.
+    private var filter: GrammarTokenFilter?
     private var history: [Int]
     /// Everything detokenized, including text held back or cut by a stop
     /// sequence (to tell which stop sequence matched).
@@ -50,6 +52,7 @@ public struct SequenceGenerator: Sendable {
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stops = StopSequenceMatcher(options.stopSequences)
         history = promptTokens
+        filter = options.constraint.map { GrammarTokenFilter($0, tokenizer: tokenizer) }
     }
 
     /// Whether the generation has ended.
@@ -62,7 +65,8 @@ public struct SequenceGenerator: Sendable {
     ///   token; if not, the generation ends with ``GenerationResult/FinishReason/length``.
     public mutating func accept(_ logits: [Float], canContinue: Bool) -> Step {
         precondition(finishReason == nil, "accept(_:canContinue:) called after the generation ended")
-        let next = sampler.sample(logits, history: history)
+        let next = filter.map { choose(logits, within: $0) } ?? sampler.sample(logits, history: history)
+        filter?.accept(next.token)
         generated.append(next)
         history.append(next.token)
         var shown = ""
@@ -72,6 +76,9 @@ public struct SequenceGenerator: Sendable {
             shown += release(detokenizer.append(next.token))
             if stops.stopped {
                 finishReason = .stop
+            } else if filter?.isFinished == true {
+                // The grammar's document is complete and nothing may follow: as if the model had ended it.
+                finishReason = .endOfGeneration
             } else if generated.count >= options.maxTokens || !canContinue {
                 finishReason = .length
             }
@@ -88,6 +95,21 @@ public struct SequenceGenerator: Sendable {
         }
         text += shown
         return Step(token: next, text: shown, finishReason: finishReason)
+    }
+
+    /// Samples as usual and keeps the token if the grammar allows it; only
+    /// otherwise masks every token the grammar refuses and samples again
+    /// (checking one token is far cheaper than finding all allowed ones).
+    private mutating func choose(_ logits: [Float], within filter: GrammarTokenFilter) -> SampledToken {
+        let first = sampler.sample(logits, history: history)
+        if filter.allows(first.token) { return first }
+        let allowed = filter.allowedTokens()
+        var masked = [Float](repeating: -.infinity, count: logits.count)
+        for token in allowed where token < logits.count { masked[token] = logits[token] }
+        let second = sampler.sample(masked, history: history)
+        if filter.allows(second.token) || allowed.isEmpty { return second }
+        // Every allowed token was banned by logit bias: the grammar wins.
+        return SampledToken(token: allowed[0], logprob: -.infinity, topLogprobs: [])
     }
 
     private mutating func release(_ piece: String) -> String {

@@ -55,6 +55,8 @@ struct GenerationRequest: Sendable {
         case .auto, .none: nil
         }
     }
+    /// The grammar `response_format` asks the output to follow.
+    var constraint: OutputConstraint?
 
     /// The engine's options once the prompt length is known: the token limit
     /// is the client's, cut to the room left in the context.
@@ -64,14 +66,14 @@ struct GenerationRequest: Sendable {
     func options(roomLeft: Int) -> GenerationOptions {
         GenerationOptions(
             maxTokens: min(maxTokens ?? roomLeft, roomLeft), sampling: sampling, stopSequences: stopSequences,
-            ignoreEndOfGeneration: ignoreEndOfGeneration)
+            ignoreEndOfGeneration: ignoreEndOfGeneration, constraint: constraint)
     }
 }
 
 /// The parameters OpenAI's chat and text completions share.
 enum OpenAIParameters {
     /// Reads the sampling parameters, stop sequences, token limit and the
-    /// refused features (`n` > 1, tools, response formats other than text).
+    /// refused features (`n` > 1, tools) and the response format.
     static func read(_ fields: RequestFields, into request: inout GenerationRequest, maxTokensKeys: [String]) throws(APIError) {
         if let n = try fields.integer("n", in: 1...128), n != 1 {
             throw .unsupported("n", "'n' greater than 1 is not supported: send one request per completion")
@@ -83,12 +85,7 @@ enum OpenAIParameters {
             throw .unsupported("function_call", "'function_call' (the deprecated form of tool_choice) is not supported: send 'tool_choice'")
         }
         try OpenAIToolFields.read(fields, into: &request)
-        if let format = try fields.object("response_format") {
-            if case .string(let type) = format["type"], type == "text" {
-            } else {
-                throw .unsupported("response_format", "'response_format' other than {\"type\": \"text\"} (JSON mode, JSON schema) is not supported by this server yet")
-            }
-        }
+        request.constraint = try ResponseFormat.constraint(fields)
         var sampling = SamplingParameters()
         if let value = try fields.number("temperature", in: 0...2) { sampling.temperature = Float(value) }
         if let value = try fields.number("top_p", in: 0...1) { sampling.topP = Float(value) }
