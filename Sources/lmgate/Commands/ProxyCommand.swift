@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Gateway
 import Logging
 import Proxy
 
@@ -24,11 +25,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let overrides = try self.options.overrides()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        ProcessLogging.bootstrap(to: .standardOutput)
         let logger = Logger(label: "lmgate.proxy")
         let proxy: ProxyRuntime
         do {

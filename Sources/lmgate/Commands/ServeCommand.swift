@@ -65,11 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("cannot read the model file '\(modelPath)'")
         }
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        ProcessLogging.bootstrap()
         let logger = Logger(label: "lmgate.serve")
         let overrides = try self.options.overrides()
         // The safety rule is checked on the settings as they will run, before anything listens.
