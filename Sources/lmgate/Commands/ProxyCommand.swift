@@ -37,12 +37,7 @@ struct ProxyCommand: AsyncParsableCommand {
         }
 
         // SIGHUP reloads the TLS certificates and keys, the htpasswd and keys
-        // files and the allowlists without dropping connections.
-        let reload = ProcessSignals.onReload { proxy.reload() }
-        defer { reload.cancel() }
-
-        await ProcessSignals.termination()
-        logger.info("shutting down: no new connections, letting open requests finish")
-        await proxy.shutdown()
+        // files and the allowlists without dropping connections; SIGTERM drains.
+        try await GatewayServices.proxy(await ProxyService(runtime: proxy, logger: logger), logger: logger).run()
     }
 }
