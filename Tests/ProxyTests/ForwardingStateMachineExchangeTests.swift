@@ -9,11 +9,7 @@ import Testing
 /// and the upstream's response head.
 @Suite("ForwardingStateMachine: admission, connecting, deadlines, response heads")
 struct ForwardingStateMachineExchangeTests {
-    final class FakeUpstream: ForwardingUpstream {
-        var isWritable = true
-        var keepAlive = true
-    }
-
+    typealias FakeUpstream = ForwardingStateMachineTests.FakeUpstream
     typealias Machine = ForwardingStateMachine<FakeUpstream>
 
     private func exchange(method: HTTPMethod = .GET, framing: RequestFraming = .none, webSocket: Bool = false)

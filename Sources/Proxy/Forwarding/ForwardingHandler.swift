@@ -332,8 +332,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func startForwarding(_ exchange: Exchange, on connection: UpstreamConnection) {
-        guard var head = exchange.upstreamHead, let upstream = exchange.upstream else { return }
-        head.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
+        guard exchange.upstreamHead != nil, let upstream = exchange.upstream else { return }
+        // Changed in place: a copy of the head would copy its headers.
+        exchange.upstreamHead?.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
+        guard let head = exchange.upstreamHead else { return }
         connection.receiver = self
         self.machine.forwarding(exchange, over: connection)
         let now = NIODeadline.now()
