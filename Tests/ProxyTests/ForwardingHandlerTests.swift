@@ -32,6 +32,19 @@ import Testing
         #expect(try proxy.upstreamChannel.finish().isClean)
     }
 
+    @Test func anIdlePooledConnectionIsClosedAfterTheIdleTimeout() throws {
+        let proxy = try EmbeddedForwarding()  // upstream idle timeout: 60 s
+        try proxy.clientSends("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = try proxy.upstreamReceived()
+        try proxy.upstreamResponds(body: "ok")
+        _ = try proxy.clientReceived()
+        proxy.loop.advanceTime(by: .seconds(59))
+        #expect(proxy.upstreamChannel.isActive, "closed before its idle timeout")
+        proxy.loop.advanceTime(by: .seconds(2))
+        #expect(!proxy.upstreamChannel.isActive, "still open past its idle timeout")
+        #expect(proxy.pool.takeIdle(upstream: 0) == nil)
+    }
+
     @Test func validRequestIDIsKeptAndInvalidOneReplaced() throws {
         let proxy = try EmbeddedForwarding()
         try proxy.clientSends("GET / HTTP/1.1\r\nHost: a\r\nX-Request-ID: abc-123.x\r\n\r\n")

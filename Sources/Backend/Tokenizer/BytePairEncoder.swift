@@ -1,3 +1,5 @@
+import HeapModule
+
 /// Byte-level BPE as llama.cpp runs it: split the text into words with the
 /// ``PreTokenizer``, and within each word start from one symbol per byte and
 /// repeatedly apply the lowest-ranked merge among adjacent symbols.
@@ -59,7 +61,7 @@ struct BytePairEncoder: Sendable {
 
     func encode(_ text: UnsafeBufferPointer<UInt8>, into output: inout [Int]) {
         var symbols: [Symbol] = []
-        var queue = MinimumHeap<Candidate>()
+        var queue = Heap<Candidate>()
         var encodedWord: [UInt8] = []
         for word in preTokenizer.split(text) where !word.isEmpty {
             if ignoreMerges {
@@ -71,7 +73,7 @@ struct BytePairEncoder: Sendable {
                 }
             }
             symbols.removeAll(keepingCapacity: true)
-            queue.removeAll()
+            // The queue is empty here: the merge loop below drains it for every word.
             for (index, byte) in text[word].enumerated() {
                 symbols.append(Symbol(token: byteTokens[Int(byte)], previous: index - 1, next: index + 1))
             }
@@ -91,7 +93,7 @@ struct BytePairEncoder: Sendable {
             }
             for index in 1..<symbols.count { consider(index - 1, index) }
 
-            while let candidate = queue.popMinimum() {
+            while let candidate = queue.popMin() {
                 let left = Int(candidate.order & 0xFFFF_FFFF)
                 let right = candidate.right
                 guard symbols[left].token == candidate.leftToken, symbols[right].token == candidate.rightToken,

@@ -1,3 +1,5 @@
+import HeapModule
+
 /// SentencePiece's BPE-style encoding, as llama.cpp runs it: start from the
 /// UTF-8 characters, repeatedly join the adjacent pair whose joined text is
 /// the highest-scoring token, and spell whatever is left uncovered with
@@ -56,7 +58,7 @@ struct SentencePieceEncoder: Sendable {
         guard !symbols.isEmpty else { return }
         symbols[symbols.count - 1].next = -1
 
-        var queue = MinimumHeap<Candidate>()
+        var queue = Heap<Candidate>()
         func consider(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let start = symbols[left].start
@@ -69,7 +71,7 @@ struct SentencePieceEncoder: Sendable {
         }
         for index in 1..<symbols.count { consider(index - 1, index) }
 
-        while let candidate = queue.popMinimum() {
+        while let candidate = queue.popMin() {
             let left = symbols[candidate.left]
             let right = symbols[candidate.right]
             guard left.length > 0, right.length > 0, left.length + right.length == candidate.length else { continue }

@@ -1,4 +1,3 @@
-import COpenSSL
 
 /// Apache's `$apr1$` hash: the MD5-crypt algorithm with the magic string
 /// `$apr1$` instead of `$1$`. libcrypt does not know it, so it is computed here
@@ -14,7 +13,7 @@ enum APR1 {
 
         // One digest context for all 1002 digests: allocating one per digest
         // made apr1 several times slower than libcrypt's MD5-crypt.
-        let context = MD5Context()
+        let context = MessageDigest.Context(.md5)
         let alternate = context.digest(password, salt, password)
         var message = password + magicBytes + salt
         var remaining = password.count
@@ -54,39 +53,5 @@ enum APR1 {
         group(4, 10, 5)
         CryptAlphabet.append(UInt32(digest[11]), count: 2, to: &output)
         return String(decoding: output, as: UTF8.self)
-    }
-}
-
-/// An MD5 context reused across digests. Not Sendable: one per hash computation.
-private final class MD5Context {
-    private let context: OpaquePointer
-    /// MD5 fetched once: with OpenSSL 3, initialising with `EVP_md5()` fetches
-    /// the implementation again on every digest, which dominated the cost.
-    private let md5: OpaquePointer
-
-    init() {
-        // Only memory exhaustion (or an OpenSSL without MD5) makes these fail.
-        guard let context = EVP_MD_CTX_new(), let md5 = EVP_MD_fetch(nil, "MD5", nil) else {
-            fatalError("cannot set up MD5 in libcrypto")
-        }
-        self.context = context
-        self.md5 = md5
-    }
-
-    deinit {
-        EVP_MD_CTX_free(context)
-        EVP_MD_free(md5)
-    }
-
-    /// MD5 of the concatenation of `parts`.
-    func digest(_ parts: [UInt8]...) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: 16)
-        EVP_DigestInit_ex2(context, md5, nil)
-        for part in parts where !part.isEmpty {
-            part.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
-        }
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &output, &length)
-        return output
     }
 }

@@ -1,4 +1,3 @@
-import COpenSSL
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -13,7 +12,7 @@ enum SHA1Password {
     static let digestLength = 20
 
     static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        SecureBytes.digest(bytes, with: EVP_sha1())
+        MessageDigest.sha1.digest(bytes)
     }
 
     static func hash(password: [UInt8]) -> String {

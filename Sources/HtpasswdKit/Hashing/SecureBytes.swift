@@ -1,6 +1,7 @@
 import COpenSSL
 
-/// Random bytes from the system CSPRNG and constant-time comparison, both from libcrypto.
+/// Random bytes from the system CSPRNG and constant-time comparison, both
+/// from libcrypto. (Digests: ``MessageDigest``.)
 enum SecureBytes {
     static func random(count: Int) throws(HtpasswdError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
@@ -20,19 +21,5 @@ enum SecureBytes {
         return left.withUnsafeBytes { l in
             right.withUnsafeBytes { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, l.count) == 0 }
         }
-    }
-
-    /// A one-shot digest with an EVP message digest (`EVP_md5()`, `EVP_sha1()`).
-    static func digest(_ message: [UInt8], with algorithm: OpaquePointer?) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let status = message.withUnsafeBytes { input in
-            output.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, algorithm, nil)
-            }
-        }
-        // EVP_Digest cannot fail for MD5 and SHA-1 short of memory exhaustion.
-        precondition(status == 1, "EVP_Digest failed")
-        return Array(output.prefix(Int(length)))
     }
 }

@@ -1,4 +1,5 @@
 import COpenSSL
+import HtpasswdKit
 
 /// A 256-bit digest (SHA-256 or HMAC-SHA256), usable as a dictionary key.
 ///
@@ -60,37 +61,12 @@ struct SecretDigest: Hashable, Sendable {
     }
 }
 
-/// SHA-256 through an algorithm object fetched once.
-///
-/// OpenSSL 3's one-shot `SHA256()` and `HMAC()` look the algorithm up by
-/// name on every call (provider store, property query, locks); on the
-/// authenticated request path that cost more than everything else access
-/// control does. An `EVP_MD` is immutable once fetched and safe to share
-/// between threads; each digest gets its own `EVP_MD_CTX`.
+/// SHA-256 and HMAC-SHA256 for access control, on HtpasswdKit's
+/// ``MessageDigest`` (the algorithm fetched once).
 enum SHA256Digester {
-    private final class Algorithm: @unchecked Sendable {
-        let md: OpaquePointer
-        init() {
-            // Fails only if the default provider is missing, when no TLS would work either.
-            guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA256") }
-            self.md = md
-        }
-    }
-    private static let algorithm = Algorithm()
-
     /// SHA-256 of the concatenation of `parts`.
     static func digest(_ parts: [[UInt8]]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: 32)
-        guard let context = EVP_MD_CTX_new() else { fatalError("out of memory") }
-        defer { EVP_MD_CTX_free(context) }
-        var ok = EVP_DigestInit_ex(context, algorithm.md, nil)
-        for part in parts {
-            ok &= part.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
-        }
-        var length: UInt32 = 0
-        ok &= EVP_DigestFinal_ex(context, &output, &length)
-        precondition(ok == 1 && length == 32, "OpenSSL SHA-256 failed")
-        return output
+        MessageDigest.sha256.digest(parts: parts)
     }
 
     /// HMAC-SHA256 (RFC 2104) of `message` under `key`.

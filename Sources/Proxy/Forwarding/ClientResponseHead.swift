@@ -38,4 +38,17 @@ struct ClientResponseHead {
         self.head = HTTPResponseHead(version: clientVersion, status: upstreamHead.status, headers: headers)
         self.closeAfterResponse = close
     }
+
+    /// The 101 the client gets when the upstream switches a WebSocket
+    /// handshake, or `nil` if the upstream switches to anything but exactly
+    /// `websocket` (answered 502). `Upgrade` and `Connection` are the proxy's.
+    static func webSocketSwitch(for upstreamHead: HTTPResponseHead) -> HTTPResponseHead? {
+        let protocols = upstreamHead.headers[canonicalForm: "upgrade"]
+        guard protocols.count == 1, HeaderName.equals(protocols[0], "websocket") else { return nil }
+        var headers = upstreamHead.headers
+        HopByHopHeaders.remove(from: &headers)
+        headers.add(name: "connection", value: "upgrade")
+        headers.add(name: "upgrade", value: "websocket")
+        return HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
+    }
 }

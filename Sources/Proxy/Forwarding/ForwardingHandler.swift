@@ -97,7 +97,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             self?.deadlinePassed(phase)
         }
         self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
-        if context.channel.isActive { self.watchdog?.enter(.requestHead(since: .now())) }
+        if context.channel.isActive { self.retime() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -106,7 +106,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     func channelActive(context: ChannelHandlerContext) {
         self.clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
-        self.watchdog?.enter(.requestHead(since: .now()))
+        self.retime()
         context.fireChannelActive()
     }
 
@@ -201,7 +201,6 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func receivedHead(_ clientHead: HTTPRequestHead) {
         guard self.machine.isIdle else { return }
-        self.watchdog?.enter(.none)
         let screening = RequestScreening(
             clientHead, webSocket: self.settings.webSocket, maxBodyBytes: self.settings.maxBodyBytes)
         let exchange = Exchange(clientHead: clientHead, framing: screening.framing, now: .now())
@@ -215,38 +214,28 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .admit(let screened):
             head = screened
         }
-        if exchange.requestHasBody { self.watchdog?.enter(.clientBody(exchange)) }
 
         self.machine.admitting(exchange)
+        self.retime()
         let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
         switch self.admission.admit(request) {
         case .decided(let decision):
-            self.admissionDecided(decision, for: exchange)
+            self.admissionDecided(.success(decision), for: exchange)
         case .pending(let future):
             future.hop(to: self.pool.eventLoop).assumeIsolated().whenComplete { result in
-                guard self.machine.isAdmitting(exchange) else { return }
-                switch result {
-                case .success(let decision): self.admissionDecided(decision, for: exchange)
-                case .failure: self.answer(exchange, with: .upstreamUnavailable)
-                }
+                self.admissionDecided(result, for: exchange)
             }
         }
     }
 
-    private func admissionDecided(_ decision: AdmissionDecision, for exchange: Exchange) {
-        switch decision {
-        case .reject(let status, let headers, let message, let code):
-            let response = ProxyErrorResponse(
-                status: status, message: message, type: AccessResponses.errorType(for: status), code: code)
-            self.answer(exchange, with: response, extraHeaders: headers)
-        case .admit(let head, let identity):
-            if exchange.isWebSocketUpgrade {
-                guard identity != nil else { return self.answer(exchange, with: .webSocketNeedsAuthentication) }
-                guard let permit = self.settings.webSocket?.limit.take() else {
-                    return self.answer(exchange, with: .webSocketLimitReached)
-                }
-                exchange.webSocketPermit = permit
-            }
+    private func admissionDecided(_ result: Result<AdmissionDecision, any Error>, for exchange: Exchange) {
+        let webSocket = self.settings.webSocket
+        switch self.machine.admissionDecided(result, for: exchange, takeWebSocketPermit: { webSocket?.limit.take() }) {
+        case .none:
+            break
+        case .answer(let exchange, let response, let extraHeaders):
+            self.answer(exchange, with: response, extraHeaders: extraHeaders)
+        case .forward(let exchange, let head):
             let made = UpstreamRequestHead.make(
                 from: head,
                 framing: exchange.framing,
@@ -316,7 +305,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             result in
             switch result {
             case .success(let connection):
-                guard self.machine.isConnecting(exchange) else {
+                guard self.machine.upstreamConnected(for: exchange) else {
                     // The client left while we connected; keep the fresh connection.
                     self.pool.release(connection)
                     return
@@ -324,12 +313,12 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                 self.startForwarding(exchange, on: connection)
             case .failure(let error):
                 self.balancer.markDown(upstream)
-                guard self.machine.isConnecting(exchange) else { return }
-                self.balancer.finished(upstream)
-                exchange.upstream = nil
-                switch UpstreamFailover.afterConnectFailure(
-                    error, tried: exchange.triedUpstreams.count, upstreams: self.balancer.upstreams.count)
-                {
+                let action = self.machine.upstreamConnectFailed(
+                    for: exchange, error: error, upstreams: self.balancer.upstreams.count)
+                if action != .none { self.balancer.finished(upstream) }
+                switch action {
+                case .none:
+                    break
                 case .tryAnother:
                     self.logger.debug(
                         "upstream connection failed, trying another",
@@ -343,8 +332,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     private func startForwarding(_ exchange: Exchange, on connection: UpstreamConnection) {
-        guard var head = exchange.upstreamHead, let upstream = exchange.upstream else { return }
-        head.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
+        guard exchange.upstreamHead != nil, let upstream = exchange.upstream else { return }
+        // Changed in place: a copy of the head would copy its headers.
+        exchange.upstreamHead?.headers.replaceOrAdd(name: "host", value: self.balancer.hostHeaders[upstream])
+        guard let head = exchange.upstreamHead else { return }
         connection.receiver = self
         self.machine.forwarding(exchange, over: connection)
         let now = NIODeadline.now()
@@ -360,7 +351,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         }
         if !self.inClientRead { connection.flush() }  // else channelReadComplete flushes
         connection.holdReads(!(self.context?.channel.isWritable ?? true))
-        if exchange.requestEnded || !exchange.requestHasBody { self.watchUpstream(exchange) }
+        self.retime()
         self.releaseHeldRead()
     }
 
@@ -380,40 +371,32 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     // MARK: UpstreamResponseReceiver
 
     func upstreamResponsePart(_ part: HTTPClientResponsePart) {
-        guard case .forwarding(let exchange, _) = self.machine.state, let context = self.context else { return }
-        exchange.lastActivity = .now()
+        guard let context = self.context else { return }
         switch part {
         case .head(let upstreamHead):
-            exchange.replay.stopRecording()
-            if exchange.isWebSocketUpgrade {
-                // Whatever the answer, the client's decoder parses nothing
-                // more: the connection closes after it, unless it switches.
-                exchange.closeAfterResponse = true
-                if upstreamHead.status == .switchingProtocols {
-                    return self.upstreamSwitches(exchange, head: upstreamHead, context: context)
+            switch self.machine.upstreamHeadReceived(upstreamHead, now: .now()) {
+            case .forward(let exchange, let head):
+                if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
+                    self.metrics.upstreamResponded(
+                        upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
                 }
+                context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+            case .switchingToWebSocket(_, let head):
+                context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+            case .answer(let exchange, let response):
+                self.answer(exchange, with: response)
+            case .none:
+                break
             }
-            if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
-                self.metrics.upstreamResponded(
-                    upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
-            }
-            exchange.responseStarted = true
-            exchange.responseStatus = Int(upstreamHead.status.code)
-            let clientHead = ClientResponseHead(
-                for: upstreamHead, clientHead: exchange.clientHead, requestEnded: exchange.requestEnded,
-                closeAfterResponse: exchange.closeAfterResponse, quiescing: self.machine.quiescing)
-            exchange.closeAfterResponse = clientHead.closeAfterResponse
-            context.write(self.wrapOutboundOut(.head(clientHead.head)), promise: nil)
         case .body(let body):
-            exchange.responseBytes += body.readableBytes
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            if self.machine.upstreamBodyReceived(bytes: body.readableBytes, now: .now()) {
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            }
         case .end(let trailers):
             switch self.machine.upstreamResponseEnded() {
             case .switchToWebSocket(let exchange, let connection):
-                self.watchdog?.enter(.none)
                 self.switchToWebSocket(exchange, connection: connection, context: context)
             case .finish(let exchange, let connection, let reusable):
-                self.watchdog?.enter(.none)
                 if let upstream = exchange.upstream {
                     self.balancer.finished(upstream)
                 }
@@ -448,13 +431,13 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     func upstreamClosed(error: (any Error)?) {
-        guard case .forwarding(let exchange, _) = self.machine.state else { return }
-        self.watchdog?.enter(.none)
-        if let upstream = exchange.upstream {
+        let action = self.machine.upstreamClosed()
+        if let exchange = action.exchange, let upstream = exchange.upstream {
             self.balancer.finished(upstream)
             exchange.upstream = nil
         }
-        switch self.machine.upstreamClosed() {
+        self.retime()
+        switch action {
         case .cutShort(let exchange):
             // The response is cut short; closing is the only way to tell the client.
             self.finish(exchange, status: exchange.responseStatus ?? 502)
@@ -470,25 +453,6 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     // MARK: WebSocket switch
-
-    /// The upstream answered a WebSocket handshake with 101: passes the head
-    /// on if it switches to websocket (the switch itself waits for the
-    /// response's end), or answers 502 if it switches to anything else.
-    private func upstreamSwitches(_ exchange: Exchange, head upstreamHead: HTTPResponseHead, context: ChannelHandlerContext) {
-        let protocols = upstreamHead.headers[canonicalForm: "upgrade"]
-        guard protocols.count == 1, HeaderName.equals(protocols[0], "websocket") else {
-            return self.answer(exchange, with: .upstreamSwitchedToAnotherProtocol)
-        }
-        exchange.switchingProtocols = true
-        exchange.responseStarted = true
-        exchange.responseStatus = 101
-        var headers = upstreamHead.headers
-        HopByHopHeaders.remove(from: &headers)
-        headers.add(name: "connection", value: "upgrade")
-        headers.add(name: "upgrade", value: "websocket")
-        let head = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
-        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-    }
 
     /// The 101 is complete: both connections drop their HTTP handlers and
     /// become a ``WebSocketTunnel``. This handler and the exchange end here.
@@ -550,9 +514,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         closingAtOnce: Bool = false
     ) {
         guard let context = self.context else { return }
-        self.watchdog?.enter(.none)
         self.abandonUpstream(of: exchange, connection: self.machine.upstream)
-        guard self.machine.answerStarts(exchange) else { return context.close(promise: nil) }
+        let starts = self.machine.answerStarts(exchange)
+        self.retime()
+        guard starts else { return context.close(promise: nil) }
         let made = ProxyMadeResponse(
             response, for: exchange, extraHeaders: extraHeaders, closingAtOnce: closingAtOnce,
             quiescing: self.machine.quiescing, allocator: context.channel.allocator)
@@ -582,7 +547,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .writeEndThenNextRequest:
             context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
             guard self.machine.isIdle else { return }
-            self.watchdog?.enter(.requestHead(since: .now()))
+            self.retime()
             if self.machine.hasPipelinedParts { self.handlePipelined() }
             self.releaseHeldRead()
         }
@@ -591,8 +556,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Keeps reading and discarding for a short while before closing, so a
     /// client still sending a body can read the response instead of a reset.
     private func linger() {
-        guard self.machine.isLingering else { return }
-        self.watchdog?.enter(.linger(until: .now() + self.settings.lingerTimeout))
+        self.retime()
         self.releaseHeldRead()
     }
 
@@ -612,6 +576,11 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func releaseHeldRead() {
         guard let context = self.context, self.machine.releaseHeldRead() else { return }
         context.read()
+    }
+
+    /// Times the deadline the state machine says the connection is now under.
+    private func retime() {
+        self.watchdog?.enter(self.machine.deadlinePhase(now: .now(), lingerTimeout: self.settings.lingerTimeout))
     }
 
     private func watchUpstream(_ exchange: Exchange) {

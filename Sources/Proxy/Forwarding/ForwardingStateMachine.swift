@@ -47,6 +47,7 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         case closed
     }
 
+    /// Read by tests only: the handler acts on what the events return.
     private(set) var state = State.idle
     /// Set by graceful shutdown: close once the current response is done.
     private(set) var quiescing = false
@@ -74,6 +75,74 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
     }
     /// The connection is closed, or will be with nothing more done on it.
     mutating func closed() { self.state = .closed }
+
+    // MARK: Admission and connecting
+
+    enum AdmissionAction {
+        /// Forward the request: the upstream head is made from this one.
+        case forward(Exchange, HTTPRequestHead)
+        /// Answer with a proxy-made response (and these extra headers); forward nothing.
+        case answer(Exchange, ProxyErrorResponse, extraHeaders: HTTPHeaders)
+        /// The exchange is no longer waiting for admission (the client left).
+        case none
+    }
+
+    /// The admission step decided for `exchange`, at once or later (a
+    /// failed future is answered 502). A WebSocket handshake goes on only
+    /// with an identity (passthrough is never anonymous) and a permit under
+    /// the listener's limit, from `takeWebSocketPermit`; the exchange holds
+    /// the permit from then on.
+    func admissionDecided(
+        _ result: Result<AdmissionDecision, any Error>, for exchange: Exchange,
+        takeWebSocketPermit: () -> WebSocketConnectionLimit.Permit?
+    ) -> AdmissionAction {
+        guard self.isAdmitting(exchange) else { return .none }
+        switch result {
+        case .failure:
+            return .answer(exchange, .upstreamUnavailable, extraHeaders: [:])
+        case .success(.reject(let status, let headers, let message, let code)):
+            let response = ProxyErrorResponse(
+                status: status, message: message, type: AccessResponses.errorType(for: status), code: code)
+            return .answer(exchange, response, extraHeaders: headers)
+        case .success(.admit(let head, let identity)):
+            guard exchange.isWebSocketUpgrade else { return .forward(exchange, head) }
+            guard identity != nil else { return .answer(exchange, .webSocketNeedsAuthentication, extraHeaders: [:]) }
+            guard let permit = takeWebSocketPermit() else {
+                return .answer(exchange, .webSocketLimitReached, extraHeaders: [:])
+            }
+            exchange.webSocketPermit = permit
+            return .forward(exchange, head)
+        }
+    }
+
+    /// A new upstream connection opened for `exchange`: returns whether to
+    /// forward on it (otherwise the client left meanwhile, and the fresh
+    /// connection goes to the pool).
+    func upstreamConnected(for exchange: Exchange) -> Bool {
+        self.isConnecting(exchange)
+    }
+
+    enum ConnectFailedAction: Equatable {
+        /// Pick another upstream (the failed one is excluded).
+        case tryAnother
+        /// Every upstream was tried: answer with this response.
+        case answer(ProxyErrorResponse)
+        /// The exchange is no longer waiting for a connection (the client left).
+        case none
+    }
+
+    /// Opening a connection for `exchange` failed (``UpstreamFailover``).
+    /// Unless `.none`, the exchange no longer counts against its upstream:
+    /// the handler tells the balancer it finished.
+    /// - Parameter upstreams: how many upstreams there are.
+    func upstreamConnectFailed(for exchange: Exchange, error: any Error, upstreams: Int) -> ConnectFailedAction {
+        guard self.isConnecting(exchange) else { return .none }
+        exchange.upstream = nil
+        switch UpstreamFailover.afterConnectFailure(error, tried: exchange.triedUpstreams.count, upstreams: upstreams) {
+        case .tryAnother: return .tryAnother
+        case .answer(let response): return .answer(response)
+        }
+    }
 
     /// Whether `exchange` is the one waiting for admission.
     func isAdmitting(_ exchange: Exchange) -> Bool {
@@ -298,6 +367,55 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
 
     // MARK: Upstream events
 
+    enum UpstreamHeadAction {
+        /// Write this head to the client.
+        case forward(Exchange, HTTPResponseHead)
+        /// The upstream switches to websocket: write this 101 to the client;
+        /// the switch itself waits for the response's end.
+        case switchingToWebSocket(Exchange, HTTPResponseHead)
+        /// Answer with a proxy-made response instead (a switch to another protocol).
+        case answer(Exchange, ProxyErrorResponse)
+        case none
+    }
+
+    /// The upstream's response head arrived: nothing is replayed from now
+    /// on. After a WebSocket handshake the client connection closes after
+    /// any answer but a switch to websocket (its decoder parses nothing
+    /// more); other heads are framed for the client (``ClientResponseHead``).
+    func upstreamHeadReceived(_ head: HTTPResponseHead, now: NIODeadline) -> UpstreamHeadAction {
+        guard case .forwarding(let exchange, _) = self.state else { return .none }
+        exchange.lastActivity = now
+        exchange.replay.stopRecording()
+        if exchange.isWebSocketUpgrade {
+            exchange.closeAfterResponse = true
+            if head.status == .switchingProtocols {
+                guard let switching = ClientResponseHead.webSocketSwitch(for: head) else {
+                    return .answer(exchange, .upstreamSwitchedToAnotherProtocol)
+                }
+                exchange.switchingProtocols = true
+                exchange.responseStarted = true
+                exchange.responseStatus = 101
+                return .switchingToWebSocket(exchange, switching)
+            }
+        }
+        exchange.responseStarted = true
+        exchange.responseStatus = Int(head.status.code)
+        let clientHead = ClientResponseHead(
+            for: head, clientHead: exchange.clientHead, requestEnded: exchange.requestEnded,
+            closeAfterResponse: exchange.closeAfterResponse, quiescing: self.quiescing)
+        exchange.closeAfterResponse = clientHead.closeAfterResponse
+        return .forward(exchange, clientHead.head)
+    }
+
+    /// A part of the upstream's response body arrived: returns whether to
+    /// pass it to the client (only while forwarding).
+    func upstreamBodyReceived(bytes: Int, now: NIODeadline) -> Bool {
+        guard case .forwarding(let exchange, _) = self.state else { return false }
+        exchange.lastActivity = now
+        exchange.responseBytes += bytes
+        return true
+    }
+
     enum UpstreamEndAction {
         /// The exchange is done: return the upstream connection to the pool
         /// if `reusable`, else close it; then end the client's response.
@@ -369,6 +487,15 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         /// The upstream closed before answering: answer 502.
         case answerUnavailable(Exchange)
         case none
+
+        /// The exchange the upstream closed under, if any: it no longer
+        /// counts against that upstream in the balancer.
+        var exchange: Exchange? {
+            switch self {
+            case .cutShort(let exchange), .replay(let exchange), .answerUnavailable(let exchange): return exchange
+            case .none: return nil
+            }
+        }
     }
 
     /// The upstream connection closed (before its response ended).
@@ -443,6 +570,36 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
             return .none
         case .admitting, .connecting, .forwarding:
             return .close
+        }
+    }
+
+    /// The deadline phase to time after a transition, from the state: a
+    /// request head while idle, the linger while lingering, the request
+    /// body while it is still coming (and the upstream takes it), the
+    /// upstream's answer once the request is sent or the upstream stopped
+    /// taking body, and nothing while the proxy answers itself or the
+    /// connection closes. (The client's sending is timed from
+    /// ``clientWritabilityChanged(isWritable:)`` instead.)
+    ///
+    /// Timing the upstream starts its clock now (the exchange's last activity).
+    func deadlinePhase(now: NIODeadline, lingerTimeout: TimeAmount) -> ConnectionWatchdog.Phase {
+        switch self.state {
+        case .idle:
+            return .requestHead(since: now)
+        case .lingering:
+            return .linger(until: now + lingerTimeout)
+        case .answering, .closed:
+            return .none
+        case .admitting(let exchange), .connecting(let exchange):
+            return exchange.requestHasBody && !exchange.requestEnded ? .clientBody(exchange) : .none
+        case .forwarding(let exchange, _):
+            if exchange.requestHasBody && !exchange.requestEnded && !exchange.responseStarted
+                && exchange.waitingOnUpstreamSince == nil
+            {
+                return .clientBody(exchange)
+            }
+            exchange.lastActivity = now
+            return .upstreamRead(exchange)
         }
     }
 

@@ -24,9 +24,14 @@ enum HopByHopHeaders {
     static let protectedNames: [String] = ["content-length", "transfer-encoding", "host", "x-request-id"]
 
     static func remove(from headers: inout HTTPHeaders) {
-        var named: [String] = []
-        for value in headers[canonicalForm: "connection"] where !isProtected(value) {
-            named.append(value.lowercased())
+        // Connection tokens that name a field beyond the fixed ones. The usual
+        // `Connection: keep-alive` or `close` names none, so nothing is
+        // allocated for it (this runs on every request and response head).
+        var named: [Substring] = []
+        for (name, value) in headers where HeaderName.equals(name, "connection") {
+            self.forEachToken(of: value) { token in
+                if !self.isProtected(token) && !self.isFixed(token) { named.append(token) }
+            }
         }
         // Collect first, then remove in place: most messages carry one such
         // field at most (`Connection`), and this avoids rebuilding the fields.
@@ -39,15 +44,32 @@ enum HopByHopHeaders {
         }
     }
 
+    /// Calls `body` with each comma-separated token of a field value, with
+    /// surrounding spaces and tabs trimmed (empty tokens skipped).
+    private static func forEachToken(of value: String, _ body: (Substring) -> Void) {
+        var rest = Substring(value)
+        while !rest.isEmpty {
+            let end = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            let token = rest[..<end].drop { $0 == " " || $0 == "\t" }
+            let trimmed = token[..<(token.lastIndex { $0 != " " && $0 != "\t" }.map(token.index(after:)) ?? token.startIndex)]
+            if !trimmed.isEmpty { body(trimmed) }
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+        }
+    }
+
+    private static func isFixed(_ token: Substring) -> Bool {
+        self.fixedNames.contains { HeaderName.equals(token, $0) }
+    }
+
     private static func isProtected(_ token: Substring) -> Bool {
         if HeaderName.hasPrefix(token, "x-forwarded-") { return true }
         return protectedNames.contains { HeaderName.equals(token, $0) }
     }
 
-    private static func isHopByHop(_ name: String, named: [String]) -> Bool {
+    private static func isHopByHop(_ name: String, named: [Substring]) -> Bool {
         if name.utf8.count >= 6, HeaderName.hasPrefix(name, "proxy-") { return true }
         for fixed in fixedNames where HeaderName.equals(name, fixed) { return true }
-        for token in named where HeaderName.equals(name, token) { return true }
+        for token in named where HeaderName.equalsIgnoringCase(name, token) { return true }
         return false
     }
 }

@@ -30,8 +30,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     var receiver: (any UpstreamResponseReceiver)?
     /// Called once when the channel closes, so the pool can forget it.
     var onClose: ((UpstreamConnection) -> Void)?
-    /// Scheduled close of an idle pooled connection.
-    var idleTimeout: Scheduled<Void>?
+    /// Since when the connection waits idle in the pool (its idle timeout counts from here).
+    var idleSince = NIODeadline.distantFuture
     /// Whether the last response allows another request on this connection.
     private(set) var keepAlive = true
     private(set) var isActive = false
@@ -87,8 +87,6 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.isActive = false
-        self.idleTimeout?.cancel()
-        self.idleTimeout = nil
         let receiver = self.receiver
         self.receiver = nil
         self.onClose?(self)

@@ -16,8 +16,14 @@ final class UpstreamConnectionPool {
     private let idleTimeout: TimeAmount
     /// The most bytes an upstream response decoder may hold undecoded.
     static let maximumDecoderBufferBytes = 1024 * 1024
-    /// Idle connections per upstream; the most recently used is last.
+    /// Idle connections per upstream; the most recently used is last, so
+    /// the first has been idle longest.
     private var idle: [[UpstreamConnection]]
+    /// The one scheduled check that closes connections idle past the idle
+    /// timeout. One per pool rather than one per released connection: a
+    /// timer scheduled and cancelled for every request cost several
+    /// allocations and a heap insertion each time.
+    private var idleCheck: Scheduled<Void>?
 
     init(
         eventLoop: any EventLoop,
@@ -37,8 +43,7 @@ final class UpstreamConnectionPool {
     /// An idle open connection to `upstream`, if the pool has one.
     func takeIdle(upstream: Int) -> UpstreamConnection? {
         while let connection = self.idle[upstream].popLast() {
-            connection.idleTimeout?.cancel()
-            connection.idleTimeout = nil
+            connection.idleSince = .distantFuture
             if connection.isActive { return connection }
         }
         return nil
@@ -91,13 +96,45 @@ final class UpstreamConnectionPool {
             connection.close()
             return
         }
-        connection.onClose = { [weak self] closed in
-            self?.remove(closed)
+        if connection.onClose == nil {
+            // Set once per connection; a connection not in the pool is not found there.
+            connection.onClose = { [weak self] closed in
+                self?.remove(closed)
+            }
         }
-        connection.idleTimeout = self.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: self.idleTimeout) {
-            connection.close()
-        }
+        connection.idleSince = self.eventLoop.now
         self.idle[connection.upstream].append(connection)
+        self.scheduleIdleCheck()
+    }
+
+    /// Schedules the idle check for when the longest-idle connection
+    /// expires, unless one is scheduled.
+    private func scheduleIdleCheck() {
+        guard self.idleCheck == nil else { return }
+        var oldest = NIODeadline.distantFuture
+        for connections in self.idle {
+            if let first = connections.first, first.idleSince < oldest { oldest = first.idleSince }
+        }
+        guard oldest != .distantFuture else { return }
+        self.idleCheck = self.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(
+            deadline: oldest + self.idleTimeout
+        ) { [weak self] in
+            self?.closeExpiredIdle()
+        }
+    }
+
+    /// Closes the connections idle past the idle timeout, then schedules the next check.
+    private func closeExpiredIdle() {
+        self.idleCheck = nil
+        // The loop's clock (the one scheduled tasks follow), not the wall clock.
+        let now = self.eventLoop.now
+        for upstream in self.idle.indices {
+            while let first = self.idle[upstream].first, first.idleSince + self.idleTimeout <= now {
+                self.idle[upstream].removeFirst()
+                first.close()
+            }
+        }
+        self.scheduleIdleCheck()
     }
 
     /// Turns a connection whose upstream switched protocols into a raw byte
@@ -118,6 +155,8 @@ final class UpstreamConnectionPool {
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
+        self.idleCheck?.cancel()
+        self.idleCheck = nil
         let all = self.idle.flatMap { $0 }
         self.idle = Array(repeating: [], count: self.upstreams.count)
         for connection in all { connection.close() }

@@ -17,6 +17,12 @@ enum HeaderName {
         return true
     }
 
+    /// Whether `a` equals `b` ignoring ASCII case, both in any case.
+    static func equalsIgnoringCase(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return zip(a.utf8, b.utf8).allSatisfy { self.lowercased($0) == self.lowercased($1) }
+    }
+
     /// `byte` in lower case if it is an ASCII capital letter, else unchanged.
     static func lowercased(_ byte: UInt8) -> UInt8 {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte

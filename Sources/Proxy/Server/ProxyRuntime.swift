@@ -29,23 +29,31 @@ public final class ProxyRuntime: Sendable {
         overrides: [ConfigurationOverride],
         logger: Logger
     ) async throws -> ProxyRuntime {
-        let load = { @Sendable () throws(ConfigurationError) -> ProxyConfiguration in
-            try ProxyConfigurationLoader.load(
-                file: file, ignoringSections: ignoringSections, environment: environment, overrides: overrides)
-        }
+        let source = ConfigurationSource(
+            file: file, ignoringSections: ignoringSections, environment: environment, overrides: overrides)
         let configuration: ProxyConfiguration
         do {
-            configuration = try load()
+            configuration = try source.load()
         } catch {
             throw ProxyRuntimeError(description: "invalid configuration:\n\(error.description)")
         }
+        return try await self.start(configuration: configuration, source: source, logger: logger)
+    }
+
+    /// Starts the proxy with settings already loaded from `source` (which a
+    /// reload reads again).
+    /// - Throws: ``ProxyRuntimeError`` if a file the settings name cannot be
+    ///   loaded, or an error from binding a listener.
+    public static func start(
+        configuration: ProxyConfiguration, source: ConfigurationSource, logger: Logger
+    ) async throws -> ProxyRuntime {
         let access: AccessControl
         do {
             // On reload the allowlists are read again from the same sources.
             access = try AccessControl(
                 configuration: configuration.access, logger: logger,
-                configurationSource: { try load().access },
-                configurationFile: file, listeners: configuration.listeners)
+                configurationSource: { try source.load().access },
+                configurationFile: source.file, listeners: configuration.listeners)
         } catch {
             throw ProxyRuntimeError(description: "cannot start access control: \(error.description)")
         }
@@ -53,6 +61,32 @@ public final class ProxyRuntime: Sendable {
         try await server.start()
         access.startWatching()
         return ProxyRuntime(configuration: configuration, server: server, access: access, logger: logger)
+    }
+
+    /// Where a proxy's settings come from: the file, the environment and the
+    /// command line, read at start and again on every reload.
+    public struct ConfigurationSource: Sendable {
+        public let file: String?
+        let ignoringSections: Set<String>
+        let environment: [String: String]
+        let overrides: [ConfigurationOverride]
+
+        public init(
+            file: String?, ignoringSections: Set<String> = [], environment: [String: String],
+            overrides: [ConfigurationOverride]
+        ) {
+            self.file = file
+            self.ignoringSections = ignoringSections
+            self.environment = environment
+            self.overrides = overrides
+        }
+
+        /// Reads the settings.
+        public func load() throws(ConfigurationError) -> ProxyConfiguration {
+            try ProxyConfigurationLoader.load(
+                file: self.file, ignoringSections: self.ignoringSections, environment: self.environment,
+                overrides: self.overrides)
+        }
     }
 
     private init(configuration: ProxyConfiguration, server: ProxyServer, access: AccessControl, logger: Logger) {

@@ -21,7 +21,11 @@ public final class ProxyServer: Sendable {
     /// Set when the server made its own event loop group, which it then shuts down.
     private let ownedGroup: MultiThreadedEventLoopGroup?
     private let logger: Logger
+    /// The admission step of listeners without access control.
     private let admission: any RequestAdmission
+    /// Access control, when configured: screening at accept, each
+    /// listener's admission and CORS.
+    private let access: AccessControl?
     private let registry: ConnectionRegistry
     private let running = NIOLockedValueBox(Running())
 
@@ -36,14 +40,30 @@ public final class ProxyServer: Sendable {
     }
 
     /// - Parameters:
-    ///   - admission: the access-control step run on every request.
+    ///   - admission: the step run on every request.
     public convenience init(
         configuration: ProxyConfiguration,
         group: any EventLoopGroup,
         logger: Logger,
         admission: any RequestAdmission = AdmitEveryRequest()
     ) {
-        self.init(configuration: configuration, group: group, ownedGroup: nil, logger: logger, admission: admission)
+        self.init(
+            configuration: configuration, group: group, ownedGroup: nil, logger: logger, admission: admission,
+            access: nil)
+    }
+
+    /// A server with access control: peers are screened at accept, each
+    /// listener's requests pass its admission step, and CORS is answered
+    /// when origins are configured.
+    public convenience init(
+        configuration: ProxyConfiguration,
+        group: any EventLoopGroup,
+        logger: Logger,
+        admission access: AccessControl
+    ) {
+        self.init(
+            configuration: configuration, group: group, ownedGroup: nil, logger: logger, admission: access,
+            access: access)
     }
 
     /// A server on its own event loops: `configuration.eventLoops` of them,
@@ -54,7 +74,18 @@ public final class ProxyServer: Sendable {
         admission: any RequestAdmission = AdmitEveryRequest()
     ) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops ?? System.coreCount)
-        self.init(configuration: configuration, group: group, ownedGroup: group, logger: logger, admission: admission)
+        self.init(
+            configuration: configuration, group: group, ownedGroup: group, logger: logger, admission: admission,
+            access: nil)
+    }
+
+    /// A server with access control on its own event loops: `configuration.eventLoops`
+    /// of them, or one per CPU core.
+    public convenience init(configuration: ProxyConfiguration, logger: Logger, admission access: AccessControl) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops ?? System.coreCount)
+        self.init(
+            configuration: configuration, group: group, ownedGroup: group, logger: logger, admission: access,
+            access: access)
     }
 
     private init(
@@ -62,9 +93,11 @@ public final class ProxyServer: Sendable {
         group: any EventLoopGroup,
         ownedGroup: MultiThreadedEventLoopGroup?,
         logger: Logger,
-        admission: any RequestAdmission
+        admission: any RequestAdmission,
+        access: AccessControl?
     ) {
         self.configuration = configuration
+        self.access = access
         self.group = group
         self.ownedGroup = ownedGroup
         self.logger = logger
@@ -196,16 +229,17 @@ public final class ProxyServer: Sendable {
         let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS, webSocket: webSocket)
         let maxHeaderBytes = self.configuration.limits.maxHeaderBytes
         // Access control screens peers at accept (before any TLS work) and may differ per listener.
-        let access = self.admission as? any ListenerAccessControl
-        let (balancer, metrics, registry, admission, logger) =
-            (self.balancer, self.metrics, self.registry, access?.admission(for: listener) ?? self.admission, self.logger)
+        let screening = self.access?.screening
+        let admission: any RequestAdmission = self.access?.admission(for: listener) ?? self.admission
+        let access = self.access
+        let (balancer, metrics, registry, logger) = (self.balancer, self.metrics, self.registry, self.logger)
 
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                if let access, let peer = channel.remoteAddress, !access.permitsConnection(from: peer) {
+                if let screening, let peer = channel.remoteAddress, !screening.permitsConnection(from: peer) {
                     metrics.connectionRejected()
                     return channel.close()
                 }
@@ -232,7 +266,13 @@ public final class ProxyServer: Sendable {
                     try channel.pipeline.syncOperations.addHandlers(
                         ClientHTTPPipeline.makeHandlers(
                             maxHeaderBytes: maxHeaderBytes, keepingBytesAfterUpgrade: webSocket != nil))
-                    if let access { try channel.pipeline.syncOperations.addHandlers(access.makeRequestHandlers()) }
+                    // Decided per connection: without origins the handler would only cost a
+                    // pipeline step per message; a reload that adds origins takes effect on
+                    // the next connections.
+                    if let access, !access.corsOrigins.isEmpty {
+                        try channel.pipeline.syncOperations.addHandler(
+                            CORSHandler(allowedOrigins: { access.corsOrigins }))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(
                             settings: settings, balancer: balancer, pool: pool, admission: admission,

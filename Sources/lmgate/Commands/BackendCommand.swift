@@ -76,11 +76,7 @@ struct BackendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        ProcessLogging.bootstrap()
         let logger = Logger(label: "lmgate.backend")
         let metrics = BackendMetrics(platform: .current())
         var scheduling = SchedulerConfiguration()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Gateway
 import Logging
 import Proxy
 
@@ -24,11 +25,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let overrides = try self.options.overrides()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        ProcessLogging.bootstrap(to: .standardOutput)
         let logger = Logger(label: "lmgate.proxy")
         let proxy: ProxyRuntime
         do {
@@ -40,12 +37,7 @@ struct ProxyCommand: AsyncParsableCommand {
         }
 
         // SIGHUP reloads the TLS certificates and keys, the htpasswd and keys
-        // files and the allowlists without dropping connections.
-        let reload = ProcessSignals.onReload { proxy.reload() }
-        defer { reload.cancel() }
-
-        await ProcessSignals.termination()
-        logger.info("shutting down: no new connections, letting open requests finish")
-        await proxy.shutdown()
+        // files and the allowlists without dropping connections; SIGTERM drains.
+        try await GatewayServices.proxy(await ProxyService(runtime: proxy, logger: logger), logger: logger).run()
     }
 }

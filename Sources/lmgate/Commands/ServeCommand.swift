@@ -87,25 +87,24 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        ProcessLogging.bootstrap()
         let logger = Logger(label: "lmgate.serve")
-        let overrides = try self.options.overrides()
-        // The safety rule is checked on the settings as they will run, before anything listens.
-        do {
-            let planned = try ProxyConfigurationLoader.load(
-                file: file, ignoringSections: BackendSettings.sections, environment: environment, overrides: overrides)
-            if let problem = ExposureCheck.problem(in: planned) { throw ValidationError("refusing to start: \(problem)") }
-        } catch let error as ConfigurationError {
-            throw ValidationError("invalid configuration:\n\(error.description)")
-        }
-
         // A new key at each start: only this proxy may use the backend (see BackendKey). The child
         // gets it in its environment, the proxy as an override, `lmgate status` from a 0600 file.
         let backendKey = BackendKey.generate()
+        let source = ProxyRuntime.ConfigurationSource(
+            file: file, ignoringSections: BackendSettings.sections, environment: environment,
+            overrides: try self.options.overrides()
+                + [ConfigurationOverride(key: "auth.upstream_api_key", value: backendKey.value)])
+        // Read once; the safety rule is checked on the settings as they will run, before anything listens.
+        let configuration: ProxyConfiguration
+        do {
+            configuration = try source.load()
+        } catch {
+            throw ValidationError("invalid configuration:\n\(error.description)")
+        }
+        if let problem = ExposureCheck.problem(in: configuration) { throw ValidationError("refusing to start: \(problem)") }
+
         let keyFile = home.backendKeyFile(port: backend.port)
         do {
             try backendKey.write(to: keyFile)
@@ -120,37 +119,22 @@ struct ServeCommand: AsyncParsableCommand {
         try supervisor.start()
         let proxy: ProxyRuntime
         do {
-            proxy = try await ProxyRuntime.start(
-                file: file, ignoringSections: BackendSettings.sections, environment: environment,
-                overrides: overrides + [ConfigurationOverride(key: "auth.upstream_api_key", value: backendKey.value)], logger: logger)
+            proxy = try await ProxyRuntime.start(configuration: configuration, source: source, logger: logger)
         } catch {
             await supervisor.stop(grace: .seconds(5))
             if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }
             throw error
         }
-        // From here SIGHUP reloads (before this point its default action would end the process).
-        let reload = ProcessSignals.onReload { proxy.reload() }
-        defer { reload.cancel() }
-
-        // The banner invites requests: it comes once the model is loaded (the
-        // backend shows the loading progress meanwhile), or after ten minutes
-        // with a warning, since the proxy answers 503 until then anyway.
         let health = "http://127.0.0.1:\(backend.port)/health"
-        let deadline = ContinuousClock.now + .seconds(600)
-        while await LoopbackFetch.get(health) == nil {
-            guard ContinuousClock.now < deadline else {
-                logger.warning("the backend has not finished loading its model; requests get 503 until it has")
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        // Written in one piece, unbuffered: whoever started lmgate (a terminal, a test) sees it at once.
-        FileHandle.standardOutput.write(Data((StartupBanner(proxy: proxy, model: modelPath, home: home, firstRun: firstRun).text + "\n").utf8))
-
-        await ProcessSignals.termination()
-        logger.info("shutting down: no new connections, letting open requests finish")
-        // The proxy drains first (its open streams still need the backend), then the backend stops.
-        await proxy.shutdown()
-        await supervisor.stop(grace: .seconds(10))
+        let banner = StartupBanner(proxy: proxy, model: modelPath, home: home, firstRun: firstRun).text + "\n"
+        let announcement = ReadinessAnnouncement(
+            isReady: { await LoopbackFetch.get(health) != nil },
+            late: { logger.warning("the backend has not finished loading its model; requests get 503 until it has") },
+            // Written in one piece, unbuffered: whoever started lmgate (a terminal, a test) sees it at once.
+            announce: { FileHandle.standardOutput.write(Data(banner.utf8)) })
+        try await GatewayServices.serve(
+            backend: BackendService(supervisor: supervisor), proxy: await ProxyService(runtime: proxy, logger: logger),
+            announcement: announcement, logger: logger
+        ).run()
     }
 }

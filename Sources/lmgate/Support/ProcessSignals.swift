@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 
-/// The signals the long-running commands answer: SIGTERM and SIGINT stop
-/// gracefully, SIGHUP reloads.
+/// The signals `lmgate backend` waits for: SIGTERM and SIGINT stop it
+/// gracefully. (`serve` and `proxy` run as services: ``GatewayServices``.)
 enum ProcessSignals {
     /// Suspends until SIGTERM or SIGINT arrives.
     static func termination() async {
@@ -32,14 +32,5 @@ enum ProcessSignals {
             await group.next()
             group.cancelAll()
         }
-    }
-
-    /// Calls `handler` on every SIGHUP until the returned source is cancelled.
-    static func onReload(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler(handler: handler)
-        source.resume()
-        return source
     }
 }

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The admission step of access control: for each request, in order, the
+/// client address (``ClientAddressResolver``) must pass the allowlist (else
+/// 403); public paths and, if enabled, loopback clients pass; a locked-out
+/// address gets 429 without any credential being looked at; then the
+/// credentials are checked (401 when missing or wrong, with the same answer
+/// for an unknown user and a wrong password), the scope (403 for an admin
+/// path without admin scope) and the rate limit (429). An admitted head
+/// loses its credentials and gains the identity (``UpstreamIdentity``).
+///
+/// Reads the policy in force from the ``AccessPolicyStore`` once per request.
+struct AccessAdmission: RequestAdmission {
+    let store: AccessPolicyStore
+    let logger: Logger
+    /// The listener whose methods apply; `nil` for the configuration's own.
+    let listener: HostAndPort?
+
+    func admit(_ request: AdmissionRequest) -> AdmissionResult {
+        self.admit(request, listener: self.listener)
+    }
+
+    private func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {
+        let state = self.store.current
+        let configuration = state.policy.configuration
+        // Nothing to check (no credentials, no address lists): skip parsing
+        // the address and the path; the head is still rewritten (identity
+        // header out, upstream key in).
+        if !configuration.requiresAuthentication && state.policy.allowlist.allow.isEmpty
+            && state.policy.allowlist.deny.isEmpty
+        {
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
+        }
+        let peer = IPAddress(request.clientAddress)
+        let client = peer.map {
+            ClientAddressResolver.client(peer: $0, headers: request.head.headers, trustedProxies: configuration.trustedProxies)
+        }
+        var audit = AuthenticationAudit(logger: self.logger, client: client, head: request.head)
+
+        if let client, !state.policy.allowlist.permits(client) {
+            audit.failed(method: "none", reason: "address_not_allowed")
+            return .decided(AccessResponses.addressNotAllowed)
+        }
+        let path = RequestPath(target: request.head.uri)
+        guard configuration.requiresAuthentication,
+            !path.isEntirelyUnder(anyOf: configuration.publicPaths),
+            !(configuration.skipLoopback && (client?.isLoopback ?? false))
+        else {
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
+        }
+        let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
+        // Made only when a request is refused.
+        var responses: AccessResponses { AccessResponses(realm: configuration.realm, methods: methods) }
+        // An unparseable peer (not an IP socket) is tracked as one shared address.
+        let failureKey = FailureCountingKey(client ?? IPAddress(ipv4: 0), ipv6PrefixLength: configuration.lockoutIPv6PrefixLength)
+        if let wait = state.failures.lockedOut(failureKey) {
+            audit.failed(method: "any", reason: "locked_out")
+            return .decided(AccessResponses.lockedOut(retryAfter: wait))
+        }
+
+        switch PresentedCredentials(request.head.headers, methods: methods) {
+        case .none:
+            audit.failed(method: "none", reason: "missing_credentials")
+            return .decided(responses.missing)
+        case .malformed(let method):
+            audit.failed(method: method, reason: "malformed_credentials")
+            state.failures.recordFailure(failureKey)
+            return .decided(responses.invalid)
+        case .key(let text):
+            let digest = SecretDigest.sha256(text.utf8)
+            guard let key = state.policy.keys[digest] else {
+                audit.failed(method: "key", reason: "unknown_key")
+                state.failures.recordFailure(failureKey)
+                return .decided(responses.invalid)
+            }
+            audit.keyName = key.name
+            if key.isExpired(at: Date()) {
+                audit.failed(method: "key", reason: "expired_key")
+                state.failures.recordFailure(failureKey)
+                return .decided(responses.expired)
+            }
+            if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name) }
+            if key.scope < .admin && path.isUnder(anyOf: configuration.adminPaths) {
+                audit.failed(method: "key", reason: "insufficient_scope")
+                return .decided(AccessResponses.insufficientScope)
+            }
+            return .decided(self.authenticated(request.head, identity: "key:\(key.name)", state: state, audit: &audit))
+        case .basic(let credentials):
+            guard let basic = state.policy.basic else {
+                audit.failed(method: "basic", reason: "basic_not_configured")
+                return .decided(responses.missing)
+            }
+            let (head, baseAudit, realm) = (request.head, audit, configuration.realm)
+            let finish: @Sendable (Bool) -> AdmissionDecision = { [self] verified in
+                var audit = baseAudit
+                audit.user = credentials.user
+                guard verified else {
+                    // Same reason and answer for an unknown user and a wrong password.
+                    audit.failed(method: "basic", reason: "invalid_credentials")
+                    state.failures.recordFailure(failureKey)
+                    return AccessResponses(realm: realm, methods: methods).invalid
+                }
+                return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
+            }
+            // A hash is only queued if this address has attempts to spare
+            // counting those under way, so a burst of parallel guesses is cut off too.
+            var reserved = false
+            let check = basic.check(
+                user: credentials.user, password: credentials.password, client: failureKey, on: request.eventLoop
+            ) {
+                reserved = state.failures.beginVerification(failureKey)
+                return reserved
+            }
+            switch check {
+            case .decided(let verified):
+                return .decided(finish(verified))
+            case .pending(let future):
+                // The outcome is recorded before the reservation goes (also when the pool has shut down).
+                return .pending(future.map(finish).always { _ in state.failures.endVerification(failureKey) })
+            case .notPermitted:
+                audit.user = credentials.user
+                audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
+                return .decided(AccessResponses.lockedOut(retryAfter: .seconds(1)))
+            case .busy:
+                if reserved { state.failures.endVerification(failureKey) }
+                audit.user = credentials.user
+                audit.failed(method: "basic", reason: "verification_queue_full")
+                return .decided(AccessResponses.busy)
+            }
+        }
+    }
+
+    /// The decision for an authenticated request: the rate limit, then the rewritten head.
+    private func authenticated(
+        _ head: HTTPRequestHead, identity: String, state: AccessPolicyStore.State, audit: inout AuthenticationAudit
+    ) -> AdmissionDecision {
+        if let wait = state.rateLimiter?.take(identity) {
+            audit.failed(method: identity.hasPrefix("key:") ? "key" : "basic", reason: "rate_limited")
+            return AccessResponses.rateLimited(retryAfter: wait)
+        }
+        return .admit(
+            UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration), identity: identity)
+    }
+}
