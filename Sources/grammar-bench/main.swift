@@ -42,7 +42,7 @@ func seconds(_ work: () throws -> Void) rethrows -> Double {
 }
 
 let file = try GGUFFile(path: path)
-ModelBenchmark.pageInWeights(of: file) { _ in }
+WeightPageIn.pageIn(file) { _ in }
 let generator = try TextGenerator(model: LanguageModel(file: file), tokenizer: Tokenizer(TokenizerVocabulary(gguf: file)), threads: nil)
 print("model: \(URL(fileURLWithPath: path).lastPathComponent), vocabulary \(generator.tokenizer.vocabularySize) tokens")
 
