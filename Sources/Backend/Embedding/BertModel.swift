@@ -67,6 +67,21 @@ public final class BertModel: Sendable {
     /// - Throws: ``InferenceError`` for an empty input, a token outside the
     ///   vocabulary, or an input longer than the context.
     public func embed(_ inputs: [[Int32]], pool: ComputePool) throws(InferenceError) -> [[Float]] {
+        try check(inputs)
+        guard !inputs.isEmpty else { return [] }
+        var spans: [Range<Int>] = []
+        var start = 0
+        for input in inputs {
+            spans.append(start..<start + input.count)
+            start += input.count
+        }
+        let states = encode(inputs.flatMap { $0 }, spans: spans, pool: pool)
+        return spans.map { pooled(states, span: $0) }
+    }
+
+    /// Throws what ``embed(_:pool:)`` would throw for `inputs`: an empty
+    /// input, a token outside the vocabulary, an input longer than the context.
+    public func check(_ inputs: [[Int32]]) throws(InferenceError) {
         let c = configuration
         for input in inputs {
             guard !input.isEmpty else { throw InferenceError(.emptyInput, "an input has no tokens") }
@@ -77,15 +92,6 @@ public final class BertModel: Sendable {
                 throw InferenceError(.invalidToken, "token id \(bad) is outside the vocabulary of \(vocabularySize)")
             }
         }
-        guard !inputs.isEmpty else { return [] }
-        var spans: [Range<Int>] = []
-        var start = 0
-        for input in inputs {
-            spans.append(start..<start + input.count)
-            start += input.count
-        }
-        let states = encode(inputs.flatMap { $0 }, spans: spans, pool: pool)
-        return spans.map { pooled(states, span: $0) }
     }
 
     /// The final hidden states (`tokens.count × embeddingLength`) of the

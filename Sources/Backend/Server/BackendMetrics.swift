@@ -65,7 +65,7 @@ public final class BackendMetrics: SchedulerObserver {
     /// is a series Prometheus keeps, so a client must not be able to make
     /// new ones (and a path could break the exposition format).
     static let endpointLabels: Set<String> = [
-        "/health", "/v1/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/messages",
+        "/health", "/v1/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/embeddings",
         "/api/v1/models/load", "/api/v1/models/unload",
     ]
 

@@ -155,9 +155,11 @@ final class BackendAPIHandler: ChannelInboundHandler {
             respond(status: .ok, contentType: "text/plain; version=0.0.4", text: metrics.render(), endpoint: path, keepAlive: keepAlive, context: context)
         case (let method, let path) where ModelsAPI.handles(method: method, path: path):
             answerModels(method: method, path: path, forwarded: head.headers.contains(name: "x-forwarded-for"), keepAlive: keepAlive, context: context)
+        case (.POST, EmbeddingsAPI.path):
+            answerEmbeddings(keepAlive: keepAlive, context: context)
         case (.POST, let path) where Endpoint(rawValue: path) != nil:
             startGeneration(Endpoint(rawValue: path)!, keepAlive: keepAlive, context: context)
-        case (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/v1/messages"):
+        case (_, "/health"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/v1/messages"), (_, EmbeddingsAPI.path):
             respond(
                 error: APIError(status: .methodNotAllowed, message: "\(head.method.rawValue) is not allowed on \(path)", type: "invalid_request_error"),
                 endpoint: path, keepAlive: keepAlive, context: context)
@@ -183,6 +185,19 @@ final class BackendAPIHandler: ChannelInboundHandler {
         }.whenSuccess { status, json in
             guard let context = handler.value.context else { return }
             handler.value.respond(status: status, json: json, endpoint: ModelsAPI.endpointLabel(path: path), keepAlive: keepAlive, context: context)
+        }
+    }
+
+    /// Answers `POST /v1/embeddings` (``EmbeddingsAPI``) when the vectors are computed.
+    private func answerEmbeddings(keepAlive: Bool, context: ChannelHandlerContext) {
+        let (host, body) = (self.host, self.body)
+        self.body = ByteBuffer()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await EmbeddingsAPI.answer(body: body, host: host)
+        }.whenSuccess { status, json in
+            guard let context = handler.value.context else { return }
+            handler.value.respond(status: status, json: json, endpoint: EmbeddingsAPI.path, keepAlive: keepAlive, context: context)
         }
     }
 
@@ -247,9 +262,10 @@ final class BackendAPIHandler: ChannelInboundHandler {
 
             let loop = context.eventLoop
             let handler = NIOLoopBound(self, eventLoop: loop)
+            let scheduler = try service.generationScheduler()
             let ticket: GenerationTicket
             do {
-                ticket = try service.scheduler.submit(
+                ticket = try scheduler.submit(
                     promptTokens: promptTokens, options: request.options(roomLeft: service.contextLength - promptTokens.count)
                 ) { event in
                     loop.execute { handler.value.deliver(event, serial: serial) }
@@ -258,7 +274,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
                 throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error", code: "queue_full")
             }
             generation = Generation(
-                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, lease: lease, responder: responder,
+                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: scheduler, lease: lease, responder: responder,
                 keepAlive: keepAlive)
             if request.stream {
                 var headers = HTTPHeaders()
