@@ -130,3 +130,8 @@ def test_an_embedding_request_to_a_chat_model_is_a_400(bin_dir, fixtures):
         with pytest.raises(openai.BadRequestError) as raised:
             client(chat_server).embeddings.create(model="local-model", input="hello")
     assert "does not produce embeddings" in str(raised.value)
+
+
+def test_the_listing_names_it_an_embedding_model(server):
+    listing = httpx.get(server.base_url + "/v1/models", timeout=30).json()["data"]
+    assert [(model["id"], model["type"], model["arch"]) for model in listing] == [("all-MiniLM-L6-v2", "embeddings", "bert")]
