@@ -37,7 +37,7 @@ public final class ModelService: Sendable {
         if try file.metadata.string("general.architecture") == BertConfiguration.architecture {
             let model = try BertModel(file: file)
             WeightPageIn.pageIn(file, progress: progress)
-            self.init(id: id, embedder: EmbeddingEngine(model: model), tokenizer: try Tokenizer(TokenizerVocabulary(gguf: file)))
+            self.init(id: id, embedder: EmbeddingEngine(model: model, threadCount: configuration.threads), tokenizer: try Tokenizer(TokenizerVocabulary(gguf: file)))
             return
         }
         let model = try LanguageModel(file: file)
