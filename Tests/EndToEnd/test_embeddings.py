@@ -135,3 +135,40 @@ def test_an_embedding_request_to_a_chat_model_is_a_400(bin_dir, fixtures):
 def test_the_listing_names_it_an_embedding_model(server):
     listing = httpx.get(server.base_url + "/v1/models", timeout=30).json()["data"]
     assert [(model["id"], model["type"], model["arch"]) for model in listing] == [("all-MiniLM-L6-v2", "embeddings", "bert")]
+
+
+def test_embeddings_are_served_while_a_generation_streams(bin_dir, tmp_path):
+    demo = REPO / "models" / "lmgate-demo.gguf"
+    assert demo.is_file() and MINILM.is_file(), "run scripts/setup, which installs both models"
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "demo.gguf").symlink_to(demo)
+    (folder / "minilm.gguf").symlink_to(MINILM)
+    server = BackendProcess(bin_dir, folder)
+    server.args = [str(bin_dir / "lmgate"), "backend", "--models-dir", str(folder), "--port", str(server.port),
+                   "--threads", "1"]
+    with server:
+        first_chunk = threading.Event()
+        ended = threading.Event()
+        stop = threading.Event()
+
+        def generate():
+            body = {"model": "demo", "prompt": "Once", "max_tokens": 3000, "ignore_eos": True, "stream": True}
+            with httpx.stream("POST", server.base_url + "/v1/completions", json=body, timeout=300) as response:
+                for _ in response.iter_lines():
+                    first_chunk.set()
+                    if stop.is_set():
+                        return  # leaving closes the connection, which cancels the generation
+            ended.set()
+
+        generator = threading.Thread(target=generate)
+        generator.start()
+        assert first_chunk.wait(120), "the generation never started"
+        for sentence in SENTENCES[:5]:
+            response = httpx.post(server.base_url + "/v1/embeddings", json={"model": "minilm", "input": sentence}, timeout=60)
+            assert response.status_code == 200, response.text
+            assert len(response.json()["data"][0]["embedding"]) == 384
+        # Answered while the 3000-token generation was still streaming: neither waited for the other.
+        assert not ended.is_set()
+        stop.set()
+        generator.join(60)
