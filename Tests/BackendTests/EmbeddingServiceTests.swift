@@ -52,6 +52,23 @@ import Testing
         }
     }
 
+    @Test func aRequestOverTheBatchBudgetIsComputedInSeveralBatchesWithTheSameResult() async throws {
+        let file = try GGUFFile(path: try Self.path())
+        let model = try BertModel(file: file)
+        let tokenizer = try Tokenizer(TokenizerVocabulary(gguf: file))
+        let inputs = ["one", "two words", "three words here", "four"].map { tokenizer.encode($0).map(Int32.init) }
+        let pool = ComputePool(threadCount: 1)
+        let whole = try model.embed(inputs, pool: pool)
+        // A budget of 6 tokens splits these 3 + 4 + 5 + 3 tokens into four batches.
+        let split = try EmbeddingEngine.embed(inputs, model: model, maxBatchTokens: 6, pool: pool)
+        #expect(split.count == whole.count)
+        for (a, b) in zip(whole, split) { #expect(EmbeddingBertReferenceTests.cosine(a, b) >= 0.99999) }
+        let engine = EmbeddingEngine(model: model, threadCount: 1, maxBatchTokens: 6)
+        defer { engine.shutdown() }
+        let served = try await engine.embed(inputs)
+        for (a, b) in zip(whole, served) { #expect(EmbeddingBertReferenceTests.cosine(a, b) >= 0.99999) }
+    }
+
     @Test func aBadInputIsRefusedBeforeItJoinsABatch() async throws {
         let engine = EmbeddingEngine(model: try BertModel(path: try Self.path()), threadCount: 1)
         defer { engine.shutdown() }

@@ -3,15 +3,17 @@ import Foundation
 /// Serves a ``BertModel`` to concurrent requests: requests queue, and a
 /// thread of the engine's own takes every request waiting (up to
 /// ``maxBatchTokens`` tokens) and computes them as one batch, so that the
-/// weights are read once for all of them.
+/// weights are read once for all of them. A request with more tokens than
+/// that is computed in batches of at most ``maxBatchTokens`` (the
+/// activations grow with the tokens of a batch: this bounds them).
 ///
 /// The work runs on that thread with its own ``ComputePool``: it never
 /// waits on a generation's scheduler, and a generation never waits on it.
 public final class EmbeddingEngine: Sendable {
     /// The model.
     public let model: BertModel
-    /// The most tokens computed in one batch; a single request larger than
-    /// this (at most ``maxInputs`` full contexts) runs as a batch of its own.
+    /// The most tokens computed in one batch (one input longer than this
+    /// still runs, alone).
     public let maxBatchTokens: Int
     private let queue: EmbeddingQueue
 
@@ -25,7 +27,9 @@ public final class EmbeddingEngine: Sendable {
             let pool = ComputePool(threadCount: threadCount)
             while let batch = queue.nextBatch(maxTokens: maxBatchTokens) {
                 let inputs = batch.flatMap(\.inputs)
-                let result = Result { () throws(InferenceError) -> [[Float]] in try model.embed(inputs, pool: pool) }
+                let result = Result { () throws(InferenceError) -> [[Float]] in
+                    try Self.embed(inputs, model: model, maxBatchTokens: maxBatchTokens, pool: pool)
+                }
                 var offset = 0
                 for job in batch {
                     let range = offset..<offset + job.inputs.count
@@ -50,6 +54,25 @@ public final class EmbeddingEngine: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             queue.submit(EmbeddingQueue.Job(inputs: inputs, continuation: continuation))
         }
+    }
+
+    /// The embeddings of `inputs`, computed in consecutive batches of at
+    /// most `maxBatchTokens` tokens (or one input, if longer).
+    static func embed(_ inputs: [[Int32]], model: BertModel, maxBatchTokens: Int, pool: ComputePool) throws(InferenceError) -> [[Float]] {
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(inputs.count)
+        var start = 0
+        while start < inputs.count {
+            var end = start + 1
+            var tokens = inputs[start].count
+            while end < inputs.count, tokens + inputs[end].count <= maxBatchTokens {
+                tokens += inputs[end].count
+                end += 1
+            }
+            vectors += try model.embed(Array(inputs[start..<end]), pool: pool)
+            start = end
+        }
+        return vectors
     }
 
     /// Stops the thread once the queued requests are done; later requests fail.

@@ -45,6 +45,9 @@ enum EmbeddingsAPI {
             return (error.status, error.body)
         } catch let error as InferenceError {
             return (.badRequest, APIError.invalid(error.description, parameter: "input").body)
+        } catch let error as SchedulerError {
+            // The model was unloaded (the server is stopping) while the request waited.
+            return (.serviceUnavailable, APIError(status: .serviceUnavailable, message: error.description, type: "server_error").body)
         } catch {
             return (.internalServerError, APIError(status: .internalServerError, message: "\(error)", type: "server_error").body)
         }
