@@ -15,6 +15,7 @@ import pytest
 
 from backend_support import MODEL, BackendProcess
 from conftest import REPO
+from serve_support import Serve
 
 MINILM_DIR = REPO / "models" / "all-MiniLM-L6-v2"
 MINILM = MINILM_DIR / "all-MiniLM-L6-v2.gguf"
@@ -172,3 +173,18 @@ def test_embeddings_are_served_while_a_generation_streams(bin_dir, tmp_path):
         assert not ended.is_set()
         stop.set()
         generator.join(60)
+
+
+def test_embeddings_through_lmgate_serve(bin_dir, tmp_path, reference):
+    import ssl
+    server = Serve(bin_dir, tmp_path, MINILM)
+    try:
+        server.wait_ready()
+        sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=server.key, max_retries=0,
+                            http_client=httpx.Client(verify=ssl.create_default_context(cafile=server.ca), timeout=60))
+        response = sdk.embeddings.create(model="local-model", input=SENTENCES[:3])
+        assert response.model == "all-MiniLM-L6-v2"
+        for item, expected in zip(response.data, reference[:3]):
+            assert cosine(item.embedding, expected["embedding"]) >= 0.999
+    finally:
+        server.stop()
