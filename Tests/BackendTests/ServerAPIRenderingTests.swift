@@ -173,6 +173,8 @@ struct ServerAPIRenderingTests {
         #expect(BackendRoute(method: .GET, path: "/health") == .health)
         #expect(BackendRoute(method: .GET, path: "/v1/models/abc") == .models)
         #expect(BackendRoute(method: .POST, path: "/v1/chat/completions") == .generation(.chatCompletions))
+        #expect(BackendRoute(method: .POST, path: "/v1/embeddings") == .embeddings)
+        #expect(BackendRoute(method: .GET, path: "/v1/embeddings") == .methodNotAllowed)
         #expect(BackendRoute(method: .POST, path: "/v1/messages/count_tokens") == .countTokens)
         #expect(BackendRoute(method: .GET, path: "/v1/messages") == .methodNotAllowed)
         #expect(BackendRoute(method: .POST, path: "/v1/nothing") == .notFound)

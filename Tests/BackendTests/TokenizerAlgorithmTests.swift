@@ -144,7 +144,7 @@ import Testing
         unknownPre["tokenizer.ggml.pre"] = .string("some-future-model")
         #expect(throws: TokenizerError.self) { try TokenizerVocabulary(metadata: GGUFMetadata(unknownPre)) }
         var unknownModel = metadata.values
-        unknownModel["tokenizer.ggml.model"] = .string("bert")
+        unknownModel["tokenizer.ggml.model"] = .string("t5")  // Unigram (T5): not implemented; "bert" is (WordPiece)
         #expect(throws: TokenizerError.self) { try TokenizerVocabulary(metadata: GGUFMetadata(unknownModel)) }
         var wrongType = metadata.values
         wrongType["tokenizer.ggml.tokens"] = .string("not a list")

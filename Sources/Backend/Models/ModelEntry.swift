@@ -45,6 +45,16 @@ public struct ModelEntry: Sendable, Equatable {
         do {
             // Mapping reads the header and tensor directory only; the mapping is dropped on return.
             let file = try GGUFFile(path: path)
+            if try file.metadata.string("general.architecture") == BertConfiguration.architecture {
+                // An embedding encoder: no KV cache is kept between requests.
+                let bert = try BertConfiguration(metadata: file.metadata)
+                architecture = BertConfiguration.architecture
+                quantization = ModelService.quantization(of: file)
+                contextLength = bert.contextLength
+                kvCacheBytes = 0
+                problem = nil
+                return
+            }
             let configuration = try ModelConfiguration(metadata: file.metadata)
             architecture = configuration.architecture
             quantization = ModelService.quantization(of: file)
@@ -68,7 +78,7 @@ public struct ModelEntry: Sendable, Equatable {
     func listing(loaded: Bool) -> JSONValue {
         var fields: [String: JSONValue] = [
             "id": .string(id), "object": "model", "owned_by": .string(publisher ?? "lmgate"),
-            "publisher": .string(publisher ?? "lmgate"), "type": "llm", "compatibility_type": "gguf",
+            "publisher": .string(publisher ?? "lmgate"), "type": architecture == BertConfiguration.architecture ? "embeddings" : "llm", "compatibility_type": "gguf",
             "state": loaded ? "loaded" : "not-loaded", "size_bytes": .integer(fileSize), "memory_bytes": .integer(estimatedMemory),
         ]
         if let architecture {

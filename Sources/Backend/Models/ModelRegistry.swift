@@ -119,7 +119,7 @@ public actor ModelRegistry {
     public func shutdown() {
         stopping = true
         expiryTimer?.cancel()
-        for service in services.values { service.scheduler.shutdown() }
+        for service in services.values { service.shutdown() }
         services = [:]
     }
 
@@ -168,7 +168,7 @@ public actor ModelRegistry {
         for action in actions {
             switch action {
             case .unload(let id):
-                services.removeValue(forKey: id)?.scheduler.shutdown()
+                services.removeValue(forKey: id)?.shutdown()
                 metrics.modelUnloaded(id, loaded: services.count)
                 logger.info("model unloaded", metadata: ["model.id": "\(id)"])
             case .load(let id):
@@ -188,7 +188,7 @@ public actor ModelRegistry {
         switch result {
         case .success(let service):
             if stopping {
-                service.scheduler.shutdown()
+                service.shutdown()
                 return
             }
             services[id] = service

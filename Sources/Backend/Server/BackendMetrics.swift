@@ -66,7 +66,7 @@ public final class BackendMetrics: SchedulerObserver {
     /// new ones (and a path could break the exposition format).
     static let endpointLabels: Set<String> = [
         "/health", "/v1/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/messages",
-        "/v1/messages/count_tokens", "/v1/responses", "/api/v1/models/load", "/api/v1/models/unload",
+        "/v1/messages/count_tokens", "/v1/responses", "/v1/embeddings", "/api/v1/models/load", "/api/v1/models/unload",
     ]
 
     /// Counts an answer; a path outside ``endpointLabels`` is counted as `other`.

@@ -2,20 +2,27 @@ import Foundation
 
 /// A loaded model ready to serve: the model, its tokenizer and chat
 /// template, the scheduler that shares it, and what `/v1/models` says about it.
+///
+/// A generation model has ``model`` and ``scheduler``; an embedding model
+/// (`bert`) has ``embedder`` instead, and its chat template goes unused.
 public final class ModelService: Sendable {
     /// The name clients use in `model` (see ``ModelEntry/id``).
     public let id: String
-    public let model: LanguageModel
+    /// The generation model; `nil` for an embedding-only model.
+    public let model: LanguageModel?
     public let tokenizer: Tokenizer
     public let template: ChatTemplate
-    public let scheduler: InferenceScheduler
+    /// Shares ``model`` between requests; `nil` for an embedding-only model.
+    public let scheduler: InferenceScheduler?
+    /// Computes embeddings; `nil` for a model that only generates.
+    public let embedder: EmbeddingEngine?
     /// The quantization as llama.cpp names it (`Q8_0`, `Q4_K_M`, `F16`, …).
     public let quantization: String
     /// When the model was loaded (seconds since 1970).
     public let created: Int
 
     /// The longest prompt plus completion a sequence can hold.
-    public var contextLength: Int { model.configuration.contextLength }
+    public var contextLength: Int { model?.configuration.contextLength ?? embedder?.model.configuration.contextLength ?? 0 }
 
     /// Loads the GGUF file at `path` and starts its scheduler, which reports
     /// to `metrics` under `id` (by default the file name without `.gguf`).
@@ -26,10 +33,16 @@ public final class ModelService: Sendable {
         progress: (Double) -> Void = { _ in }
     ) throws {
         let file = try GGUFFile(path: path)
+        let id = id ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if try file.metadata.string("general.architecture") == BertConfiguration.architecture {
+            let model = try BertModel(file: file)
+            WeightPageIn.pageIn(file, progress: progress)
+            self.init(id: id, embedder: EmbeddingEngine(model: model, threadCount: configuration.threads), tokenizer: try Tokenizer(TokenizerVocabulary(gguf: file)))
+            return
+        }
         let model = try LanguageModel(file: file)
         WeightPageIn.pageIn(file, progress: progress)
         let tokenizer = try Tokenizer(TokenizerVocabulary(gguf: file))
-        let id = id ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         self.init(
             id: id, model: model, tokenizer: tokenizer, template: try Self.chatTemplate(of: file), configuration: configuration,
             observer: metrics.observer(model: id))
@@ -46,6 +59,35 @@ public final class ModelService: Sendable {
         quantization = Self.quantization(of: model.file)
         created = Int(Date().timeIntervalSince1970)
         scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: configuration, observer: observer)
+        embedder = nil
+    }
+
+    /// An embedding-only model, served by `embedder`.
+    public init(id: String, embedder: EmbeddingEngine, tokenizer: Tokenizer) {
+        self.id = id
+        model = nil
+        scheduler = nil
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        template = .chatML
+        quantization = Self.quantization(of: embedder.model.file)
+        created = Int(Date().timeIntervalSince1970)
+    }
+
+    /// Stops the model's scheduler or embedding engine.
+    public func shutdown() {
+        scheduler?.shutdown()
+        embedder?.shutdown()
+    }
+
+    /// The scheduler of a generation model; a clear 400 for an embedding-only model.
+    func generationScheduler() throws(APIError) -> InferenceScheduler {
+        guard let scheduler else {
+            throw .invalid(
+                "the model '\(id)' is an embedding model: it does not generate text; use POST /v1/embeddings", parameter: "model",
+                code: "model_not_supported")
+        }
+        return scheduler
     }
 
     /// The model's own chat template (`tokenizer.chat_template`), or ChatML
@@ -66,6 +108,8 @@ public final class ModelService: Sendable {
     /// server does: its client writes the whole prompt, markup included,
     /// and has no turn of anyone else's to forge.
     func tokens(for prompt: GenerationRequest.Prompt) throws(APIError) -> [Int] {
+        // An embedding model is refused before anything is tokenized for it.
+        _ = try generationScheduler()
         switch prompt {
         case .text(let text):
             return tokenizer.encode(text, addSpecialTokens: true, parseSpecialTokens: true)

@@ -16,6 +16,7 @@ public struct Tokenizer: Sendable {
     private enum Encoder: Sendable {
         case sentencePiece(SentencePieceEncoder)
         case bytePair(BytePairEncoder)
+        case wordPiece(WordPieceEncoder)
     }
 
     private let encoder: Encoder
@@ -36,6 +37,8 @@ public struct Tokenizer: Sendable {
             encoder = .sentencePiece(SentencePieceEncoder(vocabulary: vocabulary, tokens: tokens))
         case .bytePair:
             encoder = .bytePair(BytePairEncoder(vocabulary: vocabulary, tokens: tokens))
+        case .wordPiece:
+            encoder = .wordPiece(WordPieceEncoder(vocabulary: vocabulary))
         }
         specialTokens = SpecialTokenMatcher(vocabulary: vocabulary)
         pieces = ByteStringTable(
@@ -100,6 +103,8 @@ public struct Tokenizer: Sendable {
                     escaped.withUnsafeBufferPointer { sentencePiece.encode($0, into: &output) }
                 case .bytePair(let bytePair):
                     bytes.withUnsafeBufferPointer { bytePair.encode(UnsafeBufferPointer(rebasing: $0[range]), into: &output) }
+                case .wordPiece(let wordPiece):
+                    wordPiece.encode(String(decoding: bytes[range], as: UTF8.self), into: &output)
                 }
                 afterSpecialToken = false
             }
@@ -163,7 +168,7 @@ public struct Tokenizer: Sendable {
             return Array(text.utf8)
         case .normal:
             switch vocabulary.model {
-            case .sentencePiece: return unescapeSpaces(Array(text.utf8))
+            case .sentencePiece, .wordPiece: return unescapeSpaces(Array(text.utf8))
             case .bytePair: return ByteLevelEncoding.decode(text)
             }
         case .byte:

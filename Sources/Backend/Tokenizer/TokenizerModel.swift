@@ -6,6 +6,9 @@ public enum TokenizerModel: String, Sendable, Hashable {
     /// Byte-level BPE (`gpt2`): text split by a pre-tokenizer, each byte
     /// mapped to a printable character, then ranked merges.
     case bytePair = "gpt2"
+    /// WordPiece (`bert`): BERT's basic pre-tokenization, then greedy
+    /// longest-match tokens (see ``WordPieceEncoder``).
+    case wordPiece = "bert"
 }
 
 /// How byte-level BPE splits text into words before merging, from GGUF's

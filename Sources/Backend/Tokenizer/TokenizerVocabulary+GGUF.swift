@@ -42,6 +42,9 @@ extension TokenizerVocabulary {
             ("tokenizer.ggml.eos_token_id", \.eosTokenID),
             ("tokenizer.ggml.unknown_token_id", \.unknownTokenID),
             ("tokenizer.ggml.padding_token_id", \.paddingTokenID),
+            // BERT names its first and last tokens CLS and SEP (sic: llama.cpp's key spelling).
+            ("tokenizer.ggml.cls_token_id", \.bosTokenID),
+            ("tokenizer.ggml.seperator_token_id", \.eosTokenID),
         ]
         for (key, keyPath) in specialIDs {
             guard let id = try metadata.integer(key) else { continue }
@@ -54,6 +57,8 @@ extension TokenizerVocabulary {
         if let value = try metadata.bool("tokenizer.ggml.add_bos_token") { addBOS = value }
         if let value = try metadata.bool("tokenizer.ggml.add_eos_token") { addEOS = value }
         if let value = try metadata.bool("tokenizer.ggml.add_space_prefix") { addSpacePrefix = value }
+        if let value = try metadata.bool("tokenizer.ggml.normalizer.lowercase") { lowercase = value; stripAccents = value }
+        if let value = try metadata.bool("tokenizer.ggml.normalizer.strip_accents") { stripAccents = value }
 
         // llama.cpp gives Phi-3's special tokens the `rstrip` attribute of the
         // original tokenizer by model name, since GGUF has no key for it.

@@ -37,6 +37,10 @@ public struct TokenizerVocabulary: Sendable, Equatable {
     /// (`<|im_end|>`, `<|eot_id|>`, …) that chat models emit instead. The
     /// initializers fill it as llama.cpp does; see ``endOfTurnTexts``.
     public var endOfGenerationTokenIDs: Set<Int>
+    /// WordPiece: whether text is lowercased before matching (`tokenizer.ggml.normalizer.lowercase`).
+    public var lowercase = true
+    /// WordPiece: whether accents are stripped (NFD, marks dropped); by default as ``lowercase``.
+    public var stripAccents = true
     /// Tokens that swallow the whitespace before them when matched in text.
     public var stripsWhitespaceBefore: Set<Int>
     /// Tokens that swallow the whitespace after them when matched in text.
@@ -81,9 +85,19 @@ public struct TokenizerVocabulary: Sendable, Equatable {
             addEOS = false
             addSpacePrefix = false
             ignoreMerges = preTokenizer == .llama3
+        case .wordPiece:
+            // llama.cpp's defaults for BERT: [CLS] text [SEP], [UNK] 100.
+            bosTokenID = 101
+            eosTokenID = 102
+            unknownTokenID = 100
+            paddingTokenID = 0
+            addBOS = true
+            addEOS = true
+            addSpacePrefix = false
+            ignoreMerges = false
         }
         // Defaults that point past a small hand-made vocabulary mean "none".
-        for keyPath in [\Self.bosTokenID, \Self.eosTokenID, \Self.unknownTokenID] {
+        for keyPath in [\Self.bosTokenID, \Self.eosTokenID, \Self.unknownTokenID, \Self.paddingTokenID] {
             if let id = self[keyPath: keyPath], id >= tokens.count { self[keyPath: keyPath] = nil }
         }
         collectEndOfGenerationTokens()

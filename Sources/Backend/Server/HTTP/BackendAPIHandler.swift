@@ -141,6 +141,8 @@ final class BackendAPIHandler: ChannelInboundHandler {
             answerModels(method: head.method, path: path, forwarded: head.headers.contains(name: "x-forwarded-for"), keepAlive: keepAlive, context: context)
         case .generation(let endpoint):
             startGeneration(endpoint, keepAlive: keepAlive, context: context)
+        case .embeddings:
+            answerEmbeddings(keepAlive: keepAlive, context: context)
         case .countTokens:
             countTokens(keepAlive: keepAlive, context: context)
         case .methodNotAllowed:
@@ -204,6 +206,19 @@ final class BackendAPIHandler: ChannelInboundHandler {
         }
     }
 
+    /// Answers `POST /v1/embeddings` (``EmbeddingsAPI``) when the vectors are computed.
+    private func answerEmbeddings(keepAlive: Bool, context: ChannelHandlerContext) {
+        let (host, body) = (self.host, self.body)
+        self.body = ByteBuffer()
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await EmbeddingsAPI.answer(body: body, host: host)
+        }.whenSuccess { status, json in
+            guard let context = handler.value.context else { return }
+            handler.value.respond(status: status, json: json, endpoint: EmbeddingsAPI.path, keepAlive: keepAlive, context: context)
+        }
+    }
+
     // MARK: - Generation
 
     private func startGeneration(_ endpoint: GenerationEndpoint, keepAlive: Bool, context: ChannelHandlerContext) {
@@ -256,9 +271,10 @@ final class BackendAPIHandler: ChannelInboundHandler {
 
             let loop = context.eventLoop
             let handler = NIOLoopBound(self, eventLoop: loop)
+            let scheduler = try service.generationScheduler()
             let ticket: GenerationTicket
             do {
-                ticket = try service.scheduler.submit(
+                ticket = try scheduler.submit(
                     promptTokens: promptTokens, options: request.options(roomLeft: service.contextLength - promptTokens.count)
                 ) { event in
                     loop.execute { handler.value.deliver(event, serial: serial) }
@@ -267,7 +283,7 @@ final class BackendAPIHandler: ChannelInboundHandler {
                 throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error", code: "queue_full")
             }
             generation = Generation(
-                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: service.scheduler, lease: lease, responder: responder,
+                serial: serial, endpoint: endpoint, ticket: ticket, scheduler: scheduler, lease: lease, responder: responder,
                 keepAlive: keepAlive)
             if request.stream {
                 var headers = HTTPHeaders()

@@ -9,6 +9,8 @@ enum BackendRoute: Equatable, Sendable {
     case models
     /// A generation (`POST` to one of ``GenerationEndpoint``'s paths).
     case generation(GenerationEndpoint)
+    /// `POST /v1/embeddings` (``EmbeddingsAPI``).
+    case embeddings
     /// `POST /v1/messages/count_tokens`.
     case countTokens
     /// A known path with a method it does not take.
@@ -16,7 +18,7 @@ enum BackendRoute: Equatable, Sendable {
     case notFound
 
     /// The paths that exist, whatever the method.
-    private static let knownPaths = Set(["/health", "/v1/health", "/metrics", "/v1/models", "/v1/messages/count_tokens"])
+    private static let knownPaths = Set(["/health", "/v1/health", "/metrics", "/v1/models", "/v1/messages/count_tokens", EmbeddingsAPI.path])
         .union(GenerationEndpoint.allCases.map(\.rawValue))
 
     init(method: HTTPMethod, path: String) {
@@ -24,6 +26,7 @@ enum BackendRoute: Equatable, Sendable {
         case (.GET, "/health"), (.GET, "/v1/health"): self = .health
         case (.GET, "/metrics"): self = .metrics
         case (let method, let path) where ModelsAPI.handles(method: method, path: path): self = .models
+        case (.POST, EmbeddingsAPI.path): self = .embeddings
         case (.POST, "/v1/messages/count_tokens"): self = .countTokens
         case (.POST, let path) where GenerationEndpoint(rawValue: path) != nil: self = .generation(GenerationEndpoint(rawValue: path)!)
         case (_, let path) where Self.knownPaths.contains(path): self = .methodNotAllowed
