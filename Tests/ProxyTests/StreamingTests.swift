@@ -45,6 +45,17 @@ import Testing
             self.done.fail(error)
             context.close(promise: nil)
         }
+
+        /// A connection that ends before the response does fails the test
+        /// with that reason (a promise left open would crash the test run).
+        func channelInactive(context: ChannelHandlerContext) {
+            self.done.fail(ConnectionClosedEarly(arrivals: self.arrivals.count))
+        }
+    }
+
+    private struct ConnectionClosedEarly: Error, CustomStringConvertible {
+        let arrivals: Int
+        var description: String { "the proxy closed the connection after \(arrivals) events, before the response ended" }
     }
 
     @Test func eventsArriveOneByOne() async throws {
@@ -63,6 +74,8 @@ import Testing
             }
             .connect(host: "127.0.0.1", port: proxy.port)
             .get()
+        // Whatever ends the test early, the promise is completed (NIO crashes on a leaked one).
+        defer { done.fail(CancellationError()) }
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/sse/\(eventCount)")
         head.headers.add(name: "host", value: "localhost")
         head.headers.add(name: "accept", value: "text/event-stream")
