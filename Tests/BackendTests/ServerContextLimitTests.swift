@@ -10,25 +10,25 @@ import Testing
 struct ServerContextLimitTests {
     @Test func promptPlusMaxTokensBeyondTheContextIs400() async throws {
         try await BackendUnderTest.run(model: "tiny-qwen2-f16") { backend in
-            func post(_ path: String, _ body: String) throws -> RawHTTPResponse {
-                try backend.exchange(
+            func post(_ path: String, _ body: String) async throws -> RawHTTPResponse {
+                try await backend.exchange(
                     "POST \(path) HTTP/1.1",
                     ["Host: 127.0.0.1", "Content-Type: application/json"], body: body)
             }
             // "Hello world" is 2 tokens; the fixture's context is 512.
-            let refused = try post("/v1/completions", #"{"model":"tiny-qwen2-f16","prompt":"Hello world","max_tokens":511}"#)
+            let refused = try await post("/v1/completions", #"{"model":"tiny-qwen2-f16","prompt":"Hello world","max_tokens":511}"#)
             #expect(refused.status == 400)
             #expect(refused.errorCode == "context_length_exceeded")
             #expect(refused.body.contains("512") && refused.body.contains("513") && refused.body.contains("511"))
 
-            let chat = try post("/v1/chat/completions", #"{"model":"tiny-qwen2-f16","max_completion_tokens":600,"messages":[{"role":"user","content":"Hi"}]}"#)
+            let chat = try await post("/v1/chat/completions", #"{"model":"tiny-qwen2-f16","max_completion_tokens":600,"messages":[{"role":"user","content":"Hi"}]}"#)
             #expect(chat.status == 400 && chat.errorCode == "context_length_exceeded")
 
-            let anthropic = try post("/v1/messages", #"{"model":"tiny-qwen2-f16","max_tokens":1024,"messages":[{"role":"user","content":"Hi"}]}"#)
+            let anthropic = try await post("/v1/messages", #"{"model":"tiny-qwen2-f16","max_tokens":1024,"messages":[{"role":"user","content":"Hi"}]}"#)
             #expect(anthropic.status == 400 && anthropic.body.contains("context"))
 
             // Exactly filling the context is allowed.
-            let fits = try post("/v1/completions", #"{"model":"tiny-qwen2-f16","prompt":"Hello world","max_tokens":510,"temperature":0}"#)
+            let fits = try await post("/v1/completions", #"{"model":"tiny-qwen2-f16","prompt":"Hello world","max_tokens":510,"temperature":0}"#)
             #expect(fits.status == 200)
         }
     }

@@ -23,7 +23,7 @@ struct ServerPipeliningTests {
                 post(#"{"model":"tiny-qwen2-f16","max_tokens":1,"temperature":0,"messages":[{"role":"user","content":"Hi"}]}"#),
                 "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
             ]
-            let response = try backend.exchange(Array(requests.joined().utf8))
+            let response = try await backend.exchange(Array(requests.joined().utf8))
             // The long one exceeds the 512-token context: 400 after tokenizing, with both numbers.
             #expect(response.statuses == [400, 400, 200, 200])
             #expect(response.body.contains("context_length_exceeded"))

@@ -49,16 +49,26 @@ struct BackendUnderTest {
 
     /// Sends `request` (a whole HTTP/1.1 message) on a new connection and
     /// reads the answer until the server closes the connection.
-    func exchange(_ request: [UInt8]) throws -> RawHTTPResponse {
-        try RawHTTPResponse.exchange(request, port: port)
+    ///
+    /// The blocking socket calls run on a thread of their own: on the
+    /// cooperative pool (two threads on a 2-core machine) they would starve
+    /// the server's own tasks (finding and leasing a model), and a suite
+    /// running tests in parallel would wait on itself until the timeout.
+    func exchange(_ request: [UInt8]) async throws -> RawHTTPResponse {
+        let port = self.port
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try RawHTTPResponse.exchange(request, port: port) })
+            }
+        }
     }
 
     /// A request with `Connection: close` and the given head lines.
-    func exchange(_ requestLine: String, _ headers: [String], body: String = "") throws -> RawHTTPResponse {
+    func exchange(_ requestLine: String, _ headers: [String], body: String = "") async throws -> RawHTTPResponse {
         var text = requestLine + "\r\n" + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n"
         if !body.isEmpty { text += "Content-Length: \(body.utf8.count)\r\n" }
         text += "\r\n" + body
-        return try exchange(Array(text.utf8))
+        return try await exchange(Array(text.utf8))
     }
 }
 
