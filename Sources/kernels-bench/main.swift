@@ -6,7 +6,7 @@
 // the last-level cache, as in a real forward pass. matMul (prefill) is
 // reported in GFLOP/s. "decode est." turns the matVec speeds into the
 // tokens/s the matrix work of a whole Qwen2.5-0.5B forward pass would allow.
-import Backend
+import Kernels
 import Foundation
 
 struct Shape {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Backend
+@testable import Kernels
 
 /// The quantized types added after the first eight, checked against
 /// gguf-py's `dequantize` through committed fixtures
