@@ -110,41 +110,86 @@ AVX2 static void quantize_blocks256_avx2(const float *x, int64_t n, int8_t *quan
     const __m256i wabs = _mm256_sign_epi8(w, w);     \
     const __m256i asigned = _mm256_sign_epi8(a, w)
 
-AVX2 static float dot_q8_0_avx2(const void *row, const int8_t *quants, const float *scales, int64_t n) {
-    const uint8_t *w = row;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const int64_t blocks = n / 32;
-    for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t *block = w + 34 * b;
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
-        const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));
-        SIGNED_PRODUCT_OPERANDS(q, a, wabs, asigned);
-        const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, asigned), ones);
-        const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);
-        // Alternate accumulators so consecutive blocks do not wait on each other.
-        if (b & 1) acc1 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc1);
-        else acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc0);
-    }
-    return sum_lanes(_mm256_add_ps(acc0, acc1));
+/// The 32 signed weights of a block, as bytes, by type (`block` is the
+/// block's first byte; its F16 scale comes first in every 32-block type).
+AVX2 static inline __m256i weights_q8_0(const uint8_t *block) {
+    return _mm256_loadu_si256((const __m256i *)(block + 2));
 }
 
-VNNI static float dot_q8_0_vnni(const void *row, const int8_t *quants, const float *scales, int64_t n) {
-    const uint8_t *w = row;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const int64_t blocks = n / 32;
-    for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t *block = w + 34 * b;
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
-        const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));
-        SIGNED_PRODUCT_OPERANDS(q, a, wabs, asigned);
-        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wabs, asigned);
-        const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);
-        if (b & 1) acc1 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc1);
-        else acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc0);
-    }
-    return sum_lanes(_mm256_add_ps(acc0, acc1));
+/// 16 bytes of nibbles: the low nibbles are weights 0-15, the high ones 16-31.
+AVX2 static inline __m256i nibbles(const uint8_t *qs) {
+    const __m128i bytes = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask));
 }
+
+/// Q4_0, 18 bytes: f16 d, q[16] nibbles; w = d·(q − 8).
+AVX2 static inline __m256i weights_q4_0(const uint8_t *block) {
+    return _mm256_sub_epi8(nibbles(block + 2), _mm256_set1_epi8(8));
+}
+
+/// Q5_0, 22 bytes: f16 d, qh (bit i: the fifth bit of weight i), q[16]
+/// nibbles; w = d·(q − 16). Each bit of qh becomes 0x10 in its weight's byte:
+/// the 32-bit word broadcast, byte k/8 moved to byte k, tested against bit k mod 8.
+AVX2 static inline __m256i weights_q5_0(const uint8_t *block) {
+    uint32_t bits;
+    memcpy(&bits, block + 2, sizeof bits);
+    // Within each 128-bit half: the low half takes bytes 0, 1 of the word, the high half 2, 3.
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)bits),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    const __m256i fifth = _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles(block + 6), fifth), _mm256_set1_epi8(16));
+}
+
+/// IQ4_NL, 18 bytes: f16 d, q[16] nibbles indexing a table of 16 signed
+/// values (ggml's kvalues_iq4nl); w = d·table[q], the lookup one `vpshufb`.
+AVX2 static inline __m256i weights_iq4_nl(const uint8_t *block) {
+    const __m256i table = _mm256_setr_epi8(
+        -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+        -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+    return _mm256_shuffle_epi8(table, nibbles(block + 2));
+}
+
+AVX2 static inline __m256i block_products_avx2(__m256i wabs, __m256i asigned) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, asigned), _mm256_set1_epi16(1));
+}
+
+VNNI static inline __m256i block_products_vnni(__m256i wabs, __m256i asigned) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), wabs, asigned);
+}
+
+/// A 32-block kernel: per block, the integer Σ w·a of signed weight bytes
+/// (`WEIGHTS`) and activation bytes, times the two scales.
+#define DOT_BLOCKS32(NAME, TARGET, BLOCK_BYTES, WEIGHTS, PRODUCTS)                                      \
+    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales, int64_t n) {  \
+        const uint8_t *w = row;                                                                         \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                  \
+        const int64_t blocks = n / 32;                                                                  \
+        for (int64_t b = 0; b < blocks; ++b) {                                                          \
+            const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
+            const __m256i q = WEIGHTS(block);                                                           \
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));                   \
+            SIGNED_PRODUCT_OPERANDS(q, a, wabs, asigned);                                               \
+            const __m256 sums = _mm256_cvtepi32_ps(PRODUCTS(wabs, asigned));                            \
+            const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);                           \
+            /* Alternate accumulators so consecutive blocks do not wait on each other. */               \
+            if (b & 1) acc1 = _mm256_fmadd_ps(d, sums, acc1);                                           \
+            else acc0 = _mm256_fmadd_ps(d, sums, acc0);                                                 \
+        }                                                                                               \
+        return sum_lanes(_mm256_add_ps(acc0, acc1));                                                    \
+    }
+
+DOT_BLOCKS32(dot_q8_0_avx2, AVX2, 34, weights_q8_0, block_products_avx2)
+DOT_BLOCKS32(dot_q8_0_vnni, VNNI, 34, weights_q8_0, block_products_vnni)
+DOT_BLOCKS32(dot_q4_0_avx2, AVX2, 18, weights_q4_0, block_products_avx2)
+DOT_BLOCKS32(dot_q4_0_vnni, VNNI, 18, weights_q4_0, block_products_vnni)
+DOT_BLOCKS32(dot_q5_0_avx2, AVX2, 22, weights_q5_0, block_products_avx2)
+DOT_BLOCKS32(dot_q5_0_vnni, VNNI, 22, weights_q5_0, block_products_vnni)
+DOT_BLOCKS32(dot_iq4_nl_avx2, AVX2, 18, weights_iq4_nl, block_products_avx2)
+DOT_BLOCKS32(dot_iq4_nl_vnni, VNNI, 18, weights_iq4_nl, block_products_vnni)
 
 // MARK: Q4_K
 
@@ -282,10 +327,14 @@ void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float 
     quantize_blocks256_avx2(x, n, quants, scales, sums);
 }
 
-lmgate_dot_blocks32 lmgate_dot_q8_0(int path) {
-    switch (path) {
-    case LMGATE_KERNELS_AVX2: return dot_q8_0_avx2;
-    case LMGATE_KERNELS_AVX512VNNI: return dot_q8_0_vnni;
+lmgate_dot_blocks32 lmgate_dot_blocks32_kernel(int type, int path) {
+    const int vnni = path == LMGATE_KERNELS_AVX512VNNI;
+    if (path != LMGATE_KERNELS_AVX2 && !vnni) return NULL;
+    switch (type) {
+    case LMGATE_TYPE_Q8_0: return vnni ? dot_q8_0_vnni : dot_q8_0_avx2;
+    case LMGATE_TYPE_Q4_0: return vnni ? dot_q4_0_vnni : dot_q4_0_avx2;
+    case LMGATE_TYPE_Q5_0: return vnni ? dot_q5_0_vnni : dot_q5_0_avx2;
+    case LMGATE_TYPE_IQ4_NL: return vnni ? dot_iq4_nl_vnni : dot_iq4_nl_avx2;
     default: return NULL;
     }
 }
@@ -314,7 +363,7 @@ void lmgate_quantize_blocks32(const float *x, int64_t n, int8_t *quants, float *
 void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float *scales, int16_t *sums) {
     (void)x; (void)n; (void)quants; (void)scales; (void)sums;
 }
-lmgate_dot_blocks32 lmgate_dot_q8_0(int path) { (void)path; return NULL; }
+lmgate_dot_blocks32 lmgate_dot_blocks32_kernel(int type, int path) { (void)type; (void)path; return NULL; }
 lmgate_dot_blocks256 lmgate_dot_q4_K(int path) { (void)path; return NULL; }
 lmgate_dot_blocks256 lmgate_dot_q6_K(int path) { (void)path; return NULL; }
 #endif

@@ -7,7 +7,8 @@ import Foundation
 ///
 /// - ``portable``: the Swift kernels, multiplying unpacked weights in `Float`
 ///   (the only path on arm64 and on x86-64 without AVX2).
-/// - ``avx2``: integer-dot kernels for Q8_0, Q4_K and Q6_K (CKernels,
+/// - ``avx2``: integer-dot kernels for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K and
+///   Q6_K (CKernels,
 ///   `vpmaddubsw`), needing AVX2, FMA and F16C; other types as portable.
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`).
 ///
@@ -100,6 +101,6 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
 
     /// The weight types this path multiplies with integer-dot kernels.
     public var integerTypes: Set<GGMLType> {
-        self == .portable ? [] : [.q8_0, .q4_K, .q6_K]
+        self == .portable ? [] : [.q8_0, .q4_0, .q5_0, .iq4_nl, .q4_K, .q6_K]
     }
 }

@@ -67,9 +67,6 @@ public enum MatrixMultiply {
         for token in 0..<tokens {
             ColumnOrder.toKernelOrder(w.type, x + token * columns, columns: columns, into: ordered + token * columns)
         }
-        if tokens < blasMinimumTokens, matMulByIntegerDots(w, x: x, tokens: tokens, y: y, pool: pool, path: .active) {
-            return
-        }
         if tokens < blasMinimumTokens {
             matMulByRows(w, x: ordered, tokens: tokens, y: y, pool: pool)
         } else {
@@ -77,38 +74,12 @@ public enum MatrixMultiply {
         }
     }
 
-    /// Few tokens on a path with an integer-dot kernel for the type: each
-    /// token's activations quantized once, each row read from memory once and
-    /// dotted with every token while it is in L1. Each result is the one
-    /// ``matVec(_:x:y:pool:)`` gives for that token alone, so sequences
-    /// decoded together get the logits they would get decoded apart.
-    /// Returns `false`, having done nothing, where the path has no such kernel.
-    private static func matMulByIntegerDots(
-        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>,
-        pool: ComputePool, path: KernelPath
-    ) -> Bool {
-        guard path.integerTypes.contains(w.type) else { return false }
-        var vectors: [QuantizedActivations] = []
-        for token in 0..<tokens {
-            guard let vector = QuantizedActivations(w.type, x + token * w.columns, columns: w.columns, path: path) else { break }
-            vectors.append(vector)
-        }
-        defer { vectors.forEach { $0.deallocate() } }
-        guard vectors.count == tokens else { return false }
-        pool.parallelFor(count: w.rows, granularity: 4) { rows in
-            for row in rows {
-                let data = w.rowData(row)
-                for token in 0..<tokens {
-                    y[token * w.rows + row] = vectors[token].dot(data)
-                }
-            }
-        }
-        return true
-    }
-
     /// Few tokens: each row is read from memory once, expanded into an L1
     /// buffer, and dotted with every token's activations, four tokens per
-    /// pass over the buffer.
+    /// pass over the buffer. In `Float` on every path: quantizing the
+    /// activations of a short prompt too (as an integer-dot version of this
+    /// did) took the fixtures' distance from exact past llama.cpp's (Q8_0
+    /// file: 2 top-1 disagreements in 80 against llama.cpp's 1).
     private static func matMulByRows(
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {

@@ -2,7 +2,7 @@ import CKernels
 
 /// An activation vector quantized once per product for the integer-dot
 /// kernels of CKernels: signed bytes in blocks with a `Float` scale each
-/// (32-blocks for Q8_0, 256-blocks with the sums of every 16 for the
+/// (32-blocks for Q8_0, Q4_0, Q5_0 and IQ4_NL, 256-blocks with the sums of every 16 for the
 /// K-quants, whose minimums and offsets need them).
 ///
 /// Accuracy: each activation moves by at most half its block's step
@@ -26,7 +26,8 @@ struct QuantizedActivations {
         guard path.integerTypes.contains(type) else { return nil }
         let found: Kernel?
         switch type {
-        case .q8_0: found = lmgate_dot_q8_0(path.code).map(Kernel.blocks32)
+        case .q8_0, .q4_0, .q5_0, .iq4_nl:
+            found = lmgate_dot_blocks32_kernel(Int32(type.rawValue), path.code).map(Kernel.blocks32)
         case .q4_K: found = lmgate_dot_q4_K(path.code).map(Kernel.blocks256)
         case .q6_K: found = lmgate_dot_q6_K(path.code).map(Kernel.blocks256)
         default: found = nil

@@ -14,7 +14,7 @@ import Testing
 @Suite("Kernels: integer-dot paths against a float reference")
 struct KernelsIntegerDotTests {
     static let paths = KernelPath.allCases.filter { $0 != .portable && $0.isSupported }
-    static let types: [GGMLType] = [.q8_0, .q4_K, .q6_K]
+    static let types: [GGMLType] = [.q8_0, .q4_0, .q5_0, .iq4_nl, .q4_K, .q6_K]
 
     enum Weights: String, CaseIterable {
         case random, allMaximum, zeros, subnormalScales
@@ -46,7 +46,7 @@ struct KernelsIntegerDotTests {
     /// The byte offsets of a block's F16 scale fields.
     static func halfFields(_ type: GGMLType) -> [Int] {
         switch type {
-        case .q8_0: [0]
+        case .q8_0, .q4_0, .q5_0, .iq4_nl: [0]
         case .q4_K: [0, 2]
         case .q6_K: [208]
         default: []
@@ -78,6 +78,12 @@ struct KernelsIntegerDotTests {
                 case .q8_0:
                     // Alternating +127 and −128, the extremes of a signed byte.
                     for index in 2..<34 { bytes[block + index] = index % 2 == 0 ? 0x7F : 0x80 }
+                case .q4_0, .iq4_nl:
+                    // Every nibble 0: the most negative weight (−8, −127).
+                    for index in 2..<18 { bytes[block + index] = 0x00 }
+                case .q5_0:
+                    // Every nibble 15 and fifth bit set: the largest weight, 15.
+                    for index in 2..<22 { bytes[block + index] = 0xFF }
                 case .q4_K:
                     // Every 6-bit scale and minimum 63, every nibble 15.
                     for index in 4..<144 { bytes[block + index] = 0xFF }
@@ -114,7 +120,7 @@ struct KernelsIntegerDotTests {
 
     /// `Σ w·x` in `Double` and its bound (see the suite's comment).
     static func reference(_ matrix: WeightMatrix, row: Int, x: [Float]) -> (value: Double, bound: Double) {
-        let block = matrix.type == .q8_0 ? 32 : 256
+        let block = matrix.type.layout!.elementsPerBlock
         var weights = [Float](repeating: 0, count: matrix.columns)
         weights.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
         var value = 0.0, quantization = 0.0, magnitude = 0.0
@@ -149,35 +155,6 @@ struct KernelsIntegerDotTests {
                     #expect(y[row] == 0)
                 }
             }
-        }
-    }
-
-    @Test("matMul of a few tokens on an integer-dot path gives each token's matVec exactly", arguments: cases.filter {
-        $0.weights == .random && $0.activations == .random
-    })
-    func fewTokensEqualMatVec(testCase: Case) throws {
-        let bytes = Self.weightBytes(testCase.type, .random, seed: 41)
-        let tokens = 5
-        let x = (0..<tokens).flatMap { Self.activations(.random, seed: 50 + UInt64($0)) }
-        let pool = ComputePool(threadCount: 2)
-        try bytes.withUnsafeBytes { raw in
-            let matrix = try WeightMatrix(type: testCase.type, data: raw.baseAddress!, rows: Self.rows, columns: Self.columns)
-            var batched = [Float](repeating: .nan, count: tokens * Self.rows)
-            var separate = [Float](repeating: .nan, count: tokens * Self.rows)
-            KernelPath.$override.withValue(testCase.path) {
-                x.withUnsafeBufferPointer { x in
-                    batched.withUnsafeMutableBufferPointer {
-                        MatrixMultiply.matMul(matrix, x: x.baseAddress!, tokens: tokens, y: $0.baseAddress!, pool: pool)
-                    }
-                    separate.withUnsafeMutableBufferPointer { y in
-                        for token in 0..<tokens {
-                            MatrixMultiply.matVec(
-                                matrix, x: x.baseAddress! + token * Self.columns, y: y.baseAddress! + token * Self.rows, pool: pool)
-                        }
-                    }
-                }
-            }
-            #expect(batched == separate)
         }
     }
 

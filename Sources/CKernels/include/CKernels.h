@@ -43,8 +43,17 @@ typedef float (*lmgate_dot_blocks32)(const void *row, const int8_t *quants, cons
 typedef float (*lmgate_dot_blocks256)(const void *row, const int8_t *quants, const float *scales,
                                       const int16_t *sums, int64_t n);
 
-/// The Q8_0 kernel of `path`, or NULL where the path has none.
-lmgate_dot_blocks32 lmgate_dot_q8_0(int path);
+/// 32-block weight types, by their GGML numbers.
+enum {
+    LMGATE_TYPE_Q4_0 = 2,
+    LMGATE_TYPE_Q5_0 = 6,
+    LMGATE_TYPE_Q8_0 = 8,
+    LMGATE_TYPE_IQ4_NL = 20,
+};
+
+/// The kernel of `path` for a 32-block weight type (Q8_0, Q4_0, Q5_0,
+/// IQ4_NL), or NULL where the path has none.
+lmgate_dot_blocks32 lmgate_dot_blocks32_kernel(int type, int path);
 /// The Q4_K kernel of `path`, or NULL where the path has none.
 lmgate_dot_blocks256 lmgate_dot_q4_K(int path);
 /// The Q6_K kernel of `path`, or NULL where the path has none.
