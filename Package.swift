@@ -13,14 +13,24 @@ let strictSettings: [SwiftSetting] = [
 /// builds, take hours. Debugging the engine itself: remove this line.
 let optimizedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
 
-/// The inference kernels use AVX2, FMA and F16C (Float16 conversion in one
+/// The Swift kernels use AVX2, FMA and F16C (Float16 conversion in one
 /// instruction instead of a library call per element): x86-64 machines from
-/// 2013 on. Without this, Swift compiles for baseline SSE2 x86-64.
+/// 2013 on. Only the Kernels target carries this flag; the integer-dot
+/// kernels of CKernels choose their instructions per function at run time
+/// (``KernelPath``). `LMGATE_KERNELS_BASELINE=1` at build time compiles the
+/// Swift kernels for baseline x86-64 instead, for a machine without AVX2.
 #if arch(x86_64)
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]
+let swiftKernelFlags: [SwiftSetting] = Context.environment["LMGATE_KERNELS_BASELINE"] == "1"
+    ? [optimizedInDebug] : [.unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]
 #else
-let kernelSettings: [SwiftSetting] = [optimizedInDebug]
+let swiftKernelFlags: [SwiftSetting] = [optimizedInDebug]
 #endif
+
+/// The C kernels are optimised in every configuration, for the same reason
+/// as ``optimizedInDebug``; each function names its own instruction set with
+/// `__attribute__((target(...)))`, so the file itself is compiled for the
+/// baseline CPU.
+let cKernelFlags: [CSetting] = [.unsafeFlags(["-O2"])]
 
 let package = Package(
     name: "lmgate",
@@ -73,9 +83,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Integer-dot kernels with intrinsics (instructions Swift cannot reach:
+        // vpdpbusd, maddubs), chosen at run time by CPU features.
+        .target(
+            name: "CKernels",
+            cSettings: cKernelFlags
+        ),
+        // Quantized and float matrix kernels, run-time CPU dispatch.
+        .target(
+            name: "Kernels",
+            dependencies: ["COpenBLAS", "CKernels"],
+            swiftSettings: strictSettings + swiftKernelFlags
+        ),
         .target(
             name: "Backend",
             dependencies: [
+                "Kernels",
                 "COpenBLAS",
                 "OpenAIWire",
                 // The tokenizers' merge queues.
@@ -85,7 +108,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSettings + kernelSettings
+            swiftSettings: strictSettings + [optimizedInDebug]
         ),
         // `lmgate serve`: the proxy and a supervised backend as one deployable.
         .target(
@@ -114,7 +137,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "kernels-bench",
-            dependencies: ["Backend"],
+            dependencies: ["Kernels"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -183,7 +206,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["Backend", "OpenAIWire"],
+            dependencies: ["Backend", "Kernels", "OpenAIWire"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

@@ -6,7 +6,7 @@
 // the last-level cache, as in a real forward pass. matMul (prefill) is
 // reported in GFLOP/s. "decode est." turns the matVec speeds into the
 // tokens/s the matrix work of a whole Qwen2.5-0.5B forward pass would allow.
-import Backend
+import Kernels
 import Foundation
 
 struct Shape {
@@ -140,7 +140,7 @@ func copies(of shape: Shape, type: GGMLType) -> [WeightMatrix] {
     }
 }
 
-print("kernels-bench: \(threads) thread(s), prefill \(promptTokens) tokens")
+print("kernels-bench: \(threads) thread(s), prefill \(promptTokens) tokens, kernels \(KernelPath.active.rawValue)")
 let overhead = measure { _ in pool.parallelFor(count: 1024, granularity: 4) { _ in } }
 print(String(format: "ComputePool.parallelFor round trip (empty body): %.2f µs", overhead * 1e6))
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Backend
 import Logging
 
@@ -36,6 +37,13 @@ struct LMGate: AsyncParsableCommand {
         if let command = CommandLine.arguments.dropFirst().first, engineCommands.contains(command) {
             let logger = Logger(label: "lmgate.engine", factory: { StreamLogHandler.standardError(label: $0) })
             BLASCoreStartup.reexecuteIfNeeded(logger: logger)
+            // A kernel path the CPU lacks is refused here, before any work.
+            do {
+                _ = try KernelPath.select(environment: ProcessInfo.processInfo.environment)
+            } catch {
+                logger.error("\(error.description)")
+                Foundation.exit(2)
+            }
             logger.info("OpenBLAS kernels", metadata: EnginePlatform.current().logMetadata)
         }
         await main(nil)

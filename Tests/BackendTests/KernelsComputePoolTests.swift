@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import Backend
+@testable import Kernels
 
 @Suite("Kernels: ComputePool")
 struct KernelsComputePoolTests {

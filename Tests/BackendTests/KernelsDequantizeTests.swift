@@ -1,5 +1,6 @@
 import Testing
 @testable import Backend
+@testable import Kernels
 
 @Suite("Kernels: dequantization against gguf-py")
 struct KernelsDequantizeTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Backend
+@testable import Kernels
 
 /// The quantized types added after the first eight, checked against
 /// gguf-py's `dequantize` through committed fixtures
@@ -63,8 +64,14 @@ struct KernelsQuantFixtureTests {
     /// The dot path (one token: ``RowDot`` on the stored bytes) and the
     /// tile path (enough tokens for BLAS on ``RowDequantizer`` tiles), each
     /// against the fixture's floats dotted with the activations in `Double`.
+    /// On the float kernels (the integer-dot paths round the activations;
+    /// KernelsIntegerDotTests bounds them).
     @Test("matVec and matMul equal the dot of gguf-py's floats", arguments: types)
     func multiplies(type: GGMLType) throws {
+        try KernelPath.$override.withValue(.portable) { try floatKernelsMultiply(type: type) }
+    }
+
+    func floatKernelsMultiply(type: GGMLType) throws {
         let fixture = try Fixture(type)
         let columns = fixture.columns, rows = fixture.rows
         let tokens = MatrixMultiply.blasMinimumTokens + 3

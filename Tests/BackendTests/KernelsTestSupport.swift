@@ -1,5 +1,6 @@
 import Foundation
 @testable import Backend
+@testable import Kernels
 
 /// A small seeded generator (SplitMix64), so a failing case can be replayed.
 struct SeededRandom: RandomNumberGenerator {

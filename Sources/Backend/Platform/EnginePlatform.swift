@@ -10,11 +10,20 @@ public struct EnginePlatform: Sendable, Equatable {
     public var blasCore: String
     /// Who chose that core.
     public var blasCoreReason: BLASCoreDecision.Reason
+    /// The kernels the engine's own products run (``KernelPath``).
+    public var kernelPath: KernelPath
+    /// Who chose them.
+    public var kernelPathReason: KernelPath.Reason
 
-    public init(cpuModel: String, blasCore: String, blasCoreReason: BLASCoreDecision.Reason) {
+    public init(
+        cpuModel: String, blasCore: String, blasCoreReason: BLASCoreDecision.Reason,
+        kernelPath: KernelPath = .portable, kernelPathReason: KernelPath.Reason = .bestForCPU
+    ) {
         self.cpuModel = cpuModel
         self.blasCore = blasCore
         self.blasCoreReason = blasCoreReason
+        self.kernelPath = kernelPath
+        self.kernelPathReason = kernelPathReason
     }
 
     /// This process's platform. The reason is decided again from the same
@@ -28,11 +37,17 @@ public struct EnginePlatform: Sendable, Equatable {
         case .keep(let kept): reason = kept
         case .reexecute: reason = .chosenByOpenBLAS
         }
-        return EnginePlatform(cpuModel: cpu.model, blasCore: core, blasCoreReason: reason)
+        let kernels = KernelPath.processSelection
+        return EnginePlatform(
+            cpuModel: cpu.model, blasCore: core, blasCoreReason: reason,
+            kernelPath: kernels.path, kernelPathReason: kernels.reason)
     }
 
     /// The fields of the start-up log line.
     public var logMetadata: Logger.Metadata {
-        ["blas.core": "\(blasCore)", "blas.core_reason": "\(blasCoreReason.rawValue)", "cpu": "\(cpuModel)"]
+        [
+            "blas.core": "\(blasCore)", "blas.core_reason": "\(blasCoreReason.rawValue)", "cpu": "\(cpuModel)",
+            "kernels.path": "\(kernelPath.rawValue)", "kernels.path_reason": "\(kernelPathReason.rawValue)",
+        ]
     }
 }

@@ -35,7 +35,8 @@ struct BenchCommand: ParsableCommand {
         let size = String(format: "%.2f MiB", Double(file.fileSize) / 1_048_576)
         // The figures depend on both; a line of its own keeps the table's columns llama-bench's.
         let platform = EnginePlatform.current()
-        print("cpu: \(platform.cpuModel); OpenBLAS core: \(platform.blasCore) (\(platform.blasCoreReason.rawValue))")
+        print("cpu: \(platform.cpuModel); OpenBLAS core: \(platform.blasCore) (\(platform.blasCoreReason.rawValue)); "
+              + "kernels: \(platform.kernelPath.rawValue) (\(platform.kernelPathReason.rawValue))")
         print("| model | size | threads | test | t/s |")
         print("| --- | ---: | ---: | ---: | ---: |")
         var rows: [ModelBenchmark.Row] = []

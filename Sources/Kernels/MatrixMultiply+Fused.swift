@@ -51,31 +51,39 @@ extension MatrixMultiply {
     }
 }
 
-/// An activation vector in one matrix type's kernel order, with the block
-/// sums its kernel reads, and that kernel.
+/// An activation vector prepared for one matrix's rows: quantized for the
+/// integer-dot kernel where the ``KernelPath`` has one for the type, else in
+/// the type's kernel order with the block sums its `Float` kernel reads.
 struct PreparedVector {
     let kernel: RowDot.Kernel
+    let integer: QuantizedActivations?
     let columns: Int
     let ordered: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Float>
 
-    init(_ w: WeightMatrix, _ x: UnsafePointer<Float>) {
+    init(_ w: WeightMatrix, _ x: UnsafePointer<Float>, path: KernelPath = .active) {
         kernel = RowDot.kernel(for: w.type)
         columns = w.columns
-        let sumCount = RowDot.needsActivationSums(w.type) ? columns / 32 : 0
-        ordered = .allocate(capacity: columns + max(sumCount, 1))
-        sums = ordered + columns
-        ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
-        RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+        integer = QuantizedActivations(w.type, x, columns: columns, path: path)
+        let sumCount = integer == nil && RowDot.needsActivationSums(w.type) ? columns / 32 : 0
+        let orderedCount = integer == nil ? columns : 0
+        ordered = .allocate(capacity: orderedCount + max(sumCount, 1))
+        sums = ordered + orderedCount
+        if integer == nil {
+            ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
+            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+        }
     }
 
     /// The dot product of a stored row of the matrix with the vector.
     @inline(__always)
     func dot(_ row: UnsafeRawPointer) -> Float {
-        kernel(row, ordered, sums, columns)
+        if let integer { return integer.dot(row) }
+        return kernel(row, ordered, sums, columns)
     }
 
     func deallocate() {
         ordered.deallocate()
+        integer?.deallocate()
     }
 }

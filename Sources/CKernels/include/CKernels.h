@@ -1,0 +1,62 @@
+// Integer-dot kernels for quantized weights, in C because the instructions
+// they rest on (AVX2 `vpmaddubsw`, AVX-512 VNNI `vpdpbusd`) cannot be reached
+// from Swift. Every function that uses an extension names it with
+// `__attribute__((target(...)))`, so this file is compiled for the baseline
+// CPU and a caller must only reach a function through the dispatch below,
+// after checking the CPU (`lmgate_cpu_supports`).
+//
+// Scheme (as llama.cpp's): the activation vector is quantized once per
+// matrix-vector product to signed 8-bit values in blocks with a `float`
+// scale each, 127 = the block's largest magnitude; a weight block is then
+// multiplied with it in integers, and the scales are applied once per block.
+// - 32-blocks (Q8_0 weights): `quants[n]`, `scales[n / 32]`.
+// - 256-blocks (K-quants): `quants[n]`, `scales[n / 256]`, and `sums[n / 16]`,
+//   the integer sum of every 16 quants (for the weights' minimums and offsets).
+#ifndef LMGATE_CKERNELS_H
+#define LMGATE_CKERNELS_H
+
+#include <stdint.h>
+
+/// Kernel paths, in the order of ``KernelPath``.
+enum {
+    LMGATE_KERNELS_PORTABLE = 0,
+    LMGATE_KERNELS_AVX2 = 1,
+    LMGATE_KERNELS_AVX512VNNI = 2,
+};
+
+/// 1 when this CPU (and the operating system, for the vector registers'
+/// state) supports `path`: AVX2 needs AVX2, FMA and F16C; AVX512VNNI needs
+/// those and AVX-512 F, BW, VL and VNNI. Always 1 for the portable path.
+int lmgate_cpu_supports(int path);
+
+/// Quantizes `n` activations (a multiple of 32) to 32-blocks. Path AVX2 or better.
+void lmgate_quantize_blocks32(const float *x, int64_t n, int8_t *quants, float *scales);
+
+/// Quantizes `n` activations (a multiple of 256) to 256-blocks with the
+/// sums of every 16 quants. Path AVX2 or better.
+void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float *scales, int16_t *sums);
+
+/// The dot product of one stored row of `n` weights with activations in 32-blocks.
+typedef float (*lmgate_dot_blocks32)(const void *row, const int8_t *quants, const float *scales, int64_t n);
+
+/// The dot product of one stored row of `n` weights with activations in 256-blocks.
+typedef float (*lmgate_dot_blocks256)(const void *row, const int8_t *quants, const float *scales,
+                                      const int16_t *sums, int64_t n);
+
+/// 32-block weight types, by their GGML numbers.
+enum {
+    LMGATE_TYPE_Q4_0 = 2,
+    LMGATE_TYPE_Q5_0 = 6,
+    LMGATE_TYPE_Q8_0 = 8,
+    LMGATE_TYPE_IQ4_NL = 20,
+};
+
+/// The kernel of `path` for a 32-block weight type (Q8_0, Q4_0, Q5_0,
+/// IQ4_NL), or NULL where the path has none.
+lmgate_dot_blocks32 lmgate_dot_blocks32_kernel(int type, int path);
+/// The Q4_K kernel of `path`, or NULL where the path has none.
+lmgate_dot_blocks256 lmgate_dot_q4_K(int path);
+/// The Q6_K kernel of `path`, or NULL where the path has none.
+lmgate_dot_blocks256 lmgate_dot_q6_K(int path);
+
+#endif

@@ -1,0 +1,106 @@
+import CKernels
+import Foundation
+
+/// The set of kernels the engine multiplies with, chosen once per process
+/// by the CPU's features, so that one binary runs the fastest kernels a
+/// machine offers and never an instruction it lacks.
+///
+/// - ``portable``: the Swift kernels, multiplying unpacked weights in `Float`
+///   (the only path on arm64 and on x86-64 without AVX2).
+/// - ``avx2``: integer-dot kernels for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K and
+///   Q6_K (CKernels,
+///   `vpmaddubsw`), needing AVX2, FMA and F16C; other types as portable.
+/// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`).
+///
+/// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path
+/// explicitly; a path the CPU lacks, or a name not listed, is refused
+/// (``select(environment:supports:)``) rather than run into an illegal
+/// instruction.
+///
+/// The Swift kernels themselves are compiled for AVX2 on x86-64 (see
+/// Package.swift); building with `LMGATE_KERNELS_BASELINE=1` removes that
+/// for a machine without it.
+public enum KernelPath: String, CaseIterable, Sendable, Comparable {
+    case portable
+    case avx2
+    case avx512vnni
+
+    /// The environment variable that chooses a path explicitly.
+    public static let variable = "LMGATE_KERNELS"
+
+    /// The path's number in CKernels.
+    var code: Int32 {
+        switch self {
+        case .portable: Int32(LMGATE_KERNELS_PORTABLE)
+        case .avx2: Int32(LMGATE_KERNELS_AVX2)
+        case .avx512vnni: Int32(LMGATE_KERNELS_AVX512VNNI)
+        }
+    }
+
+    /// Whether this CPU, and the operating system's saved register state,
+    /// run the path's instructions (cpuid and `xgetbv`, read in CKernels).
+    public var isSupported: Bool { lmgate_cpu_supports(code) != 0 }
+
+    /// The fastest path this CPU runs.
+    public static var best: KernelPath { allCases.last { $0.isSupported } ?? .portable }
+
+    public static func < (lhs: KernelPath, rhs: KernelPath) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+
+    /// Who chose a path.
+    public enum Reason: String, Sendable {
+        case bestForCPU = "best for this CPU"
+        case setByUser = "set by LMGATE_KERNELS"
+    }
+
+    /// A refused ``variable``.
+    public struct SelectionError: Error, CustomStringConvertible, Equatable {
+        /// The value that was refused.
+        public let requested: String
+        /// Why.
+        public let description: String
+    }
+
+    /// The path for `environment`: the one ``variable`` names, if the CPU
+    /// (`supports`) runs it, else the best supported one.
+    ///
+    /// - Throws: ``SelectionError`` if the variable names an unknown path
+    ///   or one this CPU does not run.
+    public static func select(
+        environment: [String: String], supports: (KernelPath) -> Bool = { $0.isSupported }
+    ) throws(SelectionError) -> (path: KernelPath, reason: Reason) {
+        if let requested = environment[variable], !requested.isEmpty {
+            guard let path = KernelPath(rawValue: requested.lowercased()) else {
+                let known = allCases.map(\.rawValue).joined(separator: ", ")
+                throw SelectionError(requested: requested, description: "\(variable)=\(requested) is not a kernel path (\(known))")
+            }
+            guard supports(path) else {
+                throw SelectionError(requested: requested, description: "\(variable)=\(requested): this CPU does not run that path")
+            }
+            return (path, .setByUser)
+        }
+        let best = allCases.last(where: supports) ?? .portable
+        return (best, .bestForCPU)
+    }
+
+    /// The process's path and why, chosen on first use. A refused
+    /// ``variable`` leaves the best path here; the engine's commands check
+    /// ``select(environment:supports:)`` first and stop with its error.
+    public static let processSelection: (path: KernelPath, reason: Reason) = {
+        (try? select(environment: ProcessInfo.processInfo.environment)) ?? (best, .bestForCPU)
+    }()
+
+    /// Set for a scope to run its products on another path (tests compare
+    /// paths in one process); read where a product is prepared, on the
+    /// calling thread.
+    @TaskLocal public static var override: KernelPath?
+
+    /// The path products use now: ``override`` or ``processSelection``.
+    public static var active: KernelPath { override ?? processSelection.path }
+
+    /// The weight types this path multiplies with integer-dot kernels.
+    public var integerTypes: Set<GGMLType> {
+        self == .portable ? [] : [.q8_0, .q4_0, .q5_0, .iq4_nl, .q4_K, .q6_K]
+    }
+}
