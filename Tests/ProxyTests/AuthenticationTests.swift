@@ -139,7 +139,9 @@ import Testing
             clientAddress: "192.0.2.10", eventLoop: MultiThreadedEventLoopGroup.singleton.next()))
         guard case .decided(let decision) = locked else { Issue.record("a locked-out request must not wait for hashing"); return }
         #expect(decision.status == .tooManyRequests && decision.code == "too_many_failed_attempts")
-        #expect((60...120).contains(Int(decision.rejectionHeaders["retry-after"].first ?? "") ?? 0))
+        // At most the lockout's length; how much of it is left depends on how long the
+        // three hashes took, which on a loaded 2-core machine can be a minute.
+        #expect((1...120).contains(Int(decision.rejectionHeaders["retry-after"].first ?? "") ?? 0))
         // Other addresses are not affected; expiry is checked with a controlled clock in failureTrackerCountsWithinTheWindowOnly.
         #expect(try await access.decide(good, client: "192.0.2.11").status == .ok)
     }
