@@ -248,7 +248,9 @@ def test_malformed_json_is_400(backend):
     ("stop", 5, "stop", "string or an array"),
     ("n", 2, "n", "not supported"),
     ("tools", [{"type": "function", "function": {"name": "f", "parameters": "x"}}], "tools", "must be an object"),
-    ("response_format", {"type": "json_object"}, "response_format", "not supported"),
+    ("response_format", {"type": "xml"}, "response_format", "must be \"text\", \"json_object\" or \"json_schema\""),
+    ("response_format", {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "a+"}}},
+     "response_format", "cannot be enforced"),
     ("messages", [], "messages", "must not be empty"),
     ("messages", [{"role": "tool", "content": "x"}], "messages[0].role", "tool messages"),
 ])
