@@ -12,13 +12,20 @@ struct ToolCallStream {
     private var parser: any ToolCallParser
     private let makeID: @Sendable () -> String
     private let parallel: Bool
+    /// The call markup after the output that the output does not contain (see ``ForcedToolCall``).
+    private let closing: String
     /// The calls given so far.
     private(set) var calls: [ToolCall] = []
 
-    init(parser: any ToolCallParser, parallel: Bool, makeID: @escaping @Sendable () -> String) {
+    /// A stream whose parser has read `opening` before the output (the call
+    /// markup written into the prompt) and reads `closing` after it.
+    init(parser: any ToolCallParser, parallel: Bool, opening: String = "", closing: String = "", makeID: @escaping @Sendable () -> String) {
         self.parser = parser
         self.parallel = parallel
+        self.closing = closing
         self.makeID = makeID
+        // The opening alone is never a whole call nor text the parser gives back.
+        _ = self.parser.feed(opening)
     }
 
     mutating func feed(_ text: String) -> [Event] {
@@ -26,7 +33,7 @@ struct ToolCallStream {
     }
 
     mutating func finish() -> [Event] {
-        events(parser.finish())
+        events(parser.feed(closing) + parser.finish())
     }
 
     private mutating func events(_ outputs: [ToolCallOutput]) -> [Event] {

@@ -14,8 +14,14 @@ struct PreparedGeneration: Sendable {
 
     /// Parses `body` as a request to `endpoint` and tokenizes its prompt for `service`.
     init(endpoint: GenerationEndpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
-        let request = try endpoint.api.request(from: RequestBody.object(body))
+        var request = try endpoint.api.request(from: RequestBody.object(body))
         guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
+        if let forced = request.toolCallConstraint {
+            // A forced call's grammar replaces `response_format`'s: the answer is the call, not content.
+            let call = try ForcedToolCall(forced, format: service.template.toolSupport.format)
+            request.forcedCall = call
+            request.constraint = call.constraint
+        }
         let promptTokens = try Self.promptTokens(of: request, service: service)
         guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
         guard promptTokens.count < service.contextLength else {
@@ -38,6 +44,7 @@ struct PreparedGeneration: Sendable {
     static func promptTokens(of request: GenerationRequest, service: ModelService) throws(APIError) -> [Int] {
         guard case .chat(let messages) = request.prompt, !request.templateTools.isEmpty else { return try service.tokens(for: request.prompt) }
         return try ModelService.tokens(
-            ofChat: messages, tools: request.templateTools, template: service.template, tokenizer: service.tokenizer)
+            ofChat: messages, tools: request.templateTools, template: service.template, tokenizer: service.tokenizer,
+            prefill: request.forcedCall?.prefill ?? "")
     }
 }
