@@ -121,6 +121,14 @@ struct ForcedToolCallTests {
         #expect(grammarAccepts(parallel.constraint.grammar, "[\(one),\(one)]"))
         let single = try ForcedToolCall(ToolCallConstraint(tools: [Self.time], parallel: false), format: .mistral)
         #expect(grammarAccepts(single.constraint.grammar, "[\(one)]") && !grammarAccepts(single.constraint.grammar, "[\(one),\(one)]"))
+
+        // The tool's own `$ref`s still point at its `$defs` inside the call's schema, even under a property called "const".
+        let odd = ToolDefinition(
+            name: "odd", parameters: try schema(##"{"$defs":{"z":{"enum":["a"]}},"type":"object","properties":{"const":{"$ref":"#/$defs/z"}},"required":["const"]}"##))
+        let both = try ForcedToolCall(ToolCallConstraint(tools: [Self.time, odd], parallel: false), format: .hermes)
+        #expect(grammarAccepts(both.constraint.grammar, #"{"name":"odd","arguments":{"const":"a"}}"#))
+        #expect(!grammarAccepts(both.constraint.grammar, #"{"name":"odd","arguments":{"const":"b"}}"#))
+        #expect(grammarAccepts(both.constraint.grammar, #"{"name":"get_time","arguments":{"zone":"PST"}}"#))
     }
 
     @Test("a forced call of a tool whose schema cannot be enforced is a 400 on tools naming the tool and the feature")

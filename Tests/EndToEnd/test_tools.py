@@ -281,6 +281,13 @@ def test_anthropic_any_forces_a_tool_use_block(backend):
     assert uses
     check_forced_calls([(block.name, json.dumps(block.input)) for block in uses], FORCED_SCHEMAS)
 
+    with client.messages.stream(
+            model=backend.model, max_tokens=96, tools=tools, tool_choice={"type": "tool", "name": "get_time"},
+            messages=ANTHROPIC_ROUND_TRIP[:1]) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    check_forced_calls([(block.name, json.dumps(block.input)) for block in final.content if block.type == "tool_use"], ["get_time"])
+
 
 CITY_SCHEMA = {"type": "object", "properties": {
     "name": {"type": "string", "maxLength": 24}, "population": {"type": "integer", "minimum": 0, "maximum": 100000000}},
@@ -302,6 +309,17 @@ def test_responses_text_format_and_a_forced_function_call(backend, client):
     calls = [item for item in called.output if item.type == "function_call"]
     assert called.status == "completed" and calls
     check_forced_calls([(call.name, call.arguments) for call in calls], FORCED_SCHEMAS)
+
+    with client.responses.stream(
+            model=backend.model, input="What is the weather in Paris?", tools=tools,
+            tool_choice={"type": "function", "name": "get_weather"}, max_output_tokens=96, temperature=0) as stream:
+        events = list(stream)
+    final = events[-1].response
+    assert events[-1].type == "response.completed"
+    streamed = [item for item in final.output if item.type == "function_call"]
+    check_forced_calls([(call.name, call.arguments) for call in streamed], ["get_weather"])
+    deltas = "".join(event.delta for event in events if event.type == "response.function_call_arguments.delta")
+    assert deltas == "".join(call.arguments for call in streamed)
 
     with pytest.raises(openai.BadRequestError) as raised:
         client.responses.create(

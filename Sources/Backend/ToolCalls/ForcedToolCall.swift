@@ -96,6 +96,9 @@ struct ForcedToolCall: Sendable {
                 case ("const", _), ("enum", _), ("default", _), ("examples", _):
                     // Values, not schemas: a "$ref" member inside one is data.
                     result[key] = value
+                case ("properties", .object(let named)), ("$defs", .object(let named)), ("definitions", .object(let named)):
+                    // Maps of names to schemas: a property may be called "const" or "enum".
+                    result[key] = .object(named.mapValues { rebased($0, onto: pointer) })
                 default:
                     result[key] = rebased(value, onto: pointer)
                 }
