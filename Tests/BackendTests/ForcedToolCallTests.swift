@@ -20,7 +20,7 @@ struct ForcedToolCallTests {
     /// The call the demo model makes under `forced`, through the prompt, the
     /// grammar and the format's parser as the server runs them.
     private func forcedCalls(
-        _ forced: ToolCallConstraint, template: ChatTemplate, format: ToolCallFormat, seed: UInt64
+        _ forced: ToolCallConstraint, template: ChatTemplate, format: ToolCallFormat, seed: UInt64, maxTokens: Int = 300
     ) throws -> (calls: [ToolCall], text: String, finish: GenerationResult.FinishReason) {
         let generator = try TextGenerator(path: try DemoModel.require(), threads: 2)
         let call = try ForcedToolCall(forced, format: format)
@@ -31,9 +31,9 @@ struct ForcedToolCallTests {
         sampling.temperature = seed == 0 ? 0 : 1
         sampling.seed = seed
         let result = try generator.generate(
-            promptTokens: prompt, options: GenerationOptions(maxTokens: 300, sampling: sampling, constraint: call.constraint))
+            promptTokens: prompt, options: GenerationOptions(maxTokens: maxTokens, sampling: sampling, constraint: call.constraint))
         var stream = ToolCallStream(
-            parser: format.makeParser(), parallel: forced.parallel, opening: call.prefill, closing: call.closing, makeID: { "call_1" })
+            parser: format.makeParser(), parallel: forced.parallel, opening: call.prefill, makeID: { "call_1" })
         var calls: [ToolCall] = []
         var text = ""
         for event in stream.feed(result.text) + stream.finish() {
@@ -72,6 +72,14 @@ struct ForcedToolCallTests {
         for call in calls { #expect(try isValid(call, of: tools), "\(call)") }
     }
 
+    @Test("a forced call cut short by the token limit is the text written, not a call")
+    func cutShort() throws {
+        let (calls, text, finish) = try forcedCalls(
+            ToolCallConstraint(tools: [Self.weather], parallel: false), template: .chatML, format: .hermes, seed: 0, maxTokens: 3)
+        #expect(finish == .length && calls.isEmpty)
+        #expect(text.hasPrefix("<tool_call>\n") && !text.contains("</tool_call>"), "\(text)")
+    }
+
     @Test("a named function: the call is of that function", arguments: [0, 1] as [UInt64])
     func namedFunction(seed: UInt64) throws {
         let (calls, text, _) = try forcedCalls(
@@ -108,7 +116,7 @@ struct ForcedToolCallTests {
     @Test("the call grammar takes only the allowed calls, in the format's keys")
     func grammarShape() throws {
         let hermes = try ForcedToolCall(ToolCallConstraint(tools: [Self.weather, Self.time], parallel: true), format: .hermes)
-        #expect(hermes.prefill == "<tool_call>\n" && hermes.closing == "\n</tool_call>")
+        #expect(hermes.prefill == "<tool_call>\n")
         #expect(grammarAccepts(hermes.constraint.grammar, #"{"name":"get_time","arguments":{"zone":"CET"}}"#))
         #expect(!grammarAccepts(hermes.constraint.grammar, #"{"name":"get_time","arguments":{"zone":"XYZ"}}"#))
         #expect(!grammarAccepts(hermes.constraint.grammar, #"{"name":"other","arguments":{}}"#))

@@ -280,6 +280,10 @@ def test_anthropic_any_forces_a_tool_use_block(backend):
     uses = [block for block in message.content if block.type == "tool_use"]
     assert uses
     check_forced_calls([(block.name, json.dumps(block.input)) for block in uses], FORCED_SCHEMAS)
+    # The call markup the prompt ends with is counted as the generation ran it.
+    counted = client.messages.count_tokens(
+        model=backend.model, tools=tools, tool_choice={"type": "any"}, messages=ANTHROPIC_ROUND_TRIP[:1])
+    assert counted.input_tokens == message.usage.input_tokens + (message.usage.cache_read_input_tokens or 0)
 
     with client.messages.stream(
             model=backend.model, max_tokens=96, tools=tools, tool_choice={"type": "tool", "name": "get_time"},

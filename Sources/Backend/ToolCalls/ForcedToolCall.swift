@@ -5,22 +5,24 @@
 ///
 /// The call's markup around the JSON is not part of the grammar: the
 /// opening (``prefill``) is written into the prompt after the generation
-/// prompt, and the closing (``closing``) is given to the parser after the
-/// output, which ends where the JSON does. The reason: the wrappers
-/// (`<tool_call>`, `[TOOL_CALLS]`) are single control tokens in the
-/// vocabularies that have them (Qwen 2.5, Mistral), which the token filter
-/// never allows and its trie leaves out; in the prompt they are tokenized
-/// like the template's own markup, and the grammar stays one JSON document.
+/// prompt, and the output ends where the JSON does. The reason: the
+/// wrappers (`<tool_call>`, `[TOOL_CALLS]`) are single control tokens in
+/// the vocabularies that have them (Qwen 2.5, Mistral), which the token
+/// filter never allows and its trie leaves out; in the prompt they are
+/// tokenized like the template's own markup, and the grammar stays one JSON
+/// document. Hermes' closing `</tool_call>` is not added after the output:
+/// ``TaggedToolCallParser`` takes a whole call whose closing tag never came,
+/// and an output cut short by the token limit is then given back as the
+/// text it is, nothing appended that the model did not write.
 ///
 /// Several calls (`parallel`) are possible only in Mistral's format, whose
 /// calls are one JSON array; Hermes and Llama 3.x write one document per
 /// call with markup between them, which would need a literal-sequence rule
 /// in the grammar, so there a forced call is exactly one call.
 struct ForcedToolCall: Sendable {
-    /// Written into the prompt after the generation prompt: the start of the call markup.
+    /// Written into the prompt after the generation prompt, and read by the
+    /// parser before the output: the start of the call markup.
     let prefill: String
-    /// What the parser reads after the output: the end of the call markup, never generated.
-    let closing: String
     /// The grammar of the call's JSON.
     let constraint: OutputConstraint
 
@@ -41,13 +43,13 @@ struct ForcedToolCall: Sendable {
         let schema: JSONValue
         switch format {
         case .hermes:
-            (prefill, closing) = ("<tool_call>\n", "\n</tool_call>")
+            prefill = "<tool_call>\n"
             schema = Self.callSchema(forced.tools, argumentsKey: "arguments", at: "#")
         case .llamaJSON:
-            (prefill, closing) = ("", "")
+            prefill = ""
             schema = Self.callSchema(forced.tools, argumentsKey: "parameters", at: "#")
         case .mistral:
-            (prefill, closing) = (MistralToolCallParser.marker, "")
+            prefill = MistralToolCallParser.marker
             var array: [String: JSONValue] = [
                 "type": "array", "minItems": 1, "items": Self.callSchema(forced.tools, argumentsKey: "arguments", at: "#/items"),
             ]

@@ -12,17 +12,14 @@ struct ToolCallStream {
     private var parser: any ToolCallParser
     private let makeID: @Sendable () -> String
     private let parallel: Bool
-    /// The call markup after the output that the output does not contain (see ``ForcedToolCall``).
-    private let closing: String
     /// The calls given so far.
     private(set) var calls: [ToolCall] = []
 
-    /// A stream whose parser has read `opening` before the output (the call
-    /// markup written into the prompt) and reads `closing` after it.
-    init(parser: any ToolCallParser, parallel: Bool, opening: String = "", closing: String = "", makeID: @escaping @Sendable () -> String) {
+    /// A stream whose parser has read `opening` before the output: the call
+    /// markup a forced call writes into the prompt (see ``ForcedToolCall``).
+    init(parser: any ToolCallParser, parallel: Bool, opening: String = "", makeID: @escaping @Sendable () -> String) {
         self.parser = parser
         self.parallel = parallel
-        self.closing = closing
         self.makeID = makeID
         // The opening alone is never a whole call nor text the parser gives back.
         _ = self.parser.feed(opening)
@@ -33,7 +30,7 @@ struct ToolCallStream {
     }
 
     mutating func finish() -> [Event] {
-        events(parser.feed(closing) + parser.finish())
+        events(parser.finish())
     }
 
     private mutating func events(_ outputs: [ToolCallOutput]) -> [Event] {

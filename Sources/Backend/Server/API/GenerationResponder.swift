@@ -42,7 +42,7 @@ struct ResponseContext {
         let format = toolCallFormat
         return ToolCallStream(
             parser: format.makeParser(), parallel: request.parallelToolCalls, opening: request.forcedCall?.prefill ?? "",
-            closing: request.forcedCall?.closing ?? "", makeID: makeID ?? { format.makeCallID() })
+            makeID: makeID ?? { format.makeCallID() })
     }
 
     /// A random id with `prefix`.
