@@ -237,7 +237,9 @@ struct ServerResponsesRenderingTests {
             (#""input":[{"type":"reasoning","summary":[]}]"#, "input[0].type"),
             (#""input":"x","tools":[{"type":"web_search"}]"#, "tools"),
             (#""input":"x","tools":\#(tools),"tool_choice":{"type":"function","name":"nope"}"#, "tool_choice"),
-            (#""input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{}}}"#, "text.format"),
+            (#""input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{"type":"string","pattern":"a+"}}}"#, "text.format"),
+            (#""input":"x","text":{"format":{"type":"json_schema","name":"n"}}"#, "text.format"),
+            (#""input":"x","text":{"format":{"type":"yaml"}}"#, "text.format"),
         ])
     func badRequests(fields: String, parameter: String) throws {
         let body = try object(#"{"model":"m",\#(fields)}"#)

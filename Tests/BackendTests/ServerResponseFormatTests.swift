@@ -26,6 +26,20 @@ struct ServerResponseFormatTests {
         #expect(completion.constraint != nil)
     }
 
+    @Test("the Responses API's text.format constrains the output as response_format does")
+    func responsesTextFormat() throws {
+        func request(_ format: String) throws -> GenerationRequest {
+            try ResponsesAPI.request(from: try #require(JSONValue.parse(Data(#"{"model":"m","input":"x","text":{"format":\#(format)}}"#.utf8))?.objectValue))
+        }
+        #expect(try request(#"{"type":"text"}"#).constraint == nil)
+        let object = try #require(try request(#"{"type":"json_object"}"#).options(roomLeft: 10).constraint)
+        #expect(grammarAccepts(object.grammar, #"{"a":1}"#) && !grammarAccepts(object.grammar, "[1]"))
+        let strict = try request(#"{"type":"json_schema","name":"p","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}}"#)
+        let grammar = try #require(strict.options(roomLeft: 10).constraint).grammar
+        #expect(grammarAccepts(grammar, #"{"a":1}"#) && !grammarAccepts(grammar, #"{"a":1,"b":2}"#))
+        #expect(strict.echo["text"]?.objectValue?["format"]?.objectValue?["name"] == .string("p"))
+    }
+
     @Test(
         "unenforceable or malformed formats are a 400 on response_format naming the problem",
         arguments: [

@@ -1,7 +1,8 @@
 """End-to-end tests of structured output on the default model
 (SmolLM2-135M-Instruct, Q4_1) through the OpenAI SDK: 200 generated JSON
 Schemas, each answer validated by the `jsonschema` package; the SDK's own
-`chat.completions.parse` with a Pydantic model; json_object mode; a token
+`chat.completions.parse` and `responses.parse` (the Responses API's
+`text.format`) with a Pydantic model; json_object mode; a token
 limit that cuts the JSON short; and schemas the server refuses."""
 import concurrent.futures
 import json
@@ -82,6 +83,23 @@ def test_sdk_parse_with_a_pydantic_model(client):
     country = choice.message.parsed
     assert isinstance(country, Country)
     assert country.continent in ("Africa", "America", "Asia", "Europe", "Oceania")
+
+
+def test_responses_parse_and_stream_with_text_format(client):
+    # The Responses API's text.format: the SDK's own responses.parse sends the
+    # Pydantic model's strict schema there; a stream's text validates too.
+    parsed = client.responses.parse(
+        model=MODEL, temperature=0, max_output_tokens=300, input="Describe France.", text_format=Country)
+    assert parsed.status == "completed", parsed.output_text
+    assert isinstance(parsed.output_parsed, Country)
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
+                                               "population": {"type": "integer", "minimum": 0}},
+              "required": ["city", "population"], "additionalProperties": False}
+    with client.responses.stream(
+            model=MODEL, temperature=0, max_output_tokens=300, input="Name a city and its population.",
+            text={"format": {"type": "json_schema", "name": "city", "schema": schema, "strict": True}}) as stream:
+        final = stream.get_final_response()
+    jsonschema.validate(json.loads(final.output_text), schema)
 
 
 def test_json_object_mode_answers_an_object(client):

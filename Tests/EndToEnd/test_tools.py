@@ -7,10 +7,13 @@ A 135M model's free choice to call a tool is not reliable, so the parsing of
 calls from output is tested in Swift on model outputs in each format
 (ToolCallParserTests, ServerAPIRenderingTests); here the round trip is
 checked to reach the template (the prompt grows by what the tools and
-results add) and every answer to have the shape the SDKs accept."""
+results add) and every answer to have the shape the SDKs accept. Forced
+calls (`required`, a named function, Anthropic's `any`) are enforced by the
+grammar, so there every model's answer is a valid call."""
 import json
 
 import anthropic
+import jsonschema
 import httpx2 as httpx
 import openai
 import pytest
@@ -77,16 +80,67 @@ def test_two_tools_reach_the_template_and_the_answer_parses(backend, client):
     assert none.usage.prompt_tokens == plain.usage.prompt_tokens
 
 
-def test_required_without_a_call_returns_what_the_model_wrote(backend, client):
-    # Until grammar-constrained sampling enforces it, a forced call the model
-    # did not make is its text with finish_reason stop (or length), never an error.
+FORCED_TOOLS = [
+    {"type": "function", "function": {
+        "name": name, "description": description,
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 24}}, "required": ["city"]}}}
+    for name, description in (("get_weather", "The current weather in a city"), ("get_time", "The local time in a city"))
+]
+FORCED_SCHEMAS = {tool["function"]["name"]: tool["function"]["parameters"] for tool in FORCED_TOOLS}
+
+
+def check_forced_calls(name_arguments, allowed):
+    """Each call is of an allowed tool, its arguments JSON that its schema validates."""
+    assert name_arguments
+    for name, arguments in name_arguments:
+        assert name in allowed
+        jsonschema.validate(json.loads(arguments), FORCED_SCHEMAS[name])
+
+
+def test_required_forces_a_valid_call(backend, client):
+    # Grammar-constrained: even a model that would not call (the demo model's
+    # random weights) makes a call of one of the tools, with valid arguments.
     response = client.chat.completions.create(
-        model=backend.model, messages=[QUESTION], tools=TOOLS, tool_choice="required", max_tokens=16, temperature=0)
-    check_answer(response.choices[0])
+        model=backend.model, messages=[QUESTION], tools=FORCED_TOOLS, tool_choice="required", parallel_tool_calls=False,
+        max_tokens=96, temperature=0)
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls" and len(choice.message.tool_calls) == 1
+    check_forced_calls([(call.function.name, call.function.arguments) for call in choice.message.tool_calls], FORCED_SCHEMAS)
+
+    stream = client.chat.completions.create(
+        model=backend.model, messages=[QUESTION], tools=FORCED_TOOLS, tool_choice="required", max_tokens=96, temperature=0,
+        stream=True)
+    calls, reasons = {}, []
+    for chunk in stream:
+        for streamed in chunk.choices:
+            for delta in streamed.delta.tool_calls or []:
+                name, arguments = calls.get(delta.index, ("", ""))
+                calls[delta.index] = (name + (delta.function.name or ""), arguments + (delta.function.arguments or ""))
+            if streamed.finish_reason:
+                reasons.append(streamed.finish_reason)
+    assert reasons == ["tool_calls"]
+    check_forced_calls(list(calls.values()), FORCED_SCHEMAS)
+
+
+def test_a_named_function_is_the_call(backend, client):
     named = client.chat.completions.create(
-        model=backend.model, messages=[QUESTION], tools=TOOLS, max_tokens=16, temperature=0,
+        model=backend.model, messages=[QUESTION], tools=FORCED_TOOLS, max_tokens=96, temperature=0,
         tool_choice={"type": "function", "function": {"name": "get_time"}})
-    check_answer(named.choices[0])
+    choice = named.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    check_forced_calls([(call.function.name, call.function.arguments) for call in choice.message.tool_calls], ["get_time"])
+
+
+def test_a_forced_call_of_an_unenforceable_schema_is_400(backend):
+    tools = [{"type": "function", "function": {
+        "name": "lookup", "parameters": {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]+$"}}}}}]
+    body = {"model": backend.model, "messages": [QUESTION], "max_tokens": 2, "tools": tools, "tool_choice": "required"}
+    response = backend.post("/v1/chat/completions", body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == "tools" and "lookup" in error["message"] and "pattern" in error["message"]
+    # Under auto nothing is forced: the request runs unconstrained.
+    assert backend.post("/v1/chat/completions", {**body, "tool_choice": "auto"}).status_code == 200
 
 
 def test_round_trip_call_result_answer(backend, client):
@@ -214,3 +268,65 @@ def test_responses_with_a_function_tool(backend, client):
     with pytest.raises(openai.BadRequestError) as raised:
         client.responses.create(model=backend.model, input="Hi", previous_response_id="resp_123")
     assert raised.value.body["param"] == "previous_response_id"
+
+
+def test_anthropic_any_forces_a_tool_use_block(backend):
+    client = anthropic.Anthropic(base_url=backend.base_url, api_key="unused-local-key", max_retries=0)
+    tools = [{"name": tool["function"]["name"], "description": tool["function"]["description"],
+              "input_schema": tool["function"]["parameters"]} for tool in FORCED_TOOLS]
+    message = client.messages.create(
+        model=backend.model, max_tokens=96, tools=tools, tool_choice={"type": "any"}, messages=ANTHROPIC_ROUND_TRIP[:1])
+    assert message.stop_reason == "tool_use"
+    uses = [block for block in message.content if block.type == "tool_use"]
+    assert uses
+    check_forced_calls([(block.name, json.dumps(block.input)) for block in uses], FORCED_SCHEMAS)
+    # The call markup the prompt ends with is counted as the generation ran it.
+    counted = client.messages.count_tokens(
+        model=backend.model, tools=tools, tool_choice={"type": "any"}, messages=ANTHROPIC_ROUND_TRIP[:1])
+    assert counted.input_tokens == message.usage.input_tokens + (message.usage.cache_read_input_tokens or 0)
+
+    with client.messages.stream(
+            model=backend.model, max_tokens=96, tools=tools, tool_choice={"type": "tool", "name": "get_time"},
+            messages=ANTHROPIC_ROUND_TRIP[:1]) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    check_forced_calls([(block.name, json.dumps(block.input)) for block in final.content if block.type == "tool_use"], ["get_time"])
+
+
+CITY_SCHEMA = {"type": "object", "properties": {
+    "name": {"type": "string", "maxLength": 24}, "population": {"type": "integer", "minimum": 0, "maximum": 100000000}},
+    "required": ["name", "population"], "additionalProperties": False}
+
+
+def test_responses_text_format_and_a_forced_function_call(backend, client):
+    response = client.responses.create(
+        # Room for the whitespace the grammar allows between tokens, which the demo model's random weights favour.
+        model=backend.model, input="Name a city and its population, as JSON.", max_output_tokens=320, temperature=0,
+        text={"format": {"type": "json_schema", "name": "city", "schema": CITY_SCHEMA, "strict": True}})
+    assert response.status == "completed"
+    jsonschema.validate(json.loads(response.output_text), CITY_SCHEMA)
+
+    tools = [{"type": "function", **tool["function"]} for tool in FORCED_TOOLS]
+    called = client.responses.create(
+        model=backend.model, input="What is the weather in Paris?", tools=tools, tool_choice="required",
+        max_output_tokens=96, temperature=0)
+    calls = [item for item in called.output if item.type == "function_call"]
+    assert called.status == "completed" and calls
+    check_forced_calls([(call.name, call.arguments) for call in calls], FORCED_SCHEMAS)
+
+    with client.responses.stream(
+            model=backend.model, input="What is the weather in Paris?", tools=tools,
+            tool_choice={"type": "function", "name": "get_weather"}, max_output_tokens=96, temperature=0) as stream:
+        events = list(stream)
+    final = events[-1].response
+    assert events[-1].type == "response.completed"
+    streamed = [item for item in final.output if item.type == "function_call"]
+    check_forced_calls([(call.name, call.arguments) for call in streamed], ["get_weather"])
+    deltas = "".join(event.delta for event in events if event.type == "response.function_call_arguments.delta")
+    assert deltas == "".join(call.arguments for call in streamed)
+
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(
+            model=backend.model, input="x", max_output_tokens=4,
+            text={"format": {"type": "json_schema", "name": "p", "schema": {"type": "string", "pattern": "a+"}}})
+    assert raised.value.body["param"] == "text.format"

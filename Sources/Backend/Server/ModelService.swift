@@ -124,9 +124,12 @@ public final class ModelService: Sendable {
     }
 
     /// The tokens of a conversation rendered with `template`, the messages'
-    /// text marked so that it stays text (see ``RequestTextMarking``).
+    /// text marked so that it stays text (see ``RequestTextMarking``), and
+    /// then `prefill`, the server's own text after the generation prompt
+    /// (a forced call's opening markup; control tokens in it are honoured).
     static func tokens(
-        ofChat messages: [ChatMessage], tools: [ToolDefinition] = [], template: ChatTemplate, tokenizer: Tokenizer
+        ofChat messages: [ChatMessage], tools: [ToolDefinition] = [], template: ChatTemplate, tokenizer: Tokenizer,
+        prefill: String = ""
     ) throws(APIError) -> [Int] {
         let vocabulary = tokenizer.vocabulary
         let names = ChatTemplateTokens(
@@ -143,7 +146,7 @@ public final class ModelService: Sendable {
                 "the chat template could not render these messages: \(RequestTextMarking.withoutMarkers(error.description))",
                 parameter: "messages")
         }
-        var tokens = tokenizer.encode(renderedTemplate: text, addSpecialTokens: true)
+        var tokens = tokenizer.encode(renderedTemplate: text + prefill, addSpecialTokens: true)
         // A template that writes BOS itself would otherwise get a second one.
         if tokens.count >= 2, let bos = vocabulary.bosTokenID, tokens[0] == bos, tokens[1] == bos {
             tokens.removeFirst()

@@ -15,10 +15,14 @@ struct ToolCallStream {
     /// The calls given so far.
     private(set) var calls: [ToolCall] = []
 
-    init(parser: any ToolCallParser, parallel: Bool, makeID: @escaping @Sendable () -> String) {
+    /// A stream whose parser has read `opening` before the output: the call
+    /// markup a forced call writes into the prompt (see ``ForcedToolCall``).
+    init(parser: any ToolCallParser, parallel: Bool, opening: String = "", makeID: @escaping @Sendable () -> String) {
         self.parser = parser
         self.parallel = parallel
         self.makeID = makeID
+        // The opening alone is never a whole call nor text the parser gives back.
+        _ = self.parser.feed(opening)
     }
 
     mutating func feed(_ text: String) -> [Event] {

@@ -11,15 +11,12 @@ public enum ToolChoice: Sendable, Equatable {
     case function(String)
 }
 
-/// What a forced tool choice asks of the output: the hook where grammar-
-/// constrained sampling attaches.
+/// What a forced tool choice asks of the output.
 ///
-/// Today the output is only parsed (a forced call the model did not make
-/// comes back as text with `finish_reason: "stop"`); the grammar engine
-/// compiles this into a grammar of the calls allowed — the tools' names
-/// and argument schemas, in the template's ``ToolCallFormat`` — and the
-/// sampler then allows only tokens that keep the output such a call.
-/// ``GenerationRequest/toolCallConstraint`` is where a request carries it.
+/// ``ForcedToolCall`` compiles it into a grammar of the calls allowed — the
+/// tools' names and argument schemas, in the template's ``ToolCallFormat``
+/// — and the sampler then allows only tokens that keep the output such a
+/// call. ``GenerationRequest/toolCallConstraint`` is where a request carries it.
 public struct ToolCallConstraint: Sendable, Equatable {
     /// The tools of which one must be called (one, for a named function).
     public var tools: [ToolDefinition]

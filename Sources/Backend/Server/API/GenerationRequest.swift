@@ -55,14 +55,17 @@ struct GenerationRequest: Sendable {
         case .auto, .none: nil
         }
     }
-    /// The grammar `response_format` asks the output to follow.
+    /// The grammar `response_format` asks the output to follow, or a forced call's.
     var constraint: OutputConstraint?
+    /// A forced call as the model's template writes it, once
+    /// ``PreparedGeneration`` knows the model (`nil` when the model is free).
+    var forcedCall: ForcedToolCall?
 
     /// The engine's options once the prompt length is known: the token limit
     /// is the client's, cut to the room left in the context.
     ///
-    /// Grammar-constrained sampling attaches here: ``toolCallConstraint``
-    /// (and `response_format`) become the sampler's grammar.
+    /// ``constraint`` (`response_format`'s or a forced call's grammar)
+    /// becomes the sampler's.
     func options(roomLeft: Int) -> GenerationOptions {
         GenerationOptions(
             maxTokens: min(maxTokens ?? roomLeft, roomLeft), sampling: sampling, stopSequences: stopSequences,

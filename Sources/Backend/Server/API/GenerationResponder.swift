@@ -40,7 +40,9 @@ struct ResponseContext {
     func toolCallStream(for request: GenerationRequest, makeID: (@Sendable () -> String)? = nil) -> ToolCallStream? {
         guard request.parsesToolCalls else { return nil }
         let format = toolCallFormat
-        return ToolCallStream(parser: format.makeParser(), parallel: request.parallelToolCalls, makeID: makeID ?? { format.makeCallID() })
+        return ToolCallStream(
+            parser: format.makeParser(), parallel: request.parallelToolCalls, opening: request.forcedCall?.prefill ?? "",
+            makeID: makeID ?? { format.makeCallID() })
     }
 
     /// A random id with `prefix`.

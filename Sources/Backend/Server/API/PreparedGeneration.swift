@@ -14,8 +14,9 @@ struct PreparedGeneration: Sendable {
 
     /// Parses `body` as a request to `endpoint` and tokenizes its prompt for `service`.
     init(endpoint: GenerationEndpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
-        let request = try endpoint.api.request(from: RequestBody.object(body))
-        guard let model = request.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
+        let parsed = try endpoint.api.request(from: RequestBody.object(body))
+        guard let model = parsed.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
+        let request = try Self.forcingCalls(parsed, service: service)
         let promptTokens = try Self.promptTokens(of: request, service: service)
         guard !promptTokens.isEmpty else { throw APIError.invalid("the prompt is empty", parameter: "prompt") }
         guard promptTokens.count < service.contextLength else {
@@ -34,10 +35,24 @@ struct PreparedGeneration: Sendable {
         self.promptTokens = promptTokens
     }
 
+    /// `request` with its forced tool call, if it asks for one, made for
+    /// `service`'s call format: the grammar the output follows (which
+    /// replaces `response_format`'s: the answer is the call, not content)
+    /// and the call markup its prompt ends with.
+    static func forcingCalls(_ request: GenerationRequest, service: ModelService) throws(APIError) -> GenerationRequest {
+        guard let forced = request.toolCallConstraint else { return request }
+        var request = request
+        let call = try ForcedToolCall(forced, format: service.template.toolSupport.format)
+        request.forcedCall = call
+        request.constraint = call.constraint
+        return request
+    }
+
     /// The tokens of `request`'s prompt as `service`'s model reads it.
     static func promptTokens(of request: GenerationRequest, service: ModelService) throws(APIError) -> [Int] {
         guard case .chat(let messages) = request.prompt, !request.templateTools.isEmpty else { return try service.tokens(for: request.prompt) }
         return try ModelService.tokens(
-            ofChat: messages, tools: request.templateTools, template: service.template, tokenizer: service.tokenizer)
+            ofChat: messages, tools: request.templateTools, template: service.template, tokenizer: service.tokenizer,
+            prefill: request.forcedCall?.prefill ?? "")
     }
 }

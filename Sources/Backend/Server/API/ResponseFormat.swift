@@ -1,4 +1,5 @@
-/// Reads OpenAI's `response_format` into the constraint the sampler enforces:
+/// Reads OpenAI's `response_format` (and the Responses API's `text.format`)
+/// into the constraint the sampler enforces:
 /// `{"type": "text"}` (none), `{"type": "json_object"}` (any JSON object) or
 /// `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`.
 /// A schema the grammar compiler cannot enforce is a 400 naming the feature
@@ -6,6 +7,24 @@
 enum ResponseFormat {
     static func constraint(_ fields: RequestFields, key: String = "response_format") throws(APIError) -> OutputConstraint? {
         guard let format = try fields.object(key) else { return nil }
+        return try constraint(format, key: key, definitionKey: "json_schema")
+    }
+
+    /// The Responses API's `text.format`: as `response_format`, except that
+    /// `name`, `schema` and `strict` sit in the format object itself.
+    static func textFormatConstraint(_ fields: RequestFields) throws(APIError) -> OutputConstraint? {
+        let key = "text.format"
+        guard let text = try fields.object("text") else { return nil }
+        switch text["format"] {
+        case nil, .null?: return nil
+        case .object(let format)?: return try constraint(format, key: key, definitionKey: nil)
+        default: throw .invalid("'\(key)' must be an object", parameter: key)
+        }
+    }
+
+    /// Reads one format object; the schema's `name`, `schema` and `strict` are
+    /// in its member `definitionKey`, or (`nil`) in the object itself.
+    private static func constraint(_ format: [String: JSONValue], key: String, definitionKey: String?) throws(APIError) -> OutputConstraint? {
         guard case .string(let type)? = format["type"] else {
             throw .invalid("'\(key).type' must be \"text\", \"json_object\" or \"json_schema\"", parameter: key)
         }
@@ -17,18 +36,20 @@ enum ResponseFormat {
             guard let schema = format["schema"] else { return .jsonObject }
             return try compile(schema, strict: false, key: key)
         case "json_schema":
-            guard case .object(let definition)? = format["json_schema"], let schema = definition["schema"] else {
-                throw .invalid("'\(key).json_schema.schema' is required with type \"json_schema\"", parameter: key)
+            let place = definitionKey.map { "\(key).\($0)" } ?? key
+            let members = definitionKey.map { format[$0]?.objectValue } ?? format
+            guard let definition = members, let schema = definition["schema"] else {
+                throw .invalid("'\(place).schema' is required with type \"json_schema\"", parameter: key)
             }
             switch definition["name"] {
             case nil, .null?, .string?: break
-            default: throw .invalid("'\(key).json_schema.name' must be a string", parameter: key)
+            default: throw .invalid("'\(place).name' must be a string", parameter: key)
             }
             let strict: Bool
             switch definition["strict"] {
             case nil, .null?: strict = false
             case .bool(let value)?: strict = value
-            default: throw .invalid("'\(key).json_schema.strict' must be a boolean", parameter: key)
+            default: throw .invalid("'\(place).strict' must be a boolean", parameter: key)
             }
             return try compile(schema, strict: strict, key: key)
         default:

@@ -15,9 +15,6 @@ enum ResponsesRequestParser {
         if let reasoning = try fields.object("reasoning"), !reasoning.isEmpty {
             throw .unsupported("reasoning", "'reasoning' options are not supported by this server")
         }
-        if let text = try fields.object("text"), let format = text["format"], format != .null, format.objectValue?["type"] != .string("text") {
-            throw .unsupported("text.format", "'text.format' other than {\"type\": \"text\"} (JSON schema) is not supported by this server yet")
-        }
         var messages: [ChatMessage] = []
         var origins: [Int] = []
         if let instructions = try fields.string("instructions") {
@@ -36,6 +33,8 @@ enum ResponsesRequestParser {
         request.stream = try fields.bool("stream") ?? false
         request.model = try fields.string("model")
         try readTools(fields, into: &request)
+        request.constraint = try ResponseFormat.textFormatConstraint(fields)
+        if request.constraint != nil { request.echo["text"] = ["format": body["text"]?.objectValue?["format"] ?? .null] }
         request.echo["instructions"] = body["instructions"] ?? .null
         return request
     }

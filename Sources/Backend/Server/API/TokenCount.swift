@@ -6,7 +6,8 @@ import NIOCore
 enum TokenCount {
     static func answer(body: ByteBuffer, service: ModelService) throws(APIError) -> JSONValue {
         let request = try AnthropicMessagesRequestParser.parse(RequestBody.object(body), needsMaxTokens: false)
-        let tokens = try PreparedGeneration.promptTokens(of: request, service: service)
+        // A forced call's markup ends the prompt the generation would run, so it is counted too.
+        let tokens = try PreparedGeneration.promptTokens(of: PreparedGeneration.forcingCalls(request, service: service), service: service)
         return ["input_tokens": .integer(tokens.count)]
     }
 }
