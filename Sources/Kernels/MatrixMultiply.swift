@@ -36,8 +36,14 @@ public enum MatrixMultiply {
     /// - Parameters:
     ///   - x: `w.columns` activations.
     ///   - y: room for `w.rows` results.
-    public static func matVec(_ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool) {
-        let vector = PreparedVector(w, x)
+    ///
+    /// - Parameter activations: ``ActivationPrecision/exact`` keeps the
+    ///   product in `Float` even where the path has an integer-dot kernel.
+    public static func matVec(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool,
+        activations: ActivationPrecision = .quantizedWhereFaster
+    ) {
+        let vector = PreparedVector(w, x, path: activations == .exact ? .portable : .active)
         defer { vector.deallocate() }
         pool.parallelFor(count: w.rows, granularity: 4) { rows in
             for row in rows {
@@ -53,12 +59,15 @@ public enum MatrixMultiply {
     ///   - tokens: the number of activation vectors (prompt tokens, or
     ///     sequences decoded together).
     ///   - y: room for `tokens × w.rows` results, row-major.
+    ///   - activations: whether one token's product may quantize its
+    ///     activations (several tokens' products are in `Float` always).
     public static func matMul(
-        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool,
+        activations: ActivationPrecision = .quantizedWhereFaster
     ) {
         guard tokens > 0 else { return }
         if tokens == 1 {
-            matVec(w, x: x, y: y, pool: pool)
+            matVec(w, x: x, y: y, pool: pool, activations: activations)
             return
         }
         let columns = w.columns

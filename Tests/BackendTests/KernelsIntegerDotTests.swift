@@ -173,4 +173,29 @@ struct KernelsIntegerDotTests {
             #expect(integer.dot(matrix.rowData(0)) != float.dot(matrix.rowData(0)))
         }
     }
+
+    @Test("exact activations (the logits' product) stay in Float on every path: equal to the portable kernel's result",
+          arguments: paths)
+    func exactActivationsStayInFloat(path: KernelPath) throws {
+        let pool = ComputePool(threadCount: 2)
+        let x = Self.activations(.random, seed: 8)
+        for type in Self.types {
+            let bytes = Self.weightBytes(type, .random, seed: 7)
+            try bytes.withUnsafeBytes { raw in
+                let matrix = try WeightMatrix(type: type, data: raw.baseAddress!, rows: Self.rows, columns: Self.columns)
+                func product(_ path: KernelPath, _ activations: ActivationPrecision) -> [Float] {
+                    var y = [Float](repeating: .nan, count: Self.rows)
+                    KernelPath.$override.withValue(path) {
+                        y.withUnsafeMutableBufferPointer {
+                            MatrixMultiply.matMul(matrix, x: x, tokens: 1, y: $0.baseAddress!, pool: pool, activations: activations)
+                        }
+                    }
+                    return y
+                }
+                let float = product(.portable, .quantizedWhereFaster)
+                #expect(product(path, .exact) == float, "\(type.name) on \(path.rawValue)")
+                #expect(product(path, .quantizedWhereFaster) != float, "\(type.name) on \(path.rawValue) should use its integer kernel")
+            }
+        }
+    }
 }

@@ -109,7 +109,12 @@ extension LanguageModel {
         }
         return [Float](unsafeUninitializedCapacity: rows.count * vocabularySize) { buffer, initialized in
             if let base = buffer.baseAddress {
-                MatrixMultiply.matMul(output, x: normed.pointer, tokens: rows.count, y: base, pool: pool)
+                // Logits in Float: they pick the next token directly, and a small
+                // model's top two can be close. Quantized activations here turned
+                // the default model's greedy answer to "What is the capital of
+                // France?" from "The capital of France is Paris." into llama.cpp's
+                // "L'Étoile, la Marseillaise, …" (a 0.08-nat margin, flipped).
+                MatrixMultiply.matMul(output, x: normed.pointer, tokens: rows.count, y: base, pool: pool, activations: .exact)
             }
             initialized = rows.count * vocabularySize
         }
