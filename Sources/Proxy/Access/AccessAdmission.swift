@@ -23,6 +23,12 @@ struct AccessAdmission: RequestAdmission {
         self.admit(request, listener: self.listener)
     }
 
+    /// The limits of an admitted identity in the policy in force.
+    func identityPolicy(for identity: String) -> IdentityPolicy? {
+        guard let limits = self.store.current.policy.limits[identity] else { return nil }
+        return IdentityPolicy(identity: identity, limits: limits, concurrency: self.store.concurrentRequests)
+    }
+
     private func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {
         let state = self.store.current
         let configuration = state.policy.configuration

@@ -236,6 +236,19 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .answer(let exchange, let response, let extraHeaders):
             self.answer(exchange, with: response, extraHeaders: extraHeaders)
         case .forward(let exchange, let head):
+            var inspectBody = false
+            if let identity = exchange.identity, let policy = self.admission.identityPolicy(for: identity) {
+                switch policy.admitHead(hasBody: exchange.requestHasBody) {
+                case .answer(let response, let headers):
+                    return self.answer(exchange, with: response, extraHeaders: headers)
+                case .proceed(let permit):
+                    exchange.concurrencyPermit = permit
+                case .inspectBody(let permit):
+                    exchange.concurrencyPermit = permit
+                    exchange.bodyInspection = policy
+                    inspectBody = true
+                }
+            }
             let made = UpstreamRequestHead.make(
                 from: head,
                 framing: exchange.framing,
@@ -249,6 +262,26 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
+            guard inspectBody else { return self.connectUpstream(for: exchange) }
+            // The body may all have come while admission was pending.
+            if exchange.requestEnded { return self.inspectBody(of: exchange) }
+            self.retime()
+            self.releaseHeldRead()
+        }
+    }
+
+    /// The whole body of a restricted identity's request is held: read its
+    /// model, then forward the held parts unchanged or refuse the request.
+    private func inspectBody(of exchange: Exchange) {
+        guard let policy = exchange.bodyInspection else { return }
+        var body: [UInt8] = []
+        body.reserveCapacity(exchange.requestBodyBytes)
+        for case .body(.byteBuffer(let buffer)) in exchange.pendingParts { body += buffer.readableBytesView }
+        exchange.bodyInspection = nil
+        switch policy.inspectBody(body) {
+        case .answer(let response):
+            self.answer(exchange, with: response)
+        case .proceed:
             self.connectUpstream(for: exchange)
         }
     }
@@ -263,6 +296,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             connection.write(.body(.byteBuffer(body)), flush: false)
         case .answerTooLarge(let exchange, let connection):
             self.abandonUpstream(of: exchange, connection: connection)
+            let limit = ForwardingStateMachine<UpstreamConnection>.bodyLimit(for: exchange, configured: limit)
             self.answer(exchange, with: .bodyTooLarge(limit: limit))
         case .close:
             self.context?.close(promise: nil)
@@ -275,6 +309,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         switch self.machine.clientEndReceived() {
         case .hold(let exchange):
             exchange.pendingParts.append(.end(nil))
+            if exchange.bodyInspection != nil, self.machine.isAdmitting(exchange) { self.inspectBody(of: exchange) }
         case .forward(let exchange, let connection, let watchUpstream):
             exchange.replay.record(.end(nil))
             connection.write(.end(nil), flush: !self.inClientRead)
@@ -563,6 +598,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func finish(_ exchange: Exchange, status: Int) {
         exchange.webSocketPermit?.release()
         exchange.webSocketPermit = nil
+        exchange.concurrencyPermit?.release()
+        exchange.concurrencyPermit = nil
         self.metrics.requestAnswered(status: status)
         guard self.settings.accessLog else { return }
         AccessLog.record(
