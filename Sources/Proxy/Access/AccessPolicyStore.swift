@@ -34,6 +34,8 @@ final class AccessPolicyStore: Sendable {
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
     /// Requests in flight per identity; kept across reloads.
     let concurrentRequests = ConcurrentRequestLimit()
+    /// Tokens used per identity (in memory); kept across reloads.
+    let tokenAccounts = TokenQuotaAccounts()
 
     /// Loads the files the configuration names; see ``AccessControl``.
     init(

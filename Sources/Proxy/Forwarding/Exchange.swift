@@ -54,6 +54,13 @@ final class Exchange {
     /// Set while the body is held to check its model against the identity's
     /// allowed models (``IdentityPolicy``): client reads go on meanwhile.
     var bodyInspection: IdentityPolicy?
+    /// The policy whose token quotas count this exchange's response.
+    var tokenQuota: IdentityPolicy?
+    /// Reads the response's usage for ``tokenQuota``; made with the response head.
+    var usageMeter: ResponseUsageMeter?
+    /// Whether the proxy asked the upstream for a stream's usage, so the
+    /// usage chunk is removed from the response.
+    var injectedStreamUsage = false
     /// Whether the body is still coming for an inspection.
     var awaitsInspectedBody: Bool { self.bodyInspection != nil && !self.requestEnded }
 

@@ -238,7 +238,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .forward(let exchange, let head):
             var inspectBody = false
             if let identity = exchange.identity, let policy = self.admission.identityPolicy(for: identity) {
-                switch policy.admitHead(hasBody: exchange.requestHasBody) {
+                if !policy.limits.tokenQuotas.isEmpty { exchange.tokenQuota = policy }
+                switch policy.admitHead(hasBody: exchange.requestHasBody, path: Self.path(of: head)) {
                 case .answer(let response, let headers):
                     return self.answer(exchange, with: response, extraHeaders: headers)
                 case .proceed(let permit):
@@ -273,17 +274,35 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The whole body of a restricted identity's request is held: read its
     /// model, then forward the held parts unchanged or refuse the request.
     private func inspectBody(of exchange: Exchange) {
-        guard let policy = exchange.bodyInspection else { return }
+        guard let policy = exchange.bodyInspection, let head = exchange.upstreamHead else { return }
         var body: [UInt8] = []
         body.reserveCapacity(exchange.requestBodyBytes)
         for case .body(.byteBuffer(let buffer)) in exchange.pendingParts { body += buffer.readableBytesView }
         exchange.bodyInspection = nil
-        switch policy.inspectBody(body) {
+        switch policy.inspectBody(body, path: Self.path(of: head)) {
         case .answer(let response):
             self.answer(exchange, with: response)
-        case .proceed:
+        case .proceed(let rewritten):
+            if let rewritten { self.replaceBody(of: exchange, with: rewritten) }
             self.connectUpstream(for: exchange)
         }
+    }
+
+    /// Sends `body` upstream in place of the client's (usage asked for in a
+    /// stream): one body part, and a `Content-Length` that is its length when
+    /// the client sent one (a chunked body stays chunked: the encoder frames it).
+    private func replaceBody(of exchange: Exchange, with body: [UInt8]) {
+        guard let context = self.context else { return }
+        exchange.pendingParts = [.body(.byteBuffer(context.channel.allocator.buffer(bytes: body))), .end(nil)]
+        if exchange.upstreamHead?.headers.contains(name: "content-length") == true {
+            exchange.upstreamHead?.headers.replaceOrAdd(name: "content-length", value: String(body.count))
+        }
+        exchange.injectedStreamUsage = true
+    }
+
+    /// The path of a head's target, without its query.
+    private static func path(of head: HTTPRequestHead) -> Substring {
+        head.uri.prefix(while: { $0 != "?" })
     }
 
     private func receivedBody(_ body: ByteBuffer) {
@@ -410,7 +429,14 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         switch part {
         case .head(let upstreamHead):
             switch self.machine.upstreamHeadReceived(upstreamHead, now: .now()) {
-            case .forward(let exchange, let head):
+            case .forward(let exchange, var head):
+                if exchange.tokenQuota != nil {
+                    // A stripped stream cannot keep a length; it is not stripped then (the client sees the extra chunk).
+                    let strips = exchange.injectedStreamUsage && !head.headers.contains(name: "content-length")
+                    exchange.usageMeter = ResponseUsageMeter(
+                        contentType: upstreamHead.headers.first(name: "content-type"), stripsUsageChunk: strips)
+                    if strips { head.headers.remove(name: "content-md5") }
+                }
                 if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
                     self.metrics.upstreamResponded(
                         upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
@@ -425,9 +451,27 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
         case .body(let body):
             if self.machine.upstreamBodyReceived(bytes: body.readableBytes, now: .now()) {
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                guard let exchange = self.machine.currentExchange, var meter = exchange.usageMeter else {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                    return
+                }
+                let passed = meter.pass(body.readableBytesView)
+                exchange.usageMeter = meter
+                if !meter.rewritesBody {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                } else if let passed, !passed.isEmpty {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: passed)))), promise: nil)
+                }
             }
         case .end(let trailers):
+            if let exchange = self.machine.currentExchange, var meter = exchange.usageMeter {
+                let rest = meter.finish()
+                exchange.usageMeter = nil
+                if meter.rewritesBody, !rest.isEmpty {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: rest)))), promise: nil)
+                }
+                if let tokens = meter.tokens { exchange.tokenQuota?.record(tokens: tokens) }
+            }
             switch self.machine.upstreamResponseEnded() {
             case .switchToWebSocket(let exchange, let connection):
                 self.switchToWebSocket(exchange, connection: connection, context: context)

@@ -167,6 +167,12 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         }
     }
 
+    /// The exchange being forwarded, while forwarding.
+    var currentExchange: Exchange? {
+        if case .forwarding(let exchange, _) = self.state { return exchange }
+        return nil
+    }
+
     /// The upstream connection in use, while forwarding.
     var upstream: Upstream? {
         if case .forwarding(_, let upstream) = self.state { return upstream }

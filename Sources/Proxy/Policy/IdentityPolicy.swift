@@ -19,12 +19,22 @@ public struct IdentityPolicy: Sendable {
     public let limits: IdentityLimits
     /// The proxy-wide counter of requests in flight per identity.
     public let concurrency: ConcurrentRequestLimit
+    /// The proxy-wide token counts per identity.
+    public let tokens: TokenQuotaAccounts
 
-    public init(identity: String, limits: IdentityLimits, concurrency: ConcurrentRequestLimit) {
+    public init(
+        identity: String, limits: IdentityLimits, concurrency: ConcurrentRequestLimit,
+        tokens: TokenQuotaAccounts = TokenQuotaAccounts()
+    ) {
         self.identity = identity
         self.limits = limits
         self.concurrency = concurrency
+        self.tokens = tokens
     }
+
+    /// The endpoints whose streams report usage only when asked
+    /// (``StreamUsageRequest``); Anthropic's Messages streams always do.
+    static let usageOnRequestPaths: Set<String> = ["/v1/chat/completions", "/v1/completions"]
 
     /// The most body bytes held to read the model from. A restricted
     /// identity's larger body is answered 413 (the proxy-wide body limit
@@ -40,8 +50,14 @@ public struct IdentityPolicy: Sendable {
         case answer(ProxyErrorResponse, HTTPHeaders)
     }
 
-    /// The decision on an admitted head.
-    func admitHead(hasBody: Bool) -> HeadAction {
+    /// The decision on an admitted head whose path (before any `?`) is `path`.
+    func admitHead(hasBody: Bool, path: Substring) -> HeadAction {
+        if let used = self.tokens.exhausted(self.identity, quotas: self.limits.tokenQuotas) {
+            let seconds = max(1, Int(used.wait.rounded(.up)))
+            return .answer(
+                .tokenQuotaExceeded(identity: self.identity, window: used.window, quota: used.quota),
+                ["retry-after": String(seconds)])
+        }
         var permit: ConcurrentRequestLimit.Permit?
         if let maximum = self.limits.maxConcurrent {
             guard let taken = self.concurrency.take(self.identity, maximum: maximum) else {
@@ -49,30 +65,47 @@ public struct IdentityPolicy: Sendable {
             }
             permit = taken
         }
-        guard self.limits.models != nil, hasBody else { return .proceed(permit) }
+        let needsBody =
+            self.limits.models != nil || (!self.limits.tokenQuotas.isEmpty && Self.usageOnRequestPaths.contains(String(path)))
+        guard needsBody, hasBody else { return .proceed(permit) }
         return .inspectBody(permit)
     }
 
     enum BodyAction: Equatable {
-        /// The model is allowed: forward the request.
-        case proceed
+        /// Forward the request; with a rewritten body (usage asked for), in
+        /// place of the client's, and the response's usage chunk stripped.
+        case proceed(rewrittenBody: [UInt8]?)
         /// Refuse the request with this response.
         case answer(ProxyErrorResponse)
     }
 
-    /// The decision on a restricted identity's complete body.
-    func inspectBody(_ body: some Collection<UInt8>) -> BodyAction {
+    /// The decision on a held, complete body.
+    func inspectBody(_ body: [UInt8], path: Substring) -> BodyAction {
         switch RequestBodyModel(body: body) {
         case .refused(let reason):
-            return .answer(.badRequest("The request body cannot be checked against this key's allowed models: \(reason)."))
+            return .answer(.badRequest("The request body cannot be checked against this key's limits: \(reason)."))
         case .missing:
-            return .answer(.modelNotAllowed(identity: self.identity, model: nil, limits: self.limits))
+            if self.limits.models != nil {
+                return .answer(.modelNotAllowed(identity: self.identity, model: nil, limits: self.limits))
+            }
         case .model(let model):
             guard self.limits.allows(model: model) else {
                 return .answer(.modelNotAllowed(identity: self.identity, model: model, limits: self.limits))
             }
-            return .proceed
         }
+        guard !self.limits.tokenQuotas.isEmpty, Self.usageOnRequestPaths.contains(String(path)) else {
+            return .proceed(rewrittenBody: nil)
+        }
+        switch StreamUsageRequest(body: body) {
+        case .unchanged: return .proceed(rewrittenBody: nil)
+        case .rewritten(let rewritten): return .proceed(rewrittenBody: rewritten)
+        case .refused(let reason): return .answer(.badRequest("The request cannot be counted against this key's token quota: \(reason)."))
+        }
+    }
+
+    /// Counts a finished response's tokens against the identity's quotas.
+    func record(tokens: Int) {
+        self.tokens.record(tokens, for: self.identity, quotas: self.limits.tokenQuotas)
     }
 }
 
@@ -85,6 +118,15 @@ extension ProxyErrorResponse {
             status: .forbidden,
             message: "\(IdentityPolicy.describe(identity)) may not use \(asked): its models limit allows only \(allowed).",
             type: "permission_error", code: "model_not_allowed")
+    }
+
+    /// 429 for an identity that used up a token quota.
+    static func tokenQuotaExceeded(identity: String, window: TokenQuotaLedger.Window, quota: Int) -> Self {
+        Self(
+            status: .tooManyRequests,
+            message: "\(IdentityPolicy.describe(identity)) used its \(window.fieldName) quota of \(quota) tokens; "
+                + "retry when the \(window.rawValue) ends (Retry-After).",
+            type: "rate_limit_error", code: "token_quota_exceeded")
     }
 
     /// 429 for an identity with its most requests in flight.

@@ -3,8 +3,9 @@
 /// The body goes upstream byte for byte, so this reading and the upstream's
 /// JSON parser must agree on which model is asked for. Wherever two parsers
 /// could disagree, the body is refused instead of guessed at:
-/// - a top-level `model` given twice (parsers keep the first, the last, or
-///   fail), counting keys equal after unescaping (`"mod\u0065l"`);
+/// - a top-level `model` (or any top-level key) given twice (parsers keep
+///   the first, the last, or fail), counting keys equal after unescaping
+///   (`"mod\u0065l"`);
 /// - a key equal to `model` but for case (`Model`, `MODEL`), which a
 ///   case-insensitive decoder would take;
 /// - anything that is not one JSON object (leading junk, a byte-order mark,
@@ -45,6 +46,7 @@ public enum RequestBodyModel: Equatable, Sendable {
             self.skipWhitespace()
             try self.expect(UInt8(ascii: "{"), "the body is not a JSON object")
             var model: String?
+            var keys = Set<String>()
             self.skipWhitespace()
             if self.peek == UInt8(ascii: "}") {
                 self.index += 1
@@ -57,9 +59,14 @@ public enum RequestBodyModel: Equatable, Sendable {
                     self.skipWhitespace()
                     if key == "model" {
                         guard model == nil else { throw Failure(reason: "the body gives \"model\" more than once") }
+                        keys.insert(key)
                         guard self.peek == UInt8(ascii: "\"") else { throw Failure(reason: "\"model\" must be a string") }
                         model = try self.string()
                     } else {
+                        // Other keys once too: the proxy's reading of `stream` must be the upstream's.
+                        guard keys.insert(key).inserted else {
+                            throw Failure(reason: "the body gives \"\(LogField.escaped(key, limit: 64))\" more than once")
+                        }
                         if key.lowercased() == "model" {
                             throw Failure(reason: "the body has a key \"\(LogField.escaped(key, limit: 64))\" that differs from \"model\" only in case")
                         }

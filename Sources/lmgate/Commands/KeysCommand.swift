@@ -45,6 +45,15 @@ struct KeysCommand: ParsableCommand {
         @Option(name: .customLong("max-concurrent"), help: "Most requests of the key in flight at once; 'none' for no limit.")
         var maxConcurrent: String?
 
+        @Option(name: .customLong("tokens-per-minute"), help: "Token quota (prompt + completion) per minute; 'none' for none.")
+        var tokensPerMinute: String?
+
+        @Option(name: .customLong("tokens-per-day"), help: "Token quota per day (UTC); 'none' for none.")
+        var tokensPerDay: String?
+
+        @Option(name: .customLong("tokens-per-month"), help: "Token quota per calendar month (UTC); 'none' for none.")
+        var tokensPerMonth: String?
+
         /// `limits` with the options given applied.
         func applied(to limits: IdentityLimits) throws -> IdentityLimits {
             var limits = limits
@@ -53,6 +62,12 @@ struct KeysCommand: ParsableCommand {
                 if let maxConcurrent {
                     limits.maxConcurrent =
                         maxConcurrent == "none" ? nil : try IdentityLimits.positive(maxConcurrent, name: "--max-concurrent")
+                }
+                let quotas: [(TokenQuotaLedger.Window, String?)] =
+                    [(.minute, self.tokensPerMinute), (.day, self.tokensPerDay), (.month, self.tokensPerMonth)]
+                for case (let window, let text?) in quotas {
+                    limits.tokenQuotas[window] =
+                        text == "none" ? nil : try IdentityLimits.positive(text, name: "--tokens-per-\(window.rawValue)", upTo: 1 << 50)
                 }
             } catch {
                 throw ValidationError(error.description)
