@@ -55,7 +55,7 @@ public struct IdentityPolicy: Sendable {
         if let used = self.tokens.exhausted(self.identity, quotas: self.limits.tokenQuotas) {
             let seconds = max(1, Int(used.wait.rounded(.up)))
             return .answer(
-                .tokenQuotaExceeded(identity: self.identity, window: used.window, quota: used.quota),
+                .tokenQuotaExceeded(identity: self.identity, exhausted: used),
                 ["retry-after": String(seconds)])
         }
         var permit: ConcurrentRequestLimit.Permit?
@@ -121,11 +121,11 @@ extension ProxyErrorResponse {
     }
 
     /// 429 for an identity that used up a token quota.
-    static func tokenQuotaExceeded(identity: String, window: TokenQuotaLedger.Window, quota: Int) -> Self {
+    static func tokenQuotaExceeded(identity: String, exhausted: TokenQuotaLedger.Exhausted) -> Self {
         Self(
             status: .tooManyRequests,
-            message: "\(IdentityPolicy.describe(identity)) used its \(window.fieldName) quota of \(quota) tokens; "
-                + "retry when the \(window.rawValue) ends (Retry-After).",
+            message: "\(IdentityPolicy.describe(identity)) used \(exhausted.used) tokens of its \(exhausted.window.fieldName) "
+                + "quota of \(exhausted.quota); retry when the \(exhausted.window.rawValue) ends (Retry-After).",
             type: "rate_limit_error", code: "token_quota_exceeded")
     }
 

@@ -12,7 +12,7 @@ public final class TokenQuotaAccounts: Sendable {
     /// See ``TokenQuotaLedger/exhausted(_:quotas:now:)``.
     public func exhausted(
         _ identity: String, quotas: [TokenQuotaLedger.Window: Int], now: Date = Date()
-    ) -> (window: TokenQuotaLedger.Window, quota: Int, wait: TimeInterval)? {
+    ) -> TokenQuotaLedger.Exhausted? {
         self.ledger.withLockedValue { $0.exhausted(identity, quotas: quotas, now: now) }
     }
 

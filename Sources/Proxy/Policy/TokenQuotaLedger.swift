@@ -59,14 +59,24 @@ public struct TokenQuotaLedger: Sendable {
         return count.tokens
     }
 
+    /// A quota used up: which, how many tokens were used in its window, and
+    /// how long until the window ends.
+    public struct Exhausted: Sendable, Equatable {
+        public var window: Window
+        public var quota: Int
+        public var used: Int
+        public var wait: TimeInterval
+    }
+
     /// Whether `identity` may start a request at `now` under `quotas`: `nil`
-    /// if so, else the quota it has used up and how long until its window ends.
-    public func exhausted(_ identity: String, quotas: [Window: Int], now: Date) -> (window: Window, quota: Int, wait: TimeInterval)? {
-        var longest: (window: Window, quota: Int, wait: TimeInterval)?
+    /// if so, else the used-up quota whose window ends last.
+    public func exhausted(_ identity: String, quotas: [Window: Int], now: Date) -> Exhausted? {
+        var longest: Exhausted?
         for window in Window.allCases {
-            guard let quota = quotas[window], self.used(identity, in: window, now: now) >= quota else { continue }
+            let used = self.used(identity, in: window, now: now)
+            guard let quota = quotas[window], used >= quota else { continue }
             let wait = window.bounds(of: now).end.timeIntervalSince(now)
-            if wait > (longest?.wait ?? -1) { longest = (window, quota, wait) }
+            if wait > (longest?.wait ?? -1) { longest = Exhausted(window: window, quota: quota, used: used, wait: wait) }
         }
         return longest
     }

@@ -9,13 +9,15 @@ struct LimitedIdentityAdmission: RequestAdmission {
     let identity = "key:ci"
     let limits: IdentityLimits
     let concurrency = ConcurrentRequestLimit()
+    let tokens = TokenQuotaAccounts()
 
     func admit(_ request: AdmissionRequest) -> AdmissionResult {
         .decided(.admit(request.head, identity: self.identity))
     }
 
     func identityPolicy(for identity: String) -> IdentityPolicy? {
-        identity == self.identity ? IdentityPolicy(identity: identity, limits: self.limits, concurrency: self.concurrency) : nil
+        identity == self.identity ? IdentityPolicy(identity: identity, limits: self.limits, concurrency: self.concurrency, tokens: self.tokens)
+            : nil
     }
 }
 

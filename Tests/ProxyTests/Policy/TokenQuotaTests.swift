@@ -15,7 +15,7 @@ import Testing
         #expect(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(11)) == nil)
         ledger.record(60, for: "key:a", quotas: quotas, now: noon.addingTimeInterval(20))
         let used = try #require(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(45)))
-        #expect(used.window == .minute && used.quota == 200 && used.wait == 15)
+        #expect(used == .init(window: .minute, quota: 200, used: 210, wait: 15))
         #expect(ledger.exhausted("key:b", quotas: quotas, now: noon.addingTimeInterval(45)) == nil, "counted for another key")
         #expect(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(60)) == nil, "not served after the minute")
         #expect(ledger.used("key:a", in: .day, now: noon.addingTimeInterval(60)) == 210)
