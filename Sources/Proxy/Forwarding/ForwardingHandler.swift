@@ -466,11 +466,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .end(let trailers):
             if let exchange = self.machine.currentExchange, var meter = exchange.usageMeter {
                 let rest = meter.finish()
-                exchange.usageMeter = nil
+                exchange.usageMeter = meter  // counted in `finish(_:status:)`
                 if meter.rewritesBody, !rest.isEmpty {
                     context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: rest)))), promise: nil)
                 }
-                if let tokens = meter.tokens { exchange.tokenQuota?.record(tokens: tokens) }
             }
             switch self.machine.upstreamResponseEnded() {
             case .switchToWebSocket(let exchange, let connection):
@@ -644,6 +643,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         exchange.webSocketPermit = nil
         exchange.concurrencyPermit?.release()
         exchange.concurrencyPermit = nil
+        // Counted however the exchange ends: a client that leaves once it has
+        // its last event (SDKs stop at `[DONE]`) still used the tokens.
+        if let tokens = exchange.usageMeter?.tokens { exchange.tokenQuota?.record(tokens: tokens) }
+        exchange.usageMeter = nil
         self.metrics.requestAnswered(status: status)
         guard self.settings.accessLog else { return }
         AccessLog.record(

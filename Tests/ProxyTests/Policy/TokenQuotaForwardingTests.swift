@@ -49,6 +49,20 @@ import Testing
         #expect(try second.upstreamReceived().isEmpty)
     }
 
+    @Test func aClientLeavingAfterTheLastEventIsStillCounted() throws {
+        let admission = LimitedIdentityAdmission(limits: limits)
+        let proxy = try EmbeddedForwarding(admission: admission)
+        let body = #"{"model":"m","stream":true}"#
+        try proxy.clientSends(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        _ = try proxy.upstreamReceived()
+        let events = #"data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":3}}"# + "\n\ndata: [DONE]\n\n"
+        try proxy.upstreamResponds(
+            headers: [("content-type", "text/event-stream"), ("transfer-encoding", "chunked")], body: events, end: false)
+        proxy.client.pipeline.fireChannelInactive()
+        #expect(admission.tokens.used("key:ci", in: .minute) == 7)
+    }
+
     @Test func aChunkedStreamRequestStaysChunkedWithTheNewBody() throws {
         let proxy = try EmbeddedForwarding(admission: LimitedIdentityAdmission(limits: limits))
         try proxy.clientSends(
