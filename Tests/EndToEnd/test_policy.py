@@ -2,7 +2,8 @@
 SDK: `lmgate proxy` in front of the real `lmgate backend` serving the default
 model (SmolLM2-135M-Instruct Q4_1), keys made with `lmgate keys create`:
 
-- a key limited to one model gets 403 for another;
+- a key limited to one model gets 403 for another, and so does a Basic user
+  limited in the users' limits file (`auth.user_limits`);
 - a key with `max_concurrent=1` gets 429 with Retry-After while a stream is open;
 - a key with a 200-tokens-per-minute quota gets 429 with Retry-After once its
   streams used it, the count equal to the backend's own `usage`, and is
@@ -19,7 +20,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from access_support import Proxy, create_key, lmgate_keys
+from access_support import Proxy, create_key, lmgate_keys, make_htpasswd
 from backend_support import BackendProcess
 from conftest import REPO
 
@@ -182,3 +183,22 @@ def test_a_quota_key_sees_exactly_the_stream_an_unlimited_key_sees(bin_dir, tmp_
     # The usage was really asked for and counted: the client asking for it itself sees it, unchanged.
     asked = stream_text(proxy, quota, model=model_id, stream_options={"include_usage": True})
     assert '"usage":{' in asked or '"usage": {' in asked
+
+
+def test_a_basic_user_limited_to_one_model_gets_403_for_another(bin_dir, tmp_path, backend, model_id, proxies):
+    users = tmp_path / "users.htpasswd"
+    passwords = make_htpasswd(users, ["alice", "bob"])
+    limits = tmp_path / "user-limits"
+    limits.write_text(f"# USER LIMITS\nalice models={model_id}\n")
+    proxy = proxies(backend.base_url, "--htpasswd", str(users), "--set", f"auth.user_limits={limits}")
+
+    def ask(user, model):
+        return httpx.post(f"{proxy.url}/v1/chat/completions", auth=(user, passwords[user]), timeout=60,
+                          json={"model": model, "messages": PROMPT, "max_tokens": 2})
+
+    assert ask("alice", model_id).status_code == 200
+    refused = ask("alice", "qwen3-8b")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "model_not_allowed"
+    assert "The user 'alice'" in refused.json()["error"]["message"]
+    assert ask("bob", "qwen3-8b").status_code != 403  # bob has no limits: the backend answers for itself
