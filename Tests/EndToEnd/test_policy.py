@@ -91,6 +91,7 @@ def test_a_key_limited_to_one_model_gets_403_for_another(bin_dir, tmp_path, back
                               headers={"authorization": f"Bearer {limited}", "content-type": "application/json"})
         assert response.status_code in (400, 403), response.text
 
+    assert f"models={model_id}" in lmgate_keys(bin_dir, keys, "list")
     # Changed with `lmgate keys update`: the running proxy follows the file.
     lmgate_keys(bin_dir, keys, "update", "one-model", "--models", "all")
     deadline = time.monotonic() + 10
