@@ -10,10 +10,15 @@ model (SmolLM2-135M-Instruct Q4_1), keys made with `lmgate keys create`:
   served again after the minute;
 - the stream a quota key sees is exactly the stream an unlimited key sees
   (the proxy's `stream_options.include_usage` and its usage chunk are not
-  visible), up to the ids and timestamps every response has of its own.
+  visible), up to the ids and timestamps every response has of its own;
+- differentially, against a scripted upstream: the upstream receives the
+  client's bytes plus the one member, with a Content-Length that fits, and
+  the client's bytes are identical to an unlimited key's.
 """
 import json
 import re
+import socket
+import threading
 import time
 
 import httpx2 as httpx
@@ -203,3 +208,104 @@ def test_a_basic_user_limited_to_one_model_gets_403_for_another(bin_dir, tmp_pat
     assert refused.json()["error"]["code"] == "model_not_allowed"
     assert "The user 'alice'" in refused.json()["error"]["message"]
     assert ask("bob", "qwen3-8b").status_code != 403  # bob has no limits: the backend answers for itself
+
+
+class ScriptedStreamUpstream:
+    """An OpenAI-compatible upstream on loopback that records each request's
+    raw bytes and streams a fixed completion; asked for usage, it behaves as
+    OpenAI and lmgate's backend do: `"usage":null` in every chunk and a last
+    chunk with the usage and no choices."""
+
+    def __init__(self):
+        self.requests = []  # (head text, body bytes)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(connection,), daemon=True).start()
+
+    def _connection(self, connection):
+        with connection:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+                while len(data) < length:
+                    data += connection.recv(65536)
+                body, data = data[:length], data[length:]
+                self.requests.append((head.decode(), body))
+                asked = json.loads(body).get("stream_options", {}).get("include_usage") is True
+                suffix = ',"usage":null' if asked else ""
+                events = [f'data: {{"choices":[{{"delta":{{"content":"{word}"}},"index":0}}],"id":"c"{suffix}}}\n\n'
+                          for word in ("one", " two", " three")]
+                if asked:
+                    events.append('data: {"choices":[],"id":"c","usage":{"prompt_tokens":7,"completion_tokens":3,'
+                                  '"total_tokens":10}}\n\n')
+                events.append("data: [DONE]\n\n")
+                connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                                   b"transfer-encoding: chunked\r\n\r\n")
+                for event in events:
+                    payload = event.encode()
+                    connection.sendall(b"%x\r\n%s\r\n" % (len(payload), payload))
+                connection.sendall(b"0\r\n\r\n")
+
+    def stop(self):
+        self.listener.close()
+
+
+def test_differential_the_injected_request_is_well_formed_and_the_client_sees_the_plain_stream(bin_dir, tmp_path,
+                                                                                                proxies):
+    upstream = ScriptedStreamUpstream()
+    try:
+        keys = tmp_path / "keys"
+        quota = create_key(bin_dir, keys, "quota", "--tokens-per-minute", "15")
+        unlimited = create_key(bin_dir, keys, "unlimited")
+        proxy = proxies(upstream.url, "--keys", str(keys))
+        body = b'{"model":"m", "messages":[{"role":"user","content":"count"}], "temperature":0.70, "stream":true}'
+
+        def raw_stream(key):
+            with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", content=body, timeout=30,
+                              headers={"authorization": f"Bearer {key}", "content-type": "application/json"}) as response:
+                return response.status_code, response.read()
+
+        if time.time() % 60 > 50:  # the quota's requests in one minute
+            time.sleep(60 - time.time() % 60 + 0.5)
+        plain = raw_stream(unlimited)
+        counted = raw_stream(quota)
+        assert plain[0] == counted[0] == 200
+        assert counted[1] == plain[1], "the client saw a different stream"
+        assert b"usage" not in counted[1]
+
+        (plain_head, plain_body), (head, sent) = upstream.requests
+        assert plain_body == body
+        # The upstream's request: the client's bytes, then the member, then the closing brace; framed to match.
+        assert sent == body[:-1] + b',"stream_options":{"include_usage":true}}'
+        assert re.search(r"(?i)\r\ncontent-length: %d(\r\n|$)" % len(sent), head)
+        assert "transfer-encoding" not in head.lower()
+        assert json.loads(sent)["stream_options"] == {"include_usage": True}
+
+        # Counted from the upstream's usage: 10 of 15, so one more request is served, then 429.
+        assert raw_stream(quota)[0] == 200
+        refused = httpx.post(f"{proxy.url}/v1/chat/completions", content=body, timeout=30,
+                             headers={"authorization": f"Bearer {quota}", "content-type": "application/json"})
+        assert refused.status_code == 429
+        assert "used 20 tokens" in refused.json()["error"]["message"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+    finally:
+        upstream.stop()
