@@ -239,7 +239,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             var inspectBody = false
             if let identity = exchange.identity, let policy = self.admission.identityPolicy(for: identity) {
                 if !policy.limits.tokenQuotas.isEmpty { exchange.tokenQuota = policy }
-                switch policy.admitHead(hasBody: exchange.requestHasBody, path: Self.path(of: head)) {
+                switch policy.admitHead(
+                    hasBody: exchange.requestHasBody, path: Self.path(of: head), webSocket: exchange.isWebSocketUpgrade)
+                {
                 case .answer(let response, let headers):
                     return self.answer(exchange, with: response, extraHeaders: headers)
                 case .proceed(let permit):

@@ -51,7 +51,14 @@ public struct IdentityPolicy: Sendable {
     }
 
     /// The decision on an admitted head whose path (before any `?`) is `path`.
-    func admitHead(hasBody: Bool, path: Substring) -> HeadAction {
+    ///
+    /// A WebSocket handshake (`webSocket`) is refused to an identity with
+    /// allowed models or token quotas: what goes over the tunnel (a model in
+    /// the URL or in a message, the tokens used) is never seen by the proxy.
+    func admitHead(hasBody: Bool, path: Substring, webSocket: Bool = false) -> HeadAction {
+        if webSocket && (self.limits.models != nil || !self.limits.tokenQuotas.isEmpty) {
+            return .answer(.webSocketNotCheckable(identity: self.identity), [:])
+        }
         if let used = self.tokens.exhausted(self.identity, quotas: self.limits.tokenQuotas) {
             let seconds = max(1, Int(used.wait.rounded(.up)))
             return .answer(
@@ -118,6 +125,15 @@ extension ProxyErrorResponse {
             status: .forbidden,
             message: "\(IdentityPolicy.describe(identity)) may not use \(asked): its models limit allows only \(allowed).",
             type: "permission_error", code: "model_not_allowed")
+    }
+
+    /// 403 for a WebSocket handshake of an identity whose limits cannot be checked in a tunnel.
+    static func webSocketNotCheckable(identity: String) -> Self {
+        Self(
+            status: .forbidden,
+            message: "\(IdentityPolicy.describe(identity)) has a models limit or a token quota, which cannot be checked "
+                + "over a WebSocket connection.",
+            type: "permission_error", code: "websocket_not_allowed_with_limits")
     }
 
     /// 429 for an identity that used up a token quota.
