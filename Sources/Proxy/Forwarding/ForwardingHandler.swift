@@ -431,13 +431,12 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         switch part {
         case .head(let upstreamHead):
             switch self.machine.upstreamHeadReceived(upstreamHead, now: .now()) {
-            case .forward(let exchange, var head):
+            case .forward(let exchange, let head):
                 if exchange.tokenQuota != nil {
                     // A stripped stream cannot keep a length; it is not stripped then (the client sees the extra chunk).
                     let strips = exchange.injectedStreamUsage && !head.headers.contains(name: "content-length")
                     exchange.usageMeter = ResponseUsageMeter(
                         contentType: upstreamHead.headers.first(name: "content-type"), stripsUsageChunk: strips)
-                    if strips { head.headers.remove(name: "content-md5") }
                 }
                 if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
                     self.metrics.upstreamResponded(
