@@ -265,6 +265,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
+            // Usage is read from the response as it passes: it must come uncompressed.
+            if exchange.tokenQuota != nil { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
             guard inspectBody else { return self.connectUpstream(for: exchange) }
             // The body may all have come while admission was pending.
             if exchange.requestEnded { return self.inspectBody(of: exchange) }
