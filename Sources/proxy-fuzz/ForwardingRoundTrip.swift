@@ -32,7 +32,10 @@ enum ForwardingRoundTrip {
             precondition(read.body == sent.body, "body of \(sent.body.count) bytes read as \(read.body.count): \(context())")
             precondition(read.ended == sent.ended, "request end moved: \(context())")
             self.checkTrustBoundary(read.head, clientHead: client.head, context: context)
+            ForwardingFuzzProbe.checkBodyModel(sent.body)
         }
+        // The whole input as a body too: JSON rarely survives inside a request.
+        ForwardingFuzzProbe.checkBodyModel(Array(bytes))
     }
 
     /// The requests the proxy's client pipeline decodes from `bytes`, up to

@@ -23,6 +23,13 @@ struct AccessAdmission: RequestAdmission {
         self.admit(request, listener: self.listener)
     }
 
+    /// The limits of an admitted identity in the policy in force.
+    func identityPolicy(for identity: String) -> IdentityPolicy? {
+        guard let limits = self.store.current.policy.limits[identity] else { return nil }
+        return IdentityPolicy(
+            identity: identity, limits: limits, concurrency: self.store.concurrentRequests, tokens: self.store.tokenAccounts)
+    }
+
     private func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {
         let state = self.store.current
         let configuration = state.policy.configuration

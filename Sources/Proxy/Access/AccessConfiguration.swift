@@ -19,6 +19,8 @@ public struct AccessConfiguration: Sendable, Equatable {
     public var htpasswdPath: String?
     /// A keys file written by `lmgate keys`.
     public var keysPath: String?
+    /// Basic users' allowed models and concurrency (``UserLimitsFile``).
+    public var userLimitsPath: String?
     /// A single key (`--api-key`, as llama.cpp's), with admin scope, named `main`.
     public var apiKey: String?
 

@@ -70,6 +70,10 @@ public final class AccessControl: RequestAdmission {
         AccessAdmission(store: self.store, logger: self.logger, listener: nil).admit(request)
     }
 
+    public func identityPolicy(for identity: String) -> IdentityPolicy? {
+        AccessAdmission(store: self.store, logger: self.logger, listener: nil).identityPolicy(for: identity)
+    }
+
     /// The origins allowed cross-origin requests now (empty: no CORS).
     var corsOrigins: [String] { self.store.configuration.corsOrigins }
 }

@@ -12,6 +12,8 @@ final class AccessPolicy: Sendable {
     let basic: BasicAuthenticator?
     /// API keys by the SHA-256 of the key.
     let keys: [SecretDigest: APIKey]
+    /// Limits by identity (`key:NAME` or the Basic user), for those that have any.
+    let limits: [String: IdentityLimits]
     /// Warnings from loading (e.g. htpasswd lines that were skipped), for the log.
     let warnings: [String]
 
@@ -68,6 +70,16 @@ final class AccessPolicy: Sendable {
                 prefix: String(main.prefix(4)), digest: digest)
         }
         self.keys = keys
+        var limits: [String: IdentityLimits] = [:]
+        if let path = configuration.userLimitsPath {
+            do {
+                limits = try UserLimitsFile(contentsOfFile: path).limits.filter { !$0.value.isEmpty }
+            } catch {
+                throw LoadError(description: "users' limits file: \(error.description)")
+            }
+        }
+        for key in keys.values where !key.limits.isEmpty { limits["key:\(key.name)"] = key.limits }
+        self.limits = limits
         self.warnings = warnings
     }
 }

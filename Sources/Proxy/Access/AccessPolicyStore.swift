@@ -32,6 +32,10 @@ final class AccessPolicyStore: Sendable {
     /// The listeners the policy guards (they do not change on reload).
     private let listeners: [ListenerConfiguration]
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+    /// Requests in flight per identity; kept across reloads.
+    let concurrentRequests = ConcurrentRequestLimit()
+    /// Tokens used per identity (in memory); kept across reloads.
+    let tokenAccounts = TokenQuotaAccounts()
 
     /// Loads the files the configuration names; see ``AccessControl``.
     init(
@@ -110,7 +114,10 @@ final class AccessPolicyStore: Sendable {
             paths: { [weak self] in
                 guard let self else { return [] }
                 let configuration = self.configuration
-                return [configuration.htpasswdPath, configuration.keysPath, self.watchedConfigurationFile].compactMap { $0 }
+                return [
+                    configuration.htpasswdPath, configuration.keysPath, configuration.userLimitsPath,
+                    self.watchedConfigurationFile,
+                ].compactMap { $0 }
             },
             interval: interval
         ) { [weak self] in

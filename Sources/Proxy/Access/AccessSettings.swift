@@ -18,6 +18,10 @@ extension ConfigurationSetting {
         .init(key: "auth.keys_file", expected: "a keys file path (made by `lmgate keys create`)") { draft, value in
             path(&draft.configuration.access.keysPath, value)
         },
+        .init(key: "auth.user_limits", expected: "a file of Basic users' limits (USER models=A,B max_concurrent=N)") {
+            draft, value in
+            path(&draft.configuration.access.userLimitsPath, value)
+        },
         .init(key: "auth.api_key", expected: "a key of at least 16 characters") { draft, value in
             path(&draft.configuration.access.apiKey, value)
         },

@@ -25,6 +25,8 @@ public struct APIKey: Sendable, Equatable {
     /// The first characters of the key, to recognise it in a list.
     public var prefix: String
     var digest: SecretDigest
+    /// Allowed models and concurrency (``IdentityLimits``); empty for none.
+    public var limits = IdentityLimits()
 
     /// Whether the key has expired at `now`.
     public func isExpired(at now: Date) -> Bool {

@@ -3,9 +3,13 @@ import Foundation
 /// A keys file: one API key a line, stored as a hash.
 ///
 /// ```
-/// # NAME SCOPE CREATED EXPIRES PREFIX SHA256
+/// # NAME SCOPE CREATED EXPIRES PREFIX SHA256 [LIMITS]
 /// laptop inference 2026-12-02T13:00:00Z never lmg_Ab12Cd sha256:9f86d0…
+/// ci inference 2026-12-02T13:00:00Z never lmg_Xy34Ef sha256:1b4f0e… models=qwen3-* max_concurrent=2
 /// ```
+///
+/// Optional `name=value` fields after the hash are the key's
+/// ``IdentityLimits``; an unknown one makes the file invalid.
 ///
 /// Lines starting with `#` and blank lines are ignored. Any other line that
 /// does not parse makes the whole file invalid, so that a half-written or
@@ -32,8 +36,8 @@ public struct APIKeyFile: Sendable, Equatable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             func problem(_ text: String) -> Problem { Problem(description: "line \(index + 1): \(text)") }
-            guard fields.count == 6 else {
-                throw problem("expected NAME SCOPE CREATED EXPIRES PREFIX sha256:HASH, got \(fields.count) fields")
+            guard fields.count >= 6 else {
+                throw problem("expected NAME SCOPE CREATED EXPIRES PREFIX sha256:HASH [LIMITS], got \(fields.count) fields")
             }
             let name = String(fields[0])
             guard APIKey.isValidName(name) else { throw problem("'\(name)' is not a valid key name") }
@@ -50,7 +54,13 @@ public struct APIKeyFile: Sendable, Equatable {
             guard fields[5].hasPrefix("sha256:"), let digest = SecretDigest(hex: fields[5].dropFirst("sha256:".count)) else {
                 throw problem("the hash must be sha256: followed by 64 hexadecimal digits")
             }
-            keys.append(APIKey(name: name, scope: scope, created: created, expires: expires, prefix: String(fields[4]), digest: digest))
+            var key = APIKey(name: name, scope: scope, created: created, expires: expires, prefix: String(fields[4]), digest: digest)
+            do {
+                key.limits = try IdentityLimits(fields: fields.dropFirst(6))
+            } catch {
+                throw problem(error.description)
+            }
+            keys.append(key)
         }
         self.keys = keys
     }
@@ -69,10 +79,12 @@ public struct APIKeyFile: Sendable, Equatable {
     /// The file's text.
     public func serialized() -> String {
         var text = "# lmgate API keys (only hashes; `lmgate keys create` prints a key once)\n"
-        text += "# NAME SCOPE CREATED EXPIRES PREFIX SHA256\n"
+        text += "# NAME SCOPE CREATED EXPIRES PREFIX SHA256 [models=A,B max_concurrent=N]\n"
         for key in self.keys {
             text += "\(key.name) \(key.scope.rawValue) \(Self.text(key.created)) \(key.expires.map(Self.text) ?? "never") "
-            text += "\(key.prefix) sha256:\(key.digest.hex)\n"
+            text += "\(key.prefix) sha256:\(key.digest.hex)"
+            for field in key.limits.fields { text += " " + field }
+            text += "\n"
         }
         return text
     }

@@ -47,6 +47,22 @@ final class Exchange {
     var webSocketPermit: WebSocketConnectionLimit.Permit?
     /// Set when the upstream answered `101 Switching Protocols` to websocket.
     var switchingProtocols = false
+    /// The identity admission established, if any.
+    var identity: String?
+    /// The identity's place under its concurrency limit, held until the exchange ends.
+    var concurrencyPermit: ConcurrentRequestLimit.Permit?
+    /// Set while the body is held to check its model against the identity's
+    /// allowed models (``IdentityPolicy``): client reads go on meanwhile.
+    var bodyInspection: IdentityPolicy?
+    /// The policy whose token quotas count this exchange's response.
+    var tokenQuota: IdentityPolicy?
+    /// Reads the response's usage for ``tokenQuota``; made with the response head.
+    var usageMeter: ResponseUsageMeter?
+    /// Whether the proxy asked the upstream for a stream's usage, so the
+    /// usage chunk is removed from the response.
+    var injectedStreamUsage = false
+    /// Whether the body is still coming for an inspection.
+    var awaitsInspectedBody: Bool { self.bodyInspection != nil && !self.requestEnded }
 
     init(clientHead: HTTPRequestHead, framing: RequestFraming, now: NIODeadline) {
         self.clientHead = clientHead
@@ -54,5 +70,10 @@ final class Exchange {
         self.lastActivity = now
         self.closeAfterResponse = !clientHead.isKeepAlive
         self.framing = framing
+    }
+
+    deinit {
+        // Every path that ends an exchange releases it; this is the backstop.
+        self.concurrencyPermit?.release()
     }
 }

@@ -236,6 +236,22 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .answer(let exchange, let response, let extraHeaders):
             self.answer(exchange, with: response, extraHeaders: extraHeaders)
         case .forward(let exchange, let head):
+            var inspectBody = false
+            if let identity = exchange.identity, let policy = self.admission.identityPolicy(for: identity) {
+                if !policy.limits.tokenQuotas.isEmpty { exchange.tokenQuota = policy }
+                switch policy.admitHead(
+                    hasBody: exchange.requestHasBody, path: Self.path(of: head), webSocket: exchange.isWebSocketUpgrade)
+                {
+                case .answer(let response, let headers):
+                    return self.answer(exchange, with: response, extraHeaders: headers)
+                case .proceed(let permit):
+                    exchange.concurrencyPermit = permit
+                case .inspectBody(let permit):
+                    exchange.concurrencyPermit = permit
+                    exchange.bodyInspection = policy
+                    inspectBody = true
+                }
+            }
             let made = UpstreamRequestHead.make(
                 from: head,
                 framing: exchange.framing,
@@ -249,8 +265,48 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
+            // Usage is read from the response as it passes: it must come uncompressed.
+            if exchange.tokenQuota != nil { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
+            guard inspectBody else { return self.connectUpstream(for: exchange) }
+            // The body may all have come while admission was pending.
+            if exchange.requestEnded { return self.inspectBody(of: exchange) }
+            self.retime()
+            self.releaseHeldRead()
+        }
+    }
+
+    /// The whole body of a restricted identity's request is held: read its
+    /// model, then forward the held parts unchanged or refuse the request.
+    private func inspectBody(of exchange: Exchange) {
+        guard let policy = exchange.bodyInspection, let head = exchange.upstreamHead else { return }
+        var body: [UInt8] = []
+        body.reserveCapacity(exchange.requestBodyBytes)
+        for case .body(.byteBuffer(let buffer)) in exchange.pendingParts { body += buffer.readableBytesView }
+        exchange.bodyInspection = nil
+        switch policy.inspectBody(body, path: Self.path(of: head)) {
+        case .answer(let response):
+            self.answer(exchange, with: response)
+        case .proceed(let rewritten):
+            if let rewritten { self.replaceBody(of: exchange, with: rewritten) }
             self.connectUpstream(for: exchange)
         }
+    }
+
+    /// Sends `body` upstream in place of the client's (usage asked for in a
+    /// stream): one body part, and a `Content-Length` that is its length when
+    /// the client sent one (a chunked body stays chunked: the encoder frames it).
+    private func replaceBody(of exchange: Exchange, with body: [UInt8]) {
+        guard let context = self.context else { return }
+        exchange.pendingParts = [.body(.byteBuffer(context.channel.allocator.buffer(bytes: body))), .end(nil)]
+        if exchange.upstreamHead?.headers.contains(name: "content-length") == true {
+            exchange.upstreamHead?.headers.replaceOrAdd(name: "content-length", value: String(body.count))
+        }
+        exchange.injectedStreamUsage = true
+    }
+
+    /// The path of a head's target, without its query.
+    private static func path(of head: HTTPRequestHead) -> Substring {
+        head.uri.prefix(while: { $0 != "?" })
     }
 
     private func receivedBody(_ body: ByteBuffer) {
@@ -263,6 +319,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             connection.write(.body(.byteBuffer(body)), flush: false)
         case .answerTooLarge(let exchange, let connection):
             self.abandonUpstream(of: exchange, connection: connection)
+            let limit = ForwardingStateMachine<UpstreamConnection>.bodyLimit(for: exchange, configured: limit)
             self.answer(exchange, with: .bodyTooLarge(limit: limit))
         case .close:
             self.context?.close(promise: nil)
@@ -275,6 +332,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         switch self.machine.clientEndReceived() {
         case .hold(let exchange):
             exchange.pendingParts.append(.end(nil))
+            if exchange.bodyInspection != nil, self.machine.isAdmitting(exchange) { self.inspectBody(of: exchange) }
         case .forward(let exchange, let connection, let watchUpstream):
             exchange.replay.record(.end(nil))
             connection.write(.end(nil), flush: !self.inClientRead)
@@ -376,6 +434,12 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .head(let upstreamHead):
             switch self.machine.upstreamHeadReceived(upstreamHead, now: .now()) {
             case .forward(let exchange, let head):
+                if exchange.tokenQuota != nil {
+                    // A stripped stream cannot keep a length; it is not stripped then (the client sees the extra chunk).
+                    let strips = exchange.injectedStreamUsage && !head.headers.contains(name: "content-length")
+                    exchange.usageMeter = ResponseUsageMeter(
+                        contentType: upstreamHead.headers.first(name: "content-type"), stripsUsageChunk: strips)
+                }
                 if let sent = exchange.sentUpstreamAt, let upstream = exchange.upstream {
                     self.metrics.upstreamResponded(
                         upstream: upstream, seconds: Double((exchange.lastActivity - sent).nanoseconds) / 1e9)
@@ -390,9 +454,26 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
         case .body(let body):
             if self.machine.upstreamBodyReceived(bytes: body.readableBytes, now: .now()) {
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                guard let exchange = self.machine.currentExchange, var meter = exchange.usageMeter else {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                    return
+                }
+                let passed = meter.pass(body.readableBytesView)
+                exchange.usageMeter = meter
+                if !meter.rewritesBody {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                } else if let passed, !passed.isEmpty {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: passed)))), promise: nil)
+                }
             }
         case .end(let trailers):
+            if let exchange = self.machine.currentExchange, var meter = exchange.usageMeter {
+                let rest = meter.finish()
+                exchange.usageMeter = meter  // counted in `finish(_:status:)`
+                if meter.rewritesBody, !rest.isEmpty {
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: rest)))), promise: nil)
+                }
+            }
             switch self.machine.upstreamResponseEnded() {
             case .switchToWebSocket(let exchange, let connection):
                 self.switchToWebSocket(exchange, connection: connection, context: context)
@@ -563,6 +644,12 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private func finish(_ exchange: Exchange, status: Int) {
         exchange.webSocketPermit?.release()
         exchange.webSocketPermit = nil
+        exchange.concurrencyPermit?.release()
+        exchange.concurrencyPermit = nil
+        // Counted however the exchange ends: a client that leaves once it has
+        // its last event (SDKs stop at `[DONE]`) still used the tokens.
+        if let tokens = exchange.usageMeter?.tokens { exchange.tokenQuota?.record(tokens: tokens) }
+        exchange.usageMeter = nil
         self.metrics.requestAnswered(status: status)
         guard self.settings.accessLog else { return }
         AccessLog.record(

@@ -105,6 +105,7 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
                 status: status, message: message, type: AccessResponses.errorType(for: status), code: code)
             return .answer(exchange, response, extraHeaders: headers)
         case .success(.admit(let head, let identity)):
+            exchange.identity = identity
             guard exchange.isWebSocketUpgrade else { return .forward(exchange, head) }
             guard identity != nil else { return .answer(exchange, .webSocketNeedsAuthentication, extraHeaders: [:]) }
             guard let permit = takeWebSocketPermit() else {
@@ -164,6 +165,12 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         case .idle, .answering, .lingering, .closed:
             return false
         }
+    }
+
+    /// The exchange being forwarded, while forwarding.
+    var currentExchange: Exchange? {
+        if case .forwarding(let exchange, _) = self.state { return exchange }
+        return nil
     }
 
     /// The upstream connection in use, while forwarding.
@@ -245,11 +252,17 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         }
         exchange.requestBodyBytes += bytes
         exchange.lastActivity = now
-        guard exchange.requestBodyBytes <= limit else {
+        guard exchange.requestBodyBytes <= Self.bodyLimit(for: exchange, configured: limit) else {
             return exchange.responseStarted ? .close : .answerTooLarge(exchange, upstream)
         }
         guard let upstream else { return .hold(exchange) }
         return .forward(exchange, upstream)
+    }
+
+    /// The body limit of `exchange`: the configured one, lower while the
+    /// body is held for an ``IdentityPolicy`` to read its model.
+    static func bodyLimit(for exchange: Exchange, configured: Int) -> Int {
+        exchange.bodyInspection == nil ? configured : min(configured, IdentityPolicy.maxInspectedBodyBytes)
     }
 
     enum ClientEndAction {
@@ -294,7 +307,10 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         switch self.state {
         // Closing: whatever the client still sends is not read (after an
         // upgrade head it would not even be parsed, only buffered).
-        case .admitting, .connecting, .answering, .closed: return true
+        // A body held for its model to be checked is read on (bounded by
+        // ``IdentityPolicy/maxInspectedBodyBytes``).
+        case .admitting(let exchange): return !exchange.awaitsInspectedBody
+        case .connecting, .answering, .closed: return true
         // A WebSocket handshake: nothing after it is HTTP, so nothing is read
         // until the connection switches (the relay reads then) or closes.
         case .forwarding(let exchange, let upstream): return exchange.isWebSocketUpgrade || !upstream.isWritable

@@ -10,6 +10,14 @@ import NIOHTTP1
 /// The request may be rewritten on the way, e.g. to strip credentials.
 public protocol RequestAdmission: Sendable {
     func admit(_ request: AdmissionRequest) -> AdmissionResult
+    /// The limits (allowed models, concurrency) of an identity that
+    /// ``admit(_:)`` admitted, or `nil` when it has none.
+    func identityPolicy(for identity: String) -> IdentityPolicy?
+}
+
+extension RequestAdmission {
+    /// No identity has limits unless the step says so.
+    public func identityPolicy(for identity: String) -> IdentityPolicy? { nil }
 }
 
 /// What an admission step knows about a request.

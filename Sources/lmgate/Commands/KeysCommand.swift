@@ -10,7 +10,7 @@ struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage API keys (stored only as hashes in a keys file).",
-        subcommands: [Create.self, List.self, Revoke.self]
+        subcommands: [Create.self, Update.self, List.self, Revoke.self]
     )
 
     /// The keys file option shared by the subcommands.
@@ -37,6 +37,45 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
+    /// The limits options shared by `create` and `update` (``IdentityLimits``).
+    struct LimitOptions: ParsableArguments {
+        @Option(help: "Models the key may use: names or globs, comma-separated (qwen3-*,local-model); 'all' for any.")
+        var models: String?
+
+        @Option(name: .customLong("max-concurrent"), help: "Most requests of the key in flight at once; 'none' for no limit.")
+        var maxConcurrent: String?
+
+        @Option(name: .customLong("tokens-per-minute"), help: "Token quota (prompt + completion) per minute; 'none' for none.")
+        var tokensPerMinute: String?
+
+        @Option(name: .customLong("tokens-per-day"), help: "Token quota per day (UTC); 'none' for none.")
+        var tokensPerDay: String?
+
+        @Option(name: .customLong("tokens-per-month"), help: "Token quota per calendar month (UTC); 'none' for none.")
+        var tokensPerMonth: String?
+
+        /// `limits` with the options given applied.
+        func applied(to limits: IdentityLimits) throws -> IdentityLimits {
+            var limits = limits
+            do {
+                if let models { limits.models = models == "all" ? nil : try IdentityLimits.models(models) }
+                if let maxConcurrent {
+                    limits.maxConcurrent =
+                        maxConcurrent == "none" ? nil : try IdentityLimits.positive(maxConcurrent, name: "--max-concurrent")
+                }
+                let quotas: [(TokenQuotaLedger.Window, String?)] =
+                    [(.minute, self.tokensPerMinute), (.day, self.tokensPerDay), (.month, self.tokensPerMonth)]
+                for case (let window, let text?) in quotas {
+                    limits.tokenQuotas[window] =
+                        text == "none" ? nil : try IdentityLimits.positive(text, name: "--tokens-per-\(window.rawValue)", upTo: 1 << 50)
+                }
+            } catch {
+                throw ValidationError(error.description)
+            }
+            return limits
+        }
+    }
+
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a new key and print it once; only its hash is stored.")
@@ -49,6 +88,8 @@ struct KeysCommand: ParsableCommand {
 
         @Option(help: "inference (model requests) or admin (everything).")
         var scope: AccessScope = .inference
+
+        @OptionGroup var limits: LimitOptions
 
         @OptionGroup var file: FileOption
 
@@ -67,7 +108,8 @@ struct KeysCommand: ParsableCommand {
             guard !keys.keys.contains(where: { $0.name == self.name }) else {
                 throw ValidationError("a key named '\(self.name)' exists already: revoke it first or pick another name")
             }
-            let (key, stored) = APIKey.generate(name: self.name, scope: self.scope, expires: expiry)
+            var (key, stored) = APIKey.generate(name: self.name, scope: self.scope, expires: expiry)
+            stored.limits = try self.limits.applied(to: IdentityLimits())
             keys.keys.append(stored)
             do {
                 try keys.write(to: path)
@@ -77,6 +119,33 @@ struct KeysCommand: ParsableCommand {
             print(key)
             FileHandle.standardError.write(Data(
                 "Key '\(self.name)' (\(self.scope.rawValue)) added to \(path). It is shown only now: store it safely.\n".utf8))
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a key's limits; a running proxy applies them within a second.")
+
+        @Argument(help: "The name of the key.")
+        var name: String
+
+        @OptionGroup var limits: LimitOptions
+
+        @OptionGroup var file: FileOption
+
+        func run() throws {
+            var (path, keys) = try self.file.load()
+            guard let index = keys.keys.firstIndex(where: { $0.name == self.name }) else {
+                throw ValidationError("no key named '\(self.name)' in \(path)")
+            }
+            keys.keys[index].limits = try self.limits.applied(to: keys.keys[index].limits)
+            do {
+                try keys.write(to: path)
+            } catch {
+                throw ValidationError(error.description)
+            }
+            let fields = keys.keys[index].limits.fields
+            print("updated \(self.name): \(fields.isEmpty ? "no limits" : fields.joined(separator: " "))")
         }
     }
 

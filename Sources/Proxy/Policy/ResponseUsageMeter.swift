@@ -1,0 +1,172 @@
+import Foundation
+
+/// Reads the token usage out of a response as it passes to the client:
+/// prompt + completion tokens, from OpenAI's `usage` (`prompt_tokens`,
+/// `completion_tokens`) or Anthropic's (`input_tokens`, `output_tokens`,
+/// also inside `message` in a stream's `message_start`).
+///
+/// - A JSON response is copied aside (up to ``maxJSONBytes``) and read at
+///   its end; the bytes go to the client unchanged.
+/// - An event stream is cut into events; those that mention `usage` are
+///   read, and the last value of each count wins (Anthropic repeats the
+///   output count as it grows). With ``stripsUsageChunk``, what the proxy
+///   asked for (``StreamUsageRequest``) is taken out again, so the client
+///   sees exactly what it would have without the injection: the chunk with
+///   `usage` and an empty `choices`, and the `"usage":null` that upstreams
+///   (lmgate's backend, OpenAI) add to every other chunk once usage is
+///   asked for. (A literal `"usage":null` cannot occur inside a JSON string,
+///   where quotes are escaped, so removing it as text is safe.) An event
+///   longer than ``maxEventBytes`` stops the reading: the rest passes unread.
+struct ResponseUsageMeter {
+    static let maxJSONBytes = 1024 * 1024
+    static let maxEventBytes = 1024 * 1024
+
+    enum Kind: Equatable { case json, eventStream, unread }
+
+    private(set) var kind: Kind
+    let stripsUsageChunk: Bool
+    private var pending: [UInt8] = []
+    private var promptTokens: Int?
+    private var completionTokens: Int?
+
+    /// A meter for a response with this `Content-Type`.
+    init(contentType: String?, stripsUsageChunk: Bool) {
+        let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        switch type {
+        case "application/json": self.kind = .json
+        case "text/event-stream": self.kind = .eventStream
+        default: self.kind = .unread
+        }
+        self.stripsUsageChunk = stripsUsageChunk && self.kind == .eventStream
+    }
+
+    /// Prompt + completion tokens seen so far; `nil` if no usage was seen.
+    var tokens: Int? {
+        guard self.promptTokens != nil || self.completionTokens != nil else { return nil }
+        return (self.promptTokens ?? 0) + (self.completionTokens ?? 0)
+    }
+
+    /// A part of the body arrived: returns the bytes to pass to the client now.
+    mutating func pass(_ bytes: some Collection<UInt8>) -> [UInt8]? {
+        switch self.kind {
+        case .unread:
+            return nil
+        case .json:
+            self.pending += bytes
+            if self.pending.count > Self.maxJSONBytes {
+                self.kind = .unread
+                self.pending = []
+            }
+            return nil
+        case .eventStream:
+            self.pending += bytes
+            var out: [UInt8] = []
+            while let end = Self.eventEnd(in: self.pending) {
+                let event = Array(self.pending[..<end])
+                self.pending.removeFirst(end)
+                if let passed = self.read(event: event) { out += passed }
+            }
+            if self.pending.count > Self.maxEventBytes {
+                self.kind = .unread
+                out += self.pending
+                self.pending = []
+            }
+            return out
+        }
+    }
+
+    /// Whether the caller forwards `pass`'s result (otherwise the bytes given).
+    var rewritesBody: Bool { self.stripsUsageChunk }
+
+    /// The response ended: returns the bytes still held for the client.
+    mutating func finish() -> [UInt8] {
+        defer { self.pending = [] }
+        switch self.kind {
+        case .unread:
+            return []
+        case .json:
+            if let object = try? JSONSerialization.jsonObject(with: Data(self.pending)) as? [String: Any] {
+                self.take(usageOf: object)
+            }
+            return []
+        case .eventStream:
+            // An unterminated last event is read too, and passed on as it came.
+            return self.pending.isEmpty ? [] : self.read(event: self.pending) ?? []
+        }
+    }
+
+    /// Reads one event; returns what of it goes to the client.
+    private mutating func read(event: [UInt8]) -> [UInt8]? {
+        guard event.count > 7, Self.contains(event, Self.usageBytes) else { return event }
+        var data: [UInt8] = []
+        for line in event.split(separator: UInt8(ascii: "\n")) {
+            var line = line
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            guard line.starts(with: Self.dataPrefix) else { continue }
+            var value = line.dropFirst(Self.dataPrefix.count)
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+            if !data.isEmpty { data.append(UInt8(ascii: "\n")) }
+            data += value
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any] else { return event }
+        self.take(usageOf: object)
+        guard self.stripsUsageChunk else { return event }
+        let choices = object["choices"] as? [Any]
+        if object["usage"] is [String: Any] && choices?.isEmpty == true { return nil }
+        return Self.removingNullUsage(from: event)
+    }
+
+    /// `event` without its first `"usage":null` member (with the comma that joins it).
+    static func removingNullUsage(from event: [UInt8]) -> [UInt8] {
+        for member in Self.nullUsageMembers {
+            guard let range = Self.range(of: member, in: event) else { continue }
+            var result = event
+            result.removeSubrange(range)
+            return result
+        }
+        return event
+    }
+
+    private static let nullUsageMembers = [",\"usage\":null", ", \"usage\": null", "\"usage\":null,", "\"usage\": null, "].map {
+        Array($0.utf8)
+    }
+
+    static func range(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<start + needle.count].elementsEqual(needle) { return start..<start + needle.count }
+        }
+        return nil
+    }
+
+    private mutating func take(usageOf object: [String: Any]) {
+        let usage = (object["usage"] as? [String: Any]) ?? ((object["message"] as? [String: Any])?["usage"] as? [String: Any])
+        guard let usage else { return }
+        if let prompt = (usage["prompt_tokens"] ?? usage["input_tokens"]) as? Int { self.promptTokens = prompt }
+        if let completion = (usage["completion_tokens"] ?? usage["output_tokens"]) as? Int {
+            self.completionTokens = completion
+        }
+    }
+
+    private static let usageBytes = Array("\"usage\"".utf8)
+    private static let dataPrefix = Array("data:".utf8)
+
+    /// The index just past the first event's terminating blank line, if complete.
+    static func eventEnd(in bytes: [UInt8]) -> Int? {
+        var index = 0
+        while index + 1 < bytes.count {
+            if bytes[index] == UInt8(ascii: "\n") {
+                if bytes[index + 1] == UInt8(ascii: "\n") { return index + 2 }
+                if bytes[index + 1] == UInt8(ascii: "\r"), index + 2 < bytes.count, bytes[index + 2] == UInt8(ascii: "\n") {
+                    return index + 3
+                }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        Self.range(of: needle, in: haystack) != nil
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The proxy's one ``TokenQuotaLedger``, shared by every event loop (hence
+/// the lock) and kept across reloads, so a key's count survives a change of
+/// its quota.
+public final class TokenQuotaAccounts: Sendable {
+    private let ledger = NIOLockedValueBox(TokenQuotaLedger())
+
+    public init() {}
+
+    /// See ``TokenQuotaLedger/exhausted(_:quotas:now:)``.
+    public func exhausted(
+        _ identity: String, quotas: [TokenQuotaLedger.Window: Int], now: Date = Date()
+    ) -> TokenQuotaLedger.Exhausted? {
+        self.ledger.withLockedValue { $0.exhausted(identity, quotas: quotas, now: now) }
+    }
+
+    /// See ``TokenQuotaLedger/record(_:for:quotas:now:)``.
+    public func record(_ tokens: Int, for identity: String, quotas: [TokenQuotaLedger.Window: Int], now: Date = Date()) {
+        self.ledger.withLockedValue { $0.record(tokens, for: identity, quotas: quotas, now: now) }
+    }
+
+    /// See ``TokenQuotaLedger/used(_:in:now:)``.
+    public func used(_ identity: String, in window: TokenQuotaLedger.Window, now: Date = Date()) -> Int {
+        self.ledger.withLockedValue { $0.used(identity, in: window, now: now) }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The tokens each identity used in its current minute, day and month, and
+/// whether it may start another request: the quota decisions, as a value.
+///
+/// Windows are fixed and aligned to UTC (a minute from :00, a day from
+/// midnight, a calendar month), as a user reads "200 tokens per minute";
+/// `Retry-After` is the time until the full window ends. A request is
+/// admitted while the identity is under every quota and counted when its
+/// response ends (the upstream's `usage`), so one request may overshoot a
+/// quota by what it used: the tokens are unknown until then.
+///
+/// In memory only: a restart forgets the counts (persisting them is later work).
+public struct TokenQuotaLedger: Sendable {
+    /// A quota's window.
+    public enum Window: String, Sendable, CaseIterable, Hashable {
+        case minute, day, month
+
+        /// The limit field's name: `tokens_per_minute`, ….
+        public var fieldName: String { "tokens_per_\(self.rawValue)" }
+
+        init?(fieldName: String) {
+            guard let window = Self.allCases.first(where: { $0.fieldName == fieldName }) else { return nil }
+            self = window
+        }
+
+        /// The start and end of the window holding `date`.
+        func bounds(of date: Date) -> (start: Date, end: Date) {
+            let seconds = date.timeIntervalSince1970
+            switch self {
+            case .minute:
+                let start = (seconds / 60).rounded(.down) * 60
+                return (Date(timeIntervalSince1970: start), Date(timeIntervalSince1970: start + 60))
+            case .day:
+                let start = (seconds / 86_400).rounded(.down) * 86_400
+                return (Date(timeIntervalSince1970: start), Date(timeIntervalSince1970: start + 86_400))
+            case .month:
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: "UTC")!
+                let start = calendar.dateInterval(of: .month, for: date)!
+                return (start.start, start.end)
+            }
+        }
+    }
+
+    /// Tokens used in one window.
+    struct Count {
+        var windowStart: Date
+        var tokens: Int
+    }
+
+    private var counts: [String: [Window: Count]] = [:]
+
+    public init() {}
+
+    /// Tokens `identity` used in the window holding `now`.
+    public func used(_ identity: String, in window: Window, now: Date) -> Int {
+        guard let count = self.counts[identity]?[window], count.windowStart == window.bounds(of: now).start else { return 0 }
+        return count.tokens
+    }
+
+    /// A quota used up: which, how many tokens were used in its window, and
+    /// how long until the window ends.
+    public struct Exhausted: Sendable, Equatable {
+        public var window: Window
+        public var quota: Int
+        public var used: Int
+        public var wait: TimeInterval
+    }
+
+    /// Whether `identity` may start a request at `now` under `quotas`: `nil`
+    /// if so, else the used-up quota whose window ends last.
+    public func exhausted(_ identity: String, quotas: [Window: Int], now: Date) -> Exhausted? {
+        var longest: Exhausted?
+        for window in Window.allCases {
+            let used = self.used(identity, in: window, now: now)
+            guard let quota = quotas[window], used >= quota else { continue }
+            let wait = window.bounds(of: now).end.timeIntervalSince(now)
+            if wait > (longest?.wait ?? -1) { longest = Exhausted(window: window, quota: quota, used: used, wait: wait) }
+        }
+        return longest
+    }
+
+    /// Counts `tokens` used by `identity` at `now`, in each window it has a quota for.
+    public mutating func record(_ tokens: Int, for identity: String, quotas: [Window: Int], now: Date) {
+        guard tokens > 0, !quotas.isEmpty else { return }
+        var windows = self.counts[identity] ?? [:]
+        for window in quotas.keys {
+            let start = window.bounds(of: now).start
+            var count = windows[window].flatMap { $0.windowStart == start ? $0 : nil } ?? Count(windowStart: start, tokens: 0)
+            count.tokens = count.tokens.addingReportingOverflow(tokens).overflow ? Int.max : count.tokens + tokens
+            windows[window] = count
+        }
+        self.counts[identity] = windows
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The limits of Basic users (`auth.user_limits`): one user a line, then
+/// the same `name=value` fields as the keys file (``IdentityLimits``).
+///
+/// ```
+/// # USER LIMITS
+/// alice models=qwen3-*,local-model max_concurrent=2
+/// ```
+///
+/// Users not listed have no limits. Like the keys file, a line that does
+/// not parse (an unknown limit, a user given twice) makes the whole file
+/// invalid, so a reload keeps the limits in force rather than dropping one.
+public struct UserLimitsFile: Sendable, Equatable {
+    /// Limits by user name.
+    public var limits: [String: IdentityLimits]
+
+    /// Parses the text of a users' limits file.
+    public init(text: String) throws(IdentityLimits.Problem) {
+        var limits: [String: IdentityLimits] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let user = String(fields[0])
+            func problem(_ text: String) -> IdentityLimits.Problem {
+                IdentityLimits.Problem(description: "line \(index + 1): \(text)")
+            }
+            // htpasswd user names end at `:`, so a name holding one is a typo.
+            guard !user.contains(":") else { throw problem("'\(LogField.escaped(user, limit: 64))' is not a user name") }
+            guard limits[user] == nil else { throw problem("the user '\(LogField.escaped(user, limit: 64))' is listed twice") }
+            do {
+                limits[user] = try IdentityLimits(fields: fields.dropFirst())
+            } catch {
+                throw problem(error.description)
+            }
+        }
+        self.limits = limits
+    }
+
+    /// Reads and parses the file at `path`.
+    public init(contentsOfFile path: String) throws(IdentityLimits.Problem) {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw IdentityLimits.Problem(description: "cannot read \(path): \(error.localizedDescription)")
+        }
+        try self.init(text: text)
+    }
+}

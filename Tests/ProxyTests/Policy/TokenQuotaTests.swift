@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import Proxy
+
+/// Token quotas: the ledger's windows, asking a stream for its usage, and
+/// reading usage out of responses (with the injected parts taken out again).
+@Suite struct TokenQuotaTests {
+    let noon = Date(timeIntervalSince1970: 1_796_212_800)  // 2026-12-02T12:00:00Z
+
+    @Test func aQuotaIsExhaustedUntilItsWindowEnds() throws {
+        var ledger = TokenQuotaLedger()
+        let quotas: [TokenQuotaLedger.Window: Int] = [.minute: 200, .day: 1000]
+        #expect(ledger.exhausted("key:a", quotas: quotas, now: noon) == nil)
+        ledger.record(150, for: "key:a", quotas: quotas, now: noon.addingTimeInterval(10))
+        #expect(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(11)) == nil)
+        ledger.record(60, for: "key:a", quotas: quotas, now: noon.addingTimeInterval(20))
+        let used = try #require(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(45)))
+        #expect(used == .init(window: .minute, quota: 200, used: 210, wait: 15))
+        #expect(ledger.exhausted("key:b", quotas: quotas, now: noon.addingTimeInterval(45)) == nil, "counted for another key")
+        #expect(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(60)) == nil, "not served after the minute")
+        #expect(ledger.used("key:a", in: .day, now: noon.addingTimeInterval(60)) == 210)
+        ledger.record(800, for: "key:a", quotas: quotas, now: noon.addingTimeInterval(70))
+        let day = try #require(ledger.exhausted("key:a", quotas: quotas, now: noon.addingTimeInterval(200)))
+        #expect(day.window == .day && day.wait == 12 * 3600 - 200)
+    }
+
+    @Test func monthWindowsFollowTheCalendar() {
+        let (start, end) = TokenQuotaLedger.Window.month.bounds(of: noon)
+        #expect(start == Date(timeIntervalSince1970: 1_796_083_200))  // 2026-12-01T00:00:00Z
+        #expect(end == Date(timeIntervalSince1970: 1_798_761_600))  // 2027-01-01T00:00:00Z
+    }
+
+    @Test func aStreamIsAskedForUsageByAppendingAMember() {
+        let body = Array(#"{"model":"m","stream":true,"temperature":0.70 }"#.utf8)
+        #expect(StreamUsageRequest(body: body) == .rewritten(Array(
+            #"{"model":"m","stream":true,"temperature":0.70 ,"stream_options":{"include_usage":true}}"#.utf8)))
+        #expect(StreamUsageRequest(body: Array(#"{"model":"m"}"#.utf8)) == .unchanged)
+        #expect(StreamUsageRequest(body: Array(#"{"stream":true,"stream_options":{"include_usage":true}}"#.utf8)) == .unchanged)
+        guard case .refused = StreamUsageRequest(body: Array(#"{"stream":true,"stream_options":{}}"#.utf8)) else {
+            Issue.record("stream_options without include_usage was edited")
+            return
+        }
+    }
+
+    @Test func jsonResponsesAreCountedAndPassUnchanged() {
+        var meter = ResponseUsageMeter(contentType: "application/json; charset=utf-8", stripsUsageChunk: true)
+        let body = Array(#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}"#.utf8)
+        #expect(meter.pass(body[..<20]) == nil && meter.pass(body[20...]) == nil && !meter.rewritesBody)
+        #expect(meter.finish() == [] && meter.tokens == 42)
+        var anthropic = ResponseUsageMeter(contentType: "application/json", stripsUsageChunk: false)
+        _ = anthropic.pass(Array(#"{"type":"message","usage":{"input_tokens":5,"output_tokens":7}}"#.utf8))
+        _ = anthropic.finish()
+        #expect(anthropic.tokens == 12)
+    }
+
+    /// The stream an upstream sends when asked for usage, and what the
+    /// client must see instead: exactly the stream without usage.
+    @Test func anInjectedStreamLosesItsUsageChunkAndNullUsages() {
+        let asked =
+            #"data: {"choices":[{"delta":{"content":"Hi"},"index":0}],"id":"x","usage":null}"# + "\n\n"
+            + #"data: {"choices":[{"delta":{},"finish_reason":"stop","index":0}],"id":"x","usage":null}"# + "\n\n"
+            + #"data: {"choices":[],"id":"x","usage":{"completion_tokens":2,"prompt_tokens":9,"total_tokens":11}}"# + "\n\n"
+            + "data: [DONE]\n\n"
+        let plain =
+            #"data: {"choices":[{"delta":{"content":"Hi"},"index":0}],"id":"x"}"# + "\n\n"
+            + #"data: {"choices":[{"delta":{},"finish_reason":"stop","index":0}],"id":"x"}"# + "\n\n"
+            + "data: [DONE]\n\n"
+        var meter = ResponseUsageMeter(contentType: "text/event-stream", stripsUsageChunk: true)
+        var seen: [UInt8] = []
+        let bytes = Array(asked.utf8)
+        // Split at awkward places: inside events and inside the blank line.
+        var index = 0
+        for size in [5, 60, 1, 90, 3, 400] where index < bytes.count {
+            let end = min(bytes.count, index + size)
+            seen += meter.pass(bytes[index..<end]) ?? []
+            index = end
+        }
+        seen += meter.pass(bytes[index...]) ?? []
+        seen += meter.finish()
+        #expect(String(decoding: seen, as: UTF8.self) == plain)
+        #expect(meter.tokens == 11)
+    }
+
+    @Test func aStreamTheClientAskedUsageForIsCountedAndLeftAlone() {
+        let stream = #"data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"# + "\n\n"
+            + #"event: message_delta"# + "\n" + #"data: {"type":"message_delta","usage":{"output_tokens":6}}"# + "\n\n"
+        var meter = ResponseUsageMeter(contentType: "text/event-stream", stripsUsageChunk: false)
+        _ = meter.pass(Array(stream.utf8))
+        #expect(!meter.rewritesBody)
+        _ = meter.finish()
+        #expect(meter.tokens == 9, "the last count of each kind wins")
+    }
+
+    @Test func anyRepeatedTopLevelKeyIsRefused() {
+        guard case .refused = RequestBodyModel(body: Array(#"{"model":"m","stream":false,"stream":true}"#.utf8)) else {
+            Issue.record("a repeated stream key was accepted")
+            return
+        }
+    }
+}
