@@ -124,7 +124,9 @@ import Testing
         defer { fixtures.remove() }
         let access = try fixtures.control {
             $0.lockoutMaxFailures = 3
-            $0.lockoutWindow = .seconds(60)
+            // Longer than three hashes take on a loaded machine (the whole suite in
+            // parallel on 2 cores: over a minute), so that all three count.
+            $0.lockoutWindow = .seconds(600)
             // Far longer than the checks below take on a loaded machine (expiry is
             // tested with a controlled clock in failureTrackerCountsWithinTheWindowOnly).
             $0.lockoutDuration = .seconds(120)
