@@ -153,13 +153,13 @@ struct ConfigurationSetting: Sendable {
             draft.configuration.webSocket.origins = value.items
             return true
         },
-    ] + accessSettings
+    ] + accessSettings + upstreamQueueSettings
 
     static func named(_ key: String) -> ConfigurationSetting? {
         all.first { $0.key == key }
     }
 
-    private static func setting<Value>(
+    static func setting<Value>(
         _ target: inout Value,
         _ value: SettingValue,
         _ parse: (String) -> Value?

@@ -25,6 +25,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var access = AccessConfiguration()
     /// WebSocket passthrough (off unless enabled).
     public var webSocket = WebSocketConfiguration()
+    /// Fair queuing for the upstreams' slots (off unless slots are set).
+    public var queue = UpstreamQueueConfiguration()
 
     public init() {}
 

@@ -44,6 +44,7 @@ public struct ConfigurationOverride: Sendable {
 /// timeouts: { request_head: 30s, client_body: 60s, client_body_total: 300s, upstream_connect: 5s, upstream_read: 300s }
 /// health: { probe_interval: 1s, max_probe_interval: 30s }
 /// websocket: { enabled: false, listeners: [], max_connections: 64, idle_timeout: 300s, max_duration: 1h }
+/// queue: { upstream_slots: 4, max_waiting: 256, max_per_identity: 32, timeout: 120s }
 /// access_log: true
 /// ```
 ///
@@ -267,6 +268,7 @@ public enum ProxyConfigurationLoader {
         }
         problems += configuration.access.problems(listeners: configuration.listeners)
         problems += configuration.webSocket.problems(listeners: configuration.listeners)
+        problems += configuration.queue.problems()
 
         if !problems.isEmpty { throw .invalidConfiguration(problems) }
         return configuration

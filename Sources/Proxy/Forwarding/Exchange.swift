@@ -61,6 +61,12 @@ final class Exchange {
     /// Whether the proxy asked the upstream for a stream's usage, so the
     /// usage chunk is removed from the response.
     var injectedStreamUsage = false
+    /// The request's claim on an upstream slot (``UpstreamQueue``), waiting
+    /// or held, given back when the exchange ends (or the ticket goes away).
+    var upstreamSlot: UpstreamQueue.Ticket?
+    /// Whether the request waits in the ``UpstreamQueue``: client reads are
+    /// held, and no deadline but the queue's runs.
+    var waitsForUpstreamSlot = false
     /// Whether the body is still coming for an inspection.
     var awaitsInspectedBody: Bool { self.bodyInspection != nil && !self.requestEnded }
 

@@ -267,7 +267,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             exchange.upstreamHead = made.head
             // Usage is read from the response as it passes: it must come uncompressed.
             if exchange.tokenQuota != nil { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
-            guard inspectBody else { return self.connectUpstream(for: exchange) }
+            guard inspectBody else { return self.takeUpstreamSlot(for: exchange) }
             // The body may all have come while admission was pending.
             if exchange.requestEnded { return self.inspectBody(of: exchange) }
             self.retime()
@@ -288,7 +288,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             self.answer(exchange, with: response)
         case .proceed(let rewritten):
             if let rewritten { self.replaceBody(of: exchange, with: rewritten) }
-            self.connectUpstream(for: exchange)
+            self.takeUpstreamSlot(for: exchange)
         }
     }
 
@@ -343,6 +343,44 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     // MARK: Upstream connection
+
+    /// Connects upstream once the request has a slot there: at once without
+    /// an ``UpstreamQueue`` or for a request that takes no slot; otherwise
+    /// when the queue admits it (client reads held meanwhile), or answers
+    /// for it (full, or waited too long).
+    private func takeUpstreamSlot(for exchange: Exchange) {
+        guard let queue = self.settings.upstreamQueue, let head = exchange.upstreamHead,
+            UpstreamQueue.takesSlot(method: head.method, webSocket: exchange.isWebSocketUpgrade)
+        else { return self.connectUpstream(for: exchange) }
+        let priority = exchange.identity.flatMap { self.admission.identityPolicy(for: $0) }?.limits.priority
+        let client = UpstreamQueue.client(identity: exchange.identity, address: self.clientAddress)
+        switch queue.enter(client: client, priority: priority ?? .normal, on: self.pool.eventLoop) {
+        case .admitted(let ticket):
+            exchange.upstreamSlot = ticket
+            self.connectUpstream(for: exchange)
+        case .refused(let response, let headers):
+            self.answer(exchange, with: response, extraHeaders: headers)
+        case .queued(let ticket, let admission):
+            exchange.upstreamSlot = ticket
+            exchange.waitsForUpstreamSlot = true
+            self.retime()
+            admission.assumeIsolated().whenComplete { result in
+                exchange.waitsForUpstreamSlot = false
+                // A client that left has given its ticket back (`finish`).
+                guard self.machine.isAdmitting(exchange) else { return }
+                switch result {
+                case .success:
+                    exchange.lastActivity = .now()  // the wait was not the client's
+                    self.retime()
+                    self.connectUpstream(for: exchange)
+                case .failure:
+                    self.answer(
+                        exchange, with: .upstreamQueueTimeout(after: queue.configuration.timeout),
+                        extraHeaders: ["retry-after": String(queue.retryAfter)])
+                }
+            }
+        }
+    }
 
     /// Picks an upstream and starts the exchange on a pooled or new
     /// connection to it (only a new one if `freshConnection`).
@@ -646,6 +684,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         exchange.webSocketPermit = nil
         exchange.concurrencyPermit?.release()
         exchange.concurrencyPermit = nil
+        exchange.upstreamSlot?.release()
+        exchange.upstreamSlot = nil
         // Counted however the exchange ends: a client that leaves once it has
         // its last event (SDKs stop at `[DONE]`) still used the tokens.
         if let tokens = exchange.usageMeter?.tokens { exchange.tokenQuota?.record(tokens: tokens) }

@@ -21,8 +21,13 @@ struct ForwardingSettings: Sendable {
     var usesTLS: Bool
     /// The listener's WebSocket passthrough; `nil` when off (upgrades get 501).
     var webSocket: WebSocketPassthrough?
+    /// The proxy's fair queue for the upstreams' slots; `nil` when off.
+    var upstreamQueue: UpstreamQueue?
 
-    init(configuration: ProxyConfiguration, usesTLS: Bool, webSocket: WebSocketPassthrough? = nil) {
+    init(
+        configuration: ProxyConfiguration, usesTLS: Bool, webSocket: WebSocketPassthrough? = nil,
+        upstreamQueue: UpstreamQueue? = nil
+    ) {
         self.maxBodyBytes = configuration.limits.maxBodyBytes
         self.requestHeadTimeout = TimeAmount(configuration.timeouts.requestHead)
         self.clientBodyTimeout = TimeAmount(configuration.timeouts.clientBody)
@@ -34,5 +39,6 @@ struct ForwardingSettings: Sendable {
         self.accessLog = configuration.accessLog
         self.usesTLS = usesTLS
         self.webSocket = webSocket
+        self.upstreamQueue = upstreamQueue
     }
 }

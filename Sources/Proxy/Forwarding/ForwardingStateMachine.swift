@@ -607,7 +607,8 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
         case .answering, .closed:
             return .none
         case .admitting(let exchange), .connecting(let exchange):
-            return exchange.requestHasBody && !exchange.requestEnded ? .clientBody(exchange) : .none
+            let bodyComing = exchange.requestHasBody && !exchange.requestEnded && !exchange.waitsForUpstreamSlot
+            return bodyComing ? .clientBody(exchange) : .none
         case .forwarding(let exchange, _):
             if exchange.requestHasBody && !exchange.requestEnded && !exchange.responseStarted
                 && exchange.waitingOnUpstreamSince == nil

@@ -10,7 +10,9 @@ import NIOConcurrencyHelpers
 /// - `lmgate_proxy_rejected_connections_total`: connections closed at
 ///   accept, of which `lmgate_proxy_rejected_connections_per_address_total`
 ///   for exceeding the per-address limit;
-/// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation.
+/// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation;
+/// - with fair queuing, the ``UpstreamQueue``'s slots and queue depth
+///   (``UpstreamQueue/renderMetrics()``).
 ///
 /// No label value comes from a client: `status` is a number (from the
 /// upstream or the proxy, kept to 100–599 so a misbehaving upstream cannot
@@ -36,9 +38,11 @@ public final class ProxyMetrics: Sendable {
 
     private let state: NIOLockedValueBox<State>
     private let balancer: UpstreamBalancer
+    private let upstreamQueue: UpstreamQueue?
 
-    public init(balancer: UpstreamBalancer) {
+    public init(balancer: UpstreamBalancer, upstreamQueue: UpstreamQueue? = nil) {
         self.balancer = balancer
+        self.upstreamQueue = upstreamQueue
         self.state = NIOLockedValueBox(State(latency: Array(repeating: Histogram(), count: balancer.upstreams.count)))
     }
 
@@ -107,6 +111,7 @@ public final class ProxyMetrics: Sendable {
         for (index, upstream) in self.balancer.upstreams.enumerated() {
             text += "lmgate_proxy_upstream_up{upstream=\"\(upstream)\"} \(self.balancer.isUp(index) ? 1 : 0)\n"
         }
+        if let upstreamQueue { text += upstreamQueue.renderMetrics() }
         return text
     }
 }

@@ -1,12 +1,14 @@
 /// The limits on one identity (an API key or a Basic user) beyond its
 /// scope: which models it may use, how many of its requests may be in
 /// flight at once, and how many tokens (prompt + completion) it may use per
-/// minute, day and month. Empty limits (the default) restrict nothing.
+/// minute, day and month; and the priority its requests wait with when the
+/// upstream is busy (``UpstreamQueue``). Empty limits (the default) restrict
+/// nothing.
 ///
 /// Written in the keys file and the users' limits file as `name=value`
 /// fields after the fixed ones: `models=qwen3-*,local-model`
 /// `max_concurrent=2` `tokens_per_minute=200` `tokens_per_day=…`
-/// `tokens_per_month=…`. An unknown or malformed field is an error, so a
+/// `tokens_per_month=…` `priority=high`. An unknown or malformed field is an error, so a
 /// typo never silently lifts a limit.
 public struct IdentityLimits: Sendable, Equatable {
     /// The models the identity may name in a request body; `nil` for any.
@@ -15,15 +17,23 @@ public struct IdentityLimits: Sendable, Equatable {
     public var maxConcurrent: Int?
     /// Most tokens per window (``TokenQuotaLedger/Window``); none for no quota.
     public var tokenQuotas: [TokenQuotaLedger.Window: Int] = [:]
+    /// The class the identity's requests wait in for an upstream slot; `nil` for normal.
+    public var priority: QueuePriority?
 
-    public init(models: [ModelPattern]? = nil, maxConcurrent: Int? = nil, tokenQuotas: [TokenQuotaLedger.Window: Int] = [:]) {
+    public init(
+        models: [ModelPattern]? = nil, maxConcurrent: Int? = nil, tokenQuotas: [TokenQuotaLedger.Window: Int] = [:],
+        priority: QueuePriority? = nil
+    ) {
         self.models = models
         self.maxConcurrent = maxConcurrent
         self.tokenQuotas = tokenQuotas
+        self.priority = priority
     }
 
     /// Whether nothing is limited.
-    public var isEmpty: Bool { self.models == nil && self.maxConcurrent == nil && self.tokenQuotas.isEmpty }
+    public var isEmpty: Bool {
+        self.models == nil && self.maxConcurrent == nil && self.tokenQuotas.isEmpty && self.priority == nil
+    }
 
     /// Whether `model` is one of the allowed models.
     public func allows(model: String) -> Bool {
@@ -51,11 +61,13 @@ public struct IdentityLimits: Sendable, Equatable {
                 self.models = try Self.models(value)
             case "max_concurrent":
                 self.maxConcurrent = try Self.positive(value, name: name)
+            case "priority":
+                self.priority = try Self.priority(value)
             case _ where TokenQuotaLedger.Window(fieldName: name) != nil:
                 self.tokenQuotas[TokenQuotaLedger.Window(fieldName: name)!] = try Self.positive(value, name: name, upTo: 1 << 50)
             default:
                 throw Problem(
-                    description: "unknown limit '\(name)' (known: models, max_concurrent, tokens_per_minute, tokens_per_day, tokens_per_month)")
+                    description: "unknown limit '\(name)' (known: models, max_concurrent, tokens_per_minute, tokens_per_day, tokens_per_month, priority)")
             }
         }
     }
@@ -68,6 +80,7 @@ public struct IdentityLimits: Sendable, Equatable {
         for window in TokenQuotaLedger.Window.allCases {
             if let quota = self.tokenQuotas[window] { fields.append("\(window.fieldName)=\(quota)") }
         }
+        if let priority { fields.append("priority=\(priority.rawValue)") }
         return fields
     }
 
@@ -82,6 +95,14 @@ public struct IdentityLimits: Sendable, Equatable {
             patterns.append(pattern)
         }
         return patterns
+    }
+
+    /// `high`, `normal` or `low` (`lmgate keys --priority`).
+    public static func priority(_ text: String) throws(Problem) -> QueuePriority {
+        guard let priority = QueuePriority(rawValue: text) else {
+            throw Problem(description: "priority must be high, normal or low (got '\(text)')")
+        }
+        return priority
     }
 
     /// A whole number from 1 to `maximum`.

@@ -17,6 +17,8 @@ public final class ProxyServer: Sendable {
     public let configuration: ProxyConfiguration
     public let balancer: UpstreamBalancer
     public let metrics: ProxyMetrics
+    /// The fair queue for the upstreams' slots, when `queue.upstream_slots` is set.
+    let upstreamQueue: UpstreamQueue?
     private let group: any EventLoopGroup
     /// Set when the server made its own event loop group, which it then shuts down.
     private let ownedGroup: MultiThreadedEventLoopGroup?
@@ -103,7 +105,8 @@ public final class ProxyServer: Sendable {
         self.logger = logger
         self.admission = admission
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
-        self.metrics = ProxyMetrics(balancer: self.balancer)
+        self.upstreamQueue = configuration.queue.isEnabled ? UpstreamQueue(configuration: configuration.queue) : nil
+        self.metrics = ProxyMetrics(balancer: self.balancer, upstreamQueue: self.upstreamQueue)
         self.registry = ConnectionRegistry(
             maxConnections: configuration.limits.maxConnections,
             maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress)
@@ -226,7 +229,9 @@ public final class ProxyServer: Sendable {
         let webSocket =
             self.configuration.webSocket.isEnabled(on: listener.address)
             ? WebSocketPassthrough(configuration: self.configuration.webSocket) : nil
-        let settings = ForwardingSettings(configuration: self.configuration, usesTLS: listener.isTLS, webSocket: webSocket)
+        let settings = ForwardingSettings(
+            configuration: self.configuration, usesTLS: listener.isTLS, webSocket: webSocket,
+            upstreamQueue: self.upstreamQueue)
         let maxHeaderBytes = self.configuration.limits.maxHeaderBytes
         // Access control screens peers at accept (before any TLS work) and may differ per listener.
         let screening = self.access?.screening

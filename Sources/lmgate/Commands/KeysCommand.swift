@@ -54,6 +54,9 @@ struct KeysCommand: ParsableCommand {
         @Option(name: .customLong("tokens-per-month"), help: "Token quota per calendar month (UTC); 'none' for none.")
         var tokensPerMonth: String?
 
+        @Option(help: "The key's requests wait with this priority when the upstream is busy: high, normal or low.")
+        var priority: String?
+
         /// `limits` with the options given applied.
         func applied(to limits: IdentityLimits) throws -> IdentityLimits {
             var limits = limits
@@ -65,6 +68,7 @@ struct KeysCommand: ParsableCommand {
                 }
                 let quotas: [(TokenQuotaLedger.Window, String?)] =
                     [(.minute, self.tokensPerMinute), (.day, self.tokensPerDay), (.month, self.tokensPerMonth)]
+                if let priority { limits.priority = priority == "normal" ? nil : try IdentityLimits.priority(priority) }
                 for case (let window, let text?) in quotas {
                     limits.tokenQuotas[window] =
                         text == "none" ? nil : try IdentityLimits.positive(text, name: "--tokens-per-\(window.rawValue)", upTo: 1 << 50)

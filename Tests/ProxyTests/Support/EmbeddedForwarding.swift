@@ -17,7 +17,8 @@ final class EmbeddedForwarding {
     let balancer: UpstreamBalancer
 
     init(
-        admission: any RequestAdmission = AdmitEveryRequest(), configure: (inout ProxyConfiguration) -> Void = { _ in }
+        admission: any RequestAdmission = AdmitEveryRequest(), upstreamQueue: UpstreamQueue? = nil,
+        clientAddress: String = "192.0.2.10", configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = ProxyConfiguration()
         configuration.upstreams = [UpstreamAddress(endpoint: HostAndPort(host: "127.0.0.1", port: 1234))]
@@ -38,10 +39,10 @@ final class EmbeddedForwarding {
             ClientHTTPPipeline.makeHandlers(maxHeaderBytes: configuration.limits.maxHeaderBytes))
         try self.client.pipeline.syncOperations.addHandler(
             ForwardingHandler(
-                settings: ForwardingSettings(configuration: configuration, usesTLS: true),
+                settings: ForwardingSettings(configuration: configuration, usesTLS: true, upstreamQueue: upstreamQueue),
                 balancer: self.balancer, pool: self.pool, admission: admission,
                 metrics: ProxyMetrics(balancer: self.balancer), logger: Logger(label: "test")))
-        try self.client.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
+        try self.client.connect(to: SocketAddress(ipAddress: clientAddress, port: 50000)).wait()
     }
 
     /// Sends raw request bytes from the client.

@@ -1,0 +1,53 @@
+/// Fair queuing at the gateway (the `queue` settings): how many requests
+/// may be in flight to the upstreams at once, and how requests beyond that
+/// wait for a slot (``UpstreamQueue``).
+///
+/// Off unless ``upstreamSlots`` is set: requests then go upstream as they
+/// come, and a busy upstream queues them itself, first come first served.
+public struct UpstreamQueueConfiguration: Sendable, Equatable {
+    /// Most requests in flight to the upstreams together: their slots
+    /// (llama-server's `--parallel`, LM Studio's parallel requests, the
+    /// lmgate backend's `parallel`), summed over the upstreams. 0 for no
+    /// limit and no queue.
+    public var upstreamSlots = 0
+    /// Most requests waiting for a slot, every client together; the next gets 503.
+    public var maxWaiting = 256
+    /// Most requests one client (a key, a Basic user, or an anonymous
+    /// client address) may have waiting or in flight; the next gets 429.
+    public var maxPerIdentity = 32
+    /// Longest wait for a slot; then 503.
+    public var timeout: Duration = .seconds(120)
+
+    public init() {}
+
+    /// Whether requests are queued at all.
+    public var isEnabled: Bool { self.upstreamSlots > 0 }
+
+    /// What is wrong with these settings.
+    func problems() -> [String] {
+        var problems: [String] = []
+        if self.upstreamSlots > 100_000 { problems.append("queue.upstream_slots must be at most 100000") }
+        if self.maxWaiting > 1_000_000 { problems.append("queue.max_waiting must be at most 1000000") }
+        if self.maxPerIdentity < 1 { problems.append("queue.max_per_identity must be at least 1") }
+        if self.timeout <= .zero { problems.append("queue.timeout must be longer than zero") }
+        return problems
+    }
+}
+
+/// The `queue` rows of ``ConfigurationSetting/all`` (``UpstreamQueueConfiguration``).
+extension ConfigurationSetting {
+    static let upstreamQueueSettings: [ConfigurationSetting] = [
+        .init(key: "queue.upstream_slots", expected: "a whole number of requests, 0 for no queue") { draft, value in
+            setting(&draft.configuration.queue.upstreamSlots, value, SettingValueParsing.count)
+        },
+        .init(key: "queue.max_waiting", expected: "a whole number of requests") { draft, value in
+            setting(&draft.configuration.queue.maxWaiting, value, SettingValueParsing.count)
+        },
+        .init(key: "queue.max_per_identity", expected: "a whole number of requests, at least 1") { draft, value in
+            setting(&draft.configuration.queue.maxPerIdentity, value, SettingValueParsing.count)
+        },
+        .init(key: "queue.timeout", expected: "a duration such as 120s") { draft, value in
+            setting(&draft.configuration.queue.timeout, value, SettingValueParsing.duration)
+        },
+    ]
+}
