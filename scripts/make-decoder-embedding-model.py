@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Writes a decoder embedding model: the tests' tiny-qwen3-f16 fixture (random
+weights, Qwen3's tokenizer) with `qwen3.pooling_type` set, and, as
+Qwen3-Embedding's files, `<|endoftext|>` as EOS added after every input. With
+--record, runs llama.cpp's `llama-server --embeddings` on it (once with the
+pooling of the metadata, last token, once with `--pooling mean`) and writes
+the vectors of INPUTS, asked for in one batched request, with llama.cpp's
+tokens of each input, as JSON: the reference of the tests
+(Tests/BackendTests/Fixtures/models/tiny-qwen3-embedding.embeddings.json).
+
+usage: make-decoder-embedding-model.py OUT.gguf [--pooling last|mean|cls|NUMBER]
+                                       [--record LLAMA_SERVER OUT.json]"""
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.join(HERE, "..", "Tests", "BackendTests", "Fixtures", "models", "tiny-qwen3-f16.gguf")
+POOLING = {"mean": 1, "cls": 2, "last": 3}
+QWEN_ENDOFTEXT = 151643
+CONTEXT = 512  # the fixture's qwen3.context_length
+LONG = " ".join(f"word{i % 37} and the number {i}," for i in range(60))
+INPUTS = [
+    "Hello world",
+    "The quick brown fox jumps over the lazy dog.",
+    "Embeddings map text to vectors; similar texts, similar vectors!",
+    "Ünïcödé àccents and CJK 中文 in one line",
+    "a",
+    "<|im_start|>user\nIs this markup or text?<|im_end|>",
+    LONG,
+]
+
+
+# GGUF value types (the spec's numbering) and the sizes of the fixed-size ones.
+UINT32, BOOL, STRING, ARRAY = 4, 7, 8, 9
+FIXED_SIZE = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
+def skip_value(data, at, kind):
+    """The offset after a value of GGUF type `kind` starting at `at`."""
+    if kind in FIXED_SIZE:
+        return at + FIXED_SIZE[kind]
+    if kind == STRING:
+        return at + 8 + struct.unpack_from("<Q", data, at)[0]
+    if kind == ARRAY:
+        item, count = struct.unpack_from("<IQ", data, at)
+        at += 12
+        if item in FIXED_SIZE:
+            return at + count * FIXED_SIZE[item]
+        for _ in range(count):
+            at = skip_value(data, at, item)
+        return at
+    raise ValueError(f"unknown GGUF value type {kind}")
+
+
+def encoded(key, kind, value):
+    """One metadata entry as GGUF bytes."""
+    name = key.encode()
+    head = struct.pack("<Q", len(name)) + name + struct.pack("<I", kind)
+    if kind == UINT32:
+        return head + struct.pack("<I", value)
+    if kind == BOOL:
+        return head + struct.pack("<B", 1 if value else 0)
+    text = value.encode()
+    return head + struct.pack("<Q", len(text)) + text
+
+
+def write_model(out, pooling):
+    """Copies SOURCE to `out` with `qwen3.pooling_type` = `pooling` (a
+    llama.cpp pooling number) and Qwen3-Embedding's EOS handling.
+
+    The file is patched as bytes (the metadata entries copied but for the
+    replaced ones, the tensor directory and data unchanged): the gguf
+    package's reader takes seconds of Python over the 151k-token vocabulary,
+    and an end-to-end test writes this model."""
+    with open(SOURCE, "rb") as f:
+        data = f.read()
+    magic, version, tensor_count, kv_count = struct.unpack_from("<4sIQQ", data, 0)
+    assert magic == b"GGUF" and version == 3, "the source is not a GGUF version 3 file"
+    architecture = None
+    kept = []
+    at = 24
+    for _ in range(kv_count):
+        start = at
+        length = struct.unpack_from("<Q", data, at)[0]
+        key = data[at + 8:at + 8 + length].decode()
+        kind = struct.unpack_from("<I", data, at + 8 + length)[0]
+        at = skip_value(data, at + 12 + length, kind)
+        if key == "general.architecture":
+            architecture = data[start + 12 + length + 8:at].decode()
+        kept.append((key, data[start:at]))
+    directory_start = at
+    for _ in range(tensor_count):
+        length = struct.unpack_from("<Q", data, at)[0]
+        dimensions = struct.unpack_from("<I", data, at + 8 + length)[0]
+        at += 8 + length + 4 + 8 * dimensions + 4 + 8
+    directory = data[directory_start:at]
+    assert all(key != "general.alignment" for key, _ in kept), "the source sets its own alignment"
+    alignment = 32  # GGUF's default
+    data_start = (at + alignment - 1) // alignment * alignment
+    replaced = {
+        "general.name": (STRING, "tiny-qwen3-embedding (random weights)"),
+        "tokenizer.ggml.eos_token_id": (UINT32, QWEN_ENDOFTEXT),
+        "tokenizer.ggml.add_eos_token": (BOOL, True),
+        f"{architecture}.pooling_type": (UINT32, pooling),
+    }
+    entries = [raw for key, raw in kept if key not in replaced]
+    entries += [encoded(key, kind, value) for key, (kind, value) in replaced.items()]
+    header = struct.pack("<4sIQQ", b"GGUF", 3, tensor_count, len(entries)) + b"".join(entries) + directory
+    header += b"\0" * (-len(header) % alignment)
+    temporary = out + ".partial"
+    with open(temporary, "wb") as f:
+        f.write(header)
+        f.write(data[data_start:])
+    os.replace(temporary, out)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def run_server(server, model, extra):
+    """The vectors of INPUTS from one batched request, and each input's tokens."""
+    port = free_port()
+    process = subprocess.Popen(
+        [server, "-m", model, "--embeddings", "--host", "127.0.0.1", "--port", str(port), "-c", str(CONTEXT),
+         "-np", "1", "-b", str(CONTEXT), "-ub", str(CONTEXT), "-t", "2", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(url + "/health") as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        body = post(url + "/v1/embeddings", {"input": INPUTS})
+        vectors = [item["embedding"] for item in sorted(body["data"], key=lambda item: item["index"])]
+        tokens = [post(url + "/tokenize", {"content": text, "add_special": True})["tokens"] for text in INPUTS]
+        return vectors, tokens
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def record(server, out):
+    with tempfile.TemporaryDirectory() as folder:
+        model = os.path.join(folder, "tiny-qwen3-embedding.gguf")
+        write_model(model, POOLING["last"])
+        last, tokens = run_server(server, model, [])
+        mean, mean_tokens = run_server(server, model, ["--pooling", "mean"])
+    assert tokens == mean_tokens
+    assert max(len(t) for t in tokens) <= CONTEXT
+    with open(out, "w") as f:
+        json.dump({"recorded_by": "llama-server --embeddings, pooling last (from the metadata) and --pooling mean "
+                                  "(scripts/make-decoder-embedding-model.py)",
+                   "inputs": INPUTS, "tokens": tokens, "last": last, "mean": mean}, f)
+        f.write("\n")
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        raise SystemExit(__doc__)
+    out, pooling, server, reference = args[0], POOLING["last"], None, None
+    rest = args[1:]
+    while rest:
+        if rest[0] == "--pooling" and len(rest) >= 2:
+            pooling = POOLING[rest[1]] if rest[1] in POOLING else int(rest[1])
+            rest = rest[2:]
+        elif rest[0] == "--record" and len(rest) >= 3:
+            server, reference = rest[1], rest[2]
+            rest = rest[3:]
+        else:
+            raise SystemExit(__doc__)
+    write_model(out, pooling)
+    if server:
+        record(server, reference)
+
+
+if __name__ == "__main__":
+    main()
