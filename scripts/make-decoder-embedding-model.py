@@ -159,6 +159,26 @@ def run_server(server, model, extra):
         process.wait()
 
 
+def numpy_vectors(tokens):
+    """Last-token and mean pooled, L2-normalized vectors of each token list from the numpy
+    forward pass of scripts/exact_reference.py (F32): a cross-check of llama.cpp's."""
+    import numpy as np
+    sys.path.insert(0, HERE)
+    import exact_reference
+    config, tensors = exact_reference.load(SOURCE)
+    last, mean = [], []
+    for ids in tokens:
+        states = exact_reference.hidden_states(config, tensors, np.array(ids))
+        for vectors, vector in ((last, states[-1]), (mean, states.mean(0))):
+            vectors.append((vector / np.linalg.norm(vector)).tolist())
+    return last, mean
+
+
+def min_cosine(a, b):
+    import numpy as np
+    return min(float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y))) for x, y in zip(a, b))
+
+
 def record(server, out):
     with tempfile.TemporaryDirectory() as folder:
         model = os.path.join(folder, "tiny-qwen3-embedding.gguf")
@@ -167,9 +187,12 @@ def record(server, out):
         mean, mean_tokens = run_server(server, model, ["--pooling", "mean"])
     assert tokens == mean_tokens
     assert max(len(t) for t in tokens) <= CONTEXT
+    numpy_last, numpy_mean = numpy_vectors(tokens)
     with open(out, "w") as f:
         json.dump({"recorded_by": "llama-server --embeddings, pooling last (from the metadata) and --pooling mean "
                                   "(scripts/make-decoder-embedding-model.py)",
+                   "llamacpp_vs_numpy_min_cosine": {"last": round(min_cosine(last, numpy_last), 7),
+                                                    "mean": round(min_cosine(mean, numpy_mean), 7)},
                    "inputs": INPUTS, "tokens": tokens, "last": last, "mean": mean}, f)
         f.write("\n")
 
