@@ -9,7 +9,14 @@ tokens of each input, as JSON: the reference of the tests
 (Tests/BackendTests/Fixtures/models/tiny-qwen3-embedding.embeddings.json).
 
 usage: make-decoder-embedding-model.py OUT.gguf [--pooling last|mean|cls|NUMBER]
-                                       [--record LLAMA_SERVER OUT.json]"""
+                                       [--record LLAMA_SERVER OUT.json]
+                                       [--record-library LLAMA_CPP_PYTHON_SOURCE LIBLLAMA_DIR OUT.json]
+
+--record-library records the same from llama.cpp's library (libllama, through the
+ctypes bindings of the llama-cpp-python source package, the package's Python code
+only) when llama-server is not built: the vectors come from the same llama.cpp
+code (llama_decode with embeddings on, pooled and L2-normalized by llama.cpp's
+pooling), the inputs tokenized with control tokens parsed, as the server does."""
 import json
 import os
 import socket
@@ -26,7 +33,7 @@ SOURCE = os.path.join(HERE, "..", "Tests", "BackendTests", "Fixtures", "models",
 POOLING = {"mean": 1, "cls": 2, "last": 3}
 QWEN_ENDOFTEXT = 151643
 CONTEXT = 512  # the fixture's qwen3.context_length
-LONG = " ".join(f"word{i % 37} and the number {i}," for i in range(60))
+LONG = " ".join(f"word{i % 37} and the number {i}," for i in range(30))
 INPUTS = [
     "Hello world",
     "The quick brown fox jumps over the lazy dog.",
@@ -179,18 +186,49 @@ def min_cosine(a, b):
     return min(float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y))) for x, y in zip(a, b))
 
 
-def record(server, out):
+LIBRARY_RUNNER = r"""
+import json, sys, types
+sys.path.insert(0, sys.argv[1])
+# The bindings' cache module needs diskcache, which embeddings never use.
+sys.modules.setdefault("diskcache", types.ModuleType("diskcache")).Cache = object
+import llama_cpp
+llm = llama_cpp.Llama(model_path=sys.argv[2], embedding=True, n_ctx=512, n_batch=512, n_ubatch=512, n_threads=2,
+                      verbose=False, pooling_type=int(sys.argv[3]))
+tokenize = llm.tokenize
+# As llama-server tokenizes an embedding input: special tokens added and control tokens parsed.
+llm.tokenize = lambda text, add_bos=True, special=False: tokenize(text, add_bos, True)
+texts = json.load(sys.stdin)
+print(json.dumps({"tokens": [llm.tokenize(t.encode()) for t in texts], "vectors": llm.embed(texts, normalize=True)}))
+"""
+
+
+def run_library(source, library, model, pooling):
+    """The vectors and tokens of INPUTS from libllama (pooling -1: the model's own)."""
+    result = subprocess.run(
+        [sys.executable, "-c", LIBRARY_RUNNER, source, model, str(pooling)], input=json.dumps(INPUTS),
+        capture_output=True, text=True, check=True, env=dict(os.environ, LLAMA_CPP_LIB_PATH=library))
+    body = json.loads(result.stdout)
+    return body["vectors"], body["tokens"]
+
+
+def record(server, out, library=None):
+    """Records the reference with llama-server, or with (source, library dir) of libllama."""
     with tempfile.TemporaryDirectory() as folder:
         model = os.path.join(folder, "tiny-qwen3-embedding.gguf")
         write_model(model, POOLING["last"])
-        last, tokens = run_server(server, model, [])
-        mean, mean_tokens = run_server(server, model, ["--pooling", "mean"])
+        if library:
+            last, tokens = run_library(*library, model, -1)
+            mean, mean_tokens = run_library(*library, model, POOLING["mean"])
+            recorder = "llama.cpp's libllama (llama-cpp-python's bindings), pooling last (from the metadata) and mean"
+        else:
+            last, tokens = run_server(server, model, [])
+            mean, mean_tokens = run_server(server, model, ["--pooling", "mean"])
+            recorder = "llama-server --embeddings, pooling last (from the metadata) and --pooling mean"
     assert tokens == mean_tokens
     assert max(len(t) for t in tokens) <= CONTEXT
     numpy_last, numpy_mean = numpy_vectors(tokens)
     with open(out, "w") as f:
-        json.dump({"recorded_by": "llama-server --embeddings, pooling last (from the metadata) and --pooling mean "
-                                  "(scripts/make-decoder-embedding-model.py)",
+        json.dump({"recorded_by": recorder + " (scripts/make-decoder-embedding-model.py)",
                    "llamacpp_vs_numpy_min_cosine": {"last": round(min_cosine(last, numpy_last), 7),
                                                     "mean": round(min_cosine(mean, numpy_mean), 7)},
                    "inputs": INPUTS, "tokens": tokens, "last": last, "mean": mean}, f)
@@ -201,7 +239,7 @@ def main():
     args = sys.argv[1:]
     if not args or args[0].startswith("-"):
         raise SystemExit(__doc__)
-    out, pooling, server, reference = args[0], POOLING["last"], None, None
+    out, pooling, server, reference, library = args[0], POOLING["last"], None, None, None
     rest = args[1:]
     while rest:
         if rest[0] == "--pooling" and len(rest) >= 2:
@@ -210,11 +248,14 @@ def main():
         elif rest[0] == "--record" and len(rest) >= 3:
             server, reference = rest[1], rest[2]
             rest = rest[3:]
+        elif rest[0] == "--record-library" and len(rest) >= 4:
+            library, reference = (rest[1], rest[2]), rest[3]
+            rest = rest[4:]
         else:
             raise SystemExit(__doc__)
     write_model(out, pooling)
-    if server:
-        record(server, reference)
+    if reference:
+        record(server, reference, library)
 
 
 if __name__ == "__main__":

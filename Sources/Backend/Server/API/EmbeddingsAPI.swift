@@ -55,7 +55,9 @@ enum EmbeddingsAPI {
     static func tokens(of input: EmbeddingsRequest.Input, tokenizer: Tokenizer, contextLength: Int) throws(APIError) -> [[Int32]] {
         let lists: [[Int]]
         switch input {
-        case .texts(let texts): lists = texts.map { tokenizer.encode($0) }
+        // Control tokens in the text are honoured, as llama-server's embeddings do: the
+        // client writes the whole input (as a raw completion prompt), there is no turn to forge.
+        case .texts(let texts): lists = texts.map { tokenizer.encode($0, parseSpecialTokens: true) }
         case .tokens(let given): lists = given
         }
         for (index, list) in lists.enumerated() {
