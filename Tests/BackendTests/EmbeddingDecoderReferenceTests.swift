@@ -4,10 +4,11 @@ import Testing
 @testable import Backend
 
 /// A decoder as an embedding model: the tiny qwen3 fixture pooled by the
-/// last token and by the mean, against the vectors llama.cpp's
-/// `llama-server --embeddings` gave for the same weights
-/// (`scripts/make-decoder-embedding-model.py`, which writes the fixture with
-/// `qwen3.pooling_type` and Qwen3-Embedding's EOS); and how a decoder file's
+/// last token and by the mean, against the vectors llama.cpp gave for the
+/// same weights (`scripts/make-decoder-embedding-model.py`, which writes the
+/// fixture with `qwen3.pooling_type` and Qwen3-Embedding's EOS and records
+/// with `llama-server --embeddings` or llama.cpp's library, cross-checked
+/// against a numpy forward pass); and how a decoder file's
 /// `pooling_type` makes it an embedding model, or a clear error.
 @Suite struct EmbeddingDecoderReferenceTests {
     struct Reference: Decodable {

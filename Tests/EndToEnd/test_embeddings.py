@@ -192,7 +192,7 @@ def test_embeddings_through_lmgate_serve(bin_dir, tmp_path, reference):
 
 # A decoder embedding model: the tiny qwen3 fixture with qwen3.pooling_type = 3
 # (last token), written at test time by scripts/make-decoder-embedding-model.py,
-# against the vectors llama.cpp's llama-server --embeddings gave for it.
+# against the vectors llama.cpp gave for it (the reference file says how it was recorded).
 DECODER_REFERENCE = REPO / "Tests" / "BackendTests" / "Fixtures" / "models" / "tiny-qwen3-embedding.embeddings.json"
 
 
@@ -204,7 +204,7 @@ def decoder_server(bin_dir, tmp_path_factory):
         yield server
 
 
-def test_a_decoder_embedding_model_equals_llama_server_and_refuses_chat(decoder_server):
+def test_a_decoder_embedding_model_equals_llama_cpp_and_refuses_chat(decoder_server):
     reference = json.loads(DECODER_REFERENCE.read_text())
     api = client(decoder_server)
     response = api.embeddings.create(model="local-model", input=reference["inputs"])
