@@ -19,16 +19,15 @@ code (llama_decode with embeddings on, pooled and L2-normalized by llama.cpp's
 pooling), the inputs tokenized with control tokens parsed, as the server does."""
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from llama_server_embeddings import embeddings  # noqa: E402
+
 SOURCE = os.path.join(HERE, "..", "Tests", "BackendTests", "Fixtures", "models", "tiny-qwen3-f16.gguf")
 POOLING = {"mean": 1, "cls": 2, "last": 3}
 QWEN_ENDOFTEXT = 151643
@@ -129,63 +128,6 @@ def write_model(out, pooling):
     os.replace(temporary, out)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def post(url, body):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        return json.load(response)
-
-
-def run_server(server, model, extra):
-    """The vectors of INPUTS from one batched request, and each input's tokens."""
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "-m", model, "--embeddings", "--host", "127.0.0.1", "--port", str(port), "-c", str(CONTEXT),
-         "-np", "1", "-b", str(CONTEXT), "-ub", str(CONTEXT), "-t", "2", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(url + "/health") as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        body = post(url + "/v1/embeddings", {"input": INPUTS})
-        vectors = [item["embedding"] for item in sorted(body["data"], key=lambda item: item["index"])]
-        tokens = [post(url + "/tokenize", {"content": text, "add_special": True})["tokens"] for text in INPUTS]
-        return vectors, tokens
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def numpy_vectors(tokens):
-    """Last-token and mean pooled, L2-normalized vectors of each token list from the numpy
-    forward pass of scripts/exact_reference.py (F32): a cross-check of llama.cpp's."""
-    import numpy as np
-    sys.path.insert(0, HERE)
-    import exact_reference
-    config, tensors = exact_reference.load(SOURCE)
-    last, mean = [], []
-    for ids in tokens:
-        states = exact_reference.hidden_states(config, tensors, np.array(ids))
-        for vectors, vector in ((last, states[-1]), (mean, states.mean(0))):
-            vectors.append((vector / np.linalg.norm(vector)).tolist())
-    return last, mean
-
-
-def min_cosine(a, b):
-    import numpy as np
-    return min(float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y))) for x, y in zip(a, b))
-
-
 LIBRARY_RUNNER = r"""
 import json, sys, types
 sys.path.insert(0, sys.argv[1])
@@ -221,8 +163,9 @@ def record(server, out, library=None):
             mean, mean_tokens = run_library(*library, model, POOLING["mean"])
             recorder = "llama.cpp's libllama (llama-cpp-python's bindings), pooling last (from the metadata) and mean"
         else:
-            last, tokens = run_server(server, model, [])
-            mean, mean_tokens = run_server(server, model, ["--pooling", "mean"])
+            arguments = ["-c", str(CONTEXT), "-np", "1", "-b", str(CONTEXT), "-ub", str(CONTEXT)]
+            last, tokens = embeddings(server, model, INPUTS, arguments)
+            mean, mean_tokens = embeddings(server, model, INPUTS, arguments + ["--pooling", "mean"])
             recorder = "llama-server --embeddings, pooling last (from the metadata) and --pooling mean"
     assert tokens == mean_tokens
     assert max(len(t) for t in tokens) <= CONTEXT
