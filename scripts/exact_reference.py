@@ -51,6 +51,15 @@ def experts(cfg, T, p, h):
     return out
 
 def forward(cfg, T, toks):
+    """Log-probabilities of the next token at every position of `toks`."""
+    x = hidden_states(cfg, T, toks)
+    out = T.get("output.weight", T["token_embd.weight"])
+    logits = x @ out.T
+    m = logits.max(-1, keepdims=True)
+    return logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
+
+def hidden_states(cfg, T, toks):
+    """The final hidden states of `toks` ([n, dim], after output_norm): what an embedding model pools."""
     d, H, KV = cfg["dim"], cfg["heads"], cfg["kv_heads"]; hd = cfg["head_dim"] or d // H
     x = T["token_embd.weight"][toks]            # [n, d]
     n = len(toks)
@@ -99,11 +108,7 @@ def forward(cfg, T, toks):
         else:
             g = h @ T[p + "ffn_gate.weight"].T; u = h @ T[p + "ffn_up.weight"].T
             x = x + ((g / (1 + np.exp(-g))) * u) @ T[p + "ffn_down.weight"].T
-    x = rms(x, T["output_norm.weight"])
-    out = T.get("output.weight", T["token_embd.weight"])
-    logits = x @ out.T
-    m = logits.max(-1, keepdims=True)
-    return logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
+    return rms(x, T["output_norm.weight"])
 
 def main():
     """Annotate a reference JSON with the exact F32 distributions and llama.cpp's distance from them."""

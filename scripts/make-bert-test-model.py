@@ -6,16 +6,13 @@ bert-bge vocabulary from the tests' fixtures, tiny dimensions) and, with
 usage: make-bert-test-model.py OUT.gguf [--llama-server PATH OUT.json]"""
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bert_gguf import random_bert_tensors, write_bert  # noqa: E402
 from qwen2_gguf import copy_tokenizer  # noqa: E402
+from llama_server_embeddings import embeddings  # noqa: E402
 
 VOCAB = os.path.join(HERE, "..", "Tests", "BackendTests", "Fixtures", "vocab", "ggml-vocab-bert-bge.gguf")
 CONFIG = {"dim": 24, "layers": 2, "heads": 3, "ffn": 48, "context": 64, "eps": 1e-12}
@@ -39,47 +36,14 @@ def write_model(out):
     os.replace(temporary, out)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def record(model, server, out):
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "-m", model, "--embeddings", "--pooling", "mean", "--host", "127.0.0.1", "--port", str(port),
-         "-c", str(CONFIG["context"] * len(SENTENCES)), "-ub", "512", "-b", "512", "-t", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(url + "/health") as response:
-                    if response.status == 200:
-                        break
-            except Exception:
-                time.sleep(0.1)
-        request = urllib.request.Request(
-            url + "/v1/embeddings", data=json.dumps({"input": SENTENCES}).encode(),
-            headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request) as response:
-            body = json.load(response)
-        vectors = [item["embedding"] for item in sorted(body["data"], key=lambda item: item["index"])]
-        tokens = []
-        for sentence in SENTENCES:
-            request = urllib.request.Request(
-                url + "/tokenize", data=json.dumps({"content": sentence, "add_special": True}).encode(),
-                headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(request) as response:
-                tokens.append(json.load(response)["tokens"])
-        with open(out, "w") as f:
-            json.dump({"recorded_by": "llama-server --embeddings --pooling mean (scripts/make-bert-test-model.py)",
-                       "inputs": SENTENCES, "tokens": tokens, "embeddings": vectors}, f)
-            f.write("\n")
-    finally:
-        process.terminate()
-        process.wait()
+    vectors, tokens = embeddings(
+        server, model, SENTENCES,
+        ["--pooling", "mean", "-c", str(CONFIG["context"] * len(SENTENCES)), "-ub", "512", "-b", "512"])
+    with open(out, "w") as f:
+        json.dump({"recorded_by": "llama-server --embeddings --pooling mean (scripts/make-bert-test-model.py)",
+                   "inputs": SENTENCES, "tokens": tokens, "embeddings": vectors}, f)
+        f.write("\n")
 
 
 def main():

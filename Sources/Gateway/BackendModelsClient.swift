@@ -5,7 +5,7 @@ import FoundationNetworking
 
 /// Talks to a running backend's model endpoints over loopback, for
 /// `lmgate models` and `lmgate status`: the listing (`GET /v1/models`) and the
-/// admin endpoints (`POST /api/v1/models/load|unload`), with the backend key
+/// admin endpoints (`POST /api/v1/models/load|unload|unpin`), with the backend key
 /// when the backend wants one.
 public struct BackendModelsClient: Sendable {
     /// One model as the backend lists it.
@@ -16,6 +16,10 @@ public struct BackendModelsClient: Sendable {
         public let quantization: String?
         public let contextLength: Int?
         public let sizeBytes: Int?
+        /// Whether the model is pinned: never unloaded by an idle TTL or an eviction.
+        public let pinned: Bool
+        /// The idle seconds after which the model is unloaded, when a TTL applies (not pinned).
+        public let idleTTL: Double?
         /// Why the file cannot be served, when it cannot.
         public let problem: String?
     }
@@ -38,13 +42,24 @@ public struct BackendModelsClient: Sendable {
             Model(
                 id: entry["id"] as? String ?? "?", loaded: entry["state"] as? String == "loaded",
                 architecture: entry["arch"] as? String, quantization: entry["quantization"] as? String,
-                contextLength: entry["max_context_length"] as? Int, sizeBytes: entry["size_bytes"] as? Int, problem: entry["error"] as? String)
+                contextLength: entry["max_context_length"] as? Int, sizeBytes: entry["size_bytes"] as? Int,
+                pinned: entry["pinned"] as? Bool ?? false, idleTTL: (entry["ttl"] as? NSNumber)?.doubleValue, problem: entry["error"] as? String)
         }
     }
 
-    /// Loads the model `name` names (waiting for the load, up to ten minutes); returns its id.
-    public func load(_ name: String) async throws(BackendModelsClientError) -> String {
-        try await admin("/api/v1/models/load", name, timeout: 600)
+    /// Loads the model `name` names (waiting for the load, up to ten
+    /// minutes); returns its id. With `pin`, the model is pinned once loaded;
+    /// with `idleTTL`, that is its idle TTL in seconds from now on.
+    public func load(_ name: String, pin: Bool = false, idleTTL: Double? = nil) async throws(BackendModelsClientError) -> String {
+        var fields: [String: Any] = [:]
+        if pin { fields["pin"] = true }
+        if let idleTTL { fields["ttl"] = idleTTL }
+        return try await admin("/api/v1/models/load", name, fields: fields, timeout: 600)
+    }
+
+    /// Unpins the model `name` names (its idle TTL applies again, from now); returns its id.
+    public func unpin(_ name: String) async throws(BackendModelsClientError) -> String {
+        try await admin("/api/v1/models/unpin", name, timeout: 30)
     }
 
     /// Unloads the model `name` names; returns its id.
@@ -52,10 +67,12 @@ public struct BackendModelsClient: Sendable {
         try await admin("/api/v1/models/unload", name, timeout: 30)
     }
 
-    private func admin(_ path: String, _ name: String, timeout: TimeInterval) async throws(BackendModelsClientError) -> String {
+    private func admin(
+        _ path: String, _ name: String, fields: [String: Any] = [:], timeout: TimeInterval
+    ) async throws(BackendModelsClientError) -> String {
         let body: Data
         do {
-            body = try JSONSerialization.data(withJSONObject: ["model": name])
+            body = try JSONSerialization.data(withJSONObject: fields.merging(["model": name]) { $1 })
         } catch {
             throw BackendModelsClientError("cannot encode the model name")
         }

@@ -24,10 +24,10 @@ import Testing
         defer { service.shutdown() }
         #expect(service.model == nil && service.scheduler == nil)
         let embedder = try #require(service.embedder)
-        #expect(service.contextLength == embedder.model.configuration.contextLength)
+        #expect(service.contextLength == embedder.model.contextLength)
         #expect(throws: APIError.self) { try service.tokens(for: .text("hello")) }
         let vectors = try await embedder.embed([service.tokenizer.encode("hello").map(Int32.init)])
-        #expect(vectors.count == 1 && vectors[0].count == embedder.model.configuration.embeddingLength)
+        #expect(vectors.count == 1 && vectors[0].count == embedder.model.embeddingLength)
     }
 
     @Test func concurrentRequestsGetTheVectorsTheyWouldGetAlone() async throws {

@@ -76,4 +76,34 @@ import Testing
         await #expect(throws: APIError.self) { try await registry.lease(for: "a") }
         await registry.shutdown()
     }
+
+    @Test func aLoadWithPinSurvivesItsTTLAndTheListingSaysSo() async throws {
+        let entries = [ModelEntry(id: "a", path: try FixtureModels.path("tiny-qwen2-f16"))]
+        let registry = try Self.registry(entries, limits: .init(idleTTL: 0.05))
+        #expect(try await registry.load("A.gguf", pin: true) == "a")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await registry.loadedIDs == ["a"])
+        let pinned = try await registry.listing(of: "a").objectValue
+        #expect(pinned?["pinned"] == true && pinned?["state"] == "loaded" && pinned?["ttl"] == nil)
+        #expect(try await registry.unpin("a") == "a")
+        let unpinned = try await registry.listing(of: "a").objectValue
+        #expect(unpinned?["pinned"] == false && unpinned?["ttl"] == .number(0.05))
+        // Unpinned, the TTL unloads it.
+        for _ in 0..<200 where await registry.loadedIDs != [] { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await registry.loadedIDs == [])
+        await registry.shutdown()
+    }
+
+    @Test func aLoadWithATTLUnloadsTheModelAfterItAlone() async throws {
+        let entries = [
+            ModelEntry(id: "a", path: try FixtureModels.path("tiny-qwen2-f16")), ModelEntry(id: "b", path: try FixtureModels.path("tiny-llama-spm-f16")),
+        ]
+        let registry = try Self.registry(entries)
+        _ = try await registry.load("a", idleTTL: 0.05)
+        _ = try await registry.load("b")
+        #expect(try await registry.listing(of: "a").objectValue?["ttl"] == .number(0.05))
+        for _ in 0..<200 where await registry.loadedIDs != ["b"] { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await registry.loadedIDs == ["b"])
+        await registry.shutdown()
+    }
 }

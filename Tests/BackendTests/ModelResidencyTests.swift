@@ -57,6 +57,32 @@ import Testing
         #expect(residency.residents["a"]?.activeRequests == 1)
     }
 
+    @Test func aPinSetWhileRunningHoldsTheModelAndAnUnpinLetsItsTTLRunFromThen() {
+        var residency = Self.residency(.init(maxLoaded: 1, idleTTL: 10), loaded: ["a"])
+        residency.setPinned(true, "a", now: 2)
+        #expect(residency.isPinned("a"))
+        #expect(residency.expire(now: 100) == [])
+        #expect(residency.nextExpiry == nil)
+        guard case .refused = residency.request("b", memory: 10, now: 101) else {
+            Issue.record("a pinned model was evicted")
+            return
+        }
+        residency.setPinned(false, "a", now: 200)
+        #expect(!residency.isPinned("a"))
+        // Idle since 1, but the TTL counts from the unpin at 200.
+        #expect(residency.nextExpiry == 210)
+        #expect(residency.expire(now: 209) == [])
+        #expect(residency.expire(now: 210) == [.unload("a")])
+    }
+
+    @Test func aPerModelTTLSetWhileRunningReplacesTheDefault() {
+        var residency = Self.residency(.init(idleTTL: 100), loaded: ["a", "b"])
+        residency.setIdleTTL(5, "b")
+        #expect(residency.limits.idleTTL(of: "b") == 5 && residency.limits.idleTTL(of: "a") == 100)
+        #expect(residency.expire(now: 7) == [.unload("b")])
+        #expect(residency.loaded == ["a"])
+    }
+
     @Test func pinnedModelsAreNeitherEvictedNorExpired() {
         var limits = ModelResidency.Limits(maxLoaded: 2, idleTTL: 10)
         limits.pinned = ["a"]

@@ -188,3 +188,34 @@ def test_embeddings_through_lmgate_serve(bin_dir, tmp_path, reference):
             assert cosine(item.embedding, expected["embedding"]) >= 0.999
     finally:
         server.stop()
+
+
+# A decoder embedding model: the tiny qwen3 fixture with qwen3.pooling_type = 3
+# (last token), written at test time by scripts/make-decoder-embedding-model.py,
+# against the vectors llama.cpp gave for it (the reference file says how it was recorded).
+DECODER_REFERENCE = REPO / "Tests" / "BackendTests" / "Fixtures" / "models" / "tiny-qwen3-embedding.embeddings.json"
+
+
+@pytest.fixture(scope="module")
+def decoder_server(bin_dir, tmp_path_factory):
+    model = tmp_path_factory.mktemp("decoder-embedding") / "tiny-qwen3-embedding.gguf"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make-decoder-embedding-model.py"), str(model)], check=True)
+    with BackendProcess(bin_dir, model) as server:
+        yield server
+
+
+def test_a_decoder_embedding_model_equals_llama_cpp_and_refuses_chat(decoder_server):
+    reference = json.loads(DECODER_REFERENCE.read_text())
+    api = client(decoder_server)
+    response = api.embeddings.create(model="local-model", input=reference["inputs"])
+    assert response.model == "tiny-qwen3-embedding"
+    for text, item, expected in zip(reference["inputs"], response.data, reference["last"]):
+        assert cosine(item.embedding, expected) >= 0.9999, text
+    assert response.usage.prompt_tokens == sum(len(tokens) for tokens in reference["tokens"])
+    with pytest.raises(openai.BadRequestError) as raised:
+        api.chat.completions.create(model="local-model", messages=[{"role": "user", "content": "hi"}])
+    assert "embedding model" in str(raised.value)
+    listing = httpx.get(decoder_server.base_url + "/v1/models", timeout=30).json()["data"]
+    assert [(model["id"], model["type"], model["arch"]) for model in listing] == [("tiny-qwen3-embedding", "embeddings", "qwen3")]
+    over = httpx.post(decoder_server.base_url + "/v1/embeddings", json={"input": ["a", "word " * 600]}, timeout=60)
+    assert over.status_code == 400 and "input 1 has" in over.json()["error"]["message"], over.text

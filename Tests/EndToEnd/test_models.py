@@ -241,6 +241,18 @@ def test_models_command_loads_and_unloads(bin_dir, folder):
         result = models("unload", TINY)
         assert result.returncode == 0 and f"unloaded {TINY}" in result.stdout
         assert loaded(backend) == []
+        # --pin and --ttl: shown by `models list` and /v1/models; unpin lets the TTL run again.
+        result = models("load", TINY, "--pin", "--ttl", "600")
+        assert result.returncode == 0 and "(pinned)" in result.stdout, result.stderr
+        assert listing(backend)[TINY]["pinned"] is True
+        assert any(TINY in line and line.rstrip().endswith("pinned") for line in models("list").stdout.splitlines())
+        result = models("unpin", TINY)
+        assert result.returncode == 0 and f"unpinned {TINY}" in result.stdout, result.stderr
+        entry = listing(backend)[TINY]
+        assert entry["pinned"] is False and entry["ttl"] == 600 and entry["state"] == "loaded"
+        assert any(TINY in line and "idle 600s" in line for line in models("list").stdout.splitlines())
+        result = models("load", TINY, "--ttl", "0")
+        assert result.returncode != 0 and "'ttl' must be between 1" in result.stderr
         result = models("load", "no-such-model")
         assert result.returncode != 0 and "does not exist" in result.stderr
 

@@ -57,7 +57,7 @@ public struct BertConfiguration: Sendable, Equatable {
         // as sentence-transformers pools BERT models by default.
         let poolingType = try metadata.integer("bert.pooling_type") ?? 1
         guard let pooling = EmbeddingPooling(llamaPoolingType: poolingType) else {
-            throw GGUFError(.invalidModel, "bert.pooling_type \(poolingType) is not supported (1 mean, 2 CLS)")
+            throw GGUFError(.invalidModel, "bert.pooling_type \(poolingType) is not supported (1 mean, 2 CLS, 3 last)")
         }
         self.pooling = pooling
     }

@@ -11,7 +11,7 @@
 ///
 /// Several inputs run as one batch: every matrix is multiplied with all
 /// their tokens at once; only attention is per input.
-public final class BertModel: Sendable {
+public final class BertModel: EmbeddingModel {
     /// The model's shape and hyperparameters.
     public let configuration: BertConfiguration
     /// The file the weights are mapped from (kept alive with the model).
@@ -61,6 +61,11 @@ public final class BertModel: Sendable {
         try self.init(file: GGUFFile(path: path))
     }
 
+    /// The width of the vectors (``BertConfiguration/embeddingLength``).
+    public var embeddingLength: Int { configuration.embeddingLength }
+    /// The longest input (``BertConfiguration/contextLength``).
+    public var contextLength: Int { configuration.contextLength }
+
     /// The unit-length embedding of each input (``BertConfiguration/embeddingLength``
     /// floats each, in order), all inputs computed as one batch.
     ///
@@ -69,29 +74,9 @@ public final class BertModel: Sendable {
     public func embed(_ inputs: [[Int32]], pool: ComputePool) throws(InferenceError) -> [[Float]] {
         try check(inputs)
         guard !inputs.isEmpty else { return [] }
-        var spans: [Range<Int>] = []
-        var start = 0
-        for input in inputs {
-            spans.append(start..<start + input.count)
-            start += input.count
-        }
+        let spans = Self.spans(of: inputs)
         let states = encode(inputs.flatMap { $0 }, spans: spans, pool: pool)
-        return spans.map { pooled(states, span: $0) }
-    }
-
-    /// Throws what ``embed(_:pool:)`` would throw for `inputs`: an empty
-    /// input, a token outside the vocabulary, an input longer than the context.
-    public func check(_ inputs: [[Int32]]) throws(InferenceError) {
-        let c = configuration
-        for input in inputs {
-            guard !input.isEmpty else { throw InferenceError(.emptyInput, "an input has no tokens") }
-            guard input.count <= c.contextLength else {
-                throw InferenceError(.contextFull, "an input of \(input.count) tokens exceeds the context of \(c.contextLength)")
-            }
-            if let bad = input.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
-                throw InferenceError(.invalidToken, "token id \(bad) is outside the vocabulary of \(vocabularySize)")
-            }
-        }
+        return spans.map { configuration.pooling.pooled(states, span: $0, length: embeddingLength) }
     }
 
     /// The final hidden states (`tokens.count × embeddingLength`) of the
@@ -142,28 +127,5 @@ public final class BertModel: Sendable {
             for t in 0..<n { layer.outputNorm.normalize(x.row(t, length: d), epsilon: c.layerNormEpsilon) }
         }
         return x
-    }
-
-    /// The pooled, L2-normalized embedding of the rows `span` of `states`.
-    private func pooled(_ states: FloatBuffer, span: Range<Int>) -> [Float] {
-        let d = configuration.embeddingLength
-        var vector = [Float](repeating: 0, count: d)
-        switch configuration.pooling {
-        case .cls:
-            let row = states.row(span.lowerBound, length: d)
-            for index in 0..<d { vector[index] = row[index] }
-        case .mean:
-            for t in span {
-                let row = states.row(t, length: d)
-                for index in 0..<d { vector[index] += row[index] }
-            }
-            let scale = 1 / Float(span.count)
-            for index in 0..<d { vector[index] *= scale }
-        }
-        var sumOfSquares: Float = 0
-        for value in vector { sumOfSquares += value * value }
-        // A zero vector stays zero, as llama.cpp's normalization leaves it.
-        let norm = sumOfSquares.squareRoot()
-        return norm > 0 ? vector.map { $0 / norm } : vector
     }
 }

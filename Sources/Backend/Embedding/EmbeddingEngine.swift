@@ -1,6 +1,6 @@
 import Foundation
 
-/// Serves a ``BertModel`` to concurrent requests: requests queue, and a
+/// Serves an ``EmbeddingModel`` to concurrent requests: requests queue, and a
 /// thread of the engine's own takes every request waiting (up to
 /// ``maxBatchTokens`` tokens) and computes them as one batch, so that the
 /// weights are read once for all of them. A request with more tokens than
@@ -11,14 +11,14 @@ import Foundation
 /// waits on a generation's scheduler, and a generation never waits on it.
 public final class EmbeddingEngine: Sendable {
     /// The model.
-    public let model: BertModel
+    public let model: any EmbeddingModel
     /// The most tokens computed in one batch (one input longer than this
     /// still runs, alone).
     public let maxBatchTokens: Int
     private let queue: EmbeddingQueue
 
     /// Starts the engine's thread, computing with `threadCount` threads.
-    public init(model: BertModel, threadCount: Int = ComputePool.availableCores, maxBatchTokens: Int = 8192) {
+    public init(model: any EmbeddingModel, threadCount: Int = ComputePool.availableCores, maxBatchTokens: Int = 8192) {
         self.model = model
         self.maxBatchTokens = maxBatchTokens
         let queue = EmbeddingQueue()
@@ -58,7 +58,7 @@ public final class EmbeddingEngine: Sendable {
 
     /// The embeddings of `inputs`, computed in consecutive batches of at
     /// most `maxBatchTokens` tokens (or one input, if longer).
-    static func embed(_ inputs: [[Int32]], model: BertModel, maxBatchTokens: Int, pool: ComputePool) throws(InferenceError) -> [[Float]] {
+    static func embed(_ inputs: [[Int32]], model: any EmbeddingModel, maxBatchTokens: Int, pool: ComputePool) throws(InferenceError) -> [[Float]] {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(inputs.count)
         var start = 0

@@ -101,12 +101,7 @@ extension LanguageModel {
     /// The logits of `rows` of the final residual stream `x`: RMSNorm, then
     /// the output projection; `vocabularySize` floats per row, in order.
     func logits(of x: FloatBuffer, rows: Range<Int>, pool: ComputePool) -> [Float] {
-        let c = configuration
-        let d = c.embeddingLength
-        let normed = FloatBuffer(count: rows.count * d)
-        for t in rows {
-            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(t - rows.lowerBound, length: d))
-        }
+        let normed = finalNormalized(x, rows: rows)
         return [Float](unsafeUninitializedCapacity: rows.count * vocabularySize) { buffer, initialized in
             if let base = buffer.baseAddress {
                 // Logits in Float: they pick the next token directly, and a small

@@ -17,6 +17,9 @@ public struct ModelEntry: Sendable, Equatable {
     public let quantization: String?
     /// The longest sequence the model holds, when the header could be read.
     public let contextLength: Int?
+    /// Whether the model gives embeddings (`/v1/embeddings`) rather than
+    /// text: a `bert` encoder, or a decoder whose metadata names a pooling.
+    public let producesEmbeddings: Bool
     /// The bytes of one sequence's KV cache at full context.
     public let kvCacheBytes: Int
     /// Why the file cannot be served (not a GGUF file, truncated, an
@@ -52,33 +55,44 @@ public struct ModelEntry: Sendable, Equatable {
                 quantization = ModelService.quantization(of: file)
                 contextLength = bert.contextLength
                 kvCacheBytes = 0
+                producesEmbeddings = true
                 problem = nil
                 return
             }
             let configuration = try ModelConfiguration(metadata: file.metadata)
+            let pooling = try EmbeddingPooling.declared(in: file.metadata, architecture: configuration.architecture)
             architecture = configuration.architecture
             quantization = ModelService.quantization(of: file)
             contextLength = configuration.contextLength
-            // Keys and values, F32, for every layer and position (see KVCache).
-            kvCacheBytes = 2 * 4 * configuration.layerCount * configuration.contextLength * configuration.kvDimension
+            if pooling != nil {
+                // A decoder embedding model: its caches live only while a batch is computed.
+                kvCacheBytes = 0
+                producesEmbeddings = true
+            } else {
+                // Keys and values, F32, for every layer and position (see KVCache).
+                kvCacheBytes = 2 * 4 * configuration.layerCount * configuration.contextLength * configuration.kvDimension
+                producesEmbeddings = false
+            }
             problem = nil
         } catch {
             architecture = nil
             quantization = nil
             contextLength = nil
             kvCacheBytes = 0
+            producesEmbeddings = false
             problem = String(describing: error)
         }
     }
 
     /// The entry of `/v1/models`: OpenAI's fields, LM Studio's (`type`,
     /// `publisher`, `arch`, `compatibility_type`, `quantization`, `state`,
-    /// `max_context_length`) and lmgate's (`size_bytes`, `memory_bytes`, and
-    /// `error` for a file that cannot be served).
-    func listing(loaded: Bool) -> JSONValue {
+    /// `max_context_length`) and lmgate's (`size_bytes`, `memory_bytes`,
+    /// `pinned`, `ttl` — the idle seconds before an unload, when one applies —
+    /// and `error` for a file that cannot be served).
+    func listing(loaded: Bool, pinned: Bool = false, idleTTL: Double? = nil) -> JSONValue {
         var fields: [String: JSONValue] = [
             "id": .string(id), "object": "model", "owned_by": .string(publisher ?? "lmgate"),
-            "publisher": .string(publisher ?? "lmgate"), "type": architecture == BertConfiguration.architecture ? "embeddings" : "llm", "compatibility_type": "gguf",
+            "publisher": .string(publisher ?? "lmgate"), "type": producesEmbeddings ? "embeddings" : "llm", "compatibility_type": "gguf",
             "state": loaded ? "loaded" : "not-loaded", "size_bytes": .integer(fileSize), "memory_bytes": .integer(estimatedMemory),
         ]
         if let architecture {
@@ -90,6 +104,8 @@ public struct ModelEntry: Sendable, Equatable {
             fields["max_context_length"] = .integer(contextLength)
             fields["context_length"] = .integer(contextLength)
         }
+        fields["pinned"] = .bool(pinned)
+        if let idleTTL, !pinned { fields["ttl"] = .number(idleTTL) }
         if let problem { fields["error"] = .string(problem) }
         return .object(fields)
     }

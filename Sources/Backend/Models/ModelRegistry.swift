@@ -76,11 +76,26 @@ public actor ModelRegistry {
         return ModelLease(service: service, registry: self)
     }
 
-    /// Loads the model `name` names (`lmgate models load`) and returns its id; it stays until its TTL or an eviction.
-    public func load(_ name: String) async throws(APIError) -> String {
+    /// Loads the model `name` names (`lmgate models load`) and returns its
+    /// id; it stays until its TTL or an eviction. With `pin`, it is pinned
+    /// once loaded (never unloaded by a TTL or an eviction); with
+    /// `idleTTL`, that is its TTL in seconds from now on. Both last until
+    /// changed (an unload keeps them, for the model's next load).
+    public func load(_ name: String, pin: Bool = false, idleTTL: Double? = nil) async throws(APIError) -> String {
         let entry = try entry(for: name)
         let admission = residency.preload(entry.id, memory: entry.estimatedMemory, now: now)
         _ = try await carryOut(admission, for: entry)
+        if pin { residency.setPinned(true, entry.id, now: now) }
+        if let idleTTL { residency.setIdleTTL(idleTTL, entry.id) }
+        armExpiry()
+        return entry.id
+    }
+
+    /// Unpins the model `name` names (`lmgate models unpin`): its idle TTL
+    /// applies again, counted from now. Returns its id.
+    public func unpin(_ name: String) throws(APIError) -> String {
+        let entry = try entry(for: name)
+        residency.setPinned(false, entry.id, now: now)
         armExpiry()
         return entry.id
     }
@@ -97,12 +112,15 @@ public actor ModelRegistry {
         return entry.id
     }
 
+    /// Whether the model `id` is pinned.
+    public func isPinned(_ id: String) -> Bool { residency.isPinned(id) }
+
     /// The ids of the models in memory, sorted.
     public var loadedIDs: [String] { residency.loaded }
 
     /// The `/v1/models` entries, by id.
     public func listing() -> [JSONValue] {
-        entries.values.sorted { $0.id < $1.id }.map { $0.listing(loaded: residency.isLoaded($0.id)) }
+        entries.values.sorted { $0.id < $1.id }.map(listing)
     }
 
     /// The `/v1/models/{name}` entry.
@@ -112,7 +130,12 @@ public actor ModelRegistry {
                 status: .notFound, message: "the model '\(name.prefix(200))' does not exist; available models: \(ModelNameResolver.list(resolver.ids))",
                 type: "not_found_error", parameter: "model", code: "model_not_found")
         }
-        return entry.listing(loaded: residency.isLoaded(id))
+        return listing(entry)
+    }
+
+    private func listing(_ entry: ModelEntry) -> JSONValue {
+        entry.listing(
+            loaded: residency.isLoaded(entry.id), pinned: residency.isPinned(entry.id), idleTTL: residency.limits.idleTTL(of: entry.id))
     }
 
     /// Stops every model's scheduler; loads still running are stopped when they end.

@@ -12,7 +12,9 @@
 ///   ``Limits/maxMemory`` allow it; a model with running requests, a model
 ///   being loaded and a pinned model are never evicted, and when no room
 ///   can be made the request is refused rather than kept waiting;
-/// - a model idle (no running request) for its TTL is unloaded, unless pinned.
+/// - a model idle (no running request) for its TTL is unloaded, unless pinned;
+/// - pins and per-model TTLs come from the configuration and may change while
+///   the server runs (`lmgate models load --pin|--ttl`, `lmgate models unpin`).
 public struct ModelResidency: Sendable {
     /// The limits in force.
     public struct Limits: Sendable, Equatable {
@@ -64,7 +66,7 @@ public struct ModelResidency: Sendable {
         case refused(String)
     }
 
-    let limits: Limits
+    private(set) var limits: Limits
     private(set) var residents: [String: Resident] = [:]
 
     init(limits: Limits) {
@@ -156,6 +158,26 @@ public struct ModelResidency: Sendable {
         }
         residents[id] = nil
         return .success([.unload(id)])
+    }
+
+    /// Whether model `id` is pinned.
+    func isPinned(_ id: String) -> Bool { limits.pinned.contains(id) }
+
+    /// Pins model `id` (never unloaded by a TTL or an eviction) or unpins it;
+    /// an unpinned model's idle time counts from `now`, not from its last
+    /// request before the pin.
+    mutating func setPinned(_ pinned: Bool, _ id: String, now: Double) {
+        if pinned {
+            limits.pinned.insert(id)
+        } else if limits.pinned.remove(id) != nil, var resident = residents[id] {
+            resident.lastUsed = max(resident.lastUsed, now)
+            residents[id] = resident
+        }
+    }
+
+    /// Sets model `id`'s idle TTL in seconds, overriding the default one.
+    mutating func setIdleTTL(_ ttl: Double, _ id: String) {
+        limits.idleTTLByModel[id] = ttl
     }
 
     /// The models whose idle TTL has run out at `now`, removed and returned as unloads.

@@ -4,7 +4,8 @@ import Foundation
 /// template, the scheduler that shares it, and what `/v1/models` says about it.
 ///
 /// A generation model has ``model`` and ``scheduler``; an embedding model
-/// (`bert`) has ``embedder`` instead, and its chat template goes unused.
+/// (`bert`, or a decoder whose metadata names a pooling) has ``embedder``
+/// instead, and its chat template goes unused.
 public final class ModelService: Sendable {
     /// The name clients use in `model` (see ``ModelEntry/id``).
     public let id: String
@@ -22,7 +23,7 @@ public final class ModelService: Sendable {
     public let created: Int
 
     /// The longest prompt plus completion a sequence can hold.
-    public var contextLength: Int { model?.configuration.contextLength ?? embedder?.model.configuration.contextLength ?? 0 }
+    public var contextLength: Int { model?.configuration.contextLength ?? embedder?.model.contextLength ?? 0 }
 
     /// Loads the GGUF file at `path` and starts its scheduler, which reports
     /// to `metrics` under `id` (by default the file name without `.gguf`).
@@ -34,10 +35,11 @@ public final class ModelService: Sendable {
     ) throws {
         let file = try GGUFFile(path: path)
         let id = id ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        if try file.metadata.string("general.architecture") == BertConfiguration.architecture {
-            let model = try BertModel(file: file)
+        if let embeddingModel = try Self.embeddingModel(in: file) {
             WeightPageIn.pageIn(file, progress: progress)
-            self.init(id: id, embedder: EmbeddingEngine(model: model, threadCount: configuration.threads), tokenizer: try Tokenizer(TokenizerVocabulary(gguf: file)))
+            self.init(
+                id: id, embedder: EmbeddingEngine(model: embeddingModel, threadCount: configuration.threads),
+                tokenizer: try Tokenizer(TokenizerVocabulary(gguf: file)))
             return
         }
         let model = try LanguageModel(file: file)
@@ -78,6 +80,17 @@ public final class ModelService: Sendable {
     public func shutdown() {
         scheduler?.shutdown()
         embedder?.shutdown()
+    }
+
+    /// The embedding model `file` holds, or `nil` for a generation model: a
+    /// `bert` encoder, or a decoder whose metadata names a pooling
+    /// (Qwen3-Embedding), which is served as llama-server `--embeddings`
+    /// serves it and, as there, not for generation.
+    static func embeddingModel(in file: GGUFFile) throws(GGUFError) -> (any EmbeddingModel)? {
+        let architecture = try file.metadata.requiredString("general.architecture")
+        if architecture == BertConfiguration.architecture { return try BertModel(file: file) }
+        guard let pooling = try EmbeddingPooling.declared(in: file.metadata, architecture: architecture) else { return nil }
+        return DecoderEmbeddingModel(model: try LanguageModel(file: file), pooling: pooling)
     }
 
     /// The scheduler of a generation model; a clear 400 for an embedding-only model.

@@ -2,15 +2,15 @@ import ArgumentParser
 import Foundation
 import Gateway
 
-/// `lmgate models list|load|unload`: the models of a running backend (of
+/// `lmgate models list|load|unload|unpin`: the models of a running backend (of
 /// `lmgate serve`, or `lmgate backend`), in the spirit of LM Studio's `lms ls`,
-/// `lms load`, `lms unload`. Talks to the backend on loopback, with the key of
+/// `lms load [--ttl]`, `lms unload`. Talks to the backend on loopback, with the key of
 /// serve's current start (from `$LMGATE_HOME`) or `LMGATE_BACKEND_KEY`.
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List, load and unload the models of a running backend.",
-        subcommands: [List.self, Load.self, Unload.self])
+        abstract: "List, load, pin and unload the models of a running backend.",
+        subcommands: [List.self, Load.self, Unload.self, Unpin.self])
 
     /// Where the backend is and the key it wants.
     struct Connection: ParsableArguments {
@@ -51,10 +51,25 @@ struct ModelsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "load", abstract: "Load a model (by id or alias) and wait for it.")
         @OptionGroup var connection: Connection
         @Argument(help: "The model's id or alias.") var model: String
+        @Flag(help: "Keep the model in memory: no idle TTL or eviction unloads it (until `lmgate models unpin`).")
+        var pin = false
+        @Option(help: "Unload the model after this many idle seconds (overrides the configured TTL; after an unpin, with --pin).")
+        var ttl: Double?
 
         func run() async throws {
-            let id = try await ModelsCommand.run { try await connection.client().load(model) }
-            print("loaded \(id)")
+            let id = try await ModelsCommand.run { try await connection.client().load(model, pin: pin, idleTTL: ttl) }
+            print("loaded \(id)" + (pin ? " (pinned)" : "") + (ttl.map { " (idle TTL \(Int($0))s)" } ?? ""))
+        }
+    }
+
+    struct Unpin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "unpin", abstract: "Let a pinned model's idle TTL unload it again.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The model's id or alias.") var model: String
+
+        func run() async throws {
+            let id = try await ModelsCommand.run { try await connection.client().unpin(model) }
+            print("unpinned \(id)")
         }
     }
 

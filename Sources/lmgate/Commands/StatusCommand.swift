@@ -37,7 +37,8 @@ struct StatusCommand: AsyncParsableCommand {
             from: GatewayHome.standard(environment: ProcessInfo.processInfo.environment).backendKeyFile(port: backend.port))
         if let models = try? await BackendModelsClient(port: backend.port, key: key).list() {
             for model in models where model.loaded {
-                let details = [model.architecture, model.quantization, model.contextLength.map(String.init)].compactMap { $0 }
+                let details = [model.architecture, model.quantization, model.contextLength.map(String.init), model.pinned ? "pinned" : nil]
+                    .compactMap { $0 }
                 print("backend \(base): serving \(model.id) (\(details.joined(separator: ", ")))")
             }
             if !models.contains(where: \.loaded) { print("backend \(base): no model loaded") }

@@ -12,26 +12,23 @@ enum EmbeddingsAPI {
     /// The answer to a request's `body`.
     static func answer(body: ByteBuffer, host: ModelHost) async -> (HTTPResponseStatus, JSONValue) {
         do {
-            guard let json = JSONValue.parse(Data(body.readableBytesView)), let members = json.objectValue else {
-                throw APIError.invalid("the request body must be a JSON object")
-            }
-            let request = try EmbeddingsRequest(members: members)
-            let lease = try await host.lease(for: RequestedModel(body: body).name)
+            let request = try EmbeddingsRequest(members: RequestBody.object(body))
+            let lease = try await host.lease(for: request.model)
             defer { lease.release() }
             let service = lease.service
             guard let embedder = service.embedder else {
                 throw APIError.invalid(
-                    "the model '\(service.id)' generates text and does not produce embeddings; name an embedding model (a bert GGUF)",
+                    "the model '\(service.id)' generates text and does not produce embeddings; name an embedding model (a bert GGUF, or a decoder GGUF whose metadata names a pooling_type)",
                     parameter: "model", code: "model_not_supported")
             }
-            let configuration = embedder.model.configuration
-            if let dimensions = request.dimensions, dimensions != configuration.embeddingLength {
-                // Cutting a vector short only works for models trained for it (Matryoshka); a bert GGUF does not say it was.
+            let model = embedder.model
+            if let dimensions = request.dimensions, dimensions != model.embeddingLength {
+                // Cutting a vector short only works for models trained for it (Matryoshka); a GGUF does not say it was.
                 throw APIError.unsupported(
                     "dimensions",
-                    "the model '\(service.id)' gives \(configuration.embeddingLength)-dimensional embeddings and does not allow shortening them; omit 'dimensions' or pass \(configuration.embeddingLength)")
+                    "the model '\(service.id)' gives \(model.embeddingLength)-dimensional embeddings and does not allow shortening them; omit 'dimensions' or pass \(model.embeddingLength)")
             }
-            let inputs = try tokens(of: request.input, tokenizer: service.tokenizer, contextLength: configuration.contextLength)
+            let inputs = try tokens(of: request.input, tokenizer: service.tokenizer, contextLength: model.contextLength)
             let vectors = try await embedder.embed(inputs)
             let promptTokens = inputs.reduce(0) { $0 + $1.count }
             let data: [JSONValue] = vectors.enumerated().map { index, vector in
@@ -58,7 +55,9 @@ enum EmbeddingsAPI {
     static func tokens(of input: EmbeddingsRequest.Input, tokenizer: Tokenizer, contextLength: Int) throws(APIError) -> [[Int32]] {
         let lists: [[Int]]
         switch input {
-        case .texts(let texts): lists = texts.map { tokenizer.encode($0) }
+        // Control tokens in the text are honoured, as llama-server's embeddings do: the
+        // client writes the whole input (as a raw completion prompt), there is no turn to forge.
+        case .texts(let texts): lists = texts.map { tokenizer.encode($0, parseSpecialTokens: true) }
         case .tokens(let given): lists = given
         }
         for (index, list) in lists.enumerated() {

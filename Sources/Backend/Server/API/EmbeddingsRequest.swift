@@ -26,6 +26,8 @@ struct EmbeddingsRequest: Sendable, Equatable {
     /// here is a forward pass, so the bound is lower).
     static let maxInputs = 256
 
+    /// The `model` named, if any (a one-model server serves any name, or none).
+    let model: String?
     let input: Input
     let encodingFormat: EncodingFormat
     /// The vector length the client asked for, if it did.
@@ -33,6 +35,7 @@ struct EmbeddingsRequest: Sendable, Equatable {
 
     init(members: [String: JSONValue]) throws(APIError) {
         let fields = RequestFields(members)
+        model = try fields.string("model")
         guard let value = members["input"], value != .null else {
             throw .invalid("'input' is required: a string, a list of strings, a list of token ids or a list of lists of token ids", parameter: "input")
         }

@@ -12,9 +12,8 @@ struct PreparedGeneration: Sendable {
     let request: GenerationRequest
     let promptTokens: [Int]
 
-    /// Parses `body` as a request to `endpoint` and tokenizes its prompt for `service`.
-    init(endpoint: GenerationEndpoint, body: ByteBuffer, service: ModelService) throws(APIError) {
-        let parsed = try endpoint.api.request(from: RequestBody.object(body))
+    /// Checks `parsed`, a request to `endpoint`, against `service` and tokenizes its prompt.
+    init(endpoint: GenerationEndpoint, request parsed: GenerationRequest, service: ModelService) throws(APIError) {
         guard let model = parsed.model, !model.isEmpty else { throw APIError.invalid("'model' is required", parameter: "model") }
         let request = try Self.forcingCalls(parsed, service: service)
         let promptTokens = try Self.promptTokens(of: request, service: service)

@@ -169,14 +169,15 @@ final class BackendAPIHandler: ChannelInboundHandler {
         self.body = ByteBuffer()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let (host, threadPool, loop) = (self.host, self.threadPool, context.eventLoop)
-        threadPool.runIfActive(eventLoop: loop) { () throws -> RequestedModel in
-            try RequestedModel(body: body)
-        }.flatMap { requested in
-            loop.makeFutureWithTask { () async throws -> ModelLease in try await host.lease(for: requested.name) }
-        }.flatMap { lease in
+        // The body is parsed once, before the model it names is found; the parsed request goes on to be tokenized.
+        threadPool.runIfActive(eventLoop: loop) { () throws -> GenerationRequest in
+            try TokenCount.request(from: RequestBody.object(body))
+        }.flatMap { request in
+            loop.makeFutureWithTask { () async throws -> (GenerationRequest, ModelLease) in (request, try await host.lease(for: request.model)) }
+        }.flatMap { request, lease in
             threadPool.runIfActive(eventLoop: loop) { () throws -> JSONValue in
                 // The lease holds the model in memory while its tokenizer runs.
-                try withExtendedLifetime(lease) { () throws -> JSONValue in try TokenCount.answer(body: body, service: lease.service) }
+                try withExtendedLifetime(lease) { () throws -> JSONValue in try TokenCount.answer(request, service: lease.service) }
             }
         }.whenComplete { result in
             let handler = handler.value
@@ -238,14 +239,15 @@ final class BackendAPIHandler: ChannelInboundHandler {
         // The next pipelined request waits (NIO's pipelining handler holds it
         // until this response ends), so requests are still answered in order.
         let (host, threadPool, loop) = (self.host, self.threadPool, context.eventLoop)
-        // The model is found (and loaded, if it is not in memory) before the request is tokenized with it.
-        threadPool.runIfActive(eventLoop: loop) { () throws -> RequestedModel in
-            try RequestedModel(body: body)
-        }.flatMap { requested in
-            loop.makeFutureWithTask { () async throws -> ModelLease in try await host.lease(for: requested.name) }
-        }.flatMap { lease in
+        // The body is parsed once; the model it names is found (and loaded, if
+        // it is not in memory) before the parsed request is tokenized with it.
+        threadPool.runIfActive(eventLoop: loop) { () throws -> GenerationRequest in
+            try endpoint.api.request(from: RequestBody.object(body))
+        }.flatMap { request in
+            loop.makeFutureWithTask { () async throws -> (GenerationRequest, ModelLease) in (request, try await host.lease(for: request.model)) }
+        }.flatMap { request, lease in
             threadPool.runIfActive(eventLoop: loop) { () throws -> LeasedGeneration in
-                LeasedGeneration(prepared: try PreparedGeneration(endpoint: endpoint, body: body, service: lease.service), lease: lease)
+                LeasedGeneration(prepared: try PreparedGeneration(endpoint: endpoint, request: request, service: lease.service), lease: lease)
             }
         }.whenComplete { result in
             handler.value.prepared(result, serial: serial)
