@@ -59,8 +59,8 @@ public struct ModelEntry: Sendable, Equatable {
             architecture = configuration.architecture
             quantization = ModelService.quantization(of: file)
             contextLength = configuration.contextLength
-            // Keys and values, F32, for every layer and position (see KVCache).
-            kvCacheBytes = 2 * 4 * configuration.layerCount * configuration.contextLength * configuration.kvDimension
+            // Keys and values, F32, for every layer and position it keeps (see KVCache).
+            kvCacheBytes = 2 * 4 * configuration.kvCacheSlots(capacity: configuration.contextLength).reduce(0, +) * configuration.kvDimension
             problem = nil
         } catch {
             architecture = nil
