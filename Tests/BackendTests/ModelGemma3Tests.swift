@@ -12,22 +12,18 @@ import Testing
 struct ModelGemma3Tests {
     static let fixture = "tiny-gemma3-f16"
 
-    private func file(_ builder: GGUFTestModelBuilder) throws -> (TemporaryFile, GGUFFile) {
+    /// The GGUF file of `builder` (mapped; it outlives the temporary file).
+    private func file(_ builder: GGUFTestModelBuilder) throws -> GGUFFile {
         let temporary = try TemporaryFile(builder.bytes())
-        return (temporary, try GGUFFile(path: temporary.path))
+        return try GGUFFile(path: temporary.path)
     }
 
     private func loadError(_ builder: GGUFTestModelBuilder) throws -> GGUFError {
-        try #require(throws: GGUFError.self) {
-            let (temporary, file) = try self.file(builder)
-            _ = try LanguageModel(file: file)
-            _ = temporary
-        }
+        try #require(throws: GGUFError.self) { _ = try LanguageModel(file: file(builder)) }
     }
 
     private func configuration(_ builder: GGUFTestModelBuilder) throws -> ModelConfiguration {
-        let (_, file) = try self.file(builder)
-        return try ModelConfiguration(metadata: file.metadata)
+        try ModelConfiguration(metadata: file(builder).metadata)
     }
 
     @Test("the fixture's layers: five sliding with base 10 000 and no scaling, then one global with the file's base and linear scaling")
@@ -62,9 +58,7 @@ struct ModelGemma3Tests {
 
     @Test("missing post-norms, a wrong window or pattern, and mismatched shapes are clear errors")
     func malformedFiles() throws {
-        let (wellFormed, file) = try self.file(.tinyGemma3())
-        #expect(try LanguageModel(file: file).configuration.slidingWindow?.slidingLayers == [true, true])
-        _ = wellFormed
+        #expect(try LanguageModel(file: file(.tinyGemma3())).configuration.slidingWindow?.slidingLayers == [true, true])
         for name in ["blk.1.post_attention_norm.weight", "blk.0.post_ffw_norm.weight", "blk.0.attn_q_norm.weight"] {
             var builder = GGUFTestModelBuilder.tinyGemma3()
             builder.remove(name)
@@ -113,16 +107,15 @@ struct ModelGemma3Tests {
     @Test("final logit soft-capping bounds the logits by the cap")
     func softcapping() throws {
         var builder = GGUFTestModelBuilder.tinyGemma3()
-        let (plainFile, plain) = try file(builder)
+        let plain = try file(builder)
         builder.set("gemma3.final_logit_softcapping", .float32(0.5))
-        let (cappedFile, capped) = try file(builder)
+        let capped = try file(builder)
         let pool = ComputePool(threadCount: 1)
         let tokens: [Int32] = [3, 1, 4, 1, 5]
         let a = try LanguageModel(file: plain), b = try LanguageModel(file: capped)
         let raw = try a.forward(tokens, cache: KVCache(for: a), pool: pool, logitsFrom: 0)
         let bounded = try b.forward(tokens, cache: KVCache(for: b), pool: pool, logitsFrom: 0)
         #expect(zip(raw, bounded).allSatisfy { abs(0.5 * tanh($0 / 0.5) - $1) < 1e-6 })
-        _ = (plainFile, cappedFile)
     }
 
     @Test("sliding layers keep a ring of twice the window; the KV size the model list reports counts the rings")
@@ -131,7 +124,8 @@ struct ModelGemma3Tests {
         let cache = KVCache(for: model, capacity: 1000)
         #expect(cache.slots == [16, 16, 16, 16, 16, 1000])
         #expect(KVCache(for: model, capacity: 10).slots == [10, 10, 10, 10, 10, 10])
-        #expect(model.configuration.kvCacheSlots(capacity: 2048).reduce(0, +) == 5 * 16 + 2048)
+        let slots: [Int] = model.configuration.kvCacheSlots(capacity: 2048)
+        #expect(slots.reduce(0, +) == 2128)
     }
 
     /// The first `count` tokens of a paragraph (far longer than the window).
@@ -200,7 +194,8 @@ struct ModelGemma3Tests {
         kept.put(cache, tokens: tokens.map(Int.init))
         // The next turn rewrites the last 4 tokens: 56 positions are reused.
         let next = Array(tokens.prefix(56)) + [651, 9_022, 236_761]
-        let (reusedCache, reused) = try #require(kept.take(forPrompt: next.map(Int.init)))
+        let taken = kept.take(forPrompt: next.map(Int.init))
+        let (reusedCache, reused) = try #require(taken)
         #expect(reused == 56 && reusedCache.count == 56)
         let continued = try model.forward(Array(next.dropFirst(reused)), cache: reusedCache, pool: pool)
         let fresh = try model.forward(next, cache: KVCache(for: model, capacity: 64), pool: pool)
@@ -208,7 +203,8 @@ struct ModelGemma3Tests {
         // A prompt sharing only the first 20 tokens cannot continue the rings.
         kept.put(reusedCache, tokens: (next + [0]).map(Int.init))
         let other = Array(tokens.prefix(20)) + [7, 8, 9]
-        let (emptied, none) = try #require(kept.take(forPrompt: other.map(Int.init)))
+        let takenAgain = kept.take(forPrompt: other.map(Int.init))
+        let (emptied, none) = try #require(takenAgain)
         #expect(none == 0 && emptied.count == 0)
     }
 
@@ -227,5 +223,38 @@ struct ModelGemma3Tests {
             let largest = zip(grown, fresh).map { abs($0 - $1) }.max() ?? .infinity
             #expect(largest < 1e-3, "grown from \(small): \(largest)")
         }
+    }
+
+    struct ExactSequences: Decodable {
+        struct Sequence: Decodable {
+            let tokens: [Int32]
+            let exactTop: [[[Double]]]
+            enum CodingKeys: String, CodingKey { case tokens, exactTop = "exact_top" }
+        }
+        let sequences: [Sequence]
+    }
+
+    /// Teacher-forced over seeded random tokens, every position's top five
+    /// log-probabilities equal those of scripts/exact_reference.py (numpy,
+    /// F32, an independent implementation of the same block), beyond the window too.
+    @Test("the forward pass equals the exact numpy reference at every position")
+    func matchesExactSequences() throws {
+        let model = try LanguageModel(path: FixtureModels.path(Self.fixture))
+        let url = try #require(Bundle.module.url(forResource: Self.fixture + ".exact", withExtension: "json", subdirectory: "Fixtures/models"))
+        let reference = try JSONDecoder().decode(ExactSequences.self, from: Data(contentsOf: url))
+        let pool = ComputePool(threadCount: 2)
+        var largest = 0.0
+        for sequence in reference.sequences {
+            #expect(sequence.tokens.count > 16)
+            let logits = try model.forward(sequence.tokens, cache: KVCache(for: model, capacity: sequence.tokens.count), pool: pool, logitsFrom: 0)
+            let vocabulary = model.vocabularySize
+            for (position, top) in sequence.exactTop.enumerated() {
+                let row = logProbabilities(logits[position * vocabulary..<(position + 1) * vocabulary])
+                for pair in top { largest = max(largest, abs(row[Int(pair[0])] - pair[1])) }
+                #expect(row.indices.max { row[$0] < row[$1] } == Int(top[0][0]), "position \(position)")
+            }
+        }
+        print("tiny-gemma3-f16: largest |Δ logprob| from exact \(largest)")
+        #expect(largest <= 1e-3)
     }
 }
