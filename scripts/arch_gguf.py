@@ -1,11 +1,13 @@
 """Writes small GGUF models of the architectures lmgate runs beyond qwen2
-(qwen3, qwen3moe, llama with Llama 3.1's RoPE factors), with seeded random
+(qwen3, qwen3moe, llama with Llama 3.1's RoPE factors, gemma3), with seeded random
 weights and a real tokenizer copied from a vocabulary GGUF: the fixtures of
 the parity checks (scripts/make-arch-fixtures.py) and the MoE bench model
 (scripts/make-bench-model.py --arch qwen3moe)."""
 from dataclasses import dataclass, field
 import numpy as np
-from gguf import GGUFReader, GGUFValueType, GGUFWriter
+import gguf
+from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
+from gguf.quants import quantize
 from qwen2_gguf import copy_tokenizer
 
 
@@ -26,6 +28,9 @@ class ArchShape:
     expert_ffn: int = 0        # qwen3moe: expert_feed_forward_length
     rope_freqs: list = field(default_factory=list)  # llama 3.1: rope_freqs.weight (one factor per pair)
     tied: bool = True
+    sliding_window: int = 0    # gemma3: attention.sliding_window (layers slide in llama.cpp's pattern of 6)
+    rope_linear: float = 0.0   # rope.scaling.type linear with this factor (0: none)
+    embedding_q8_0: bool = False  # token_embd.weight in Q8_0 (as Gemma 3's own files), to keep a 262k vocabulary small
 
 
 def llama31_rope_factors(head_dim, base, factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_context=8192):
@@ -95,6 +100,11 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
     writer.add_rope_freq_base(shape.rope_base)
     writer.add_layer_norm_rms_eps(shape.rms_eps)
     writer.add_rope_dimension_count(shape.head_dim)
+    if shape.sliding_window:
+        writer.add_sliding_window(shape.sliding_window)
+    if shape.rope_linear:
+        writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        writer.add_rope_scaling_factor(shape.rope_linear)
     if shape.experts:
         writer.add_expert_count(shape.experts)
         writer.add_expert_used_count(shape.experts_used)
@@ -104,7 +114,12 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
     q_dim = shape.heads * shape.head_dim
     kv_dim = shape.kv_heads * shape.head_dim
     s = 1 / np.sqrt(shape.dim)
-    writer.add_tensor("token_embd.weight", matrix(vocab, shape.dim, scale=0.5))
+    embedding = matrix(vocab, shape.dim, scale=0.5)
+    if shape.embedding_q8_0:
+        writer.add_tensor("token_embd.weight", quantize(embedding.astype(np.float32), GGMLQuantizationType.Q8_0),
+                          raw_dtype=GGMLQuantizationType.Q8_0)
+    else:
+        writer.add_tensor("token_embd.weight", embedding)
     if shape.rope_freqs:
         writer.add_tensor("rope_freqs.weight", np.array(shape.rope_freqs, dtype=np.float32))
     for layer in range(shape.layers):
@@ -116,10 +131,13 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
             writer.add_tensor(p + "attn_q.weight", matrix(q_dim, shape.dim, scale=s))
             writer.add_tensor(p + "attn_k.weight", matrix(kv_dim, shape.dim, scale=s))
             writer.add_tensor(p + "attn_v.weight", matrix(kv_dim, shape.dim, scale=s))
-        if a in ("qwen3", "qwen3moe"):
+        if a in ("qwen3", "qwen3moe", "gemma3"):
             writer.add_tensor(p + "attn_q_norm.weight", vector(shape.head_dim, 1.0, 0.1))
             writer.add_tensor(p + "attn_k_norm.weight", vector(shape.head_dim, 1.0, 0.1))
         writer.add_tensor(p + "attn_output.weight", matrix(shape.dim, q_dim, scale=out_scale / np.sqrt(q_dim)))
+        if a == "gemma3":  # norms of attention's and the feed-forward network's outputs
+            writer.add_tensor(p + "post_attention_norm.weight", vector(shape.dim, 1.0, 0.1))
+            writer.add_tensor(p + "post_ffw_norm.weight", vector(shape.dim, 1.0, 0.1))
         writer.add_tensor(p + "ffn_norm.weight", vector(shape.dim, 1.0, 0.1))
         if shape.experts:
             e, f = shape.experts, shape.expert_ffn

@@ -5,8 +5,11 @@ each case and `llamacpp_vs_exact` (how far llama.cpp itself is from exact) to th
 Extends the numpy reference of the lab's tools with: attention.key_length (heads wider than
 dim / heads), Qwen3's per-head Q/K RMSNorm, Qwen3-MoE's experts (softmax router, top-k,
 renormalized weights), Llama 3.1's rope_freqs.weight and linear RoPE scaling, SmolLM3's NoPE layers,
-mistral3's text part (llama's block), phi3's fused attn_qkv and ffn_up.
-usage: exact_reference.py MODEL.gguf MODEL.reference.json"""
+mistral3's text part (llama's block), phi3's fused attn_qkv and ffn_up, gemma3 (embedding scaled by
+sqrt(dim), post-attention and post-FFN norms, GeGLU with tanh GELU, sliding-window layers in llama.cpp's
+pattern of 6 with their own RoPE base and no scaling, final logit soft-capping).
+usage: exact_reference.py MODEL.gguf MODEL.reference.json
+       exact_reference.py MODEL.gguf --random-sequences MODEL.exact.json"""
 import sys, json, numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
@@ -24,7 +27,9 @@ def load(path):
                expert_norm=kv("expert_weights_norm"), expert_scale=kv("expert_weights_scale") or 0.0,
                scaling=None if r.fields.get(f"{arch}.rope.scaling.type") is None
                else bytes(r.fields[f"{arch}.rope.scaling.type"].parts[-1]).decode(),
-               scaling_factor=kv("rope.scaling.factor") or 1.0)
+               scaling_factor=kv("rope.scaling.factor") or 1.0,
+               window=kv("attention.sliding_window") or 0, base_swa=kv("rope.freq_base_swa") or 10000.0,
+               softcap=kv("final_logit_softcapping") or 0.0)
     T = {}
     for t in r.tensors:
         a = dequantize(t.data, t.tensor_type).astype(np.float32)
@@ -55,24 +60,33 @@ def forward(cfg, T, toks):
     x = hidden_states(cfg, T, toks)
     out = T.get("output.weight", T["token_embd.weight"])
     logits = x @ out.T
+    if cfg["softcap"]:
+        logits = cfg["softcap"] * np.tanh(logits / cfg["softcap"])
     m = logits.max(-1, keepdims=True)
     return logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
 
 def hidden_states(cfg, T, toks):
     """The final hidden states of `toks` ([n, dim], after output_norm): what an embedding model pools."""
     d, H, KV = cfg["dim"], cfg["heads"], cfg["kv_heads"]; hd = cfg["head_dim"] or d // H
+    gemma = cfg["arch"] == "gemma3"
     x = T["token_embd.weight"][toks]            # [n, d]
+    if gemma:                                    # Gemma scales the embedding by sqrt(dim)
+        x = x * np.sqrt(np.float32(d))
     n = len(toks)
     pos = np.arange(n)
-    inv = cfg["base"] ** (-np.arange(0, hd, 2) / hd)
-    if "rope_freqs.weight" in T:                 # llama 3.1: per-frequency factors divide the frequencies
-        inv = inv / T["rope_freqs.weight"].reshape(-1)
-    if cfg["scaling"] == "linear":
-        inv = inv / cfg["scaling_factor"]
-    ang = pos[:, None] * inv[None, :]           # [n, hd/2]
-    cos, sin = np.cos(ang), np.sin(ang)
-    def rope(q):                                 # q: [n, h, hd]
-        if cfg["arch"] in ("qwen2", "qwen3", "qwen3moe", "phi3"):  # neox: pairs (i, i+hd/2)
+    def sliding(i):                              # gemma3: of every 6 layers the first 5 slide
+        return gemma and cfg["window"] > 0 and i % 6 < 5
+    def angles(i):
+        base = cfg["base_swa"] if sliding(i) else cfg["base"]
+        inv = base ** (-np.arange(0, hd, 2) / hd)
+        if "rope_freqs.weight" in T:             # llama 3.1: per-frequency factors divide the frequencies
+            inv = inv / T["rope_freqs.weight"].reshape(-1)
+        if cfg["scaling"] == "linear" and not sliding(i):
+            inv = inv / cfg["scaling_factor"]
+        ang = pos[:, None] * inv[None, :]       # [n, hd/2]
+        return np.cos(ang), np.sin(ang)
+    def rope(q, cos, sin):                       # q: [n, h, hd]
+        if cfg["arch"] in ("qwen2", "qwen3", "qwen3moe", "phi3", "gemma3"):  # neox: pairs (i, i+hd/2)
             a, b = q[..., :hd // 2], q[..., hd // 2:]
             return np.concatenate([a * cos[:, None] - b * sin[:, None], a * sin[:, None] + b * cos[:, None]], -1)
         a, b = q[..., 0::2], q[..., 1::2]
@@ -92,15 +106,25 @@ def hidden_states(cfg, T, toks):
         if p + "attn_q_norm.weight" in T:      # qwen3: RMSNorm over each head before RoPE
             q = rms(q, T[p + "attn_q_norm.weight"]); k = rms(k, T[p + "attn_k_norm.weight"])
         if not (cfg["arch"] == "smollm3" and (i + 1) % 4 == 0):  # smollm3: NoPE in every fourth layer
-            q = rope(q); k = rope(k)
+            cos, sin = angles(i)
+            q = rope(q, cos, sin); k = rope(k, cos, sin)
         rep = H // KV; k = np.repeat(k, rep, 1); v = np.repeat(v, rep, 1)
         s = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd)
         s += np.triu(np.full((n, n), -np.inf), 1)[None]
+        if sliding(i):                           # a query sees its own position and the window - 1 before it
+            s += np.tril(np.full((n, n), -np.inf), -cfg["window"])[None]
         s = np.exp(s - s.max(-1, keepdims=True)); s /= s.sum(-1, keepdims=True)
         o = np.einsum("hqk,khd->qhd", s, v).reshape(n, H * hd)
-        x = x + o @ T[p + "attn_output.weight"].T
+        o = o @ T[p + "attn_output.weight"].T
+        if gemma:
+            o = rms(o, T[p + "post_attention_norm.weight"])
+        x = x + o
         h = rms(x, T[p + "ffn_norm.weight"])
-        if p + "ffn_gate_inp.weight" in T:
+        if gemma:                                # GeGLU (tanh GELU), then the post-FFN norm
+            g = h @ T[p + "ffn_gate.weight"].T; u = h @ T[p + "ffn_up.weight"].T
+            gelu = 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+            x = x + rms((gelu * u) @ T[p + "ffn_down.weight"].T, T[p + "post_ffw_norm.weight"])
+        elif p + "ffn_gate_inp.weight" in T:
             x = x + experts(cfg, T, p, h)
         elif p + "ffn_gate.weight" not in T:     # phi3: gate rows, then up rows, in ffn_up
             gu = h @ T[p + "ffn_up.weight"].T; g, u = np.split(gu, 2, axis=-1)
@@ -110,8 +134,27 @@ def hidden_states(cfg, T, toks):
             x = x + ((g / (1 + np.exp(-g))) * u) @ T[p + "ffn_down.weight"].T
     return rms(x, T["output_norm.weight"])
 
+def random_sequences(model, out, seed=7, lengths=(40, 90)):
+    """Writes the exact top-5 log-probabilities at every position of seeded random token
+    sequences (longer than a small sliding window): a check of the forward pass that needs no
+    llama.cpp references."""
+    cfg, T = load(model)
+    rng = np.random.default_rng(seed)
+    vocab = T["token_embd.weight"].shape[0]
+    sequences = []
+    for n in lengths:
+        toks = [2] + [int(t) for t in rng.integers(0, vocab, n - 1)]
+        lp = forward(cfg, T, np.array(toks))
+        top = [[[int(t), round(float(row[t]), 6)] for t in np.argsort(-row)[:5]] for row in lp]
+        sequences.append({"tokens": toks, "exact_top": top})
+    json.dump({"exact": "F32 forward pass of scripts/exact_reference.py on weights dequantized by gguf-py; "
+                        "top 5 log-probabilities at every position of seeded random token sequences",
+               "sequences": sequences}, open(out, "w"), indent=1)
+
 def main():
     """Annotate a reference JSON with the exact F32 distributions and llama.cpp's distance from them."""
+    if len(sys.argv) == 4 and sys.argv[2] == "--random-sequences":
+        return random_sequences(sys.argv[1], sys.argv[3])
     cfg, T = load(sys.argv[1]); path = sys.argv[2]; ref = json.load(open(path))
     devs = []; top1_miss = 0; total = 0
     for c in ref["cases"]:

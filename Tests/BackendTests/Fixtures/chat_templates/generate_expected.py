@@ -31,6 +31,7 @@ TEMPLATES = {
     "mistralai-Mistral-Nemo-Instruct-2407": ("<s>", "</s>"),
     "microsoft-Phi-3.5-mini-instruct": ("<s>", "<|endoftext|>"),
     "google-gemma-2-2b-it": ("<bos>", "<eos>"),
+    "google-gemma-3-it": ("<bos>", "<eos>"),
     "HuggingFaceTB-SmolLM2-135M-Instruct": ("<|im_start|>", "<|im_end|>"),
 }
 
