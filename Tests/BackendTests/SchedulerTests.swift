@@ -79,6 +79,32 @@ struct SchedulerTests {
         #expect(metrics.activeSequences == 0)
     }
 
+    /// A step budget of 7 tokens cuts every prompt into chunks, and the
+    /// prompts of the five references run in steps together with the
+    /// tokens of the sequences already decoding (the 288-token prompt over
+    /// many steps): the greedy tokens must still be llama.cpp's.
+    @Test("prompts cut into chunks and batched with decoding sequences still give llama.cpp's greedy tokens")
+    func chunkedPromptsMatchReference() async throws {
+        let (model, tokenizer) = try Self.load()
+        let metrics = BackendMetrics()
+        var configuration = Self.configuration(parallel: 5)
+        configuration.prefillChunk = 7
+        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: configuration, observer: metrics)
+        defer { scheduler.shutdown() }
+        let cases = try FixtureModels.reference(Self.modelName).cases
+        let count = 8
+        var streams: [AsyncStream<GenerationEvent>] = []
+        for testCase in cases {
+            streams.append(try Self.submit(scheduler, testCase.promptTokens.map { Int($0) }, Self.greedy(count)).1)
+        }
+        for (testCase, stream) in zip(cases, streams) {
+            let result = await Self.collect(stream)
+            #expect(result.tokens == testCase.generatedTokens.prefix(count).map { Int($0) }, "\(testCase.prompt)")
+            #expect(result.summary?.completionTokens == count)
+        }
+        #expect(metrics.maximumBatch >= 2)
+    }
+
     @Test("a prompt that starts like a finished one reuses its KV cache and gives the same tokens")
     func prefixReuse() async throws {
         let (model, tokenizer) = try Self.load()

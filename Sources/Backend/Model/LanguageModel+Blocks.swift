@@ -99,13 +99,14 @@ extension LanguageModel {
     }
 
     /// The logits of `rows` of the final residual stream `x`: RMSNorm, then
-    /// the output projection; `vocabularySize` floats per row, in order.
-    func logits(of x: FloatBuffer, rows: Range<Int>, pool: ComputePool) -> [Float] {
+    /// the output projection; `vocabularySize` floats per row, in the order
+    /// of `rows`.
+    func logits(of x: FloatBuffer, rows: [Int], pool: ComputePool) -> [Float] {
         let c = configuration
         let d = c.embeddingLength
         let normed = FloatBuffer(count: rows.count * d)
-        for t in rows {
-            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(t - rows.lowerBound, length: d))
+        for (index, t) in rows.enumerated() {
+            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(index, length: d))
         }
         return [Float](unsafeUninitializedCapacity: rows.count * vocabularySize) { buffer, initialized in
             if let base = buffer.baseAddress {

@@ -71,7 +71,7 @@ public final class LanguageModel: Sendable {
         try check(cache, room: n)
         let firstLogits = min(max(logitsFrom ?? n - 1, 0), n - 1)
         let x = runBlocks(tokens, sequences: [SequenceRows(cache: cache, start: cache.count, rows: 0..<n)], pool: pool)
-        return logits(of: x, rows: firstLogits..<n, pool: pool)
+        return logits(of: x, rows: Array(firstLogits..<n), pool: pool)
     }
 
     /// Throws unless every token is in the vocabulary.
