@@ -137,7 +137,12 @@ struct ModelBatchedStepTests {
         #expect(largestCache <= 1e-4)
     }
 
-    @Test("on every kernel path, a step's logits stay within the decode accuracy of each chunk alone")
+    /// On the kernel path this CPU runs (integer-dot decode where it has
+    /// one), the rows of a step of several rows are still multiplied in
+    /// `Float`: a decoding sequence's logits in a step equal those the
+    /// float kernels give it alone, closer to exact than its integer-dot
+    /// decode alone.
+    @Test("on the active kernel path, a step's rows are multiplied in Float as on the portable path")
     func mixedStepOnActivePath() throws {
         let name = "compact-llama-spm-q8_0"
         let model = try LanguageModel(path: FixtureModels.path(name))
@@ -153,19 +158,16 @@ struct ModelBatchedStepTests {
             chunks.append(SequenceChunk(tokens: [next], cache: caches[index]))
         }
         let batched = try model.step(chunks, pool: pool)
+        var largest: Float = 0, scale: Float = 1
         for (index, chunk) in chunks.enumerated() {
-            let separate = try model.forward(chunk.tokens, cache: aloneCaches[index], pool: pool)
-            let row = try #require(batched[index])
-            // A one-token chunk alone takes the integer-dot kernels where the
-            // CPU has them; in a batch its activations stay in Float, so its
-            // log-probabilities differ by the rounding the decode accuracy
-            // test bounds — and the greedy token is the same.
-            let ours = logProbabilities(row[...]), theirs = logProbabilities(separate[...])
-            let top = theirs.indices.sorted { theirs[$0] > theirs[$1] }.prefix(5)
-            let deviation = top.map { abs(ours[$0] - theirs[$0]) }.max() ?? .infinity
-            #expect(deviation < 0.05, "\(name) chunk \(index): |Δ logprob| \(deviation) on path \(KernelPath.active.rawValue)")
-            #expect(Self.argmax(row) == Self.argmax(separate))
+            let separate = try KernelPath.$override.withValue(.portable) {
+                try model.forward(chunk.tokens, cache: aloneCaches[index], pool: pool)
+            }
+            let (difference, magnitude) = Self.difference(try #require(batched[index]), separate)
+            (largest, scale) = (max(largest, difference), max(scale, magnitude))
         }
+        print("\(name) on \(KernelPath.active.rawValue): largest |Δ logit| between a step and each chunk alone in Float \(largest), largest |logit| \(scale)")
+        #expect(largest <= 1e-4 * scale)
     }
 
     @Test("an empty or shared chunk, a foreign or full cache, a bad token and no chunks are clear errors that run nothing")
