@@ -82,7 +82,8 @@ final class SchedulerWorker {
         var planned: [(sequence: ActiveSequence, chunk: SequenceChunk)] = []
         for (sequence, count) in zip(sequences, plan.tokens) where count > 0 {
             let tokens = sequence.nextToken.map { [$0] } ?? Array(sequence.pendingPrompt.prefix(count))
-            let chunk = tokens.map { Int32(truncatingIfNeeded: $0) }
+            // Clamped: an id beyond Int32 stays outside the vocabulary and is refused below.
+            let chunk = tokens.map { Int32(clamping: $0) }
             do {
                 // Checked one by one, so that one request's bad token fails
                 // that request only, not every sequence of the step.
