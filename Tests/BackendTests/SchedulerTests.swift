@@ -56,13 +56,21 @@ struct SchedulerTests {
         GenerationOptions(maxTokens: maxTokens, sampling: .greedy, ignoreEndOfGeneration: true)
     }
 
-    @Test("sequences generated together match llama.cpp's greedy tokens and share decoding steps")
-    func batchedGreedyMatchesReference() async throws {
+    /// With the default step budget, three prompts run in one step and
+    /// then decode together; with a budget of 7 tokens every prompt is cut
+    /// into chunks that run in steps beside the tokens of the sequences
+    /// already decoding (the 288-token prompt over many steps). Either way
+    /// the greedy tokens must be llama.cpp's.
+    @Test("sequences generated together match llama.cpp's greedy tokens and share decoding steps",
+          arguments: [(parallel: 3, stepBudget: 256, prompts: 3), (parallel: 5, stepBudget: 7, prompts: 5)])
+    func batchedGreedyMatchesReference(parallel: Int, stepBudget: Int, prompts: Int) async throws {
         let (model, tokenizer) = try Self.load()
         let metrics = BackendMetrics()
-        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: Self.configuration(parallel: 3), observer: metrics)
+        var configuration = Self.configuration(parallel: parallel)
+        configuration.prefillChunk = stepBudget
+        let scheduler = InferenceScheduler(model: model, tokenizer: tokenizer, configuration: configuration, observer: metrics)
         defer { scheduler.shutdown() }
-        let cases = Array(try FixtureModels.reference(Self.modelName).cases.prefix(3))
+        let cases = Array(try FixtureModels.reference(Self.modelName).cases.prefix(prompts))
         let count = 6
         var streams: [AsyncStream<GenerationEvent>] = []
         for testCase in cases {

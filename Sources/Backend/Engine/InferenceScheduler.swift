@@ -3,10 +3,10 @@ import Foundation
 /// Shares one model between many requests with continuous batching.
 ///
 /// Up to ``SchedulerConfiguration/maxActiveSequences`` sequences are
-/// generated at once: each decoding step advances all of them by one token
-/// in one ``LanguageModel/decode(_:pool:)`` call; a new request has its
-/// prompt computed (a chunk between two steps) and then joins the next step;
-/// a finished or cancelled one leaves at once and its slot goes to the next
+/// generated at once: each step advances all of them by one token in one
+/// ``LanguageModel/step(_:pool:)`` call, and the prompts of new requests
+/// ride in the same call, several prompts together, a long one in chunks
+/// (``StepPlan``); a finished or cancelled one leaves at once and its slot goes to the next
 /// queued request. Beyond the active sequences, up to
 /// ``SchedulerConfiguration/maxQueuedRequests`` requests wait; more are
 /// refused with ``SchedulerError/Code/queueFull``. Finished sequences' KV

@@ -62,7 +62,7 @@ public struct ModelBenchmark {
     }
 
     /// Generates `tokens` tokens for each of `sequences` sequences decoded
-    /// together (``LanguageModel/decode(_:pool:)``, one step per token),
+    /// together (``LanguageModel/step(_:pool:)``, one step per token),
     /// `repetitions` times; the speed is the aggregate over all sequences.
     public func batchedGeneration(sequences: Int, tokens: Int, repetitions: Int) throws -> Row {
         var speeds: [Double] = []
@@ -71,11 +71,51 @@ public struct ModelBenchmark {
             var next = (0..<sequences).map { Int32(1 + $0) }
             let start = Date()
             for _ in 0..<tokens {
-                let logits = try model.decode(zip(next, caches).map { DecodeStepEntry(token: $0, cache: $1) }, pool: pool)
-                next = logits.map { row in Int32(row.indices.max { row[$0] < row[$1] } ?? 0) }
+                let logits = try model.step(zip(next, caches).map { SequenceChunk(tokens: [$0], cache: $1) }, pool: pool)
+                next = logits.map { row in Int32(row.flatMap { row in row.indices.max { row[$0] < row[$1] } } ?? 0) }
             }
             speeds.append(Double(sequences * tokens) / Date().timeIntervalSince(start))
         }
         return Row(test: "tg\(tokens) x\(sequences)", tokensPerSecond: speeds)
+    }
+
+    /// Runs `prompts` new prompts of `tokens` tokens each beside `decoding`
+    /// sequences that decode one token (after 32 tokens of their own), the
+    /// scheduler's step when requests arrive while others stream, in two
+    /// ways, `repetitions` times each: in one ``LanguageModel/step(_:pool:)``
+    /// (row `… one step`), and as the scheduler ran it before batched
+    /// prefill — each prompt in its own forward pass, then the decoding
+    /// sequences together (row `… separate`). The speed is all tokens run
+    /// (prompts and decodes) per second.
+    public func promptsBesideDecoding(prompts: Int, tokens: Int, decoding: Int, repetitions: Int) throws -> [Row] {
+        let history = 32
+        let input = (0..<tokens + history).map { Int32(($0 * 7919 + 13) % model.vocabularySize) }
+        let promptCaches = (0..<prompts).map { _ in KVCache(for: model, capacity: tokens) }
+        let decodingCaches = (0..<decoding).map { _ in KVCache(for: model, capacity: history + 1) }
+        for cache in decodingCaches { _ = try model.forward(Array(input.prefix(history)), cache: cache, pool: pool) }
+        let promptChunks = promptCaches.enumerated().map { index, cache in
+            SequenceChunk(tokens: Array(input[index % history..<index % history + tokens]), cache: cache)
+        }
+        let decodingChunks = decodingCaches.enumerated().map { SequenceChunk(tokens: [Int32(1 + $0)], cache: $1) }
+        func reset() {
+            for cache in promptCaches { cache.truncate(to: 0) }
+            for cache in decodingCaches { cache.truncate(to: history) }
+        }
+        var together: [Double] = [], separate: [Double] = []
+        let all = Double(prompts * tokens + decoding)
+        _ = try model.step(promptChunks + decodingChunks, pool: pool)  // warm-up
+        for _ in 0..<repetitions {
+            reset()
+            var start = Date()
+            _ = try model.step(promptChunks + decodingChunks, pool: pool)
+            together.append(all / Date().timeIntervalSince(start))
+            reset()
+            start = Date()
+            for chunk in promptChunks { _ = try model.forward(chunk.tokens, cache: chunk.cache, pool: pool) }
+            if !decodingChunks.isEmpty { _ = try model.step(decodingChunks, pool: pool) }
+            separate.append(all / Date().timeIntervalSince(start))
+        }
+        let test = "pp\(tokens) x\(prompts) + tg1 x\(decoding)"
+        return [Row(test: test + " one step", tokensPerSecond: together), Row(test: test + " separate", tokensPerSecond: separate)]
     }
 }

@@ -8,8 +8,10 @@ public struct SchedulerConfiguration: Sendable, Equatable {
     public var threads: Int = ComputePool.availableCores
     /// Finished sequences' KV caches kept for prompts that share their prefix.
     public var keptCaches: Int = 8
-    /// Prompt tokens computed between two decoding steps, so that a long
-    /// new prompt delays the streams already running by one chunk at a time.
+    /// The most tokens one step runs through the model: the decoding
+    /// sequences' tokens and chunks of new prompts together (``StepPlan``),
+    /// so that a long new prompt delays the streams already running by one
+    /// chunk at a time.
     public var prefillChunk: Int = 256
 
     public init() {}

@@ -1,7 +1,7 @@
-/// The scheduler's loop, run on its own thread: admit queued jobs, compute
-/// new prompts (a bounded number of tokens), then advance every decoding sequence by one
-/// token in a single ``LanguageModel/decode(_:pool:)`` call (continuous
-/// batching), and report each token to its requester.
+/// The scheduler's loop, run on its own thread: admit queued jobs, then run
+/// one step — every decoding sequence's next token together with chunks of
+/// the new prompts (``StepPlan``) in a single ``LanguageModel/step(_:pool:)``
+/// call (continuous batching) — and report each token to its requester.
 ///
 /// Everything here is confined to that thread; requesters reach it only
 /// through the ``SchedulerMailbox``.
@@ -44,8 +44,7 @@ final class SchedulerWorker {
             }
             for job in mail.jobs { admit(job) }
             observer.record(.activeSequences(sequences.count))
-            prefill()
-            decodeStep()
+            step()
             observer.record(.activeSequences(sequences.count))
         }
     }
@@ -70,53 +69,59 @@ final class SchedulerWorker {
         sequences.append(ActiveSequence(job: job, generator: generator, cache: cache, reusedPromptTokens: reused))
     }
 
-    /// Runs prompt tokens of the sequences whose prompts are not done, in
-    /// order, up to ``SchedulerConfiguration/prefillChunk`` tokens in all
-    /// (at least one chunk), so that several short prompts arriving together
-    /// all start before the next decoding step while a long one is cut into
-    /// chunks. A sequence whose prompt completes samples its first token.
-    private func prefill() {
-        var budget = max(1, configuration.prefillChunk)
-        for sequence in sequences where !sequence.pendingPrompt.isEmpty {
-            guard budget > 0 else { return }
-            let chunk = Array(sequence.pendingPrompt.prefix(budget))
-            budget -= chunk.count
+    /// Runs one step through the model, in one ``LanguageModel/step(_:pool:)``
+    /// call: every decoding sequence's next token and chunks of the prompts
+    /// not yet done, as ``StepPlan`` shares out
+    /// ``SchedulerConfiguration/prefillChunk`` tokens. Each decoding
+    /// sequence, and each sequence whose prompt completes, samples its next
+    /// token from the step's logits.
+    private func step() {
+        let plan = StepPlan(
+            sequences: sequences.map { StepPlan.Sequence(pendingPromptTokens: $0.pendingPrompt.count, decodes: $0.nextToken != nil) },
+            tokenBudget: max(1, configuration.prefillChunk))
+        var planned: [(sequence: ActiveSequence, chunk: SequenceChunk)] = []
+        for (sequence, count) in zip(sequences, plan.tokens) where count > 0 {
+            // A sliding-window cache takes at most `largestBatch` prompt tokens a pass.
+            let tokens = sequence.nextToken.map { [$0] } ?? Array(sequence.pendingPrompt.prefix(min(count, sequence.cache.largestBatch)))
+            // Clamped: an id beyond Int32 stays outside the vocabulary and is refused below.
+            let chunk = tokens.map { Int32(clamping: $0) }
             do {
+                // Checked one by one, so that one request's bad token fails
+                // that request only, not every sequence of the step.
+                try model.checkTokens(chunk)
                 sequence.cache = sequence.cache.growing(toHold: sequence.cache.count + chunk.count, limit: contextLength, model: model)
-                let logits = try model.forward(chunk.map { Int32($0) }, cache: sequence.cache, pool: pool)
-                sequence.cachedTokens += chunk
-                sequence.pendingPrompt = sequence.pendingPrompt.dropFirst(chunk.count)
-                if sequence.pendingPrompt.isEmpty {
-                    observer.record(.firstToken(seconds: (ContinuousClock.now - sequence.job.submitted).seconds))
-                    accept(logits, for: sequence)
-                }
+                try model.check(sequence.cache, room: chunk.count)
             } catch {
                 finish(sequence, with: .failed(error.description), keepCache: false)
+                continue
             }
+            let completes = sequence.nextToken != nil || chunk.count == sequence.pendingPrompt.count
+            planned.append((sequence, SequenceChunk(tokens: chunk, cache: sequence.cache, wantsLogits: completes)))
         }
-    }
-
-    /// Advances every sequence that has a token to feed by one token, in one call.
-    private func decodeStep() {
-        let decoding = sequences.filter { $0.nextToken != nil }
-        guard !decoding.isEmpty else { return }
-        for sequence in decoding {
-            sequence.cache = sequence.cache.growing(toHold: sequence.cache.count + 1, limit: contextLength, model: model)
-        }
-        let entries = decoding.map { DecodeStepEntry(token: Int32($0.nextToken ?? 0), cache: $0.cache) }
+        guard !planned.isEmpty else { return }
         let start = ContinuousClock.now
-        let logits: [[Float]]
+        let logits: [[Float]?]
         do {
-            logits = try model.decode(entries, pool: pool)
+            logits = try model.step(planned.map(\.chunk), pool: pool)
         } catch {
-            for sequence in decoding { finish(sequence, with: .failed(error.description), keepCache: false) }
+            for (sequence, _) in planned { finish(sequence, with: .failed(error.description), keepCache: false) }
             return
         }
-        observer.record(.decodeStep(sequences: decoding.count, seconds: (ContinuousClock.now - start).seconds))
-        for (sequence, row) in zip(decoding, logits) {
-            if let token = sequence.nextToken { sequence.cachedTokens.append(token) }
-            sequence.nextToken = nil
-            accept(row, for: sequence)
+        let decoding = planned.filter { $0.sequence.nextToken != nil }.count
+        if decoding > 0 {
+            observer.record(.decodeStep(sequences: decoding, seconds: (ContinuousClock.now - start).seconds))
+        }
+        for ((sequence, chunk), row) in zip(planned, logits) {
+            if let token = sequence.nextToken {
+                sequence.cachedTokens.append(token)
+                sequence.nextToken = nil
+            } else {
+                sequence.cachedTokens += sequence.pendingPrompt.prefix(chunk.tokens.count)
+                sequence.pendingPrompt = sequence.pendingPrompt.dropFirst(chunk.tokens.count)
+                guard sequence.pendingPrompt.isEmpty else { continue }
+                observer.record(.firstToken(seconds: (ContinuousClock.now - sequence.job.submitted).seconds))
+            }
+            if let row { accept(row, for: sequence) }
         }
     }
 

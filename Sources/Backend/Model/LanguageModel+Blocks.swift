@@ -112,8 +112,9 @@ extension LanguageModel {
     }
 
     /// The logits of `rows` of the final residual stream `x`: RMSNorm, then
-    /// the output projection; `vocabularySize` floats per row, in order.
-    func logits(of x: FloatBuffer, rows: Range<Int>, pool: ComputePool) -> [Float] {
+    /// the output projection; `vocabularySize` floats per row, in the order
+    /// of `rows`.
+    func logits(of x: FloatBuffer, rows: [Int], pool: ComputePool) -> [Float] {
         let normed = finalNormalized(x, rows: rows)
         return [Float](unsafeUninitializedCapacity: rows.count * vocabularySize) { buffer, initialized in
             if let base = buffer.baseAddress {

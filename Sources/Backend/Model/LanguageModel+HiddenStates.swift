@@ -31,12 +31,12 @@ extension LanguageModel {
 
     /// Rows `rows` of the final residual stream `x` after the model's final
     /// RMSNorm (`output_norm`), renumbered from 0.
-    func finalNormalized(_ x: FloatBuffer, rows: Range<Int>) -> FloatBuffer {
+    func finalNormalized(_ x: FloatBuffer, rows: some Collection<Int>) -> FloatBuffer {
         let c = configuration
         let d = c.embeddingLength
         let normed = FloatBuffer(count: rows.count * d)
-        for t in rows {
-            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(t - rows.lowerBound, length: d))
+        for (index, t) in rows.enumerated() {
+            VectorOperations.rmsNorm(x.row(t, length: d), weight: outputNorm, epsilon: c.rmsEpsilon, into: normed.row(index, length: d))
         }
         return normed
     }

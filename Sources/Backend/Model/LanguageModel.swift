@@ -88,7 +88,7 @@ public final class LanguageModel: Sendable {
             let end = min(n, start + cache.largestBatch)
             let x = runBlocks(Array(tokens[start..<end]), sequences: [SequenceRows(cache: cache, start: cache.count, rows: 0..<end - start)], pool: pool)
             if firstLogits < end {
-                result += logits(of: x, rows: max(firstLogits, start) - start..<end - start, pool: pool)
+                result += logits(of: x, rows: Array(max(firstLogits, start) - start..<end - start), pool: pool)
             }
             start = end
         }

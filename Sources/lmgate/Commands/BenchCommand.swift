@@ -15,6 +15,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("batch"), parsing: .upToNextOption,
             help: "Also generate for this many sequences decoded together (aggregate t/s), e.g. --batch 1 4 8.")
     var batches: [Int] = []
+    @Option(name: .customLong("prompts-beside"), parsing: .upToNextOption,
+            help: "Also run N prompts of --prompt-tokens tokens beside M decoding sequences, in one step and as separate calls, given as NxM, e.g. --prompts-beside 8x0 1x7.")
+    var promptsBeside: [String] = []
 
     func validate() throws {
         guard promptTokens >= 0, generatedTokens >= 0, repetitions >= 1 else {
@@ -22,6 +25,9 @@ struct BenchCommand: ParsableCommand {
         }
         guard threads.map({ $0 >= 1 }) ?? true else { throw ValidationError("--threads must be at least 1") }
         guard batches.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--batch sizes must be at least 1") }
+        guard promptsBeside.allSatisfy({ Self.promptsAndDecoding($0) != nil }), promptsBeside.isEmpty || promptTokens > 0 else {
+            throw ValidationError("--prompts-beside takes NxM (N ≥ 1 prompts, M ≥ 0 decoding sequences), with --prompt-tokens above 0")
+        }
     }
 
     func run() throws {
@@ -47,6 +53,11 @@ struct BenchCommand: ParsableCommand {
                 rows.append(try benchmark.batchedGeneration(sequences: batch, tokens: generatedTokens, repetitions: max(repetitions, 1)))
             }
         }
+        for spec in promptsBeside {
+            if let (prompts, decoding) = Self.promptsAndDecoding(spec) {
+                rows += try benchmark.promptsBesideDecoding(prompts: prompts, tokens: promptTokens, decoding: decoding, repetitions: max(repetitions, 1))
+            }
+        }
         for row in rows {
             print(String(format: "| %@ | %@ | %d | %@ | %.2f ± %.2f |", name, size, threadCount, row.test, row.mean, row.standardDeviation))
         }
@@ -65,5 +76,12 @@ struct BenchCommand: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Int(usage.ru_maxrss) * 1024
         #endif
+    }
+
+    /// `"8x7"` → (8 prompts, 7 decoding sequences).
+    static func promptsAndDecoding(_ spec: String) -> (prompts: Int, decoding: Int)? {
+        let parts = spec.split(separator: "x")
+        guard parts.count == 2, let prompts = Int(parts[0]), let decoding = Int(parts[1]), prompts >= 1, decoding >= 0 else { return nil }
+        return (prompts, decoding)
     }
 }
