@@ -60,8 +60,10 @@ extension LanguageModel {
             for sequence in sequences {
                 for t in sequence.rows {
                     if rotates {
-                        rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: angles[t].cosines, sines: angles[t].sines)
-                        rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: angles[t].cosines, sines: angles[t].sines)
+                        // Only queries take the temperature (Ministral 3); no
+                        // architecture with layers without RoPE has one.
+                        rope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, angles: angles[t], scale: angles[t].queryScale)
+                        rope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, angles: angles[t])
                     }
                     sequence.cache.key(layer: index, position: positions[t]).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
                     sequence.cache.value(layer: index, position: positions[t]).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)

@@ -38,9 +38,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     public let ropeDimensionCount: Int
     /// How RoPE pairs the dimensions.
     public let ropeLayout: RoPELayout
-    /// The factor positions are divided by before RoPE (`rope.scaling.factor`
-    /// when `rope.scaling.type` is `linear`; 1 otherwise).
-    public let ropePositionScale: Float
+    /// How RoPE is stretched beyond the original training context (linear, YaRN, LongRoPE).
+    public let ropeScaling: RoPEScaling
 
     /// The architectures lmgate runs.
     public static let supportedArchitectures = ModelArchitecture.allCases.map(\.rawValue)
@@ -107,6 +106,8 @@ public struct ModelConfiguration: Sendable, Equatable {
             throw GGUFError(.invalidModel, "RMS epsilon \(rmsEpsilon) or RoPE base \(ropeFrequencyBase) is out of range")
         }
         ropeLayout = family.ropeLayout
-        ropePositionScale = try Self.ropePositionScale(metadata: metadata, architecture: architecture)
+        ropeScaling = try Self.ropeScaling(
+            metadata: metadata, architecture: architecture, contextLength: contextLength,
+            frequencyBase: ropeFrequencyBase, rotatedDimensions: ropeDimensionCount)
     }
 }
