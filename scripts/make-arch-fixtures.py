@@ -22,7 +22,7 @@ F32 log-probabilities (scripts/exact_reference.py).
                      template, on the SentencePiece llama vocabulary (Tekken's is
                      not among llama.cpp's vocabulary files)
 
-usage: make-arch-fixtures.py LLAMA_SERVER REFERENCE_OUTPUTS_PY TEMPLATES_DIR [NAME ...]
+usage: [REFERENCE_PORT=18181] make-arch-fixtures.py LLAMA_SERVER REFERENCE_OUTPUTS_PY TEMPLATES_DIR [NAME ...]
 (TEMPLATES_DIR: llama.cpp's models/templates, from the llama-cpp-python source package)"""
 import datetime
 import importlib.util
@@ -162,7 +162,9 @@ def record(server, tool, path, thinking):
     prompts_file = path + ".prompts.json"
     json.dump(prompts, open(prompts_file, "w"))
     out = path.removesuffix(".gguf") + ".reference.json"
-    sys.argv = ["reference_outputs.py", server, path, out, "--prompts", prompts_file]
+    # Another llama-server may hold the tool's default port on a shared machine.
+    port = os.environ.get("REFERENCE_PORT", "18181")
+    sys.argv = ["reference_outputs.py", server, path, out, "--prompts", prompts_file, "--port", port]
     try:
         module.main()
     finally:
