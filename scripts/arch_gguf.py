@@ -1,5 +1,5 @@
 """Writes small GGUF models of the architectures lmgate runs beyond qwen2
-(qwen3, qwen3moe, llama with Llama 3.1's RoPE factors, gemma3), with seeded random
+(qwen3, qwen3moe, llama with Llama 3.1's RoPE factors, gemma3, YaRN and LongRoPE scaling), with seeded random
 weights and a real tokenizer copied from a vocabulary GGUF: the fixtures of
 the parity checks (scripts/make-arch-fixtures.py) and the MoE bench model
 (scripts/make-bench-model.py --arch qwen3moe)."""
@@ -31,6 +31,11 @@ class ArchShape:
     sliding_window: int = 0    # gemma3: attention.sliding_window (layers slide in llama.cpp's pattern of 6)
     rope_linear: float = 0.0   # rope.scaling.type linear with this factor (0: none)
     embedding_q8_0: bool = False  # token_embd.weight in Q8_0 (as Gemma 3's own files), to keep a 262k vocabulary small
+    # More `{arch}.` keys (RoPE scaling: "rope.scaling.type": "yarn", ...): float → float32,
+    # int → uint32, str → string.
+    extra_metadata: dict = field(default_factory=dict)
+    rope_factors_long: list = field(default_factory=list)   # LongRoPE (Phi-3.5): one factor per pair
+    rope_factors_short: list = field(default_factory=list)
 
 
 def llama31_rope_factors(head_dim, base, factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_context=8192):
@@ -105,6 +110,13 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
     if shape.rope_linear:
         writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         writer.add_rope_scaling_factor(shape.rope_linear)
+    for key, value in shape.extra_metadata.items():
+        if isinstance(value, str):
+            writer.add_string(f"{a}.{key}", value)
+        elif isinstance(value, int):
+            writer.add_uint32(f"{a}.{key}", value)
+        else:
+            writer.add_float32(f"{a}.{key}", float(value))
     if shape.experts:
         writer.add_expert_count(shape.experts)
         writer.add_expert_used_count(shape.experts_used)
@@ -122,6 +134,9 @@ def write_model(path, name, shape, seed, vocab_path, matrix_type=np.float16, cha
         writer.add_tensor("token_embd.weight", embedding)
     if shape.rope_freqs:
         writer.add_tensor("rope_freqs.weight", np.array(shape.rope_freqs, dtype=np.float32))
+    if shape.rope_factors_long:
+        writer.add_tensor("rope_factors_long.weight", np.array(shape.rope_factors_long, dtype=np.float32))
+        writer.add_tensor("rope_factors_short.weight", np.array(shape.rope_factors_short, dtype=np.float32))
     for layer in range(shape.layers):
         p = f"blk.{layer}."
         writer.add_tensor(p + "attn_norm.weight", vector(shape.dim, 1.0, 0.1))

@@ -5,9 +5,10 @@ each case and `llamacpp_vs_exact` (how far llama.cpp itself is from exact) to th
 Extends the numpy reference of the lab's tools with: attention.key_length (heads wider than
 dim / heads), Qwen3's per-head Q/K RMSNorm, Qwen3-MoE's experts (softmax router, top-k,
 renormalized weights), Llama 3.1's rope_freqs.weight and linear RoPE scaling, SmolLM3's NoPE layers,
-mistral3's text part (llama's block), phi3's fused attn_qkv and ffn_up, gemma3 (embedding scaled by
-sqrt(dim), post-attention and post-FFN norms, GeGLU with tanh GELU, sliding-window layers in llama.cpp's
-pattern of 6 with their own RoPE base and no scaling, final logit soft-capping).
+mistral3's text part (llama's block), phi3's fused attn_qkv and ffn_up, YaRN and LongRoPE scaling,
+Llama 4's attention temperature (Ministral 3), gemma3 (embedding scaled by sqrt(dim), post-attention
+and post-FFN norms, GeGLU with tanh GELU, sliding-window layers in llama.cpp's pattern of 6 with their
+own RoPE base and no scaling, final logit soft-capping).
 usage: exact_reference.py MODEL.gguf MODEL.reference.json
        exact_reference.py MODEL.gguf --random-sequences MODEL.exact.json"""
 import sys, json, numpy as np
@@ -27,7 +28,12 @@ def load(path):
                expert_norm=kv("expert_weights_norm"), expert_scale=kv("expert_weights_scale") or 0.0,
                scaling=None if r.fields.get(f"{arch}.rope.scaling.type") is None
                else bytes(r.fields[f"{arch}.rope.scaling.type"].parts[-1]).decode(),
-               scaling_factor=kv("rope.scaling.factor") or 1.0,
+               scaling_factor=kv("rope.scaling.factor") or 1.0, context=kv("context_length"),
+               rope_dims=kv("rope.dimension_count"),
+               original_context=kv("rope.scaling.original_context_length") or kv("context_length"),
+               beta_fast=kv("rope.scaling.yarn_beta_fast") or 32.0, beta_slow=kv("rope.scaling.yarn_beta_slow") or 1.0,
+               log_mul=kv("rope.scaling.yarn_log_multiplier") or 0.0, attn_factor=kv("rope.scaling.attn_factor") or 1.0,
+               temperature=kv("attention.temperature_scale") or 0.0,
                window=kv("attention.sliding_window") or 0, base_swa=kv("rope.freq_base_swa") or 10000.0,
                softcap=kv("final_logit_softcapping") or 0.0)
     T = {}
@@ -55,6 +61,43 @@ def experts(cfg, T, p, h):
             out[t] += we * (T[p + "ffn_down_exps.weight"][e] @ ((g / (1 + np.exp(-g))) * u))
     return out
 
+def rope_frequencies(cfg, T, hd):
+    """The per-pair inverse frequencies and the factor cos/sin are multiplied by. Written from the
+    papers' and transformers' formulations (YaRN: arXiv 2309.00071; LongRoPE: Phi-3's su scaling),
+    with the GGUF keys as llama.cpp reads them: the factor divides the frequencies (linear: all of
+    them; YaRN: a ramp between the pairs whose wavelength fits beta_fast and beta_slow times into the
+    original context, extrapolated below, interpolated above; magnitude 0.1 ln(factor) + 1, divided by
+    0.1 * yarn_log_multiplier * ln(factor) + 1 when given), times rope.scaling.attn_factor; LongRoPE
+    divides each frequency by its long factor when the context length is beyond the original one,
+    else by its short factor."""
+    d = cfg["rope_dims"] or hd
+    extrapolated = 1.0 / (cfg["base"] ** (np.arange(0, d, 2, dtype=np.float64) / d))
+    if "rope_freqs.weight" in T:                 # llama 3.1: per-frequency factors divide the frequencies
+        extrapolated = extrapolated / T["rope_freqs.weight"].reshape(-1)
+    elif "rope_factors_long.weight" in T:        # LongRoPE
+        which = "long" if cfg["context"] > cfg["original_context"] else "short"
+        extrapolated = extrapolated / T[f"rope_factors_{which}.weight"].reshape(-1)
+    mscale = cfg["attn_factor"]
+    kind = cfg["scaling"] or ("linear" if cfg["scaling_factor"] != 1.0 else "none")
+    factor = 1.0 if kind == "none" else cfg["scaling_factor"]
+    interpolated = extrapolated / factor
+    if kind != "yarn":
+        inv = interpolated
+    else:
+        def correction_dim(rotations):           # the pair index whose wavelength fits `rotations` times
+            return (d * np.log(cfg["original_context"] / (rotations * 2 * np.pi))) / (2 * np.log(cfg["base"]))
+        low = max(np.floor(correction_dim(cfg["beta_fast"])), 0)
+        high = min(np.ceil(correction_dim(cfg["beta_slow"])), d - 1)
+        if low == high:
+            high += 0.001
+        ramp = np.clip((np.arange(d // 2, dtype=np.float64) - low) / (high - low), 0, 1)
+        keep = 1 - ramp                          # 1: extrapolated (high frequencies), 0: interpolated
+        inv = interpolated * (1 - keep) + extrapolated * keep
+        def m(scale, mul): return 1.0 if scale <= 1 else 0.1 * mul * np.log(scale) + 1.0
+        mscale *= m(factor, 1.0) / m(factor, cfg["log_mul"]) if cfg["log_mul"] else m(factor, 1.0)
+    assert d == hd, "partial rotation is not modelled here"
+    return inv, mscale
+
 def forward(cfg, T, toks):
     """Log-probabilities of the next token at every position of `toks`."""
     x = hidden_states(cfg, T, toks)
@@ -77,14 +120,16 @@ def hidden_states(cfg, T, toks):
     def sliding(i):                              # gemma3: of every 6 layers the first 5 slide
         return gemma and cfg["window"] > 0 and i % 6 < 5
     def angles(i):
-        base = cfg["base_swa"] if sliding(i) else cfg["base"]
-        inv = base ** (-np.arange(0, hd, 2) / hd)
-        if "rope_freqs.weight" in T:             # llama 3.1: per-frequency factors divide the frequencies
-            inv = inv / T["rope_freqs.weight"].reshape(-1)
-        if cfg["scaling"] == "linear" and not sliding(i):
-            inv = inv / cfg["scaling_factor"]
+        if sliding(i):                           # gemma3's sliding layers: their own base, no scaling
+            inv, mscale = cfg["base_swa"] ** (-np.arange(0, hd, 2) / hd), 1.0
+        else:
+            inv, mscale = rope_frequencies(cfg, T, hd)
         ang = pos[:, None] * inv[None, :]       # [n, hd/2]
-        return np.cos(ang), np.sin(ang)
+        return np.cos(ang) * mscale, np.sin(ang) * mscale
+    if cfg["temperature"]:                       # Llama 4's attention temperature (Ministral 3): queries only
+        q_temp = 1 + cfg["temperature"] * np.log(1 + np.floor(pos / cfg["original_context"]))
+    else:
+        q_temp = np.ones(n)
     def rope(q, cos, sin):                       # q: [n, h, hd]
         if cfg["arch"] in ("qwen2", "qwen3", "qwen3moe", "phi3", "gemma3"):  # neox: pairs (i, i+hd/2)
             a, b = q[..., :hd // 2], q[..., hd // 2:]
@@ -107,7 +152,7 @@ def hidden_states(cfg, T, toks):
             q = rms(q, T[p + "attn_q_norm.weight"]); k = rms(k, T[p + "attn_k_norm.weight"])
         if not (cfg["arch"] == "smollm3" and (i + 1) % 4 == 0):  # smollm3: NoPE in every fourth layer
             cos, sin = angles(i)
-            q = rope(q, cos, sin); k = rope(k, cos, sin)
+            q = rope(q, cos, sin) * q_temp[:, None, None]; k = rope(k, cos, sin)
         rep = H // KV; k = np.repeat(k, rep, 1); v = np.repeat(v, rep, 1)
         s = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd)
         s += np.triu(np.full((n, n), -np.inf), 1)[None]

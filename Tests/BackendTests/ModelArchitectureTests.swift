@@ -125,18 +125,13 @@ struct ModelArchitectureTests {
         #expect(error.code == .invalidModel && error.description.contains("attn_q_norm"), "\(error)")
     }
 
-    @Test("a fused query/key/value matrix of the wrong height and LongRoPE factors are clear errors")
-    func fusedAndLongRoPEErrors() throws {
+    @Test("a fused query/key/value matrix of the wrong height is a clear error")
+    func fusedHeightError() throws {
         var builder = GGUFTestModelBuilder.tinyQwen3MoE()
         // 8 + 4 + 4 rows expected.
         builder.tensor("blk.0.attn_qkv.weight", [8, 15]) { _ in 0 }
-        var error = try loadError(builder)
+        let error = try loadError(builder)
         #expect(error.code == .invalidModel && error.description.contains("attn_qkv") && error.description.contains("16"), "\(error)")
-
-        builder = .tinyQwen3MoE()
-        builder.tensor("rope_factors_long.weight", [2]) { _ in 1 }
-        error = try loadError(builder)
-        #expect(error.code == .invalidModel && error.description.contains("LongRoPE"), "\(error)")
     }
 
     @Test("a fused query/key/value matrix is split into its rows")
@@ -155,17 +150,6 @@ struct ModelArchitectureTests {
         let a = try separate.forward(tokens, cache: KVCache(for: separate), pool: pool, logitsFrom: 0)
         let b = try fused.forward(tokens, cache: KVCache(for: fused), pool: pool, logitsFrom: 0)
         #expect(a == b)
-    }
-
-    @Test("linear RoPE scaling is read; unsupported scalings are refused by name")
-    func ropeScaling() throws {
-        var builder = GGUFTestModelBuilder.tinyQwen3MoE()
-        builder.set("qwen3moe.rope.scaling.type", .string("linear"))
-        builder.set("qwen3moe.rope.scaling.factor", .float32(4))
-        #expect(try configuration(builder).ropePositionScale == 4)
-        builder.set("qwen3moe.rope.scaling.type", .string("yarn"))
-        let error = try loadError(builder)
-        #expect(error.code == .invalidModel && error.description.contains("'yarn'"), "\(error)")
     }
 }
 

@@ -35,8 +35,8 @@ struct ModelGemma3Tests {
         #expect(sliding.slidingLayers == [true, true, true, true, true, false])
         #expect(c.attentionScale == 1 / Float(16).squareRoot())
         #expect(c.finalLogitSoftcap == nil)
-        #expect(c.ropeConfiguration(layer: 0).ropeFrequencyBase == 10_000 && c.ropeConfiguration(layer: 0).ropePositionScale == 1)
-        #expect(c.ropeConfiguration(layer: 5).ropeFrequencyBase == 1_000_000 && c.ropeConfiguration(layer: 5).ropePositionScale == 4)
+        #expect(c.ropeConfiguration(layer: 0).ropeFrequencyBase == 10_000 && c.ropeConfiguration(layer: 0).ropeScaling == .none)
+        #expect(c.ropeConfiguration(layer: 5).ropeFrequencyBase == 1_000_000 && c.ropeConfiguration(layer: 5).ropeScaling.factor == 4)
     }
 
     @Test("the layer pattern: a count, one flag per layer, or 0 for all sliding; a window of 0 is none")

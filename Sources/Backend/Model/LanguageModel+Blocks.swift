@@ -67,8 +67,10 @@ extension LanguageModel {
             for sequence in sequences {
                 for t in sequence.rows {
                     if rotates {
-                        layerRope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, cosines: layerAngles[t].cosines, sines: layerAngles[t].sines)
-                        layerRope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, cosines: layerAngles[t].cosines, sines: layerAngles[t].sines)
+                        // Only queries take the temperature (Ministral 3); no
+                        // architecture with layers without RoPE has one.
+                        layerRope.rotate(q.row(t, length: c.queryDimension), heads: c.headCount, angles: layerAngles[t], scale: layerAngles[t].queryScale)
+                        layerRope.rotate(k.row(t, length: c.kvDimension), heads: c.kvHeadCount, angles: layerAngles[t])
                     }
                     sequence.cache.key(layer: index, position: positions[t]).update(from: k.row(t, length: c.kvDimension), count: c.kvDimension)
                     sequence.cache.value(layer: index, position: positions[t]).update(from: v.row(t, length: c.kvDimension), count: c.kvDimension)

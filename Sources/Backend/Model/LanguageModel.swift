@@ -47,12 +47,7 @@ public final class LanguageModel: Sendable {
         self.layers = layers
         outputNorm = try loader.vector("output_norm.weight", length: c.embeddingLength)
         output = try loader.optionalMatrix("output.weight", rows: vocabularySize, columns: c.embeddingLength) ?? tokenEmbedding
-        // Phi-3's LongRoPE picks long or short factors by the context and rescales
-        // attention; running it as plain RoPE would be silently wrong.
-        for name in ["rope_factors_long.weight", "rope_factors_short.weight"] where file.tensors[name] != nil {
-            throw GGUFError(.invalidModel, "tensor '\(name)': LongRoPE scaling (Phi-3 128k, Phi-4-mini) is not supported")
-        }
-        let factors = try loader.optionalVector("rope_freqs.weight", length: c.ropeDimensionCount / 2)
+        let factors = try RotaryPositionEmbedding.frequencyFactors(configuration: c, loader: loader)
         rope = RotaryPositionEmbedding(configuration: c, frequencyFactors: factors)
         slidingRope = c.slidingWindow.flatMap { sliding in
             sliding.slidingLayers.firstIndex(of: true).map {

@@ -32,7 +32,7 @@ extension ModelConfiguration {
         guard let sliding = slidingWindow, sliding.slides(layer: layer) else { return self }
         var local = self
         local.ropeFrequencyBase = sliding.ropeFrequencyBase
-        local.ropePositionScale = 1
+        local.ropeScaling = .none
         return local
     }
 }

@@ -38,9 +38,10 @@ public struct ModelConfiguration: Sendable, Equatable {
     public let ropeDimensionCount: Int
     /// How RoPE pairs the dimensions.
     public let ropeLayout: RoPELayout
-    /// The factor positions are divided by before RoPE (`rope.scaling.factor`
-    /// when `rope.scaling.type` is `linear`; 1 otherwise).
-    public internal(set) var ropePositionScale: Float
+    /// How RoPE is stretched beyond the original training context (linear,
+    /// YaRN, LongRoPE); settable so that Gemma 3's sliding layers can run
+    /// without it (``ropeConfiguration(layer:)``).
+    public internal(set) var ropeScaling: RoPEScaling
     /// Gemma 3's sliding-window layers; `nil` when every layer is global.
     public let slidingWindow: SlidingWindowAttention?
     /// The factor attention scores are multiplied by (1/√``headDimension``
@@ -115,7 +116,9 @@ public struct ModelConfiguration: Sendable, Equatable {
             throw GGUFError(.invalidModel, "RMS epsilon \(rmsEpsilon) or RoPE base \(ropeFrequencyBase) is out of range")
         }
         ropeLayout = family.ropeLayout
-        ropePositionScale = try Self.ropePositionScale(metadata: metadata, architecture: architecture)
+        ropeScaling = try Self.ropeScaling(
+            metadata: metadata, architecture: architecture, contextLength: contextLength,
+            frequencyBase: ropeFrequencyBase, rotatedDimensions: ropeDimensionCount)
         slidingWindow = try SlidingWindowAttention.read(metadata: metadata, architecture: architecture, family: family, layerCount: layerCount)
         attentionScale = Self.attentionScale(family: family, layerCount: layerCount, embeddingLength: embeddingLength, headCount: headCount, headDimension: headDimension)
         finalLogitSoftcap = try Self.finalLogitSoftcap(metadata: metadata, architecture: architecture)
