@@ -7,9 +7,10 @@ import Foundation
 ///
 /// - ``portable``: the Swift kernels, multiplying unpacked weights in `Float`
 ///   (the only path on arm64 and on x86-64 without AVX2).
-/// - ``avx2``: integer-dot kernels for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K and
-///   Q6_K (CKernels,
-///   `vpmaddubsw`), needing AVX2, FMA and F16C; other types as portable.
+/// - ``avx2``: integer-dot kernels for every quantized type but Q2_K
+///   (CKernels, `vpmaddubsw`), needing AVX2, FMA and F16C; F32, F16, BF16
+///   and Q2_K (whose 2-bit weights with 8-bit activations strayed from the
+///   exact top-1 token more often than llama.cpp) as portable.
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`).
 ///
 /// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path
@@ -101,6 +102,6 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
 
     /// The weight types this path multiplies with integer-dot kernels.
     public var integerTypes: Set<GGMLType> {
-        self == .portable ? [] : [.q8_0, .q4_0, .q5_0, .iq4_nl, .q4_K, .q6_K]
+        self == .portable ? [] : [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
     }
 }

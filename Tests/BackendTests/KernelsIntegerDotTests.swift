@@ -14,7 +14,8 @@ import Testing
 @Suite("Kernels: integer-dot paths against a float reference")
 struct KernelsIntegerDotTests {
     static let paths = KernelPath.allCases.filter { $0 != .portable && $0.isSupported }
-    static let types: [GGMLType] = [.q8_0, .q4_0, .q5_0, .iq4_nl, .q4_K, .q6_K]
+    /// Every type with an integer-dot kernel (Q2_K has none, see KernelPath).
+    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
 
     enum Weights: String, CaseIterable {
         case random, allMaximum, zeros, subnormalScales
@@ -46,9 +47,10 @@ struct KernelsIntegerDotTests {
     /// The byte offsets of a block's F16 scale fields.
     static func halfFields(_ type: GGMLType) -> [Int] {
         switch type {
-        case .q8_0, .q4_0, .q5_0, .iq4_nl: [0]
-        case .q4_K: [0, 2]
+        case .q8_0, .q4_0, .q5_0, .iq4_nl, .iq4_xs: [0]
+        case .q4_1, .q5_1, .q4_K, .q5_K: [0, 2]
         case .q6_K: [208]
+        case .q3_K: [108]
         default: []
         }
     }
@@ -84,6 +86,18 @@ struct KernelsIntegerDotTests {
                 case .q5_0:
                     // Every nibble 15 and fifth bit set: the largest weight, 15.
                     for index in 2..<22 { bytes[block + index] = 0xFF }
+                case .q4_1, .q5_1:
+                    // Every value 15 (31 with the fifth bits), and the largest minimum.
+                    for index in 4..<layout.bytesPerBlock { bytes[block + index] = 0xFF }
+                case .q5_K:
+                    // Every 6-bit scale and minimum 63, every value 31.
+                    for index in 4..<176 { bytes[block + index] = 0xFF }
+                case .q3_K:
+                    // Every value −4 (no hmask bit, bits 0) and every scale −32 (stored 0).
+                    for index in 0..<108 { bytes[block + index] = 0x00 }
+                case .iq4_xs:
+                    // Every scale −32 (ls 0) and every nibble 0 (−127): the largest product.
+                    for index in 2..<136 { bytes[block + index] = 0x00 }
                 case .q4_K:
                     // Every 6-bit scale and minimum 63, every nibble 15.
                     for index in 4..<144 { bytes[block + index] = 0xFF }
@@ -120,11 +134,17 @@ struct KernelsIntegerDotTests {
 
     /// `Σ w·x` in `Double` and its bound (see the suite's comment).
     static func reference(_ matrix: WeightMatrix, row: Int, x: [Float]) -> (value: Double, bound: Double) {
-        let block = matrix.type.layout!.elementsPerBlock
         var weights = [Float](repeating: 0, count: matrix.columns)
         weights.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
+        return reference(weights: weights[...], block: matrix.type.layout!.elementsPerBlock, x: x)
+    }
+
+    /// `Σ w·x` for a row's dequantized `weights` (quantized in blocks of
+    /// `block`) and the bound of an integer-dot product of it.
+    static func reference(weights: ArraySlice<Float>, block: Int, x: [Float]) -> (value: Double, bound: Double) {
+        let weights = Array(weights)
         var value = 0.0, quantization = 0.0, magnitude = 0.0
-        for start in stride(from: 0, to: matrix.columns, by: block) {
+        for start in stride(from: 0, to: weights.count, by: block) {
             let step = Double(x[start..<start + block].map(abs).max()!) / 127
             for index in start..<start + block {
                 let w = Double(weights[index])

@@ -106,4 +106,29 @@ struct KernelsQuantFixtureTests {
             }
         }
     }
+
+    /// The integer-dot kernels of every path this CPU runs on the same
+    /// adversarial and random blocks, against gguf-py's floats: within the
+    /// activations' rounding (``KernelsIntegerDotTests/reference(weights:block:x:)``).
+    @Test("integer-dot matVec agrees with gguf-py's floats within the activations' rounding",
+          arguments: KernelsIntegerDotTests.paths)
+    func integerKernelsMultiply(path: KernelPath) throws {
+        let pool = ComputePool(threadCount: 2)
+        for type in Self.types where path.integerTypes.contains(type) {
+            let fixture = try Fixture(type)
+            let block = try #require(type.layout).elementsPerBlock
+            let x = RandomWeights.floats(count: fixture.columns, seed: 41 + UInt64(type.rawValue))
+            try fixture.withMatrix { matrix in
+                var y = [Float](repeating: .nan, count: fixture.rows)
+                KernelPath.$override.withValue(path) {
+                    y.withUnsafeMutableBufferPointer { MatrixMultiply.matVec(matrix, x: x, y: $0.baseAddress!, pool: pool) }
+                }
+                for row in 0..<fixture.rows {
+                    let weights = fixture.expected[(row * fixture.columns)..<((row + 1) * fixture.columns)]
+                    let (value, bound) = KernelsIntegerDotTests.reference(weights: weights, block: block, x: x)
+                    #expect(abs(Double(y[row]) - value) <= bound, "\(type.name) on \(path.rawValue), row \(row): \(y[row]) vs \(value), bound \(bound)")
+                }
+            }
+        }
+    }
 }

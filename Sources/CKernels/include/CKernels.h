@@ -7,11 +7,14 @@
 //
 // Scheme (as llama.cpp's): the activation vector is quantized once per
 // matrix-vector product to signed 8-bit values in blocks with a `float`
-// scale each, 127 = the block's largest magnitude; a weight block is then
-// multiplied with it in integers, and the scales are applied once per block.
-// - 32-blocks (Q8_0 weights): `quants[n]`, `scales[n / 32]`.
-// - 256-blocks (K-quants): `quants[n]`, `scales[n / 256]`, and `sums[n / 16]`,
-//   the integer sum of every 16 quants (for the weights' minimums and offsets).
+// scale each, 127 = the block's largest magnitude, and the integer sums of
+// its quants; a weight block is then multiplied with it in integers, and the
+// scales are applied once per block. Weights with a minimum or an offset
+// (Q4_1, Q5_1, the K-quants) take that term from the sums.
+// - 32-blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL): `quants[n]`,
+//   `scales[n / 32]`, `sums[n / 32]` (the sum of each block's 32 quants).
+// - 256-blocks (K-quants but Q2_K, IQ4_XS): `quants[n]`, `scales[n / 256]`, and
+//   `sums[n / 16]`, the sum of every 16 quants.
 #ifndef LMGATE_CKERNELS_H
 #define LMGATE_CKERNELS_H
 
@@ -29,34 +32,41 @@ enum {
 /// those and AVX-512 F, BW, VL and VNNI. Always 1 for the portable path.
 int lmgate_cpu_supports(int path);
 
-/// Quantizes `n` activations (a multiple of 32) to 32-blocks. Path AVX2 or better.
-void lmgate_quantize_blocks32(const float *x, int64_t n, int8_t *quants, float *scales);
+/// Quantizes `n` activations (a multiple of 32) to 32-blocks with their
+/// sums. Path AVX2 or better.
+void lmgate_quantize_blocks32(const float *x, int64_t n, int8_t *quants, float *scales, int16_t *sums);
 
 /// Quantizes `n` activations (a multiple of 256) to 256-blocks with the
 /// sums of every 16 quants. Path AVX2 or better.
 void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float *scales, int16_t *sums);
 
-/// The dot product of one stored row of `n` weights with activations in 32-blocks.
-typedef float (*lmgate_dot_blocks32)(const void *row, const int8_t *quants, const float *scales, int64_t n);
+/// The dot product of one stored row of `n` weights with quantized
+/// activations in the blocks its type needs (see above).
+typedef float (*lmgate_dot_kernel)(const void *row, const int8_t *quants, const float *scales,
+                                   const int16_t *sums, int64_t n);
 
-/// The dot product of one stored row of `n` weights with activations in 256-blocks.
-typedef float (*lmgate_dot_blocks256)(const void *row, const int8_t *quants, const float *scales,
-                                      const int16_t *sums, int64_t n);
-
-/// 32-block weight types, by their GGML numbers.
+/// Weight types with integer-dot kernels, by their GGML numbers.
 enum {
     LMGATE_TYPE_Q4_0 = 2,
+    LMGATE_TYPE_Q4_1 = 3,
     LMGATE_TYPE_Q5_0 = 6,
+    LMGATE_TYPE_Q5_1 = 7,
     LMGATE_TYPE_Q8_0 = 8,
+    LMGATE_TYPE_Q2_K = 10,
+    LMGATE_TYPE_Q3_K = 11,
+    LMGATE_TYPE_Q4_K = 12,
+    LMGATE_TYPE_Q5_K = 13,
+    LMGATE_TYPE_Q6_K = 14,
     LMGATE_TYPE_IQ4_NL = 20,
+    LMGATE_TYPE_IQ4_XS = 23,
 };
 
-/// The kernel of `path` for a 32-block weight type (Q8_0, Q4_0, Q5_0,
-/// IQ4_NL), or NULL where the path has none.
-lmgate_dot_blocks32 lmgate_dot_blocks32_kernel(int type, int path);
-/// The Q4_K kernel of `path`, or NULL where the path has none.
-lmgate_dot_blocks256 lmgate_dot_q4_K(int path);
-/// The Q6_K kernel of `path`, or NULL where the path has none.
-lmgate_dot_blocks256 lmgate_dot_q6_K(int path);
+/// The kernel of `path` for a weight type (one of the `LMGATE_TYPE_`
+/// numbers), or NULL where the path has none.
+lmgate_dot_kernel lmgate_integer_dot_kernel(int type, int path);
+
+/// The activation block size the type's kernel reads: 32 or 256 (0 for a
+/// type without an integer kernel).
+int lmgate_activation_block_size(int type);
 
 #endif

@@ -1,0 +1,123 @@
+// Integer-dot kernels of the 32-weight block types. Layouts (ggml-common.h):
+// - Q8_0, 34 bytes: f16 d, int8 q[32]; w = d·q.
+// - Q4_0, 18 bytes: f16 d, q[16] nibbles; w = d·(q − 8).
+// - Q5_0, 22 bytes: f16 d, qh (bit i: the fifth bit of weight i), q[16]
+//   nibbles; w = d·(q − 16).
+// - Q4_1, 20 bytes: f16 d, f16 m, q[16] nibbles; w = d·q + m.
+// - Q5_1, 24 bytes: f16 d, f16 m, qh, q[16] nibbles; w = d·q + m.
+// - IQ4_NL, 18 bytes: f16 d, q[16] nibbles indexing ggml's kvalues_iq4nl;
+//   w = d·table[q].
+// Nibble bytes: the low nibble of byte i is weight i, the high one i + 16.
+#include "IntegerDotShared.h"
+
+#if defined(__x86_64__)
+
+/// The 32 signed weights of a block, as bytes, by type (`block` is the
+/// block's first byte; its F16 scale comes first in every 32-block type).
+AVX2 static inline __m256i weights_q8_0(const uint8_t *block) {
+    return _mm256_loadu_si256((const __m256i *)(block + 2));
+}
+
+AVX2 static inline __m256i weights_q4_0(const uint8_t *block) {
+    return _mm256_sub_epi8(nibbles(block + 2), _mm256_set1_epi8(8));
+}
+
+/// Each bit of the 32-bit `qh` as 0x10 in its weight's byte: the word
+/// broadcast, byte k/8 moved to byte k, tested against bit k mod 8.
+AVX2 static inline __m256i fifth_bits(const uint8_t *qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, sizeof bits);
+    // Within each 128-bit half: the low half takes bytes 0, 1 of the word, the high half 2, 3.
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)bits),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+AVX2 static inline __m256i weights_q5_0(const uint8_t *block) {
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles(block + 6), fifth_bits(block + 2)), _mm256_set1_epi8(16));
+}
+
+AVX2 static inline __m256i weights_iq4_nl(const uint8_t *block) {
+    return iq4_values(nibbles(block + 2));
+}
+
+/// The stored (unsigned) values of Q4_1 and Q5_1, 0…15 and 0…31.
+AVX2 static inline __m256i values_q4_1(const uint8_t *block) {
+    return nibbles(block + 4);
+}
+
+AVX2 static inline __m256i values_q5_1(const uint8_t *block) {
+    return _mm256_or_si256(nibbles(block + 8), fifth_bits(block + 4));
+}
+
+/// Signed weights: per block, the integer Σ w·a of the weight bytes
+/// (`WEIGHTS`) and activation bytes, times the two scales.
+#define DOT_BLOCKS32(NAME, TARGET, BLOCK_BYTES, WEIGHTS, PRODUCTS)                                      \
+    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales,               \
+                             const int16_t *sums, int64_t n) {                                          \
+        (void)sums;                                                                                     \
+        const uint8_t *w = row;                                                                         \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                  \
+        for (int64_t b = 0; b < n / 32; ++b) {                                                          \
+            const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
+            const __m256i q = WEIGHTS(block);                                                           \
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));                   \
+            SIGNED_PRODUCT_OPERANDS(q, a, wabs, asigned);                                               \
+            const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(wabs, asigned));                        \
+            const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);                           \
+            /* Alternate accumulators so consecutive blocks do not wait on each other. */               \
+            if (b & 1) acc1 = _mm256_fmadd_ps(d, products, acc1);                                       \
+            else acc0 = _mm256_fmadd_ps(d, products, acc0);                                             \
+        }                                                                                               \
+        return sum_lanes(_mm256_add_ps(acc0, acc1));                                                    \
+    }
+
+/// Unsigned values with a minimum (Q4_1, Q5_1): per block,
+/// `d·s·Σ q·a + m·s·Σ a`, the second sum the activation block's.
+#define DOT_BLOCKS32_MINIMUM(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                               \
+    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales,               \
+                             const int16_t *sums, int64_t n) {                                          \
+        const uint8_t *w = row;                                                                         \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                  \
+        float minimums = 0;                                                                             \
+        for (int64_t b = 0; b < n / 32; ++b) {                                                          \
+            const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));                   \
+            const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(VALUES(block), a));                     \
+            const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);                           \
+            minimums += f16_to_float(block + 2) * scales[b] * (float)sums[b];                           \
+            if (b & 1) acc1 = _mm256_fmadd_ps(d, products, acc1);                                       \
+            else acc0 = _mm256_fmadd_ps(d, products, acc0);                                             \
+        }                                                                                               \
+        return sum_lanes(_mm256_add_ps(acc0, acc1)) + minimums;                                         \
+    }
+
+DOT_BLOCKS32(dot_q8_0_avx2, AVX2, 34, weights_q8_0, block_products_avx2)
+DOT_BLOCKS32(dot_q8_0_vnni, VNNI, 34, weights_q8_0, block_products_vnni)
+DOT_BLOCKS32(dot_q4_0_avx2, AVX2, 18, weights_q4_0, block_products_avx2)
+DOT_BLOCKS32(dot_q4_0_vnni, VNNI, 18, weights_q4_0, block_products_vnni)
+DOT_BLOCKS32(dot_q5_0_avx2, AVX2, 22, weights_q5_0, block_products_avx2)
+DOT_BLOCKS32(dot_q5_0_vnni, VNNI, 22, weights_q5_0, block_products_vnni)
+DOT_BLOCKS32(dot_iq4_nl_avx2, AVX2, 18, weights_iq4_nl, block_products_avx2)
+DOT_BLOCKS32(dot_iq4_nl_vnni, VNNI, 18, weights_iq4_nl, block_products_vnni)
+DOT_BLOCKS32_MINIMUM(dot_q4_1_avx2, AVX2, 20, values_q4_1, block_products_avx2)
+DOT_BLOCKS32_MINIMUM(dot_q4_1_vnni, VNNI, 20, values_q4_1, block_products_vnni)
+DOT_BLOCKS32_MINIMUM(dot_q5_1_avx2, AVX2, 24, values_q5_1, block_products_avx2)
+DOT_BLOCKS32_MINIMUM(dot_q5_1_vnni, VNNI, 24, values_q5_1, block_products_vnni)
+
+lmgate_dot_kernel lmgate_blocks32_kernel(int type, int vnni) {
+    switch (type) {
+    case LMGATE_TYPE_Q8_0: return vnni ? dot_q8_0_vnni : dot_q8_0_avx2;
+    case LMGATE_TYPE_Q4_0: return vnni ? dot_q4_0_vnni : dot_q4_0_avx2;
+    case LMGATE_TYPE_Q5_0: return vnni ? dot_q5_0_vnni : dot_q5_0_avx2;
+    case LMGATE_TYPE_IQ4_NL: return vnni ? dot_iq4_nl_vnni : dot_iq4_nl_avx2;
+    case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni : dot_q4_1_avx2;
+    case LMGATE_TYPE_Q5_1: return vnni ? dot_q5_1_vnni : dot_q5_1_avx2;
+    default: return NULL;
+    }
+}
+
+#endif

@@ -1,0 +1,96 @@
+// Helpers shared by the x86-64 integer-dot kernels (see CKernels.h for the
+// scheme). Each kernel exists per path: AVX2 multiplies unsigned by signed
+// bytes with `vpmaddubsw` and widens with `vpmaddwd`; AVX-512 VNNI does both
+// in one `vpdpbusd` (on 256-bit registers, which keeps the clock up and
+// matches the 32-byte weight groups). Weight layouts are ggml's
+// (ggml-common.h), described at each kernel.
+#ifndef LMGATE_INTEGER_DOT_SHARED_H
+#define LMGATE_INTEGER_DOT_SHARED_H
+
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static inline uint16_t load_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+AVX2 static inline float f16_to_float(const uint8_t *p) { return _cvtsh_ss(load_u16(p)); }
+
+AVX2 static inline float sum_lanes(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// 16 bytes of nibbles: the low nibbles are weights 0-15, the high ones 16-31.
+AVX2 static inline __m256i nibbles(const uint8_t *qs) {
+    const __m128i bytes = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask));
+}
+
+/// IQ4_NL's and IQ4_XS's nibbles as the signed values of ggml's table
+/// kvalues_iq4nl, the lookup one `vpshufb`.
+AVX2 static inline __m256i iq4_values(__m256i nibble_bytes) {
+    const __m256i table = _mm256_setr_epi8(
+        -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+        -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+    return _mm256_shuffle_epi8(table, nibble_bytes);
+}
+
+/// |w| as unsigned bytes and a·sign(w): their byte products are w·a, which
+/// the unsigned × signed instructions need (w = −128 gives the byte 128;
+/// the activations are never −128, their scale maps the largest to 127).
+#define SIGNED_PRODUCT_OPERANDS(w, a, wabs, asigned) \
+    const __m256i wabs = _mm256_sign_epi8(w, w);     \
+    const __m256i asigned = _mm256_sign_epi8(a, w)
+
+/// The eight 32-bit lanes of Σ q·a over 32 unsigned weight bytes `q` and
+/// signed activation bytes `a` (|q·a| pairs stay below 2¹⁵ for |q| ≤ 128).
+AVX2 static inline __m256i block_products_avx2(__m256i q, __m256i a) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
+}
+
+VNNI static inline __m256i block_products_vnni(__m256i q, __m256i a) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), q, a);
+}
+
+/// As ``block_products_avx2``, times `scale`.
+AVX2 static inline __m256i scaled_products_avx2(__m256i q, __m256i a, int scale) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16((short)scale));
+}
+
+VNNI static inline __m256i scaled_products_vnni(__m256i q, __m256i a, int scale) {
+    return _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q, a), _mm256_set1_epi32(scale));
+}
+
+/// As ``scaled_products_avx2``, the first 16 weights times `first`, the
+/// other 16 times `second` (the K-quants with a scale per 16 weights).
+AVX2 static inline __m256i split_scaled_products_avx2(__m256i q, __m256i a, int first, int second) {
+    // 16-bit lanes 0-7 hold the products of bytes 0-15, lanes 8-15 of 16-31.
+    const __m256i factors = _mm256_set_m128i(_mm_set1_epi16((short)second), _mm_set1_epi16((short)first));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), factors);
+}
+
+VNNI static inline __m256i split_scaled_products_vnni(__m256i q, __m256i a, int first, int second) {
+    const __m256i factors = _mm256_set_m128i(_mm_set1_epi32(second), _mm_set1_epi32(first));
+    return _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q, a), factors);
+}
+
+/// The kernels of the 32-block types (IntegerDotBlocks32.c) and of the
+/// 256-block types (IntegerDotSuperBlocks.c) for AVX2 or, with `vnni`, for
+/// AVX-512 VNNI; NULL for another type.
+lmgate_dot_kernel lmgate_blocks32_kernel(int type, int vnni);
+lmgate_dot_kernel lmgate_superblocks_kernel(int type, int vnni);
+
+#endif
+#endif
