@@ -25,6 +25,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var access = AccessConfiguration()
     /// WebSocket passthrough (off unless enabled).
     public var webSocket = WebSocketConfiguration()
+    /// Where usage and token-quota state are kept.
+    public var state = StateConfiguration()
 
     public init() {}
 

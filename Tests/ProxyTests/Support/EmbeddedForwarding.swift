@@ -15,6 +15,7 @@ final class EmbeddedForwarding {
     let connection: UpstreamConnection
     let pool: UpstreamConnectionPool
     let balancer: UpstreamBalancer
+    let metrics: ProxyMetrics
 
     init(
         admission: any RequestAdmission = AdmitEveryRequest(), configure: (inout ProxyConfiguration) -> Void = { _ in }
@@ -24,6 +25,7 @@ final class EmbeddedForwarding {
         configuration.accessLog = false
         configure(&configuration)
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
+        self.metrics = ProxyMetrics(balancer: self.balancer)
         self.pool = UpstreamConnectionPool(
             eventLoop: self.loop, upstreams: configuration.upstreams, maxIdlePerUpstream: 4,
             connectTimeout: .seconds(1), idleTimeout: .seconds(60))
@@ -40,7 +42,7 @@ final class EmbeddedForwarding {
             ForwardingHandler(
                 settings: ForwardingSettings(configuration: configuration, usesTLS: true),
                 balancer: self.balancer, pool: self.pool, admission: admission,
-                metrics: ProxyMetrics(balancer: self.balancer), logger: Logger(label: "test")))
+                metrics: self.metrics, logger: Logger(label: "test")))
         try self.client.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
     }
 
