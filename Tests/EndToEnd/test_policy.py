@@ -352,6 +352,7 @@ def test_usage_rows_equal_the_backends_usage_and_survive_a_restart(bin_dir, tmp_
         "key:metered": (2, streamed["prompt_tokens"] + whole.prompt_tokens,
                         streamed["completion_tokens"] + whole.completion_tokens),
         "key:plain": (1, other.prompt_tokens, other.completion_tokens),
+        "-": (1, 0, 0),  # the refused request: no identity, no tokens
     }
 
     def by_identity():

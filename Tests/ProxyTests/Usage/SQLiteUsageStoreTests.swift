@@ -40,10 +40,11 @@ import Testing
             "SELECT sum(requests), sum(prompt_tokens), sum(completion_tokens), sum(client_errors), sum(server_errors) FROM usage_hourly",
         ])
         #expect(output.status == 0, "\(output.stderr)")
-        let expected = [
-            usages.count, usages.map(\.promptTokens).reduce(0, +), usages.map(\.completionTokens).reduce(0, +),
-            usages.filter { (400..<500).contains($0.status) }.count, usages.filter { $0.status >= 500 }.count,
-        ].map(String.init).joined(separator: "|")
+        let prompt: Int = usages.map(\.promptTokens).reduce(0, +)
+        let completion: Int = usages.map(\.completionTokens).reduce(0, +)
+        let clientErrors: Int = usages.filter { (400..<500).contains($0.status) }.count
+        let serverErrors: Int = usages.filter { $0.status >= 500 }.count
+        let expected = "\(usages.count)|\(prompt)|\(completion)|\(clientErrors)|\(serverErrors)"
         #expect(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
         let mode = try ExternalTools.run(["sqlite3", directory.file("usage.sqlite"), "PRAGMA journal_mode"])
         #expect(mode.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "wal")

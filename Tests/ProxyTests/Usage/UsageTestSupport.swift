@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 @testable import Proxy
 
 /// A fresh directory for one test's database, removed by ``remove()``.
@@ -54,5 +53,3 @@ func expectedRows(_ usages: [RequestUsage]) -> [UsageRow] {
     }
     return sums.values.sorted { ($0.hour, $0.identity, $0.model) < ($1.hour, $1.identity, $1.model) }
 }
-
-let quietLogger = Logger(label: "test.usage", factory: { _ in SwiftLogNoOpLogHandler() })
