@@ -13,6 +13,8 @@ import NIOConcurrencyHelpers
 /// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation;
 /// - with fair queuing, the ``UpstreamQueue``'s slots and queue depth
 ///   (``UpstreamQueue/renderMetrics()``).
+/// - per authenticated key or user: requests, tokens and refusals by limit
+///   (``IdentityMetrics``).
 ///
 /// No label value comes from a client: `status` is a number (from the
 /// upstream or the proxy, kept to 100–599 so a misbehaving upstream cannot
@@ -34,6 +36,7 @@ public final class ProxyMetrics: Sendable {
         var openConnections = 0
         var rejectedConnections = 0
         var rejectedPerAddress = 0
+        var identities = IdentityMetrics()
     }
 
     private let state: NIOLockedValueBox<State>
@@ -46,10 +49,15 @@ public final class ProxyMetrics: Sendable {
         self.state = NIOLockedValueBox(State(latency: Array(repeating: Histogram(), count: balancer.upstreams.count)))
     }
 
-    func requestAnswered(status: Int) {
+    /// A request was answered; `identity` (if admission established one)
+    /// used `tokens`, from the upstream's usage.
+    func requestAnswered(status: Int, identity: String? = nil, tokens: Int = 0) {
         // A status outside the valid range is counted under 0 (499 is nginx's "client went away").
         let label = (100...599).contains(status) ? status : 0
-        self.state.withLockedValue { $0.requestsByStatus[label, default: 0] += 1 }
+        self.state.withLockedValue { state in
+            state.requestsByStatus[label, default: 0] += 1
+            if let identity { state.identities.answered(identity, tokens: tokens) }
+        }
     }
 
     func upstreamResponded(upstream: Int, seconds: Double) {
@@ -60,6 +68,11 @@ public final class ProxyMetrics: Sendable {
             state.latency[upstream].sum += seconds
             state.latency[upstream].count += 1
         }
+    }
+
+    /// A request of an authenticated identity was refused with error `code`.
+    func identityDenied(_ identity: String, code: String) {
+        self.state.withLockedValue { $0.identities.denied(identity, code: code) }
     }
 
     func connectionOpened() { self.state.withLockedValue { $0.openConnections += 1 } }
@@ -112,6 +125,7 @@ public final class ProxyMetrics: Sendable {
             text += "lmgate_proxy_upstream_up{upstream=\"\(upstream)\"} \(self.balancer.isUp(index) ? 1 : 0)\n"
         }
         if let upstreamQueue { text += upstreamQueue.renderMetrics() }
+        text += state.identities.render()
         return text
     }
 }
