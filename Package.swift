@@ -66,6 +66,17 @@ let package = Package(
             name: "OpenAIWire",
             swiftSettings: strictSettings
         ),
+        // The Prometheus text format both the proxy's and the backend's /metrics write.
+        .target(
+            name: "PrometheusText",
+            swiftSettings: strictSettings
+        ),
+        // What counts as a loopback address, for the proxy and the backend.
+        .target(
+            name: "Loopback",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HtpasswdKit",
             dependencies: ["COpenSSL", "CCrypt"],
@@ -74,6 +85,8 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "PrometheusText",
+                "Loopback",
                 "COpenSSL",
                 "HtpasswdKit",
                 "OpenAIWire",
@@ -105,6 +118,8 @@ let package = Package(
                 "Kernels",
                 "COpenBLAS",
                 "OpenAIWire",
+                "PrometheusText",
+                "Loopback",
                 // The tokenizers' merge queues.
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -179,6 +194,11 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "PrometheusTextTests",
+            dependencies: ["PrometheusText"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "HtpasswdKitTests",
             dependencies: ["HtpasswdKit"],
             swiftSettings: strictSettings
@@ -186,6 +206,7 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: [
+                "Loopback",
                 "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -210,7 +231,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["Backend", "Kernels", "OpenAIWire"],
+            dependencies: ["Backend", "Kernels", "OpenAIWire", "Loopback"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

@@ -1,3 +1,4 @@
+import PrometheusText
 /// Per-identity counters of ``ProxyMetrics``: requests answered, tokens
 /// counted from the upstream's usage, and requests refused by a limit.
 ///
@@ -38,42 +39,22 @@ struct IdentityMetrics {
         self.counters[identity, default: Counters()].denied[limit, default: 0] += 1
     }
 
-    /// The counters in Prometheus text format.
-    func render() -> String {
+    /// Appends the counters in Prometheus text format.
+    func render(into text: inout PrometheusExposition) {
         let identities = self.counters.keys.sorted()
-        var text = ""
-        text += "# HELP lmgate_proxy_identity_requests_total Requests answered, by authenticated key or user.\n"
-        text += "# TYPE lmgate_proxy_identity_requests_total counter\n"
+        text.family("lmgate_proxy_identity_requests_total", type: .counter, help: "Requests answered, by authenticated key or user.")
         for identity in identities {
-            text += "lmgate_proxy_identity_requests_total{identity=\"\(Self.label(identity))\"} \(self.counters[identity]!.requests)\n"
+            text.sample("lmgate_proxy_identity_requests_total", labels: [("identity", identity)], value: self.counters[identity]!.requests)
         }
-        text += "# HELP lmgate_proxy_identity_tokens_total Prompt and completion tokens the upstream reported, by key or user.\n"
-        text += "# TYPE lmgate_proxy_identity_tokens_total counter\n"
+        text.family("lmgate_proxy_identity_tokens_total", type: .counter, help: "Prompt and completion tokens the upstream reported, by key or user.")
         for identity in identities {
-            text += "lmgate_proxy_identity_tokens_total{identity=\"\(Self.label(identity))\"} \(self.counters[identity]!.tokens)\n"
+            text.sample("lmgate_proxy_identity_tokens_total", labels: [("identity", identity)], value: self.counters[identity]!.tokens)
         }
-        text += "# HELP lmgate_proxy_identity_denied_total Requests refused by a key's or user's limit.\n"
-        text += "# TYPE lmgate_proxy_identity_denied_total counter\n"
+        text.family("lmgate_proxy_identity_denied_total", type: .counter, help: "Requests refused by a key's or user's limit.")
         for identity in identities {
             for (limit, count) in self.counters[identity]!.denied.sorted(by: { $0.key < $1.key }) {
-                text += "lmgate_proxy_identity_denied_total{identity=\"\(Self.label(identity))\",limit=\"\(limit)\"} \(count)\n"
+                text.sample("lmgate_proxy_identity_denied_total", labels: [("identity", identity), ("limit", limit)], value: count)
             }
         }
-        return text
-    }
-
-    /// A label value as the exposition format writes it: `\`, `"` and newline escaped.
-    static func label(_ value: String) -> String {
-        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
-        var escaped = ""
-        for character in value {
-            switch character {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }

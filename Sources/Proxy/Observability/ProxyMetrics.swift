@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import PrometheusText
 
 /// The proxy's counters, rendered in the Prometheus text exposition format
 /// (version 0.0.4) by ``render()``.
@@ -12,7 +13,7 @@ import NIOConcurrencyHelpers
 ///   for exceeding the per-address limit;
 /// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation;
 /// - with fair queuing, the ``UpstreamQueue``'s slots and queue depth
-///   (``UpstreamQueue/renderMetrics()``).
+///   (``UpstreamQueue/renderMetrics(into:)``).
 /// - per authenticated key or user: requests, tokens and refusals by limit
 ///   (``IdentityMetrics``).
 ///
@@ -88,44 +89,37 @@ public final class ProxyMetrics: Sendable {
     /// Client connections open now.
     public var openConnections: Int { self.state.withLockedValue { $0.openConnections } }
 
-    /// The metrics in Prometheus text format.
+    /// The metrics in Prometheus text format (``PrometheusExposition``).
     public func render() -> String {
         let state = self.state.withLockedValue { $0 }
-        var text = ""
-        text += "# HELP lmgate_proxy_requests_total Requests answered, by HTTP status.\n"
-        text += "# TYPE lmgate_proxy_requests_total counter\n"
+        var text = PrometheusExposition()
+        text.family("lmgate_proxy_requests_total", type: .counter, help: "Requests answered, by HTTP status.")
         for (status, count) in state.requestsByStatus.sorted(by: { $0.key < $1.key }) {
-            text += "lmgate_proxy_requests_total{status=\"\(status)\"} \(count)\n"
+            text.sample("lmgate_proxy_requests_total", labels: [("status", String(status))], value: count)
         }
-        text += "# HELP lmgate_proxy_upstream_response_seconds Time from request sent to response head received.\n"
-        text += "# TYPE lmgate_proxy_upstream_response_seconds histogram\n"
+        text.family(
+            "lmgate_proxy_upstream_response_seconds", type: .histogram,
+            help: "Time from request sent to response head received.")
         for (index, histogram) in state.latency.enumerated() {
-            let label = "upstream=\"\(self.balancer.upstreams[index])\""
-            var cumulative = 0
-            for (bucket, bound) in Self.latencyBuckets.enumerated() {
-                cumulative += histogram.counts[bucket]
-                text += "lmgate_proxy_upstream_response_seconds_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
-            }
-            text += "lmgate_proxy_upstream_response_seconds_bucket{\(label),le=\"+Inf\"} \(histogram.count)\n"
-            text += "lmgate_proxy_upstream_response_seconds_sum{\(label)} \(histogram.sum)\n"
-            text += "lmgate_proxy_upstream_response_seconds_count{\(label)} \(histogram.count)\n"
+            text.histogram(
+                "lmgate_proxy_upstream_response_seconds", labels: [("upstream", "\(self.balancer.upstreams[index])")],
+                bounds: Self.latencyBuckets, counts: histogram.counts, sum: histogram.sum, count: histogram.count)
         }
-        text += "# HELP lmgate_proxy_open_connections Client connections open now.\n"
-        text += "# TYPE lmgate_proxy_open_connections gauge\n"
-        text += "lmgate_proxy_open_connections \(state.openConnections)\n"
-        text += "# HELP lmgate_proxy_rejected_connections_total Connections closed at accept for exceeding the limit.\n"
-        text += "# TYPE lmgate_proxy_rejected_connections_total counter\n"
-        text += "lmgate_proxy_rejected_connections_total \(state.rejectedConnections)\n"
-        text += "# HELP lmgate_proxy_rejected_connections_per_address_total Connections closed at accept for exceeding the per-address limit.\n"
-        text += "# TYPE lmgate_proxy_rejected_connections_per_address_total counter\n"
-        text += "lmgate_proxy_rejected_connections_per_address_total \(state.rejectedPerAddress)\n"
-        text += "# HELP lmgate_proxy_upstream_up Whether an upstream is in rotation.\n"
-        text += "# TYPE lmgate_proxy_upstream_up gauge\n"
+        text.single(
+            "lmgate_proxy_open_connections", type: .gauge, help: "Client connections open now.",
+            value: state.openConnections)
+        text.single(
+            "lmgate_proxy_rejected_connections_total", type: .counter,
+            help: "Connections closed at accept for exceeding the limit.", value: state.rejectedConnections)
+        text.single(
+            "lmgate_proxy_rejected_connections_per_address_total", type: .counter,
+            help: "Connections closed at accept for exceeding the per-address limit.", value: state.rejectedPerAddress)
+        text.family("lmgate_proxy_upstream_up", type: .gauge, help: "Whether an upstream is in rotation.")
         for (index, upstream) in self.balancer.upstreams.enumerated() {
-            text += "lmgate_proxy_upstream_up{upstream=\"\(upstream)\"} \(self.balancer.isUp(index) ? 1 : 0)\n"
+            text.sample("lmgate_proxy_upstream_up", labels: [("upstream", "\(upstream)")], value: self.balancer.isUp(index) ? 1 : 0)
         }
-        if let upstreamQueue { text += upstreamQueue.renderMetrics() }
-        text += state.identities.render()
-        return text
+        upstreamQueue?.renderMetrics(into: &text)
+        state.identities.render(into: &text)
+        return text.text
     }
 }
