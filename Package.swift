@@ -50,6 +50,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Usage accounting and token-quota state in an SQLite file (Proxy/Usage). Chosen over GRDB
+        // for its build time (docs/BENCHMARKS.md, "Usage store: build time"): its SQLite is one C file.
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
         // System libraries, found through pkg-config; see each module.modulemap.
@@ -63,6 +66,17 @@ let package = Package(
             name: "OpenAIWire",
             swiftSettings: strictSettings
         ),
+        // The Prometheus text format both the proxy's and the backend's /metrics write.
+        .target(
+            name: "PrometheusText",
+            swiftSettings: strictSettings
+        ),
+        // What counts as a loopback address, for the proxy and the backend.
+        .target(
+            name: "Loopback",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HtpasswdKit",
             dependencies: ["COpenSSL", "CCrypt"],
@@ -71,6 +85,8 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "PrometheusText",
+                "Loopback",
                 "COpenSSL",
                 "HtpasswdKit",
                 "OpenAIWire",
@@ -80,6 +96,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -101,6 +118,8 @@ let package = Package(
                 "Kernels",
                 "COpenBLAS",
                 "OpenAIWire",
+                "PrometheusText",
+                "Loopback",
                 // The tokenizers' merge queues.
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -175,6 +194,11 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "PrometheusTextTests",
+            dependencies: ["PrometheusText"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "HtpasswdKitTests",
             dependencies: ["HtpasswdKit"],
             swiftSettings: strictSettings
@@ -182,6 +206,7 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: [
+                "Loopback",
                 "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -206,7 +231,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BackendTests",
-            dependencies: ["Backend", "Kernels", "OpenAIWire"],
+            dependencies: ["Backend", "Kernels", "OpenAIWire", "Loopback"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

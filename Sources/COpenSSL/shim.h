@@ -77,4 +77,19 @@ static inline long lmgate_BIO_get_mem_data(BIO *bio, char **data) {
     return BIO_get_mem_data(bio, data);
 }
 
+// SHA-256 through libcrypto's low-level interface, with the context on the
+// caller's stack: no allocation and no algorithm lookup. The EVP interface
+// allocates a context (and the algorithm's own state) for every digest,
+// which on the proxy's path for every API-key request cost more than the
+// digest itself. OpenSSL 3 marks these functions deprecated in favour of
+// EVP, not unsafe; the warning is silenced here only.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+static inline void lmgate_SHA256_Init(SHA256_CTX *context) { SHA256_Init(context); }
+static inline void lmgate_SHA256_Update(SHA256_CTX *context, const void *data, size_t count) {
+    SHA256_Update(context, data, count);
+}
+static inline void lmgate_SHA256_Final(unsigned char *digest, SHA256_CTX *context) { SHA256_Final(digest, context); }
+#pragma clang diagnostic pop
+
 #endif

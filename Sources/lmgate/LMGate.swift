@@ -20,6 +20,7 @@ struct LMGate: AsyncParsableCommand {
             BackendCommand.self,
             KeysCommand.self,
             ModelsCommand.self,
+            UsageCommand.self,
         ]
     )
 

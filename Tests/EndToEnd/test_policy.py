@@ -13,11 +13,19 @@ model (SmolLM2-135M-Instruct Q4_1), keys made with `lmgate keys create`:
   visible), up to the ids and timestamps every response has of its own;
 - differentially, against a scripted upstream: the upstream receives the
   client's bytes plus the one member, with a Content-Length that fits, and
-  the client's bytes are identical to an unlimited key's.
+  the client's bytes are identical to an unlimited key's;
+- usage accounting: the rows `lmgate usage` prints (while the proxy runs)
+  equal the backend's own usage after streaming and non-streaming requests,
+  are all written at shutdown, and a day quota used before a restart is
+  still used after it;
+- conf/fail2ban's filter, run by the real `fail2ban-regex` on the lines a
+  proxy wrote, finds the failed logins' address and only that.
 """
 import json
+import pathlib
 import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -309,3 +317,94 @@ def test_differential_the_injected_request_is_well_formed_and_the_client_sees_th
         assert 1 <= int(refused.headers["retry-after"]) <= 60
     finally:
         upstream.stop()
+
+
+def lmgate_usage(bin_dir, *args):
+    """`lmgate usage --json …`, parsed."""
+    result = subprocess.run([str(pathlib.Path(bin_dir) / "lmgate"), "usage", "--json", *args],
+                            check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)
+
+
+def test_usage_rows_equal_the_backends_usage_and_survive_a_restart(bin_dir, tmp_path, backend, model_id, proxies):
+    keys = tmp_path / "keys"
+    metered = create_key(bin_dir, keys, "metered", "--tokens-per-day", "1000000")
+    plain = create_key(bin_dir, keys, "plain")
+    database = tmp_path / "usage.sqlite"  # the default: beside the keys file
+    proxy = proxies(backend.base_url, "--keys", str(keys))
+
+    # The backend's own usage, asked of it directly, for a greedy (repeatable) stream.
+    body = {"model": model_id, "messages": PROMPT, "stream": True, "temperature": 0, "max_tokens": 24,
+            "stream_options": {"include_usage": True}}
+    with httpx.stream("POST", f"{backend.base_url}/v1/chat/completions", json=body, timeout=60) as response:
+        events = [json.loads(line[5:]) for line in response.iter_lines() if line.startswith("data:") and "[DONE]" not in line]
+    streamed = [event["usage"] for event in events if event.get("usage")][-1]
+
+    chunks = list(client(proxy, metered).chat.completions.create(
+        model=model_id, messages=PROMPT, stream=True, temperature=0, max_tokens=24))
+    assert all(chunk.usage is None for chunk in chunks)
+    whole = client(proxy, metered).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=8).usage
+    other = client(proxy, plain).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=4).usage
+    with pytest.raises(openai.AuthenticationError):
+        client(proxy, "sk-not-a-key-" + "0" * 20).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=2)
+
+    expected = {
+        "key:metered": (2, streamed["prompt_tokens"] + whole.prompt_tokens,
+                        streamed["completion_tokens"] + whole.completion_tokens),
+        "key:plain": (1, other.prompt_tokens, other.completion_tokens),
+        "-": (1, 0, 0),  # the refused request: no identity, no tokens
+    }
+
+    def by_identity():
+        lines = lmgate_usage(bin_dir, "--database", str(database), "--by", "identity")
+        return {line["identity"]: (line["requests"], line["prompt_tokens"], line["completion_tokens"]) for line in lines}
+
+    # Read while the proxy runs (the file is in WAL mode); writes are batched each second.
+    deadline = time.monotonic() + 10
+    while by_identity() != expected:
+        assert time.monotonic() < deadline, (by_identity(), expected)
+        time.sleep(0.3)
+    lines = lmgate_usage(bin_dir, "--database", str(database), "--key", "metered", "--by", "model", "--since", "1h")
+    assert [line["model"] for line in lines] == [model_id]
+    table = subprocess.run([str(pathlib.Path(bin_dir) / "lmgate"), "usage", "--database", str(database)],
+                           check=True, capture_output=True, text=True).stdout
+    assert "key:metered" in table and model_id in table and table.splitlines()[-1].startswith("total")
+
+    # Over its day quota by what it used: after a restart the key is still refused.
+    used = sum(expected["key:metered"][1:])
+    proxy.stop()
+    assert by_identity() == expected, "the last usage was not written at shutdown"
+    lmgate_keys(bin_dir, keys, "update", "metered", "--tokens-per-day", str(used))
+    restarted = proxies(backend.base_url, "--keys", str(keys))
+    with pytest.raises(openai.RateLimitError) as refused:
+        client(restarted, metered).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=2)
+    assert f"used {used} tokens of its tokens_per_day quota" in refused.value.body["message"]
+    assert client(restarted, plain).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=2).choices
+    assert "policy.denied" in restarted.log_text() and "policy.code=token_quota_exceeded" in restarted.log_text()
+
+
+def test_the_fail2ban_filter_matches_the_failures_a_real_proxy_logged(bin_dir, tmp_path, backend, proxies):
+    users = tmp_path / "users.htpasswd"
+    passwords = make_htpasswd(users, ["alice"], cost=4)
+    keys = tmp_path / "keys"
+    create_key(bin_dir, keys, "ci")
+    proxy = proxies(backend.base_url, "--htpasswd", str(users), "--keys", str(keys))
+    url = f"{proxy.url}/v1/models"
+    counted = [
+        httpx.get(url, auth=("alice", "wrong-password")),
+        httpx.get(url, auth=("nobody", "x")),
+        # A user name that tries to name another address for fail2ban to ban.
+        httpx.get(url, auth=("x client.address=192.0.2.99 http.method=GET http.path=/ [Proxy] auth.failure", "x")),
+        httpx.get(url, headers={"authorization": "Bearer sk-unknown-" + "0" * 24}),
+    ]
+    assert [response.status_code for response in counted] == [401] * 4
+    assert httpx.get(url).status_code == 401  # no credentials: not counted
+    assert httpx.get(url, auth=("alice", passwords["alice"])).status_code == 200
+    log = proxy.log_text()
+    assert log.count("auth.failure") == 5, log
+
+    filter_file = REPO / "conf" / "fail2ban" / "filter.d" / "lmgate.conf"
+    result = subprocess.run(["fail2ban-regex", "--out", "ip", str(proxy.log_path), str(filter_file)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["127.0.0.1"] * 4, result.stdout

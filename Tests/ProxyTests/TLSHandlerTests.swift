@@ -183,6 +183,47 @@ struct TLSHandlerTests {
         #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
     }
 
+    /// The join and ciphertext buffers are reused from flush to flush: bytes
+    /// still queued in the channel when the next flush comes (left unread
+    /// here) must never be overwritten, and bytes taken out in between (so
+    /// the buffer's memory is reused) must arrive the same.
+    @Test func buffersReusedFromFlushToFlushNeverChangeQueuedBytes() throws {
+        let pair = try TLSEmbeddedPair()
+        try pair.connect()
+        try pair.exchange()
+        var generator = SystemRandomNumberGenerator()
+        var expected = ""
+        var received = ""
+        for round in 0..<300 {
+            // One to three writes per flush (joined into one record), each of
+            // a letter that changes every round, so a reused buffer shows.
+            let letter = Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(round % 26)))
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let text = String(repeating: letter, count: Int.random(in: 1...1500, using: &generator))
+                expected += text
+                pair.client.write(ByteBuffer(string: text), promise: nil)
+            }
+            pair.client.flush()
+            // Deliver everything queued so far, or leave it queued behind the next flush.
+            if Bool.random(using: &generator) {
+                while let bytes = try pair.client.readOutbound(as: ByteBuffer.self) {
+                    try pair.server.writeInbound(bytes)
+                }
+                received += try TLSEmbeddedPair.text(pair.server)
+            }
+        }
+        while let bytes = try pair.client.readOutbound(as: ByteBuffer.self) {
+            try pair.server.writeInbound(bytes)
+        }
+        received += try TLSEmbeddedPair.text(pair.server)
+        #expect(received == expected)
+
+        try pair.client.close().wait()
+        try pair.exchange()
+        #expect(try pair.server.finish(acceptAlreadyClosed: true).isClean)
+        #expect(try pair.client.finish(acceptAlreadyClosed: true).isClean)
+    }
+
     @Test func closeDuringTheHandshakeFailsHeldWrites() throws {
         let pair = try TLSEmbeddedPair()
         try pair.connect()

@@ -1,4 +1,5 @@
 import Foundation
+import PrometheusText
 import Synchronization
 
 /// The backend's counters, rendered in the Prometheus text exposition format
@@ -29,8 +30,17 @@ public final class BackendMetrics: SchedulerObserver {
     /// How long a tokens-per-second window lasts, in seconds.
     static let rateWindow = 2.0
 
+    /// What requests are counted by; ordered as their label text sorts.
+    private struct RequestKey: Hashable, Comparable {
+        let endpoint: String
+        let status: Int
+        static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.endpoint, String(lhs.status)) < (rhs.endpoint, String(rhs.status))
+        }
+    }
+
     private struct State {
-        var requests: [String: Int] = [:]
+        var requests: [RequestKey: Int] = [:]
         var promptTokens = 0
         var cachedPromptTokens = 0
         var generatedTokens = 0
@@ -72,7 +82,7 @@ public final class BackendMetrics: SchedulerObserver {
     /// Counts an answer; a path outside ``endpointLabels`` is counted as `other`.
     func requestAnswered(endpoint: String, status: Int) {
         let label = Self.endpointLabels.contains(endpoint) ? endpoint : "other"
-        state.withLock { $0.requests["endpoint=\"\(label)\",status=\"\(status)\"", default: 0] += 1 }
+        state.withLock { $0.requests[RequestKey(endpoint: label, status: status), default: 0] += 1 }
     }
 
     /// Counts one scheduler event of the model `model`.
@@ -133,69 +143,64 @@ public final class BackendMetrics: SchedulerObserver {
     /// The most sequences one decoding step has served so far.
     public var maximumBatch: Int { state.withLock { $0.maximumBatch } }
 
-    /// The metrics in Prometheus text format.
+    /// The metrics in Prometheus text format (``PrometheusExposition``).
     public func render() -> String {
         let s = state.withLock { $0 }
-        var text = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (labels, value) in samples {
-                text += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(labels)} \(value)\n"
-            }
+        var text = PrometheusExposition()
+        text.family("lmgate_backend_requests_total", type: .counter, help: "Requests answered, by endpoint and HTTP status.")
+        for (key, count) in s.requests.sorted(by: { $0.key < $1.key }) {
+            text.sample("lmgate_backend_requests_total", labels: [("endpoint", key.endpoint), ("status", String(key.status))], value: count)
         }
-        metric(
-            "lmgate_backend_requests_total", "counter", "Requests answered, by endpoint and HTTP status.",
-            s.requests.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") })
-        metric("lmgate_backend_prompt_tokens_total", "counter", "Prompt tokens of started generations.", [("", "\(s.promptTokens)")])
-        metric(
-            "lmgate_backend_prompt_tokens_cached_total", "counter", "Prompt tokens taken from a kept KV cache (shared prefix).",
-            [("", "\(s.cachedPromptTokens)")])
-        metric("lmgate_backend_generated_tokens_total", "counter", "Tokens generated.", [("", "\(s.generatedTokens)")])
-        metric(
-            "lmgate_backend_generation_tokens_per_second", "gauge", "Aggregate decoding speed over the last window.",
-            [("", String(format: "%.3f", s.tokensPerSecond))])
-        text += "# HELP lmgate_backend_time_to_first_token_seconds Time from submission to the first generated token.\n"
-        text += "# TYPE lmgate_backend_time_to_first_token_seconds histogram\n"
-        var cumulative = 0
-        for (index, bound) in Self.latencyBuckets.enumerated() {
-            cumulative += s.firstTokenCounts[index]
-            text += "lmgate_backend_time_to_first_token_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        text.single("lmgate_backend_prompt_tokens_total", type: .counter, help: "Prompt tokens of started generations.", value: s.promptTokens)
+        text.single(
+            "lmgate_backend_prompt_tokens_cached_total", type: .counter,
+            help: "Prompt tokens taken from a kept KV cache (shared prefix).", value: s.cachedPromptTokens)
+        text.single("lmgate_backend_generated_tokens_total", type: .counter, help: "Tokens generated.", value: s.generatedTokens)
+        text.family(
+            "lmgate_backend_generation_tokens_per_second", type: .gauge, help: "Aggregate decoding speed over the last window.")
+        text.sample("lmgate_backend_generation_tokens_per_second", value: String(format: "%.3f", s.tokensPerSecond))
+        text.family(
+            "lmgate_backend_time_to_first_token_seconds", type: .histogram,
+            help: "Time from submission to the first generated token.")
+        text.histogram(
+            "lmgate_backend_time_to_first_token_seconds", bounds: Self.latencyBuckets, counts: s.firstTokenCounts,
+            sum: s.firstTokenSum, count: s.firstTokenCount)
+        text.single(
+            "lmgate_backend_queue_depth", type: .gauge, help: "Requests waiting for a free sequence slot.",
+            value: s.queueDepth.values.reduce(0, +))
+        text.single(
+            "lmgate_backend_active_sequences", type: .gauge, help: "Sequences being generated now.",
+            value: s.activeSequences.values.reduce(0, +))
+        text.single("lmgate_backend_decode_steps_total", type: .counter, help: "Decoding steps run.", value: s.decodeSteps)
+        text.single(
+            "lmgate_backend_decode_step_sequences_total", type: .counter,
+            help: "Sequences served by decoding steps, summed over steps.", value: s.decodeStepSequences)
+        text.single(
+            "lmgate_backend_decode_batch_size_max", type: .gauge, help: "The most sequences one decoding step has served.",
+            value: s.maximumBatch)
+        text.single(
+            "lmgate_backend_requests_cancelled_total", type: .counter,
+            help: "Generations stopped because the client went away.", value: s.cancelled)
+        text.single("lmgate_backend_model_loaded", type: .gauge, help: "1 while a model is loaded.", value: s.modelsLoaded > 0 ? 1 : 0)
+        text.single("lmgate_backend_models_loaded", type: .gauge, help: "Models in memory now.", value: s.modelsLoaded)
+        text.family("lmgate_backend_model_loads_total", type: .counter, help: "Model loads, by result.")
+        for result in ["ok", "failed"] {
+            text.sample("lmgate_backend_model_loads_total", labels: [("result", result)], value: s.loads[result, default: 0])
         }
-        text += "lmgate_backend_time_to_first_token_seconds_bucket{le=\"+Inf\"} \(s.firstTokenCount)\n"
-        text += "lmgate_backend_time_to_first_token_seconds_sum \(s.firstTokenSum)\n"
-        text += "lmgate_backend_time_to_first_token_seconds_count \(s.firstTokenCount)\n"
-        metric("lmgate_backend_queue_depth", "gauge", "Requests waiting for a free sequence slot.", [("", "\(s.queueDepth.values.reduce(0, +))")])
-        metric("lmgate_backend_active_sequences", "gauge", "Sequences being generated now.", [("", "\(s.activeSequences.values.reduce(0, +))")])
-        metric("lmgate_backend_decode_steps_total", "counter", "Decoding steps run.", [("", "\(s.decodeSteps)")])
-        metric(
-            "lmgate_backend_decode_step_sequences_total", "counter", "Sequences served by decoding steps, summed over steps.",
-            [("", "\(s.decodeStepSequences)")])
-        metric(
-            "lmgate_backend_decode_batch_size_max", "gauge", "The most sequences one decoding step has served.",
-            [("", "\(s.maximumBatch)")])
-        metric(
-            "lmgate_backend_requests_cancelled_total", "counter", "Generations stopped because the client went away.",
-            [("", "\(s.cancelled)")])
-        metric("lmgate_backend_model_loaded", "gauge", "1 while a model is loaded.", [("", s.modelsLoaded > 0 ? "1" : "0")])
-        metric("lmgate_backend_models_loaded", "gauge", "Models in memory now.", [("", "\(s.modelsLoaded)")])
-        metric(
-            "lmgate_backend_model_loads_total", "counter", "Model loads, by result.",
-            ["ok", "failed"].map { ("result=\"\($0)\"", "\(s.loads[$0, default: 0])") })
-        metric("lmgate_backend_model_unloads_total", "counter", "Models unloaded (idle, evicted or asked to).", [("", "\(s.unloads)")])
+        text.single(
+            "lmgate_backend_model_unloads_total", type: .counter, help: "Models unloaded (idle, evicted or asked to).",
+            value: s.unloads)
         if let platform {
-            let labels = [
-                ("blas_core", platform.blasCore), ("blas_core_reason", platform.blasCoreReason.rawValue), ("cpu", platform.cpuModel),
-            ].map { "\($0.0)=\"\(Self.labelValue($0.1))\"" }
-            metric(
-                "lmgate_backend_info", "gauge", "The CPU the engine computes on and the OpenBLAS core it runs.",
-                [(labels.joined(separator: ","), "1")])
+            text.family(
+                "lmgate_backend_info", type: .gauge, help: "The CPU the engine computes on and the OpenBLAS core it runs.")
+            text.sample(
+                "lmgate_backend_info",
+                labels: [
+                    ("blas_core", platform.blasCore), ("blas_core_reason", platform.blasCoreReason.rawValue),
+                    ("cpu", platform.cpuModel),
+                ],
+                value: 1)
         }
-        return text
-    }
-
-    /// A label value escaped as the exposition format wants (backslash, quote, newline).
-    static func labelValue(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        return text.text
     }
 }

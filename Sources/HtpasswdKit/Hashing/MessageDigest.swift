@@ -1,12 +1,13 @@
 import COpenSSL
 
-/// A libcrypto message digest (SHA-256, SHA-1, MD5), fetched once and shared.
+/// A libcrypto message digest (SHA-1, MD5), fetched once and shared.
 ///
 /// OpenSSL 3's one-shot functions (`SHA256()`, `EVP_Digest` with `EVP_sha1()`,
 /// `EVP_DigestInit_ex` with `EVP_md5()`) look the algorithm up by name on
-/// every call: provider store, property query, locks. On the proxy's
-/// authenticated request path and in apr1's thousand rounds that cost more
-/// than the digest itself. A fetched `EVP_MD` is immutable and safe to share
+/// every call: provider store, property query, locks. In apr1's thousand
+/// rounds that cost more than the digest itself. (The proxy's SHA-256, made
+/// on every authenticated request, is its `SHA256Hasher`, which allocates
+/// nothing at all.) A fetched `EVP_MD` is immutable and safe to share
 /// between threads; each digest gets its own context (or one ``Context``
 /// reused through a loop).
 public struct MessageDigest: Sendable {
@@ -29,7 +30,6 @@ public struct MessageDigest: Sendable {
         self.length = length
     }
 
-    public static let sha256 = MessageDigest("SHA256", length: 32)
     public static let sha1 = MessageDigest("SHA1", length: 20)
     public static let md5 = MessageDigest("MD5", length: 16)
 

@@ -23,6 +23,8 @@ struct AccessAdmission: RequestAdmission {
         self.admit(request, listener: self.listener)
     }
 
+    var usageAccounting: UsageAccounting? { self.store.usageAccounting }
+
     /// The limits of an admitted identity in the policy in force.
     func identityPolicy(for identity: String) -> IdentityPolicy? {
         guard let limits = self.store.current.policy.limits[identity] else { return nil }

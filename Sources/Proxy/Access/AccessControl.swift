@@ -21,6 +21,8 @@ public final class AccessControl: RequestAdmission {
     ///   - configurationFile: a file to watch for changes along with the htpasswd and keys files.
     ///   - listeners: the listeners whose requests this admits, for the
     ///     ``ExposureCheck`` on reload.
+    ///   - usageAccounting: where finished requests are counted (and token
+    ///     quotas kept across restarts); `nil` for none.
     /// - Throws: ``AccessControlError`` if a file cannot be loaded: the proxy must not start without it.
     public init(
         configuration: AccessConfiguration,
@@ -28,11 +30,13 @@ public final class AccessControl: RequestAdmission {
         threadPool: NIOThreadPool = .singleton,
         configurationSource: (@Sendable () throws -> AccessConfiguration)? = nil,
         configurationFile: String? = nil,
-        listeners: [ListenerConfiguration]
+        listeners: [ListenerConfiguration],
+        usageAccounting: UsageAccounting? = nil
     ) throws(AccessControlError) {
         self.store = try AccessPolicyStore(
             configuration: configuration, logger: logger, threadPool: threadPool,
-            configurationSource: configurationSource, configurationFile: configurationFile, listeners: listeners)
+            configurationSource: configurationSource, configurationFile: configurationFile, listeners: listeners,
+            usageAccounting: usageAccounting)
         self.screening = ConnectionScreening(store: self.store, logger: logger)
         self.logger = logger
     }
@@ -73,6 +77,8 @@ public final class AccessControl: RequestAdmission {
     public func identityPolicy(for identity: String) -> IdentityPolicy? {
         AccessAdmission(store: self.store, logger: self.logger, listener: nil).identityPolicy(for: identity)
     }
+
+    public var usageAccounting: UsageAccounting? { self.store.usageAccounting }
 
     /// The origins allowed cross-origin requests now (empty: no CORS).
     var corsOrigins: [String] { self.store.configuration.corsOrigins }

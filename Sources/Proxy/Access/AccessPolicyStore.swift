@@ -34,8 +34,11 @@ final class AccessPolicyStore: Sendable {
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
     /// Requests in flight per identity; kept across reloads.
     let concurrentRequests = ConcurrentRequestLimit()
-    /// Tokens used per identity (in memory); kept across reloads.
-    let tokenAccounts = TokenQuotaAccounts()
+    /// Tokens used per identity; kept across reloads (and, with
+    /// ``usageAccounting``, across restarts: it owns them).
+    let tokenAccounts: TokenQuotaAccounts
+    /// Usage accounting, persisted; `nil` when off.
+    let usageAccounting: UsageAccounting?
 
     /// Loads the files the configuration names; see ``AccessControl``.
     init(
@@ -44,8 +47,11 @@ final class AccessPolicyStore: Sendable {
         threadPool: NIOThreadPool,
         configurationSource: (@Sendable () throws -> AccessConfiguration)?,
         configurationFile: String?,
-        listeners: [ListenerConfiguration]
+        listeners: [ListenerConfiguration],
+        usageAccounting: UsageAccounting? = nil
     ) throws(AccessControlError) {
+        self.usageAccounting = usageAccounting
+        self.tokenAccounts = usageAccounting?.quotas ?? TokenQuotaAccounts()
         let hmac = ProcessKeyedHMAC()
         self.hmac = hmac
         self.listeners = listeners
@@ -91,13 +97,14 @@ final class AccessPolicyStore: Sendable {
         } catch {
             return self.keptPreviousPolicy("access.reload_failed: keeping the previous policy", because: error.description)
         }
-        let previousUsage = self.state.withLockedValue { state in
-            let previous = state.usage
+        let (previousUsage, previousKeys) = self.state.withLockedValue { state in
+            let previous = (state.usage, state.policy.keys)
             state = Self.state(for: policy, previous: state)
             return previous
         }
         previousUsage?.flush()
         self.logLoaded(policy, event: "access.reloaded")
+        KeyChangeAudit(from: previousKeys, to: policy.keys).log(to: self.logger)
         return true
     }
 

@@ -11,14 +11,17 @@ enum UpstreamIdentity {
     /// configuration gives the upstream key itself).
     static func head(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
         var head = head
+        // Each field is removed only when present: NIO's `remove(name:)`
+        // copies the fields of a shared head even when it removes nothing,
+        // and the usual request carries none of them.
         if configuration.requiresAuthentication {
-            for name in ["authorization", "x-api-key", "proxy-authorization"] { head.headers.remove(name: name) }
+            for name in Self.credentialFields { Self.remove(name, from: &head.headers) }
         } else if configuration.upstreamAPIKey != nil {
-            head.headers.remove(name: "authorization")
+            Self.remove("authorization", from: &head.headers)
         }
         let identityHeader = configuration.identityHeader
         if !identityHeader.isEmpty {
-            head.headers.remove(name: identityHeader)
+            Self.remove(identityHeader, from: &head.headers)
             // WSGI, CGI and PHP upstreams read `X_Authenticated_User` as the
             // same header (both become HTTP_X_AUTHENTICATED_USER): a client
             // must not be able to claim an identity that way either. (Looked
@@ -35,6 +38,12 @@ enum UpstreamIdentity {
             head.headers.add(name: "authorization", value: "Bearer \(key)")
         }
         return head
+    }
+
+    private static let credentialFields = ["authorization", "x-api-key", "proxy-authorization"]
+
+    private static func remove(_ name: String, from headers: inout HTTPHeaders) {
+        if headers.contains(name: name) { headers.remove(name: name) }
     }
 
     /// Whether `name` is `header` with any of its `-` written `_`, in any case.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Loopback
 import NIOCore
 
 /// An IPv4 or IPv6 address as 128 bits, IPv4 held in its IPv4-mapped IPv6
@@ -72,11 +73,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return IPAddress(high: keep(self.high, bits), low: keep(self.low, bits - 64))
     }
 
-    /// `127.0.0.0/8` or `::1`.
-    public var isLoopback: Bool {
-        if self.isIPv4 { return (self.low >> 24) & 0xFF == 127 }
-        return self.high == 0 && self.low == 1
-    }
+    /// `127.0.0.0/8` or `::1` (``LoopbackAddress``).
+    public var isLoopback: Bool { LoopbackAddress.isLoopback(high: self.high, low: self.low) }
 
     public var description: String {
         if self.isIPv4 {

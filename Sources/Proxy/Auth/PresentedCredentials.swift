@@ -6,32 +6,47 @@ enum PresentedCredentials {
     case none
     /// A credential header that cannot be read (the method is named for the audit log).
     case malformed(String)
-    case key(String)
+    /// The key as the request carries it (a view of the header's value:
+    /// only its digest is ever needed).
+    case key(Substring)
     case basic(BasicCredentials)
 
     init(_ headers: HTTPHeaders, methods: AccessConfiguration.Methods) {
-        let authorization = headers["authorization"]
-        let apiKeys = headers["x-api-key"]
-        if authorization.count > 1 || apiKeys.count > 1 {
-            self = .malformed("duplicate")
-            return
+        // One pass over the fields, with no arrays made: this runs on every
+        // authenticated request.
+        var authorization: String?
+        var apiKey: String?
+        for (name, value) in headers {
+            if HeaderName.equals(name, "authorization") {
+                if authorization != nil {
+                    self = .malformed("duplicate")
+                    return
+                }
+                authorization = value
+            } else if HeaderName.equals(name, "x-api-key") {
+                if apiKey != nil {
+                    self = .malformed("duplicate")
+                    return
+                }
+                apiKey = value
+            }
         }
-        if let value = authorization.first {
-            let scheme = value.prefix { $0 != " " }.lowercased()
+        if let value = authorization {
+            let scheme = value.prefix { $0 != " " }
             let parameter = value.drop { $0 != " " }.drop { $0 == " " }
-            if scheme == "basic" && methods.acceptsBasic {
+            if HeaderName.equals(scheme, "basic") && methods.acceptsBasic {
                 self = BasicCredentials(headerValue: parameter).map { .basic($0) } ?? .malformed("basic")
                 return
             }
-            if scheme == "bearer" && methods.acceptsKey {
+            if HeaderName.equals(scheme, "bearer") && methods.acceptsKey {
                 let key = Self.trimmed(parameter)
-                self = key.isEmpty ? .malformed("key") : .key(String(key))
+                self = key.isEmpty ? .malformed("key") : .key(key)
                 return
             }
         }
-        if let value = apiKeys.first, methods.acceptsKey {
+        if let value = apiKey, methods.acceptsKey {
             let key = Self.trimmed(Substring(value))
-            self = key.isEmpty ? .malformed("key") : .key(String(key))
+            self = key.isEmpty ? .malformed("key") : .key(key)
             return
         }
         self = .none

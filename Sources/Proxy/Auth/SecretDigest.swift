@@ -1,5 +1,4 @@
 import COpenSSL
-import HtpasswdKit
 
 /// A 256-bit digest (SHA-256 or HMAC-SHA256), usable as a dictionary key.
 ///
@@ -57,16 +56,67 @@ struct SecretDigest: Hashable, Sendable {
 
     /// SHA-256 of `bytes`.
     static func sha256(_ bytes: some Collection<UInt8>) -> SecretDigest {
-        SecretDigest(bytes: SHA256Digester.digest([Array(bytes)]))
+        var hasher = SHA256Hasher()
+        hasher.update(bytes)
+        return hasher.finish()
+    }
+
+    /// The digest from its 32 bytes, as SHA-256 writes them.
+    init(bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == 32, "a SHA-256 digest has 32 bytes")
+        func word(_ index: Int) -> UInt64 {
+            UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+        }
+        self.words = (word(0), word(1), word(2), word(3))
     }
 }
 
-/// SHA-256 and HMAC-SHA256 for access control, on HtpasswdKit's
-/// ``MessageDigest`` (the algorithm fetched once).
+/// SHA-256 computed incrementally with its context on the stack: no heap
+/// allocation and no algorithm lookup (see `lmgate_SHA256_Init` in the
+/// COpenSSL shim), for the digests made on every authenticated request.
+struct SHA256Hasher {
+    private var context = SHA256_CTX()
+
+    init() {
+        lmgate_SHA256_Init(&self.context)
+    }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        lmgate_SHA256_Update(&self.context, base, bytes.count)
+    }
+
+    /// Adds `bytes` (copied first only if they are not contiguous in memory).
+    mutating func update(_ bytes: some Collection<UInt8>) {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { self.update(UnsafeRawBufferPointer($0)) }
+        if done == nil { Array(bytes).withUnsafeBytes { self.update($0) } }
+    }
+
+    /// Writes the digest's 32 bytes to `output`; the hasher is spent.
+    mutating func finish(into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count == 32, "a SHA-256 digest has 32 bytes")
+        lmgate_SHA256_Final(output.baseAddress!.assumingMemoryBound(to: UInt8.self), &self.context)
+    }
+
+    /// The digest; the hasher is spent.
+    mutating func finish() -> SecretDigest {
+        var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &bytes) { output in
+            self.finish(into: output)
+            return SecretDigest(bytes: UnsafeRawBufferPointer(output))
+        }
+    }
+}
+
+/// SHA-256 and HMAC-SHA256 over byte arrays (keys files, tests), on ``SHA256Hasher``.
 enum SHA256Digester {
     /// SHA-256 of the concatenation of `parts`.
     static func digest(_ parts: [[UInt8]]) -> [UInt8] {
-        MessageDigest.sha256.digest(parts: parts)
+        var hasher = SHA256Hasher()
+        for part in parts { hasher.update(part) }
+        var output = [UInt8](repeating: 0, count: 32)
+        output.withUnsafeMutableBytes { hasher.finish(into: $0) }
+        return output
     }
 
     /// HMAC-SHA256 (RFC 2104) of `message` under `key`.
@@ -100,18 +150,36 @@ struct ProcessKeyedHMAC: Sendable {
         let ok = key.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
         // Without randomness there is no safe key; OpenSSL only fails here if the OS has no entropy source.
         precondition(ok == 1, "OpenSSL RAND_bytes failed")
+        self.init(key: key)
+    }
+
+    /// The HMAC under `key` (tests compare it with ``SHA256Digester/hmac(key:message:)``).
+    init(key: [UInt8]) {
         (self.innerKey, self.outerKey) = SHA256Digester.paddedKeys(key)
     }
 
     /// The HMAC of the given parts, each preceded by its length so that
-    /// (`ab`, `c`) and (`a`, `bc`) never collide.
+    /// (`ab`, `c`) and (`a`, `bc`) never collide. Hashed as it goes: no
+    /// message is assembled (this runs on every Basic-authenticated request).
     func digest(_ parts: [UInt8]...) -> SecretDigest {
-        var message: [UInt8] = []
+        self.digest(parts: parts)
+    }
+
+    func digest(parts: [[UInt8]]) -> SecretDigest {
+        var inner = SHA256Hasher()
+        inner.update(self.innerKey)
         for part in parts {
-            let count = UInt32(truncatingIfNeeded: part.count)
-            message += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
-            message += part
+            let count = UInt32(truncatingIfNeeded: part.count).bigEndian
+            withUnsafeBytes(of: count) { inner.update($0) }
+            inner.update(part)
         }
-        return SecretDigest(bytes: SHA256Digester.hmac(innerKey: self.innerKey, outerKey: self.outerKey, message: message))
+        var innerDigest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var outer = SHA256Hasher()
+        outer.update(self.outerKey)
+        withUnsafeMutableBytes(of: &innerDigest) { bytes in
+            inner.finish(into: bytes)
+            outer.update(UnsafeRawBufferPointer(bytes))
+        }
+        return outer.finish()
     }
 }

@@ -1,3 +1,5 @@
+import Loopback
+
 /// A `host:port` pair as written in a configuration (`127.0.0.1:8443`,
 /// `[::1]:8443`, `localhost:8080`).
 public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
@@ -39,11 +41,7 @@ public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether the host is a loopback address or `localhost`: only such
     /// listeners may serve plain HTTP without an explicit opt-in.
-    public var isLoopback: Bool {
-        if self.host == "localhost" || self.host == "::1" { return true }
-        let octets = self.host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets.first == "127" && octets.allSatisfy { UInt8($0) != nil }
-    }
+    public var isLoopback: Bool { LoopbackAddress.isLoopback(host: self.host) }
 }
 
 /// One address the proxy accepts connections on, and whether it speaks TLS.

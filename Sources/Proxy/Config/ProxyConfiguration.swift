@@ -27,6 +27,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var webSocket = WebSocketConfiguration()
     /// Fair queuing for the upstreams' slots (off unless slots are set).
     public var queue = UpstreamQueueConfiguration()
+    /// Where usage and token-quota state are kept.
+    public var state = StateConfiguration()
 
     public init() {}
 

@@ -59,6 +59,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     private let admission: any RequestAdmission
     private let metrics: ProxyMetrics
     private let logger: Logger
+    /// Where finished requests are counted (``UsageAccounting``), if anywhere.
+    private let usageAccounting: UsageAccounting?
 
     /// The connection's state and the decisions on it; this handler does the I/O.
     private var machine = ForwardingStateMachine<UpstreamConnection>()
@@ -87,6 +89,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         self.admission = admission
         self.metrics = metrics
         self.logger = logger
+        self.usageAccounting = admission.usageAccounting
     }
 
     // MARK: Channel events
@@ -243,6 +246,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     hasBody: exchange.requestHasBody, path: Self.path(of: head), webSocket: exchange.isWebSocketUpgrade)
                 {
                 case .answer(let response, let headers):
+                    PolicyAudit.denied(
+                        identity: identity, response: response, exchange: exchange, client: self.clientAddress,
+                        metrics: self.metrics, logger: self.logger)
                     return self.answer(exchange, with: response, extraHeaders: headers)
                 case .proceed(let permit):
                     exchange.concurrencyPermit = permit
@@ -285,6 +291,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         exchange.bodyInspection = nil
         switch policy.inspectBody(body, path: Self.path(of: head)) {
         case .answer(let response):
+            PolicyAudit.denied(
+                identity: policy.identity, response: response, exchange: exchange, client: self.clientAddress,
+                metrics: self.metrics, logger: self.logger)
             self.answer(exchange, with: response)
         case .proceed(let rewritten):
             if let rewritten { self.replaceBody(of: exchange, with: rewritten) }
@@ -472,7 +481,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .head(let upstreamHead):
             switch self.machine.upstreamHeadReceived(upstreamHead, now: .now()) {
             case .forward(let exchange, let head):
-                if exchange.tokenQuota != nil {
+                if exchange.tokenQuota != nil || (self.usageAccounting != nil && exchange.identity != nil) {
                     // A stripped stream cannot keep a length; it is not stripped then (the client sees the extra chunk).
                     let strips = exchange.injectedStreamUsage && !head.headers.contains(name: "content-length")
                     exchange.usageMeter = ResponseUsageMeter(
@@ -688,9 +697,14 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         exchange.upstreamSlot = nil
         // Counted however the exchange ends: a client that leaves once it has
         // its last event (SDKs stop at `[DONE]`) still used the tokens.
-        if let tokens = exchange.usageMeter?.tokens { exchange.tokenQuota?.record(tokens: tokens) }
+        let tokens = exchange.usageMeter?.tokens ?? 0
+        if let usageAccounting = self.usageAccounting {
+            usageAccounting.record(exchange.usage(status: status), quotas: exchange.tokenQuota?.limits.tokenQuotas ?? [:])
+        } else if tokens > 0 {
+            exchange.tokenQuota?.record(tokens: tokens)
+        }
         exchange.usageMeter = nil
-        self.metrics.requestAnswered(status: status)
+        self.metrics.requestAnswered(status: status, identity: exchange.identity, tokens: tokens)
         guard self.settings.accessLog else { return }
         AccessLog.record(
             exchange, status: status, client: self.clientAddress,

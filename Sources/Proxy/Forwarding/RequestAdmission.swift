@@ -13,11 +13,16 @@ public protocol RequestAdmission: Sendable {
     /// The limits (allowed models, concurrency) of an identity that
     /// ``admit(_:)`` admitted, or `nil` when it has none.
     func identityPolicy(for identity: String) -> IdentityPolicy?
+    /// Where finished requests are counted, or `nil` when usage is not accounted.
+    var usageAccounting: UsageAccounting? { get }
 }
 
 extension RequestAdmission {
     /// No identity has limits unless the step says so.
     public func identityPolicy(for identity: String) -> IdentityPolicy? { nil }
+
+    /// No usage accounting unless the step has it.
+    public var usageAccounting: UsageAccounting? { nil }
 }
 
 /// What an admission step knows about a request.

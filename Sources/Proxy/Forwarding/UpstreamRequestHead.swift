@@ -31,6 +31,10 @@ enum UpstreamRequestHead {
         requestIDs: inout RequestID.Generator
     ) -> (head: HTTPRequestHead, requestID: String, expectsContinue: Bool) {
         var headers = admittedHead.headers
+        // Room for what is added below (host, x-forwarded-*, x-request-id,
+        // upgrade) in one allocation, instead of the array growing by
+        // doubling as they are added one by one.
+        headers.reserveCapacity(headers.count + 7)
         let expectsContinue = headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
         if expectsContinue { headers.remove(name: "expect") }
 

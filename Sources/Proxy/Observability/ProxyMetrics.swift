@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import PrometheusText
 
 /// The proxy's counters, rendered in the Prometheus text exposition format
 /// (version 0.0.4) by ``render()``.
@@ -12,7 +13,9 @@ import NIOConcurrencyHelpers
 ///   for exceeding the per-address limit;
 /// - `lmgate_proxy_upstream_up{upstream}`: 1 while an upstream is in rotation;
 /// - with fair queuing, the ``UpstreamQueue``'s slots and queue depth
-///   (``UpstreamQueue/renderMetrics()``).
+///   (``UpstreamQueue/renderMetrics(into:)``).
+/// - per authenticated key or user: requests, tokens and refusals by limit
+///   (``IdentityMetrics``).
 ///
 /// No label value comes from a client: `status` is a number (from the
 /// upstream or the proxy, kept to 100–599 so a misbehaving upstream cannot
@@ -34,6 +37,7 @@ public final class ProxyMetrics: Sendable {
         var openConnections = 0
         var rejectedConnections = 0
         var rejectedPerAddress = 0
+        var identities = IdentityMetrics()
     }
 
     private let state: NIOLockedValueBox<State>
@@ -46,10 +50,15 @@ public final class ProxyMetrics: Sendable {
         self.state = NIOLockedValueBox(State(latency: Array(repeating: Histogram(), count: balancer.upstreams.count)))
     }
 
-    func requestAnswered(status: Int) {
+    /// A request was answered; `identity` (if admission established one)
+    /// used `tokens`, from the upstream's usage.
+    func requestAnswered(status: Int, identity: String? = nil, tokens: Int = 0) {
         // A status outside the valid range is counted under 0 (499 is nginx's "client went away").
         let label = (100...599).contains(status) ? status : 0
-        self.state.withLockedValue { $0.requestsByStatus[label, default: 0] += 1 }
+        self.state.withLockedValue { state in
+            state.requestsByStatus[label, default: 0] += 1
+            if let identity { state.identities.answered(identity, tokens: tokens) }
+        }
     }
 
     func upstreamResponded(upstream: Int, seconds: Double) {
@@ -60,6 +69,11 @@ public final class ProxyMetrics: Sendable {
             state.latency[upstream].sum += seconds
             state.latency[upstream].count += 1
         }
+    }
+
+    /// A request of an authenticated identity was refused with error `code`.
+    func identityDenied(_ identity: String, code: String) {
+        self.state.withLockedValue { $0.identities.denied(identity, code: code) }
     }
 
     func connectionOpened() { self.state.withLockedValue { $0.openConnections += 1 } }
@@ -75,43 +89,37 @@ public final class ProxyMetrics: Sendable {
     /// Client connections open now.
     public var openConnections: Int { self.state.withLockedValue { $0.openConnections } }
 
-    /// The metrics in Prometheus text format.
+    /// The metrics in Prometheus text format (``PrometheusExposition``).
     public func render() -> String {
         let state = self.state.withLockedValue { $0 }
-        var text = ""
-        text += "# HELP lmgate_proxy_requests_total Requests answered, by HTTP status.\n"
-        text += "# TYPE lmgate_proxy_requests_total counter\n"
+        var text = PrometheusExposition()
+        text.family("lmgate_proxy_requests_total", type: .counter, help: "Requests answered, by HTTP status.")
         for (status, count) in state.requestsByStatus.sorted(by: { $0.key < $1.key }) {
-            text += "lmgate_proxy_requests_total{status=\"\(status)\"} \(count)\n"
+            text.sample("lmgate_proxy_requests_total", labels: [("status", String(status))], value: count)
         }
-        text += "# HELP lmgate_proxy_upstream_response_seconds Time from request sent to response head received.\n"
-        text += "# TYPE lmgate_proxy_upstream_response_seconds histogram\n"
+        text.family(
+            "lmgate_proxy_upstream_response_seconds", type: .histogram,
+            help: "Time from request sent to response head received.")
         for (index, histogram) in state.latency.enumerated() {
-            let label = "upstream=\"\(self.balancer.upstreams[index])\""
-            var cumulative = 0
-            for (bucket, bound) in Self.latencyBuckets.enumerated() {
-                cumulative += histogram.counts[bucket]
-                text += "lmgate_proxy_upstream_response_seconds_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
-            }
-            text += "lmgate_proxy_upstream_response_seconds_bucket{\(label),le=\"+Inf\"} \(histogram.count)\n"
-            text += "lmgate_proxy_upstream_response_seconds_sum{\(label)} \(histogram.sum)\n"
-            text += "lmgate_proxy_upstream_response_seconds_count{\(label)} \(histogram.count)\n"
+            text.histogram(
+                "lmgate_proxy_upstream_response_seconds", labels: [("upstream", "\(self.balancer.upstreams[index])")],
+                bounds: Self.latencyBuckets, counts: histogram.counts, sum: histogram.sum, count: histogram.count)
         }
-        text += "# HELP lmgate_proxy_open_connections Client connections open now.\n"
-        text += "# TYPE lmgate_proxy_open_connections gauge\n"
-        text += "lmgate_proxy_open_connections \(state.openConnections)\n"
-        text += "# HELP lmgate_proxy_rejected_connections_total Connections closed at accept for exceeding the limit.\n"
-        text += "# TYPE lmgate_proxy_rejected_connections_total counter\n"
-        text += "lmgate_proxy_rejected_connections_total \(state.rejectedConnections)\n"
-        text += "# HELP lmgate_proxy_rejected_connections_per_address_total Connections closed at accept for exceeding the per-address limit.\n"
-        text += "# TYPE lmgate_proxy_rejected_connections_per_address_total counter\n"
-        text += "lmgate_proxy_rejected_connections_per_address_total \(state.rejectedPerAddress)\n"
-        text += "# HELP lmgate_proxy_upstream_up Whether an upstream is in rotation.\n"
-        text += "# TYPE lmgate_proxy_upstream_up gauge\n"
+        text.single(
+            "lmgate_proxy_open_connections", type: .gauge, help: "Client connections open now.",
+            value: state.openConnections)
+        text.single(
+            "lmgate_proxy_rejected_connections_total", type: .counter,
+            help: "Connections closed at accept for exceeding the limit.", value: state.rejectedConnections)
+        text.single(
+            "lmgate_proxy_rejected_connections_per_address_total", type: .counter,
+            help: "Connections closed at accept for exceeding the per-address limit.", value: state.rejectedPerAddress)
+        text.family("lmgate_proxy_upstream_up", type: .gauge, help: "Whether an upstream is in rotation.")
         for (index, upstream) in self.balancer.upstreams.enumerated() {
-            text += "lmgate_proxy_upstream_up{upstream=\"\(upstream)\"} \(self.balancer.isUp(index) ? 1 : 0)\n"
+            text.sample("lmgate_proxy_upstream_up", labels: [("upstream", "\(upstream)")], value: self.balancer.isUp(index) ? 1 : 0)
         }
-        if let upstreamQueue { text += upstreamQueue.renderMetrics() }
-        return text
+        upstreamQueue?.renderMetrics(into: &text)
+        state.identities.render(into: &text)
+        return text.text
     }
 }

@@ -26,8 +26,11 @@ struct ResponseUsageMeter {
     private(set) var kind: Kind
     let stripsUsageChunk: Bool
     private var pending: [UInt8] = []
-    private var promptTokens: Int?
-    private var completionTokens: Int?
+    private(set) var promptTokens: Int?
+    private(set) var completionTokens: Int?
+    /// The model the response names (`model`, or `message.model` in an
+    /// Anthropic stream), read from the objects that carry the usage.
+    private(set) var model: String?
 
     /// A meter for a response with this `Content-Type`.
     init(contentType: String?, stripsUsageChunk: Bool) {
@@ -140,6 +143,7 @@ struct ResponseUsageMeter {
     }
 
     private mutating func take(usageOf object: [String: Any]) {
+        if let model = (object["model"] ?? (object["message"] as? [String: Any])?["model"]) as? String { self.model = model }
         let usage = (object["usage"] as? [String: Any]) ?? ((object["message"] as? [String: Any])?["usage"] as? [String: Any])
         guard let usage else { return }
         if let prompt = (usage["prompt_tokens"] ?? usage["input_tokens"]) as? Int { self.promptTokens = prompt }

@@ -25,4 +25,15 @@ public final class TokenQuotaAccounts: Sendable {
     public func used(_ identity: String, in window: TokenQuotaLedger.Window, now: Date = Date()) -> Int {
         self.ledger.withLockedValue { $0.used(identity, in: window, now: now) }
     }
+
+    /// Fills the ledger with counts read back from a ``UsageStore`` at start.
+    public func restore(_ counts: [QuotaWindowCount]) {
+        self.ledger.withLockedValue { ledger in
+            for count in counts {
+                ledger.restore(
+                    Int(clamping: count.tokens), for: count.identity, in: count.window,
+                    windowStart: Date(timeIntervalSince1970: TimeInterval(count.windowStart)))
+            }
+        }
+    }
 }

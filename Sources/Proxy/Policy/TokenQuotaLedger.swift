@@ -10,7 +10,9 @@ import Foundation
 /// response ends (the upstream's `usage`), so one request may overshoot a
 /// quota by what it used: the tokens are unknown until then.
 ///
-/// In memory only: a restart forgets the counts (persisting them is later work).
+/// The ledger itself is in memory; ``UsageAccounting`` persists what it
+/// records and fills it back at start (``restore(_:for:in:windowStart:)``),
+/// so a restart does not reset a quota.
 public struct TokenQuotaLedger: Sendable {
     /// A quota's window.
     public enum Window: String, Sendable, CaseIterable, Hashable {
@@ -92,5 +94,12 @@ public struct TokenQuotaLedger: Sendable {
             windows[window] = count
         }
         self.counts[identity] = windows
+    }
+
+    /// Sets the tokens `identity` used in `window` starting at `windowStart`
+    /// (read back from a ``UsageStore``); a later window already counted is kept.
+    public mutating func restore(_ tokens: Int, for identity: String, in window: Window, windowStart: Date) {
+        if let count = self.counts[identity]?[window], count.windowStart > windowStart { return }
+        self.counts[identity, default: [:]][window] = Count(windowStart: windowStart, tokens: max(0, tokens))
     }
 }

@@ -1,3 +1,5 @@
+import PrometheusText
+
 extension UpstreamQueue {
     /// The queue's metrics in Prometheus text format, appended to
     /// ``ProxyMetrics/render()``:
@@ -14,31 +16,29 @@ extension UpstreamQueue {
     ///
     /// No label comes from a client: per-client depths are not exported,
     /// as anonymous clients are counted by address.
-    func renderMetrics() -> String {
+    func renderMetrics(into text: inout PrometheusExposition) {
         let snapshot = self.snapshot
         let counters = snapshot.counters
-        var text = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(suffix: String, value: String)]) {
-            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for sample in samples { text += "\(name)\(sample.suffix) \(sample.value)\n" }
+        text.single("lmgate_proxy_upstream_slots", type: .gauge, help: "Requests that may be in flight to the upstreams together.",
+                    value: snapshot.slots)
+        text.single("lmgate_proxy_upstream_slots_in_use", type: .gauge, help: "Requests in flight to the upstreams that hold a slot.",
+                    value: snapshot.slotsInUse)
+        text.family("lmgate_proxy_queue_waiting", type: .gauge, help: "Requests waiting for an upstream slot, by priority.")
+        for priority in QueuePriority.allCases {
+            text.sample("lmgate_proxy_queue_waiting", labels: [("priority", priority.rawValue)], value: snapshot.waitingByPriority[priority] ?? 0)
         }
-        metric("lmgate_proxy_upstream_slots", "gauge", "Requests that may be in flight to the upstreams together.",
-               [("", "\(snapshot.slots)")])
-        metric("lmgate_proxy_upstream_slots_in_use", "gauge", "Requests in flight to the upstreams that hold a slot.",
-               [("", "\(snapshot.slotsInUse)")])
-        metric("lmgate_proxy_queue_waiting", "gauge", "Requests waiting for an upstream slot, by priority.",
-               QueuePriority.allCases.map { ("{priority=\"\($0.rawValue)\"}", "\(snapshot.waitingByPriority[$0] ?? 0)") })
-        metric("lmgate_proxy_queue_admitted_total", "counter", "Requests given an upstream slot, at once or after waiting.",
-               [("{waited=\"no\"}", "\(counters.admittedAtOnce)"), ("{waited=\"yes\"}", "\(counters.admittedAfterWaiting)")])
-        metric("lmgate_proxy_queue_refused_total", "counter", "Requests refused because the queue was full.",
-               [("{reason=\"client_share_full\"}", "\(counters.refusedClientShareFull)"),
-                ("{reason=\"queue_full\"}", "\(counters.refusedQueueFull)")])
-        metric("lmgate_proxy_queue_timeouts_total", "counter", "Requests that waited longer than queue.timeout.",
-               [("", "\(counters.timedOut)")])
-        metric("lmgate_proxy_queue_abandoned_total", "counter", "Requests whose client left while they waited.",
-               [("", "\(counters.abandoned)")])
-        metric("lmgate_proxy_queue_wait_seconds", "summary", "Time requests admitted after waiting spent in the queue.",
-               [("_sum", "\(counters.waitSeconds)"), ("_count", "\(counters.admittedAfterWaiting)")])
-        return text
+        text.family("lmgate_proxy_queue_admitted_total", type: .counter, help: "Requests given an upstream slot, at once or after waiting.")
+        text.sample("lmgate_proxy_queue_admitted_total", labels: [("waited", "no")], value: counters.admittedAtOnce)
+        text.sample("lmgate_proxy_queue_admitted_total", labels: [("waited", "yes")], value: counters.admittedAfterWaiting)
+        text.family("lmgate_proxy_queue_refused_total", type: .counter, help: "Requests refused because the queue was full.")
+        text.sample("lmgate_proxy_queue_refused_total", labels: [("reason", "client_share_full")], value: counters.refusedClientShareFull)
+        text.sample("lmgate_proxy_queue_refused_total", labels: [("reason", "queue_full")], value: counters.refusedQueueFull)
+        text.single("lmgate_proxy_queue_timeouts_total", type: .counter, help: "Requests that waited longer than queue.timeout.",
+                    value: counters.timedOut)
+        text.single("lmgate_proxy_queue_abandoned_total", type: .counter, help: "Requests whose client left while they waited.",
+                    value: counters.abandoned)
+        text.family("lmgate_proxy_queue_wait_seconds", type: .summary, help: "Time requests admitted after waiting spent in the queue.")
+        text.sample("lmgate_proxy_queue_wait_seconds_sum", value: "\(counters.waitSeconds)")
+        text.sample("lmgate_proxy_queue_wait_seconds_count", value: counters.admittedAfterWaiting)
     }
 }

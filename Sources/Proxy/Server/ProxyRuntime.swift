@@ -13,6 +13,8 @@ public final class ProxyRuntime: Sendable {
     /// The running server.
     public let server: ProxyServer
     private let access: AccessControl
+    /// Usage accounting, closed (its last usage written) after the server stops.
+    private let usage: UsageAccounting?
     private let logger: Logger
 
     /// Loads the configuration and starts the proxy.
@@ -47,20 +49,33 @@ public final class ProxyRuntime: Sendable {
     public static func start(
         configuration: ProxyConfiguration, source: ConfigurationSource, logger: Logger
     ) async throws -> ProxyRuntime {
-        let access: AccessControl
+        let usage: UsageAccounting?
         do {
-            // On reload the allowlists are read again from the same sources.
-            access = try AccessControl(
-                configuration: configuration.access, logger: logger,
-                configurationSource: { try source.load().access },
-                configurationFile: source.file, listeners: configuration.listeners)
+            usage = try await UsageAccounting.open(state: configuration.state, keysPath: configuration.access.keysPath, logger: logger)
         } catch {
-            throw ProxyRuntimeError(description: "cannot start access control: \(error.description)")
+            throw ProxyRuntimeError(description: "cannot start usage accounting: \(error.description)")
         }
-        let server = ProxyServer(configuration: configuration, logger: logger, admission: access)
-        try await server.start()
+        let access: AccessControl
+        let server: ProxyServer
+        do {
+            do {
+                // On reload the allowlists are read again from the same sources.
+                access = try AccessControl(
+                    configuration: configuration.access, logger: logger,
+                    configurationSource: { try source.load().access },
+                    configurationFile: source.file, listeners: configuration.listeners, usageAccounting: usage)
+            } catch {
+                throw ProxyRuntimeError(description: "cannot start access control: \(error.description)")
+            }
+            server = ProxyServer(configuration: configuration, logger: logger, admission: access)
+            try await server.start()
+        } catch {
+            await usage?.close()
+            throw error
+        }
         access.startWatching()
-        return ProxyRuntime(configuration: configuration, server: server, access: access, logger: logger)
+        usage?.startWriting()
+        return ProxyRuntime(configuration: configuration, server: server, access: access, usage: usage, logger: logger)
     }
 
     /// Where a proxy's settings come from: the file, the environment and the
@@ -89,10 +104,13 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
-    private init(configuration: ProxyConfiguration, server: ProxyServer, access: AccessControl, logger: Logger) {
+    private init(
+        configuration: ProxyConfiguration, server: ProxyServer, access: AccessControl, usage: UsageAccounting?, logger: Logger
+    ) {
         self.configuration = configuration
         self.server = server
         self.access = access
+        self.usage = usage
         self.logger = logger
     }
 
@@ -108,10 +126,11 @@ public final class ProxyRuntime: Sendable {
     }
 
     /// Stops accepting, lets open requests finish (bounded by the shutdown
-    /// timeout), and stops watching files.
+    /// timeout), stops watching files, and writes the last usage.
     public func shutdown() async {
         self.access.stop()
         await self.server.shutdown()
+        await self.usage?.close()
     }
 }
 

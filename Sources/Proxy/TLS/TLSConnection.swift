@@ -84,15 +84,30 @@ final class TLSConnection {
 
     /// Everything OpenSSL has written for the peer since the last call, or
     /// `nil` if there is nothing.
+    ///
+    /// The buffer is reused from the previous call when the channel has
+    /// written that one (then nothing else refers to its memory, and
+    /// `clear` keeps it; while a write is still queued, `clear` gives this
+    /// one fresh memory and the queued bytes stay intact), so a keep-alive
+    /// connection's responses cost no allocation here.
     func takeCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
         let pending = Int(BIO_ctrl_pending(outbound))
         guard pending > 0 else { return nil }
-        var buffer = allocator.buffer(capacity: pending)
+        var buffer = self.keptCiphertext.take() ?? allocator.buffer(capacity: pending)
+        buffer.clear(minimumCapacity: pending)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
             Int(max(0, BIO_read(outbound, bytes.baseAddress, Int32(pending))))
         }
+        if buffer.capacity <= Self.keptBufferLimit { self.keptCiphertext = buffer }
         return buffer
     }
+
+    /// The largest buffer a connection keeps between writes for reuse
+    /// (here and in ``TLSHandler``): small responses reuse theirs, large
+    /// ones allocate as before, and an idle connection holds at most this
+    /// much twice.
+    static let keptBufferLimit = 4096
+    private var keptCiphertext: ByteBuffer?
 
     /// Runs the handshake as far as the bytes received so far allow.
     func handshake() -> TLSStepOutcome {

@@ -59,6 +59,11 @@ public final class TLSHandler: ChannelDuplexHandler {
     private static let recordSize = 16 * 1024
     /// How many writes were joined in a write OpenSSL refused for want of peer bytes.
     private var blockedWriteCount: Int?
+    /// The buffer writes are joined in, kept for the next join when small
+    /// (``TLSConnection/keptBufferLimit``): OpenSSL copies it into a record,
+    /// so nothing holds it once encrypted, and a response's head and body
+    /// are joined again for every response on a keep-alive connection.
+    private var joinBuffer: ByteBuffer?
 
     /// Time allowed for closing after our close_notify, if the peer does not read it.
     private static let closeNotifyGracePeriod: TimeAmount = .seconds(5)
@@ -255,11 +260,14 @@ public final class TLSHandler: ChannelDuplexHandler {
             if count == 1, let only = pendingWrites.first {
                 outcome = connection.write(only.data)
             } else {
-                var joined = context.channel.allocator.buffer(capacity: Self.recordSize)
+                let bytes = pendingWrites.prefix(count).reduce(0) { $0 + $1.data.readableBytes }
+                var joined = joinBuffer.take() ?? context.channel.allocator.buffer(capacity: bytes)
+                joined.clear(minimumCapacity: bytes)
                 for write in pendingWrites.prefix(count) {
                     joined.writeImmutableBuffer(write.data)
                 }
                 outcome = connection.write(joined)
+                if joined.capacity <= TLSConnection.keptBufferLimit { joinBuffer = joined }
             }
             switch outcome {
             case .complete:
@@ -295,18 +303,24 @@ public final class TLSHandler: ChannelDuplexHandler {
     }
 
     /// Writes whatever OpenSSL produced; `promises` complete with that write.
-    @discardableResult
-    private func sendCiphertext(context: ChannelHandlerContext, completing promises: [EventLoopPromise<Void>] = []) -> EventLoopFuture<Void> {
+    ///
+    /// A promise is made only to complete several: the proxy's own writes
+    /// carry none, and one made for every flush was an allocation per response.
+    private func sendCiphertext(context: ChannelHandlerContext, completing promises: [EventLoopPromise<Void>] = []) {
         let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
-        if ciphertext == nil, promises.isEmpty {
-            return context.eventLoop.makeSucceededVoidFuture()
+        if ciphertext == nil, promises.isEmpty { return }
+        let promise: EventLoopPromise<Void>?
+        switch promises.count {
+        case 0: promise = nil
+        case 1: promise = promises[0]
+        default:
+            let joined = context.eventLoop.makePromise(of: Void.self)
+            promises.forEach { joined.futureResult.cascade(to: $0) }
+            promise = joined
         }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promises.forEach { promise.futureResult.cascade(to: $0) }
         // With nothing to send (empty writes), an empty write still completes
         // the promises in order, after the writes before them.
         context.writeAndFlush(wrapOutboundOut(ciphertext ?? context.channel.allocator.buffer(capacity: 0)), promise: promise)
-        return promise.futureResult
     }
 
     private func perform(_ action: TLSStateMachine.CloseAction, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
@@ -325,7 +339,9 @@ public final class TLSHandler: ChannelDuplexHandler {
             encryptFlushedWrites(context: context)
             failPendingWrites(ChannelError.ioOnClosedChannel)  // written but never flushed
             connection.sendCloseNotify()
-            sendCiphertext(context: context).assumeIsolated().whenComplete { _ in
+            let sent = context.eventLoop.makePromise(of: Void.self)
+            sendCiphertext(context: context, completing: [sent])
+            sent.futureResult.assumeIsolated().whenComplete { _ in
                 self.closeChannel(context: context)
             }
             // A peer that never reads would hold the close forever.

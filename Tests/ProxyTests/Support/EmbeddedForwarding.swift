@@ -15,6 +15,7 @@ final class EmbeddedForwarding {
     let connection: UpstreamConnection
     let pool: UpstreamConnectionPool
     let balancer: UpstreamBalancer
+    let metrics: ProxyMetrics
 
     init(
         admission: any RequestAdmission = AdmitEveryRequest(), upstreamQueue: UpstreamQueue? = nil,
@@ -25,6 +26,7 @@ final class EmbeddedForwarding {
         configuration.accessLog = false
         configure(&configuration)
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
+        self.metrics = ProxyMetrics(balancer: self.balancer)
         self.pool = UpstreamConnectionPool(
             eventLoop: self.loop, upstreams: configuration.upstreams, maxIdlePerUpstream: 4,
             connectTimeout: .seconds(1), idleTimeout: .seconds(60))
@@ -41,7 +43,7 @@ final class EmbeddedForwarding {
             ForwardingHandler(
                 settings: ForwardingSettings(configuration: configuration, usesTLS: true, upstreamQueue: upstreamQueue),
                 balancer: self.balancer, pool: self.pool, admission: admission,
-                metrics: ProxyMetrics(balancer: self.balancer), logger: Logger(label: "test")))
+                metrics: self.metrics, logger: Logger(label: "test")))
         try self.client.connect(to: SocketAddress(ipAddress: clientAddress, port: 50000)).wait()
     }
 

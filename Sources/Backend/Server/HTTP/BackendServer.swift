@@ -1,4 +1,5 @@
 import Logging
+import Loopback
 import NIOCore
 import NIOHTTP1
 import NIOPosix

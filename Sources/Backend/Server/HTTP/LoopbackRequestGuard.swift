@@ -1,4 +1,5 @@
 import Foundation
+import Loopback
 import NIOHTTP1
 
 /// Decides whether a request may reach the backend's API at all, before it

@@ -1,13 +1,23 @@
 import NIOCore
 
-/// The backend serves this machine only: it binds loopback addresses and
-/// closes connections from anywhere else (a proxy on the same machine, such
-/// as `lmgate proxy`, is what admits other clients).
+/// What counts as a loopback address, for the proxy and the backend alike:
+/// `localhost`, 127.0.0.0/8, `::1` and the IPv4-mapped `::ffff:127.0.0.0/104`.
 ///
-/// This is the one place in Backend that says what counts as loopback: for
-/// the address it binds, the peers it accepts, and the `Host` and `Origin`
-/// names a request may carry (``LoopbackRequestGuard``).
+/// The one place that says so: the backend asks it for the address it
+/// binds, the peers it accepts and the `Host` and `Origin` names a request
+/// may carry (its `LoopbackRequestGuard`); the proxy for its listeners
+/// (plain HTTP is allowed on loopback ones) and for client addresses
+/// (`auth.skip_loopback`).
 public enum LoopbackAddress {
+    /// Whether the 128-bit address `high`·`low` (an IPv4 address mapped as
+    /// `::ffff:a.b.c.d`) is `::1` or in 127.0.0.0/8: the rule itself, which
+    /// every other form here reduces to.
+    public static func isLoopback(high: UInt64, low: UInt64) -> Bool {
+        guard high == 0 else { return false }
+        if low == 1 { return true }
+        return low >> 32 == 0xFFFF && (low >> 24) & 0xFF == 127
+    }
+
     /// Whether `host` (a name or an IP address) is a loopback address:
     /// `localhost`, 127.0.0.0/8 or `::1`.
     public static func isLoopback(host: String) -> Bool {
@@ -20,11 +30,13 @@ public enum LoopbackAddress {
     public static func isLoopback(_ address: SocketAddress) -> Bool {
         switch address {
         case .v4(let v4):
-            return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+            return isLoopback(high: 0, low: 0xFFFF_0000_0000 | UInt64(UInt32(bigEndian: v4.address.sin_addr.s_addr)))
         case .v6(let v6):
-            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
-            if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
-            return bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
+            let (high, low) = withUnsafeBytes(of: v6.address.sin6_addr) { bytes in
+                (UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)),
+                 UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+            return isLoopback(high: high, low: low)
         case .unixDomainSocket:
             return false
         }

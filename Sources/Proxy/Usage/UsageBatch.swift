@@ -1,0 +1,44 @@
+import Foundation
+
+/// Usage not yet written to the ``UsageStore``: rows per hour, identity and
+/// model, and token-quota window counts, each added together by key, so a
+/// batch's size follows the identities and models in use, not the requests.
+///
+/// A batch whose write failed is merged back (``merge(_:)``) and written
+/// with the next one: nothing is lost while the process runs.
+public struct UsageBatch: Sendable, Equatable {
+    public private(set) var rows: [UsageRow.Key: UsageRow] = [:]
+    public private(set) var quotaCounts: [QuotaWindowCount.Key: QuotaWindowCount] = [:]
+
+    public init() {}
+
+    public var isEmpty: Bool { self.rows.isEmpty && self.quotaCounts.isEmpty }
+
+    /// Adds one finished request: its row, and its tokens in each window
+    /// its identity has a quota for (as ``TokenQuotaLedger/record(_:for:quotas:now:)`` counts them).
+    public mutating func add(_ usage: RequestUsage, quotaWindows: some Sequence<TokenQuotaLedger.Window>) {
+        self.add(row: usage.row)
+        guard let identity = usage.identity, usage.tokens > 0 else { return }
+        for window in quotaWindows {
+            let start = Int64(window.bounds(of: usage.finished).start.timeIntervalSince1970)
+            self.add(count: QuotaWindowCount(identity: identity, window: window, windowStart: start, tokens: Int64(usage.tokens)))
+        }
+    }
+
+    public mutating func add(row: UsageRow) {
+        self.rows[row.key, default: UsageRow(hour: row.hour, identity: row.identity, model: row.model)].add(row)
+    }
+
+    public mutating func add(count: QuotaWindowCount) {
+        let (sum, overflow) = (self.quotaCounts[count.key]?.tokens ?? 0).addingReportingOverflow(count.tokens)
+        var merged = count
+        merged.tokens = overflow ? .max : sum
+        self.quotaCounts[count.key] = merged
+    }
+
+    /// Adds everything in `other` (a batch whose write failed) to this one.
+    public mutating func merge(_ other: UsageBatch) {
+        for row in other.rows.values { self.add(row: row) }
+        for count in other.quotaCounts.values { self.add(count: count) }
+    }
+}
