@@ -10,6 +10,10 @@ import Testing
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     static let qwen2 =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// llama.cpp's rewrite of Tekken's expression for `std::regex`, which
+    /// lmgate follows (`[^a-z]`/`[^A-Z]` for Tekken's `\p{Lu}`/`\p{Ll}` classes).
+    static let tekken =
+        #"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     static let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
     /// llama.cpp's two stages for `smollm`: each number character alone, then
     /// GPT-2's expression without its final `|\s+`.
@@ -24,7 +28,7 @@ import Testing
         "a", "Z", "é", "ß", "ж", "Я", "日", "本", "s", "S", "t", "T", "r", "R", "e", "E", "v", "V", "l", "L",
         "m", "M", "d", "D", "0", "7", "9", "٣", "²", "Ⅷ", " ", " ", " ", "\t", "\n", "\r", "\u{A0}", "\u{3000}",
         "'", "'", "!", ",", ".", "-", "(", "$", "+", "<", "=", "^", "~", "|", "€", "\u{301}", "\u{200D}",
-        "🦙", "😁", "～",
+        "🦙", "😁", "～", "/", "É", "Ǆ", "ǅ", "ʰ",
     ]
 
     static func randomTexts() -> [String] {
@@ -62,6 +66,7 @@ import Testing
 
     @Test(arguments: [
         (PreTokenizerKind.llama3, [llama3]), (.qwen2, [qwen2]), (.gpt2, [gpt2]), (.smollm, smollmStages), (.default, defaultStages),
+        (.tekken, [tekken]),
     ])
     func scannerSplitsAsTheRegularExpressionDoes(kind: PreTokenizerKind, stages: [String]) throws {
         for text in Self.randomTexts() {

@@ -16,9 +16,11 @@ struct PreTokenizer: Sendable {
         let all = 0..<scalars.count
         switch kind {
         case .llama3:
-            scanLlama3(scalars, all, maximumDigits: 3) { words.append($0) }
+            scanLlama3(scalars, all, .llama3) { words.append($0) }
         case .qwen2:
-            scanLlama3(scalars, all, maximumDigits: 1) { words.append($0) }
+            scanLlama3(scalars, all, .qwen2) { words.append($0) }
+        case .tekken:
+            scanLlama3(scalars, all, .tekken) { words.append($0) }
         case .gpt2:
             scanGPT2(scalars, all) { words.append($0) }
         case .smollm:
@@ -83,12 +85,37 @@ struct PreTokenizer: Sendable {
         }) { text.classes[$0].contains(.number) }
     }
 
-    // MARK: - Llama 3 and Qwen 2
+    // MARK: - Llama 3, Qwen 2 and Tekken
 
-    /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
-    /// Qwen 2 is the same with `\p{N}` for `\p{N}{1,3}`.
+    /// What sets apart the expressions that share Llama 3's shape.
+    struct Llama3Rules {
+        /// Whether the expression starts with `(?i:'s|'t|'re|'ve|'m|'ll|'d)`.
+        var contractions: Bool
+        /// Whether letter runs break where the case changes (Tekken) rather
+        /// than running on over every letter.
+        var splitsCamelCase: Bool
+        /// The `N` of `\p{N}{1,N}`.
+        var maximumDigits: Int
+        /// Whether `/` joins the line breaks that may end a symbol run.
+        var slashEndsSymbols: Bool
+
+        /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+        static let llama3 = Llama3Rules(
+            contractions: true, splitsCamelCase: false, maximumDigits: 3, slashEndsSymbols: false)
+        /// Llama 3's expression with `\p{N}` for `\p{N}{1,3}`.
+        static let qwen2 = Llama3Rules(
+            contractions: true, splitsCamelCase: false, maximumDigits: 1, slashEndsSymbols: false)
+        /// Mistral's Tekken, as llama.cpp rewrites it for `std::regex`:
+        /// `[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
+        /// The model's own expression tests `\p{Lu}`/`\p{Ll}` and takes in
+        /// `\p{M}`; llama.cpp's rewrite (whose tokens lmgate must equal) knows
+        /// case only for ASCII and leaves marks out of words, and so does this.
+        static let tekken = Llama3Rules(
+            contractions: false, splitsCamelCase: true, maximumDigits: 1, slashEndsSymbols: true)
+    }
+
     private func scanLlama3(
-        _ text: ScalarText, _ range: Range<Int>, maximumDigits: Int, emit: (Range<Int>) -> Void
+        _ text: ScalarText, _ range: Range<Int>, _ rules: Llama3Rules, emit: (Range<Int>) -> Void
     ) {
         let end = range.upperBound
         var position = range.lowerBound
@@ -96,7 +123,7 @@ struct PreTokenizer: Sendable {
             let start = position
             let scalar = text[position]
             let scalarClass = text.classes[position]
-            if let length = text.contraction(at: position, end: end, caseInsensitive: true) {
+            if rules.contractions, let length = text.contraction(at: position, end: end, caseInsensitive: true) {
                 position += length
                 emit(start..<position)
                 continue
@@ -106,8 +133,13 @@ struct PreTokenizer: Sendable {
             if !isNewline && !scalarClass.contains(.number) {
                 let nextIsLetter = position + 1 < end && text.classes[position + 1].contains(.letter)
                 if scalarClass.contains(.letter) || nextIsLetter {
-                    position += 1
-                    while position < end && text.classes[position].contains(.letter) { position += 1 }
+                    let lettersStart = scalarClass.contains(.letter) ? position : position + 1
+                    if rules.splitsCamelCase {
+                        position = text.caseRunEnd(from: lettersStart, end: end)
+                    } else {
+                        position = lettersStart
+                        while position < end && text.classes[position].contains(.letter) { position += 1 }
+                    }
                     emit(start..<position)
                     continue
                 }
@@ -115,14 +147,14 @@ struct PreTokenizer: Sendable {
             // `\p{N}{1,maximumDigits}`
             if scalarClass.contains(.number) {
                 while position < end && text.classes[position].contains(.number)
-                    && position - start < maximumDigits
+                    && position - start < rules.maximumDigits
                 {
                     position += 1
                 }
                 emit(start..<position)
                 continue
             }
-            // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
+            // ` ?[^\s\p{L}\p{N}]+[\r\n]*` (`[\r\n/]*` for Tekken)
             let spaceLed = scalar == " " && position + 1 < end
             let first = spaceLed ? position + 1 : position
             if text.classes[first].isDisjoint(with: [.whitespace, .letter, .number]) {
@@ -130,7 +162,11 @@ struct PreTokenizer: Sendable {
                 while position < end && text.classes[position].isDisjoint(with: [.whitespace, .letter, .number]) {
                     position += 1
                 }
-                while position < end && (text[position] == "\r" || text[position] == "\n") { position += 1 }
+                while position < end
+                    && (text[position] == "\r" || text[position] == "\n" || (rules.slashEndsSymbols && text[position] == "/"))
+                {
+                    position += 1
+                }
                 emit(start..<position)
                 continue
             }
@@ -260,6 +296,27 @@ struct ScalarText {
         case ("r", "e"), ("v", "e"), ("l", "l"): return 3
         default: return nil
         }
+    }
+
+    /// The end of Tekken's letter word whose letters start at `position`
+    /// (a letter): `U*L+|U+L*` with U a letter other than `a`–`z` and L a
+    /// letter other than `A`–`Z` (llama.cpp's reading; letters beyond ASCII
+    /// are both). The first alternative backtracks: capitals not followed by
+    /// an `a`–`z` give back to the last letter that can close it.
+    func caseRunEnd(from position: Int, end: Int) -> Int {
+        func isLetter(_ i: Int) -> Bool { classes[i].contains(.letter) }
+        func isUpper(_ i: Int) -> Bool { isLetter(i) && !("a"..."z").contains(scalars[i]) }
+        func isLower(_ i: Int) -> Bool { isLetter(i) && !("A"..."Z").contains(scalars[i]) }
+        var upperEnd = position
+        while upperEnd < end && isUpper(upperEnd) { upperEnd += 1 }
+        if upperEnd < end && isLower(upperEnd) {
+            var lowerEnd = upperEnd
+            while lowerEnd < end && isLower(lowerEnd) { lowerEnd += 1 }
+            return lowerEnd
+        }
+        // `U*L+` ends at the last letter of the run that is also L; with none, `U+L*` takes the run.
+        if let lastLower = (position..<upperEnd).last(where: isLower) { return lastLower + 1 }
+        return upperEnd
     }
 
     /// The end of `\s+(?!\S)|\s+` starting at `position`: a run of whitespace,

@@ -23,6 +23,10 @@ public enum PreTokenizerKind: Sendable, Hashable {
     case llama3
     /// Qwen 2 (`qwen2`): as Llama 3, but every digit is its own word.
     case qwen2
+    /// Mistral's Tekken (`tekken`, Mistral Nemo and Ministral): as Qwen 2,
+    /// but letter runs break where the case changes (`HelloWorld` is two
+    /// words), no contraction rule, and `/` joins a symbol run's line breaks.
+    case tekken
     /// GPT-2 (`gpt-2`): contractions, an optional space before letters,
     /// numbers or other symbols.
     case gpt2
@@ -43,6 +47,7 @@ public enum PreTokenizerKind: Sendable, Hashable {
         case "qwen2": self = .qwen2
         case "gpt-2": self = .gpt2
         case "smollm": self = .smollm
+        case "tekken": self = .tekken
         default: return nil
         }
     }

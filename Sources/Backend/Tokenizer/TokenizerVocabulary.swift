@@ -81,10 +81,12 @@ public struct TokenizerVocabulary: Sendable, Equatable {
             eosTokenID = 11
             unknownTokenID = nil
             paddingTokenID = nil
-            addBOS = preTokenizer == .llama3
+            // llama.cpp's settings by pre-tokenizer: Llama 3 and Tekken files
+            // start with BOS and take a word that is a token whole.
+            addBOS = preTokenizer == .llama3 || preTokenizer == .tekken
             addEOS = false
             addSpacePrefix = false
-            ignoreMerges = preTokenizer == .llama3
+            ignoreMerges = preTokenizer == .llama3 || preTokenizer == .tekken
         case .wordPiece:
             // llama.cpp's defaults for BERT: [CLS] text [SEP], [UNK] 100.
             bosTokenID = 101
