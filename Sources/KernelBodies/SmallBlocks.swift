@@ -13,57 +13,68 @@
 /// - Q4_1, 20 bytes: `d: f16`, `m: f16`, `qs: [UInt8; 16]`; `w = d·q + m`.
 /// - Q5_1, 24 bytes: `d: f16`, `m: f16`, `qh: UInt32`, `qs: [UInt8; 16]`;
 ///   `w = d·q + m`.
-struct SmallBlocks {
+@usableFromInline struct SmallBlocks {
     /// Q5_0 or Q5_1 (a fifth bit per weight in `qh`).
-    let hasHighBits: Bool
+    @usableFromInline let hasHighBits: Bool
     /// Q4_1 or Q5_1 (an `m: f16` after `d`, added to every weight).
-    let hasMin: Bool
-    let blockBytes: Int
+    @usableFromInline let hasMin: Bool
+    @usableFromInline let blockBytes: Int
     /// Where the nibbles start in a block.
-    let nibbleOffset: Int
+    @usableFromInline let nibbleOffset: Int
     /// The stored value of weight 0 (8 or 16; 0 for the types with `m`).
-    let zero: Float
+    @usableFromInline let zero: Float
+
+    /// The memberwise initialiser, spelled out: an implicit one is internal
+    /// and cannot be called from `@inlinable` code.
+    @inlinable
+    init(hasHighBits: Bool, hasMin: Bool, blockBytes: Int, nibbleOffset: Int, zero: Float) {
+        self.hasHighBits = hasHighBits
+        self.hasMin = hasMin
+        self.blockBytes = blockBytes
+        self.nibbleOffset = nibbleOffset
+        self.zero = zero
+    }
 
     /// Where `qh` is in a block.
     @inline(__always)
-    var highBitsOffset: Int { hasMin ? 4 : 2 }
+    @inlinable var highBitsOffset: Int { hasMin ? 4 : 2 }
 
     /// `2^bits`, the factor between ``Pair/unitValues(_:laneHighBits:)``'s
     /// `1 + q / 2^bits` and `q`.
     @inline(__always)
-    var unitScale: Float { hasHighBits ? 32 : 16 }
+    @inlinable var unitScale: Float { hasHighBits ? 32 : 16 }
 
     @inline(__always)
-    static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
+    @inlinable static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
     @inline(__always)
-    static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: false, blockBytes: 22, nibbleOffset: 6, zero: 16) }
+    @inlinable static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: false, blockBytes: 22, nibbleOffset: 6, zero: 16) }
     @inline(__always)
-    static var q4_1: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: true, blockBytes: 20, nibbleOffset: 4, zero: 0) }
+    @inlinable static var q4_1: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: true, blockBytes: 20, nibbleOffset: 4, zero: 0) }
     @inline(__always)
-    static var q5_1: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: true, blockBytes: 24, nibbleOffset: 8, zero: 0) }
+    @inlinable static var q5_1: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: true, blockBytes: 24, nibbleOffset: 8, zero: 0) }
 
     /// A literal at each use, so that it folds into a blend instead of
     /// being a lazily initialised global.
     @inline(__always)
-    private static var firstLanes: SIMD8<UInt32> { SIMD8(.max, .max, .max, .max, 0, 0, 0, 0) }
+    @inlinable static var firstLanes: SIMD8<UInt32> { SIMD8(.max, .max, .max, .max, 0, 0, 0, 0) }
 
     @inline(__always)
-    private static func blend(_ first: SIMD8<UInt32>, _ second: SIMD8<UInt32>) -> SIMD8<UInt32> {
+    @inlinable static func blend(_ first: SIMD8<UInt32>, _ second: SIMD8<UInt32>) -> SIMD8<UInt32> {
         (first & firstLanes) | (second & ~firstLanes)
     }
 
     /// The two blocks at `pair` (the first block's start), unpacked lazily.
-    struct Pair {
-        let words: SIMD8<UInt32>
+    @usableFromInline struct Pair {
+        @usableFromInline let words: SIMD8<UInt32>
         /// Lane `j`'s block's `qh`.
-        let highBits: SIMD8<UInt32>
-        let scales: SIMD8<Float>
+        @usableFromInline let highBits: SIMD8<UInt32>
+        @usableFromInline let scales: SIMD8<Float>
         /// Lane `j`'s block's `m` (zero for Q4_0 and Q5_0).
-        let mins: SIMD8<Float>
-        let format: SmallBlocks
+        @usableFromInline let mins: SIMD8<Float>
+        @usableFromInline let format: SmallBlocks
 
         @inline(__always)
-        init(_ pair: UnsafeRawPointer, _ format: SmallBlocks) {
+        @inlinable init(_ pair: UnsafeRawPointer, _ format: SmallBlocks) {
             self.format = format
             let second = pair + format.blockBytes
             // Two 32-byte loads that stay inside the pair: the first starts at
@@ -97,7 +108,7 @@ struct SmallBlocks {
         /// `laneHighBits` is ``highBits`` shifted right by `4·(j mod 4)`
         /// in lane `j` (``laneShiftedHighBits``), computed once per pair.
         @inline(__always)
-        func unitValues(_ n: Int, laneHighBits: SIMD8<UInt32>) -> SIMD8<Float> {
+        @inlinable func unitValues(_ n: Int, laneHighBits: SIMD8<UInt32>) -> SIMD8<Float> {
             // The four nibble bits go to mantissa bits 19...22 (Q4_0) or
             // 18...21 (Q5_0, whose fifth bit goes to bit 22).
             let top = format.hasHighBits ? 18 : 19
@@ -115,14 +126,14 @@ struct SmallBlocks {
         /// ``highBits`` shifted right by `4·(j mod 4)` in lane `j`, for
         /// ``unitValues(_:laneHighBits:)``.
         @inline(__always)
-        var laneShiftedHighBits: SIMD8<UInt32> {
+        @inlinable var laneShiftedHighBits: SIMD8<UInt32> {
             highBits &>> SIMD8<UInt32>(0, 4, 8, 12, 0, 4, 8, 12)
         }
 
         /// Nibble `n` of every lane, with its fifth bit, as `q − zero`
         /// (not yet times `d`).
         @inline(__always)
-        func values(_ n: Int) -> SIMD8<Float> {
+        @inlinable func values(_ n: Int) -> SIMD8<Float> {
             var q = (words &>> UInt32(4 * n)) & 0x0F
             if format.hasHighBits {
                 // Lane j needs bit 16·(n mod 2) + 4·(j mod 4) + n/2 of its qh.
@@ -135,16 +146,16 @@ struct SmallBlocks {
     }
 
     /// A lone block at `block`, in four lanes.
-    struct Single {
-        let words: SIMD4<UInt32>
-        let highBits: SIMD4<UInt32>
-        let scale: Float
+    @usableFromInline struct Single {
+        @usableFromInline let words: SIMD4<UInt32>
+        @usableFromInline let highBits: SIMD4<UInt32>
+        @usableFromInline let scale: Float
         /// The block's `m` (zero for Q4_0 and Q5_0).
-        let min: Float
-        let format: SmallBlocks
+        @usableFromInline let min: Float
+        @usableFromInline let format: SmallBlocks
 
         @inline(__always)
-        init(_ block: UnsafeRawPointer, _ format: SmallBlocks) {
+        @inlinable init(_ block: UnsafeRawPointer, _ format: SmallBlocks) {
             self.format = format
             words = block.loadUnaligned(fromByteOffset: format.nibbleOffset, as: SIMD4<UInt32>.self)
             scale = HalfPrecision.f16(block)
@@ -158,7 +169,7 @@ struct SmallBlocks {
         }
 
         @inline(__always)
-        func values(_ n: Int) -> SIMD4<Float> {
+        @inlinable func values(_ n: Int) -> SIMD4<Float> {
             var q = (words &>> UInt32(4 * n)) & 0x0F
             if format.hasHighBits {
                 let bit = 16 * (n & 1) + n / 2
