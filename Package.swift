@@ -13,19 +13,17 @@ let strictSettings: [SwiftSetting] = [
 /// builds, take hours. Debugging the engine itself: remove this line.
 let optimizedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
 
-/// The Swift kernels' fast path uses AVX2, FMA and F16C (Float16 conversion
-/// in one instruction instead of a library call per element): x86-64
-/// machines from 2013 on. Only KernelsHaswell carries this flag: it
-/// instantiates the `@inlinable` kernel bodies of KernelBodies (compiled, like
-/// every other target, for the baseline CPU: the portable path), and Kernels
-/// reaches it only when ``KernelPath`` found the CPU runs AVX2, so one binary
-/// runs on any x86-64 CPU (scripts/check-baseline-cpu runs the kernel tests
-/// under `qemu-x86_64 -cpu Nehalem`). The integer-dot kernels of CKernels
-/// choose their instructions per function.
+/// The Swift kernels use AVX2, FMA and F16C (Float16 conversion in one
+/// instruction instead of a library call per element): x86-64 machines from
+/// 2013 on. Only the Kernels target carries this flag; the integer-dot
+/// kernels of CKernels choose their instructions per function at run time
+/// (``KernelPath``). `LMGATE_KERNELS_BASELINE=1` at build time compiles the
+/// Swift kernels for baseline x86-64 instead, for a machine without AVX2.
 #if arch(x86_64)
-let haswellFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]
+let swiftKernelFlags: [SwiftSetting] = Context.environment["LMGATE_KERNELS_BASELINE"] == "1"
+    ? [optimizedInDebug] : [.unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]
 #else
-let haswellFlags: [SwiftSetting] = [optimizedInDebug]
+let swiftKernelFlags: [SwiftSetting] = [optimizedInDebug]
 #endif
 
 /// The C kernels are optimised in every configuration, for the same reason
@@ -108,22 +106,11 @@ let package = Package(
             name: "CKernels",
             cSettings: cKernelFlags
         ),
-        // The float kernels' bodies, `@inlinable`, compiled here for the baseline CPU.
-        .target(
-            name: "KernelBodies",
-            swiftSettings: strictSettings + [optimizedInDebug]
-        ),
-        // The same bodies instantiated for AVX2, FMA and F16C.
-        .target(
-            name: "KernelsHaswell",
-            dependencies: ["KernelBodies"],
-            swiftSettings: strictSettings + haswellFlags
-        ),
-        // Quantized and float matrix products, run-time CPU dispatch.
+        // Quantized and float matrix kernels, run-time CPU dispatch.
         .target(
             name: "Kernels",
-            dependencies: ["COpenBLAS", "CKernels", "KernelBodies", "KernelsHaswell"],
-            swiftSettings: strictSettings + [optimizedInDebug]
+            dependencies: ["COpenBLAS", "CKernels"],
+            swiftSettings: strictSettings + swiftKernelFlags
         ),
         .target(
             name: "Backend",

@@ -18,11 +18,9 @@ import Foundation
 /// (``select(environment:supports:)``) rather than run into an illegal
 /// instruction.
 ///
-/// The portable path's `Float` kernels are compiled for the baseline CPU
-/// (KernelBodies); the other paths use the same kernels compiled for AVX2
-/// (KernelsHaswell) besides their integer-dot kernels (CKernels), so a CPU
-/// without AVX2 never meets one of its instructions
-/// (scripts/check-baseline-cpu).
+/// The Swift kernels themselves are compiled for AVX2 on x86-64 (see
+/// Package.swift); building with `LMGATE_KERNELS_BASELINE=1` removes that
+/// for a machine without it.
 public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     case portable
     case avx2

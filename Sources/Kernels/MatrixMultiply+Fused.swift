@@ -1,5 +1,3 @@
-import KernelBodies
-
 /// Several products with one input vector in a single parallel job.
 ///
 /// Decoding one token runs a few hundred short jobs on the pool, each ending
@@ -54,29 +52,26 @@ extension MatrixMultiply {
 }
 
 /// An activation vector prepared for one matrix's rows: quantized for the
-/// integer-dot kernel where the ``KernelPath`` has one for the type (and the
-/// product may round its activations), else in the type's kernel order with
-/// the block sums the path's `Float` kernel reads.
+/// integer-dot kernel where the ``KernelPath`` has one for the type, else in
+/// the type's kernel order with the block sums its `Float` kernel reads.
 struct PreparedVector {
-    let kernel: FloatKernels.Dot
+    let kernel: RowDot.Kernel
     let integer: QuantizedActivations?
     let columns: Int
     let ordered: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Float>
 
-    init(_ w: WeightMatrix, _ x: UnsafePointer<Float>, path: KernelPath = .active,
-         activations: ActivationPrecision = .quantizedWhereFaster) {
-        let kernels = FloatKernelSet.of(path)
-        kernel = kernels.dot(w.type)
+    init(_ w: WeightMatrix, _ x: UnsafePointer<Float>, path: KernelPath = .active) {
+        kernel = RowDot.kernel(for: w.type)
         columns = w.columns
-        integer = activations == .exact ? nil : QuantizedActivations(w.type, x, columns: columns, path: path)
-        let sumCount = integer == nil && FloatKernels.needsActivationSums(w.type) ? columns / 32 : 0
+        integer = QuantizedActivations(w.type, x, columns: columns, path: path)
+        let sumCount = integer == nil && RowDot.needsActivationSums(w.type) ? columns / 32 : 0
         let orderedCount = integer == nil ? columns : 0
         ordered = .allocate(capacity: orderedCount + max(sumCount, 1))
         sums = ordered + orderedCount
         if integer == nil {
             ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
-            kernels.activationSums(x, sumCount * 32, sums)
+            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
         }
     }
 

@@ -1,5 +1,4 @@
 import COpenBLAS
-import KernelBodies
 
 /// Products of a ``WeightMatrix`` with `Float` activations.
 ///
@@ -44,7 +43,7 @@ public enum MatrixMultiply {
         _ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool,
         activations: ActivationPrecision = .quantizedWhereFaster
     ) {
-        let vector = PreparedVector(w, x, activations: activations)
+        let vector = PreparedVector(w, x, path: activations == .exact ? .portable : .active)
         defer { vector.deallocate() }
         pool.parallelFor(count: w.rows, granularity: 4) { rows in
             for row in rows {
@@ -77,11 +76,10 @@ public enum MatrixMultiply {
         for token in 0..<tokens {
             ColumnOrder.toKernelOrder(w.type, x + token * columns, columns: columns, into: ordered + token * columns)
         }
-        let kernels = FloatKernelSet.of(.active)
         if tokens < blasMinimumTokens {
-            matMulByRows(w, x: ordered, tokens: tokens, y: y, pool: pool, kernels: kernels)
+            matMulByRows(w, x: ordered, tokens: tokens, y: y, pool: pool)
         } else {
-            matMulByTiles(w, x: ordered, tokens: tokens, y: y, pool: pool, kernels: kernels)
+            matMulByTiles(w, x: ordered, tokens: tokens, y: y, pool: pool)
         }
     }
 
@@ -92,23 +90,22 @@ public enum MatrixMultiply {
     /// did) took the fixtures' distance from exact past llama.cpp's (Q8_0
     /// file: 2 top-1 disagreements in 80 against llama.cpp's 1).
     private static func matMulByRows(
-        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool,
-        kernels: FloatKernelSet
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
         let columns = w.columns
         pool.parallelFor(count: w.rows, granularity: 4) { rows in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: columns)
             defer { buffer.deallocate() }
             for row in rows {
-                kernels.dequantizeInKernelOrder(w.type, w.rowData(row), columns, buffer)
+                RowDequantizer.dequantizeInKernelOrder(type: w.type, row: w.rowData(row), columns: columns, into: buffer)
                 var token = 0
                 while token + 4 <= tokens {
-                    let dots = kernels.dotFloat4(buffer, x + token * columns, columns, columns)
+                    let dots = RowDot.f32x4(buffer, x + token * columns, stride: columns, columns)
                     for lane in 0..<4 { y[(token + lane) * w.rows + row] = dots[lane] }
                     token += 4
                 }
                 while token < tokens {
-                    y[token * w.rows + row] = kernels.dotFloat(buffer, x + token * columns, columns)
+                    y[token * w.rows + row] = RowDot.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
                     token += 1
                 }
             }
@@ -119,8 +116,7 @@ public enum MatrixMultiply {
     /// single-threaded OpenBLAS, one tile per pool thread at a time (the pool
     /// provides the parallelism, so BLAS's own threads would only compete).
     private static func matMulByTiles(
-        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool,
-        kernels: FloatKernelSet
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
         _ = blasIsSingleThreaded
         let columns = w.columns
@@ -131,7 +127,8 @@ public enum MatrixMultiply {
             while start < rows.upperBound {
                 let count = min(tileRows, rows.upperBound - start)
                 for index in 0..<count {
-                    kernels.dequantizeInKernelOrder(w.type, w.rowData(start + index), columns, tile + index * columns)
+                    RowDequantizer.dequantizeInKernelOrder(
+                        type: w.type, row: w.rowData(start + index), columns: columns, into: tile + index * columns)
                 }
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasTrans,

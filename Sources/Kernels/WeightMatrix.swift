@@ -1,5 +1,3 @@
-import KernelBodies
-
 /// A row-major matrix of GGML-typed weights, viewed in memory the caller
 /// keeps alive (typically a tensor of a memory-mapped GGUF file).
 ///
@@ -53,7 +51,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Writes the `columns` weights of `row`, as `Float`, to `destination`.
     public func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < rows, "row \(row) out of 0..<\(rows)")
-        FloatKernels.dequantizeInKernelOrder(type: type, row: rowData(row), columns: columns, into: destination)
+        RowDequantizer.dequantizeInKernelOrder(type: type, row: rowData(row), columns: columns, into: destination)
         ColumnOrder.toColumnOrder(type, destination, columns: columns)
     }
 

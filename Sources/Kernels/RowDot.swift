@@ -6,39 +6,36 @@
 /// multiplies it with the activations in `Float`, never writing an expanded
 /// row to memory. The activations `x` must be in the type's kernel order
 /// (``ColumnOrder``).
-@usableFromInline enum RowDot {
+enum RowDot {
     /// `sums` holds `Σ x` over each 32 consecutive columns (see
     /// ``activationSums(_:columns:into:)``); Q4_K takes its block minimums
     /// out of the inner loop with it.
-    @usableFromInline typealias Kernel = FloatKernels.Dot
+    typealias Kernel = (_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float
 
-    /// The kernel for a supported type. Closures that call the kernels, not
-    /// the functions themselves: a function taken as a value would be the
-    /// KernelBodies copy, compiled for the baseline CPU, where an inlined
-    /// call is compiled for the module that instantiates this (KernelsHaswell).
-    @inlinable @inline(__always) static func kernel(for type: GGMLType) -> Kernel {
+    /// The kernel for a supported type.
+    static func kernel(for type: GGMLType) -> Kernel {
         switch type {
         case .f32: { row, x, _, columns in f32(row, x, columns) }
         case .f16: { row, x, _, columns in f16(row, x, columns) }
         case .bf16: { row, x, _, columns in bf16(row, x, columns) }
         case .q8_0: { row, x, _, columns in q8_0(row, x, columns) }
-        case .q4_0: { row, x, sums, columns in q4_0(row, x, sums, columns) }
-        case .q5_0: { row, x, sums, columns in q5_0(row, x, sums, columns) }
-        case .q4_1: { row, x, sums, columns in q4_1(row, x, sums, columns) }
-        case .q5_1: { row, x, sums, columns in q5_1(row, x, sums, columns) }
-        case .q5_K: { row, x, sums, columns in q5_K(row, x, sums, columns) }
+        case .q4_0: q4_0
+        case .q5_0: q5_0
+        case .q4_1: q4_1
+        case .q5_1: q5_1
+        case .q5_K: q5_K
         case .q3_K: { row, x, _, columns in q3_K(row, x, columns) }
         case .q2_K: { row, x, _, columns in q2_K(row, x, columns) }
         case .iq4_nl: { row, x, _, columns in iq4_nl(row, x, columns) }
         case .iq4_xs: { row, x, _, columns in iq4_xs(row, x, columns) }
-        case .q4_K: { row, x, sums, columns in q4_K(row, x, sums, columns) }
+        case .q4_K: q4_K
         case .q6_K: { row, x, _, columns in q6_K(row, x, columns) }
         default: preconditionFailure("no dot kernel for \(type.name)")
         }
     }
 
     /// Whether ``Kernel`` reads `sums` for this type.
-    @inlinable @inline(__always) static func needsActivationSums(_ type: GGMLType) -> Bool {
+    static func needsActivationSums(_ type: GGMLType) -> Bool {
         switch type {
         case .q4_K, .q5_K, .q4_0, .q5_0, .q4_1, .q5_1: true
         default: false
@@ -48,7 +45,7 @@
     /// `sums[b] = Σ x[32b ..< 32b + 32]`, from `x` in column order (the
     /// paired Q4_0/Q5_0 order mixes two blocks within 32 positions), so
     /// `sums[b]` is the activation sum of 32-weight block `b`.
-    @inlinable @inline(__always) static func activationSums(_ x: UnsafePointer<Float>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    static func activationSums(_ x: UnsafePointer<Float>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
         for block in 0..<(columns / 32) {
             let base = x + block * 32
             sums[block] = ((load(base, 0) + load(base, 8)) + (load(base, 16) + load(base, 24))).sum()
@@ -56,14 +53,14 @@
     }
 
     @inline(__always)
-    @inlinable static func load(_ x: UnsafePointer<Float>, _ offset: Int) -> SIMD8<Float> {
+    static func load(_ x: UnsafePointer<Float>, _ offset: Int) -> SIMD8<Float> {
         UnsafeRawPointer(x + offset).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// Shared shape of the F32/F16 kernels: 32 columns per step in four
     /// independent accumulators, then a scalar tail.
     @inline(__always)
-    @inlinable static func plain(
+    private static func plain(
         _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int, elementBytes: Int,
         load8 loadWeights: (UnsafeRawPointer, Int) -> SIMD8<Float>,
         load1 loadWeight: (UnsafeRawPointer, Int) -> Float
@@ -89,7 +86,7 @@
         return sum
     }
 
-    @inlinable @inline(__always) static func f32(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func f32(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         plain(row, x, columns, elementBytes: 4,
               load8: { $0.loadUnaligned(fromByteOffset: $1, as: SIMD8<Float>.self) },
               load1: { $0.loadUnaligned(fromByteOffset: $1, as: Float.self) })
@@ -99,7 +96,7 @@
     /// (`x`, `x + stride`, `x + 2·stride`, `x + 3·stride`): each weight is
     /// loaded once for the four, which is what lets a few sequences decoded
     /// together share one pass over the weights.
-    @inlinable @inline(__always) static func f32x4(_ row: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride: Int, _ columns: Int) -> SIMD4<Float> {
+    static func f32x4(_ row: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride: Int, _ columns: Int) -> SIMD4<Float> {
         let x0 = x, x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
@@ -123,11 +120,11 @@
         return result
     }
 
-    @inlinable @inline(__always) static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
-        plain(row, x, columns, elementBytes: 2, load8: { HalfPrecision.f16x8($0, $1) }, load1: { HalfPrecision.f16($0, $1) })
+    static func f16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        plain(row, x, columns, elementBytes: 2, load8: HalfPrecision.f16x8, load1: HalfPrecision.f16)
     }
 
-    @inlinable @inline(__always) static func bf16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func bf16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         var column = 0
         while column + 32 <= columns {
@@ -148,7 +145,7 @@
     }
 
     /// Per block: `d · Σ q·x`.
-    @inlinable @inline(__always) static func q8_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q8_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var block = 0
         let blocks = columns / 32
@@ -172,19 +169,19 @@
         return (acc0 + acc1).sum()
     }
 
-    @inlinable @inline(__always) static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         smallBlocks(.q4_0, row, x, sums, columns)
     }
 
-    @inlinable @inline(__always) static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         smallBlocks(.q5_0, row, x, sums, columns)
     }
 
-    @inlinable @inline(__always) static func q4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         smallBlocks(.q4_1, row, x, sums, columns)
     }
 
-    @inlinable @inline(__always) static func q5_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q5_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         smallBlocks(.q5_1, row, x, sums, columns)
     }
 
@@ -196,7 +193,7 @@
     /// Inlined into ``q4_0(_:_:_:_:)`` and the others so that the
     /// format is a constant there.
     @inline(__always)
-    @inlinable static func smallBlocks(
+    private static func smallBlocks(
         _ format: SmallBlocks, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int
     ) -> Float {
         let blocks = columns / 32
@@ -249,7 +246,7 @@
     /// Per block: `Σ_s d·scale[s] · Σ q·x − Σ_s dmin·min[s] · Σ x` over its
     /// eight sub-blocks `s` of 32 weights, with `q = 16·v − 16` for the
     /// unpacked `v = 1 + q/16` (``Lanes/unitNibbles(_:_:)``).
-    @inlinable @inline(__always) static func q4_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q4_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var minAcc = SIMD8<Float>()
         for block in 0..<(columns / 256) {
@@ -281,7 +278,7 @@
     }
 
     /// Per 16 weights: `d · scale · Σ (q − 32)·x`.
-    @inlinable @inline(__always) static func q6_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q6_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * BlockFormats.q6_KBytes

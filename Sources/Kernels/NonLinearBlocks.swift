@@ -15,21 +15,21 @@
 ///   has the 6-bit scale `ls` (low 4 bits: nibble `s mod 2` of
 ///   `scales_l[s/2]`; high 2 bits: bits `2s…2s+1` of `scales_h`) and its 16
 ///   bytes of `qs` at `16s`, laid out as IQ4_NL's; `w = d·(ls − 32)·table[q]`.
-@usableFromInline enum NonLinearBlocks {
-    @inlinable static var iq4_nlBytes: Int { 18 }
-    @inlinable static var iq4_xsBytes: Int { 136 }
+enum NonLinearBlocks {
+    static let iq4_nlBytes = 18
+    static let iq4_xsBytes = 136
 
     /// The values IQ4_NL and IQ4_XS nibbles stand for.
-    @usableFromInline static let table: [Float] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+    static let table: [Float] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
 
     /// For each byte, the values of its low and high nibble.
-    @usableFromInline static let pairs: [SIMD2<Float>] = (0..<256).map { SIMD2(table[$0 & 0x0F], table[$0 >> 4]) }
+    static let pairs: [SIMD2<Float>] = (0..<256).map { SIMD2(table[$0 & 0x0F], table[$0 >> 4]) }
 
     /// `d·(ls − 32)` for the eight IQ4_XS sub-blocks of `block`, lane `s`
     /// for sub-block `s`: its low 4 bits are bits `4s…4s+3` of the word of
     /// `scales_l`, its high 2 bits bits `2s…2s+1` of `scales_h`.
     @inline(__always)
-    @inlinable static func iq4_xsScales(_ block: UnsafeRawPointer, d: Float) -> SIMD8<Float> {
+    static func iq4_xsScales(_ block: UnsafeRawPointer, d: Float) -> SIMD8<Float> {
         let low = SIMD8(repeating: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let high = SIMD8(repeating: UInt32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
         let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
@@ -40,7 +40,7 @@
     /// Writes the 32 weights of the 16 bytes at `qs`, times `scale`, in
     /// kernel order (weights `i` and `i + 16` at `2i` and `2i + 1`).
     @inline(__always)
-    @inlinable static func dequantize32(_ qs: UnsafeRawPointer, scale: Float, _ pairs: UnsafePointer<SIMD2<Float>>, _ out: UnsafeMutablePointer<Float>) {
+    static func dequantize32(_ qs: UnsafeRawPointer, scale: Float, _ pairs: UnsafePointer<SIMD2<Float>>, _ out: UnsafeMutablePointer<Float>) {
         for i in 0..<16 {
             let pair = pairs[Int(qs.load(fromByteOffset: i, as: UInt8.self))] * scale
             UnsafeMutableRawPointer(out + 2 * i).storeBytes(of: pair, as: SIMD2<Float>.self)
@@ -52,7 +52,7 @@
     /// accumulates them, scaled, across blocks, so that no block waits on
     /// the previous one's horizontal sum).
     @inline(__always)
-    @inlinable static func dot32(_ qs: UnsafeRawPointer, _ pairs: UnsafePointer<SIMD2<Float>>, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
+    static func dot32(_ qs: UnsafeRawPointer, _ pairs: UnsafePointer<SIMD2<Float>>, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
         var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
         for i in stride(from: 0, to: 16, by: 4) {
             @inline(__always) func weights(_ byte: Int) -> SIMD4<Float> {
@@ -67,7 +67,7 @@
 }
 
 extension RowDequantizer {
-    @inlinable @inline(__always) static func iq4_nl(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    static func iq4_nl(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         NonLinearBlocks.pairs.withUnsafeBufferPointer { pairs in
             for block in 0..<(columns / 32) {
                 let base = row + block * NonLinearBlocks.iq4_nlBytes
@@ -76,7 +76,7 @@ extension RowDequantizer {
         }
     }
 
-    @inlinable @inline(__always) static func iq4_xs(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    static func iq4_xs(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         NonLinearBlocks.pairs.withUnsafeBufferPointer { pairs in
             for block in 0..<(columns / 256) {
                 let base = row + block * NonLinearBlocks.iq4_xsBytes
@@ -91,7 +91,7 @@ extension RowDequantizer {
 
 extension RowDot {
     /// Per block: `d · Σ table[q]·x`.
-    @inlinable @inline(__always) static func iq4_nl(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func iq4_nl(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         NonLinearBlocks.pairs.withUnsafeBufferPointer { pairs in
             var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
             var block = 0
@@ -111,7 +111,7 @@ extension RowDot {
     }
 
     /// Per sub-block: `d·(ls − 32) · Σ table[q]·x`.
-    @inlinable @inline(__always) static func iq4_xs(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func iq4_xs(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         NonLinearBlocks.pairs.withUnsafeBufferPointer { pairs in
             var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
             for block in 0..<(columns / 256) {

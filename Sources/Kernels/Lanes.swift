@@ -10,32 +10,32 @@
 /// vector for byte `k` holds stored element `4j + k`: the kernels read the
 /// columns in that order, and ``ColumnOrder`` permutes the activations to
 /// match once per call.
-@usableFromInline enum Lanes {
+enum Lanes {
     /// The float with bit pattern `0x4B00_0000`: 2²³, whose last mantissa
     /// bit has the value 1.
-    @inlinable static var magic: Float { 8_388_608 }
+    static let magic: Float = 8_388_608
 
     /// 32 bytes at `byteOffset` as eight 32-bit lanes.
     @inline(__always)
-    @inlinable static func load(_ base: UnsafeRawPointer, _ byteOffset: Int) -> SIMD8<UInt32> {
+    static func load(_ base: UnsafeRawPointer, _ byteOffset: Int) -> SIMD8<UInt32> {
         base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<UInt32>.self)
     }
 
     /// Lanes holding integers in `0 ..< 2²³`, as floats, minus `offset`.
     @inline(__always)
-    @inlinable static func float(unsigned value: SIMD8<UInt32>, minus offset: Float = 0) -> SIMD8<Float> {
+    static func float(unsigned value: SIMD8<UInt32>, minus offset: Float = 0) -> SIMD8<Float> {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD8<Float>.self) - (magic + offset)
     }
 
     /// Four-lane variant, for a lone block of 16 bytes of nibbles (``SmallBlocks``).
     @inline(__always)
-    @inlinable static func float(unsigned value: SIMD4<UInt32>, minus offset: Float = 0) -> SIMD4<Float> {
+    static func float(unsigned value: SIMD4<UInt32>, minus offset: Float = 0) -> SIMD4<Float> {
         unsafeBitCast(value | 0x4B00_0000, to: SIMD4<Float>.self) - (magic + offset)
     }
 
     /// Byte `k` of every lane, as a signed 8-bit value in a float (Q8_0).
     @inline(__always)
-    @inlinable static func signedByte(_ words: SIMD8<UInt32>, _ k: Int) -> SIMD8<Float> {
+    static func signedByte(_ words: SIMD8<UInt32>, _ k: Int) -> SIMD8<Float> {
         // Sign-extend by moving the byte to the top and shifting back
         // arithmetically; then 2²³ + 2²² + q is exact for |q| < 2²².
         let value = unsafeBitCast(words &<< UInt32(24 - 8 * k), to: SIMD8<Int32>.self) &>> 24
@@ -46,7 +46,7 @@
     /// moved right under the exponent of 1.0, one operation fewer than
     /// ``float(unsigned:minus:)`` (`q = 16·v − 16`).
     @inline(__always)
-    @inlinable static func unitNibbles(_ words: SIMD8<UInt32>, _ k: Int) -> (low: SIMD8<Float>, high: SIMD8<Float>) {
+    static func unitNibbles(_ words: SIMD8<UInt32>, _ k: Int) -> (low: SIMD8<Float>, high: SIMD8<Float>) {
         // Low nibble of byte k: bits 8k..8k+3, to bits 19...22; high nibble: 8k+4.
         @inline(__always) func place(_ from: Int) -> SIMD8<Float> {
             let shift = 19 - from
@@ -58,7 +58,7 @@
 
     /// The low and high nibbles of byte `k` of every lane, as 0…15.
     @inline(__always)
-    @inlinable static func nibbles(_ words: SIMD8<UInt32>, _ k: Int) -> (low: SIMD8<UInt32>, high: SIMD8<UInt32>) {
+    static func nibbles(_ words: SIMD8<UInt32>, _ k: Int) -> (low: SIMD8<UInt32>, high: SIMD8<UInt32>) {
         let shifted = words &>> UInt32(8 * k)
         return (shifted & 0x0F, (shifted &>> 4) & 0x0F)
     }
@@ -67,7 +67,7 @@
     /// `ql[l]`, `low32` holds `ql[l + 32]`, `high` holds `qh[l]`; the results
     /// are the stored values of weights `l`, `l + 32`, `l + 64`, `l + 96`.
     @inline(__always)
-    @inlinable static func q6_K(
+    static func q6_K(
         low: SIMD8<UInt32>, low32: SIMD8<UInt32>, high: SIMD8<UInt32>, _ k: Int
     ) -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {
         let shift = UInt32(8 * k)

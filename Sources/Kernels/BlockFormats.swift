@@ -10,10 +10,10 @@
 /// - Q6_K, 256 weights in 210 bytes: `ql: [UInt8; 128]` (low 4 bits),
 ///   `qh: [UInt8; 64]` (high 2 bits), `scales: [Int8; 16]` (one per 16 weights),
 ///   `d: f16`; `w = d·scale·(q − 32)`.
-@usableFromInline enum BlockFormats {
-    @inlinable static var q8_0Bytes: Int { 34 }
-    @inlinable static var q4_KBytes: Int { 144 }
-    @inlinable static var q6_KBytes: Int { 210 }
+enum BlockFormats {
+    static let q8_0Bytes = 34
+    static let q4_KBytes = 144
+    static let q6_KBytes = 210
 
     /// The eight 6-bit scales and eight 6-bit mins of a Q4_K block.
     ///
@@ -23,7 +23,7 @@
     /// bytes 0–3 (scale) and 4–7 (min). Unpacked four bytes at a time in
     /// 32-bit words.
     @inline(__always)
-    @inlinable static func q4_KScalesAndMins(_ packed: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
+    static func q4_KScalesAndMins(_ packed: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
         let word0 = packed.loadUnaligned(as: UInt32.self)
         let word1 = packed.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         let word2 = packed.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
@@ -50,7 +50,7 @@ extension BlockFormats {
     /// quarter, so lanes 0–3 take the quarter's first 16-weight scale and
     /// lanes 4–7 its second.
     @inline(__always)
-    @inlinable static func q6_KLaneScales(
+    static func q6_KLaneScales(
         _ scales: UnsafeRawPointer, d: Float
     ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         let firstWord = SIMD8(repeating: scales.loadUnaligned(as: UInt32.self))

@@ -2,7 +2,7 @@
 extension RowDot {
     /// Per block: `Σ_s d·scale[s]·Σ q·x − Σ_s dmin·min[s]·Σ x`, the second
     /// sum from the 32-column activation sums (as ``q4_K(_:_:_:_:)``).
-    @inlinable @inline(__always) static func q5_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q5_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var minAcc = SIMD8<Float>()
         for block in 0..<(columns / 256) {
@@ -36,7 +36,7 @@ extension RowDot {
     /// products belong to its first 16 weights, lanes 4–7 to the second.
     /// Sub-blocks in pairs, one accumulator each, so that the loop body is
     /// straight-line code.
-    @inlinable @inline(__always) static func q3_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q3_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * SuperBlocks.q3_KBytes
@@ -66,7 +66,7 @@ extension RowDot {
     /// lanes before the product: summing `x` separately for the minimums
     /// led the compiler into cross-lane shuffles (lanes 0–3 and 4–7 share
     /// their scales), which cost more than the extra multiply-add.
-    @inlinable @inline(__always) static func q2_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func q2_K(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         for block in 0..<(columns / 256) {
             let base = row + block * SuperBlocks.q2_KBytes

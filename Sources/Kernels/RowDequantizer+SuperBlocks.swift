@@ -2,7 +2,12 @@
 /// byte-lane order; the products are formed as gguf-py forms them
 /// (`(d·scale)·q − dmin·min`), so the results equal its `dequantize`.
 extension RowDequantizer {
-    @inlinable @inline(__always) static func q5_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    @inline(__always)
+    private static func store(_ value: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(out).storeBytes(of: value, as: SIMD8<Float>.self)
+    }
+
+    static func q5_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let (scales, mins) = BlockFormats.q4_KScalesAndMins(block + 4)
         let factors = scales * HalfPrecision.f16(block)
         let offsets = mins * HalfPrecision.f16(block, 2)
@@ -19,7 +24,7 @@ extension RowDequantizer {
         }
     }
 
-    @inlinable @inline(__always) static func q3_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q3_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block, 108)
         let hmask = Lanes.load(block, 0)
         let packedScales = SuperBlocks.q3_KScales(block)
@@ -35,7 +40,7 @@ extension RowDequantizer {
         }
     }
 
-    @inlinable @inline(__always) static func q2_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q2_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block, 80), dmin = HalfPrecision.f16(block, 82)
         for half in 0..<2 {
             let low = Lanes.load(block, 16 + 32 * half)

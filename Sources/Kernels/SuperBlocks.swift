@@ -17,16 +17,16 @@
 /// - Q2_K, 84 bytes: `scales: [UInt8; 16]` (low nibble scale, high nibble
 ///   min, one per 16 weights), `qs: [UInt8; 64]` (as Q3_K), `d: f16`,
 ///   `dmin: f16`; `w = d·scale·q − dmin·min`.
-@usableFromInline enum SuperBlocks {
-    @inlinable static var q5_KBytes: Int { 176 }
-    @inlinable static var q3_KBytes: Int { 110 }
-    @inlinable static var q2_KBytes: Int { 84 }
+enum SuperBlocks {
+    static let q5_KBytes = 176
+    static let q3_KBytes = 110
+    static let q2_KBytes = 84
 
     /// The two 5-bit values of byte `k` of every lane of a Q5_K group `g`
     /// (sub-blocks `2g`, `2g + 1`): `words` holds the group's 32 bytes of
     /// `qs`, `high` the block's `qh`.
     @inline(__always)
-    @inlinable static func q5_K(_ words: SIMD8<UInt32>, high: SIMD8<UInt32>, group: Int, _ k: Int) -> (low: SIMD8<UInt32>, high: SIMD8<UInt32>) {
+    static func q5_K(_ words: SIMD8<UInt32>, high: SIMD8<UInt32>, group: Int, _ k: Int) -> (low: SIMD8<UInt32>, high: SIMD8<UInt32>) {
         let (lowNibbles, highNibbles) = Lanes.nibbles(words, k)
         let bits = high &>> UInt32(8 * k + 2 * group)
         return (lowNibbles | ((bits & 1) &<< 4), highNibbles | ((bits & 2) &<< 3))
@@ -37,7 +37,7 @@
     /// `i/8` of byte `i mod 8` and its high 2 bits at bit `2·(i/4)` of byte
     /// `8 + i mod 4`; unpacked four at a time in 32-bit words.
     @inline(__always)
-    @inlinable static func q3_KScales(_ block: UnsafeRawPointer) -> SIMD4<UInt32> {
+    static func q3_KScales(_ block: UnsafeRawPointer) -> SIMD4<UInt32> {
         let word0 = block.loadUnaligned(fromByteOffset: 96, as: UInt32.self)
         let word1 = block.loadUnaligned(fromByteOffset: 100, as: UInt32.self)
         let word2 = block.loadUnaligned(fromByteOffset: 104, as: UInt32.self)
@@ -50,7 +50,7 @@
     /// `2s`, `2s + 1`: bytes `2·(s mod 2)` and the next of word `s/2` of
     /// ``q3_KScales(_:)``), in lanes.
     @inline(__always)
-    @inlinable static func q3_KLaneScales(_ scales: SIMD4<UInt32>, d: Float, _ s: Int) -> SIMD8<Float> {
+    static func q3_KLaneScales(_ scales: SIMD4<UInt32>, d: Float, _ s: Int) -> SIMD8<Float> {
         let shift = UInt32(16 * (s % 2))
         let bytes = (SIMD8(repeating: scales[s / 2]) &>> (SIMD8<UInt32>(0, 0, 0, 0, 8, 8, 8, 8) &+ shift)) & 0xFF
         return Lanes.float(unsigned: bytes, minus: 32) * d
@@ -60,12 +60,12 @@
     /// of `qs` (`low`, the 32 bytes for `s/4`) and, for Q3_K, bit `s` of
     /// `hmask` as a third bit; as `q + 4` (Q3_K) or `q` (Q2_K).
     @inline(__always)
-    @inlinable static func twoBits(_ low: SIMD8<UInt32>, _ s: Int, _ k: Int) -> SIMD8<UInt32> {
+    static func twoBits(_ low: SIMD8<UInt32>, _ s: Int, _ k: Int) -> SIMD8<UInt32> {
         (low &>> UInt32(8 * k + 2 * (s % 4))) & 3
     }
 
     @inline(__always)
-    @inlinable static func q3_KValues(_ low: SIMD8<UInt32>, hmask: SIMD8<UInt32>, _ s: Int, _ k: Int) -> SIMD8<Float> {
+    static func q3_KValues(_ low: SIMD8<UInt32>, hmask: SIMD8<UInt32>, _ s: Int, _ k: Int) -> SIMD8<Float> {
         let bit = (hmask &>> UInt32(8 * k + s)) & 1
         return Lanes.float(unsigned: twoBits(low, s, k) | (bit &<< 2), minus: 4)
     }
@@ -73,7 +73,7 @@
     /// `d·scale` and `dmin·min` for the two halves of Q2_K sub-block `s`
     /// (scale bytes `2s`, `2s + 1`), in lanes.
     @inline(__always)
-    @inlinable static func q2_KLaneScales(_ block: UnsafeRawPointer, d: Float, dmin: Float, _ s: Int) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
+    static func q2_KLaneScales(_ block: UnsafeRawPointer, d: Float, dmin: Float, _ s: Int) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
         let pair = SIMD8(repeating: UInt32(block.loadUnaligned(fromByteOffset: 2 * s, as: UInt16.self)))
         let scales = (pair &>> SIMD8<UInt32>(0, 0, 0, 0, 8, 8, 8, 8)) & 0x0F
         let mins = (pair &>> SIMD8<UInt32>(4, 4, 4, 4, 12, 12, 12, 12)) & 0x0F

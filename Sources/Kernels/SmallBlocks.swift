@@ -13,68 +13,57 @@
 /// - Q4_1, 20 bytes: `d: f16`, `m: f16`, `qs: [UInt8; 16]`; `w = d·q + m`.
 /// - Q5_1, 24 bytes: `d: f16`, `m: f16`, `qh: UInt32`, `qs: [UInt8; 16]`;
 ///   `w = d·q + m`.
-@usableFromInline struct SmallBlocks {
+struct SmallBlocks {
     /// Q5_0 or Q5_1 (a fifth bit per weight in `qh`).
-    @usableFromInline let hasHighBits: Bool
+    let hasHighBits: Bool
     /// Q4_1 or Q5_1 (an `m: f16` after `d`, added to every weight).
-    @usableFromInline let hasMin: Bool
-    @usableFromInline let blockBytes: Int
+    let hasMin: Bool
+    let blockBytes: Int
     /// Where the nibbles start in a block.
-    @usableFromInline let nibbleOffset: Int
+    let nibbleOffset: Int
     /// The stored value of weight 0 (8 or 16; 0 for the types with `m`).
-    @usableFromInline let zero: Float
-
-    /// The memberwise initialiser, spelled out: an implicit one is internal
-    /// and cannot be called from `@inlinable` code.
-    @inlinable
-    init(hasHighBits: Bool, hasMin: Bool, blockBytes: Int, nibbleOffset: Int, zero: Float) {
-        self.hasHighBits = hasHighBits
-        self.hasMin = hasMin
-        self.blockBytes = blockBytes
-        self.nibbleOffset = nibbleOffset
-        self.zero = zero
-    }
+    let zero: Float
 
     /// Where `qh` is in a block.
     @inline(__always)
-    @inlinable var highBitsOffset: Int { hasMin ? 4 : 2 }
+    var highBitsOffset: Int { hasMin ? 4 : 2 }
 
     /// `2^bits`, the factor between ``Pair/unitValues(_:laneHighBits:)``'s
     /// `1 + q / 2^bits` and `q`.
     @inline(__always)
-    @inlinable var unitScale: Float { hasHighBits ? 32 : 16 }
+    var unitScale: Float { hasHighBits ? 32 : 16 }
 
     @inline(__always)
-    @inlinable static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
+    static var q4_0: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: false, blockBytes: 18, nibbleOffset: 2, zero: 8) }
     @inline(__always)
-    @inlinable static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: false, blockBytes: 22, nibbleOffset: 6, zero: 16) }
+    static var q5_0: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: false, blockBytes: 22, nibbleOffset: 6, zero: 16) }
     @inline(__always)
-    @inlinable static var q4_1: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: true, blockBytes: 20, nibbleOffset: 4, zero: 0) }
+    static var q4_1: SmallBlocks { SmallBlocks(hasHighBits: false, hasMin: true, blockBytes: 20, nibbleOffset: 4, zero: 0) }
     @inline(__always)
-    @inlinable static var q5_1: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: true, blockBytes: 24, nibbleOffset: 8, zero: 0) }
+    static var q5_1: SmallBlocks { SmallBlocks(hasHighBits: true, hasMin: true, blockBytes: 24, nibbleOffset: 8, zero: 0) }
 
     /// A literal at each use, so that it folds into a blend instead of
     /// being a lazily initialised global.
     @inline(__always)
-    @inlinable static var firstLanes: SIMD8<UInt32> { SIMD8(.max, .max, .max, .max, 0, 0, 0, 0) }
+    private static var firstLanes: SIMD8<UInt32> { SIMD8(.max, .max, .max, .max, 0, 0, 0, 0) }
 
     @inline(__always)
-    @inlinable static func blend(_ first: SIMD8<UInt32>, _ second: SIMD8<UInt32>) -> SIMD8<UInt32> {
+    private static func blend(_ first: SIMD8<UInt32>, _ second: SIMD8<UInt32>) -> SIMD8<UInt32> {
         (first & firstLanes) | (second & ~firstLanes)
     }
 
     /// The two blocks at `pair` (the first block's start), unpacked lazily.
-    @usableFromInline struct Pair {
-        @usableFromInline let words: SIMD8<UInt32>
+    struct Pair {
+        let words: SIMD8<UInt32>
         /// Lane `j`'s block's `qh`.
-        @usableFromInline let highBits: SIMD8<UInt32>
-        @usableFromInline let scales: SIMD8<Float>
+        let highBits: SIMD8<UInt32>
+        let scales: SIMD8<Float>
         /// Lane `j`'s block's `m` (zero for Q4_0 and Q5_0).
-        @usableFromInline let mins: SIMD8<Float>
-        @usableFromInline let format: SmallBlocks
+        let mins: SIMD8<Float>
+        let format: SmallBlocks
 
         @inline(__always)
-        @inlinable init(_ pair: UnsafeRawPointer, _ format: SmallBlocks) {
+        init(_ pair: UnsafeRawPointer, _ format: SmallBlocks) {
             self.format = format
             let second = pair + format.blockBytes
             // Two 32-byte loads that stay inside the pair: the first starts at
@@ -108,7 +97,7 @@
         /// `laneHighBits` is ``highBits`` shifted right by `4·(j mod 4)`
         /// in lane `j` (``laneShiftedHighBits``), computed once per pair.
         @inline(__always)
-        @inlinable func unitValues(_ n: Int, laneHighBits: SIMD8<UInt32>) -> SIMD8<Float> {
+        func unitValues(_ n: Int, laneHighBits: SIMD8<UInt32>) -> SIMD8<Float> {
             // The four nibble bits go to mantissa bits 19...22 (Q4_0) or
             // 18...21 (Q5_0, whose fifth bit goes to bit 22).
             let top = format.hasHighBits ? 18 : 19
@@ -126,14 +115,14 @@
         /// ``highBits`` shifted right by `4·(j mod 4)` in lane `j`, for
         /// ``unitValues(_:laneHighBits:)``.
         @inline(__always)
-        @inlinable var laneShiftedHighBits: SIMD8<UInt32> {
+        var laneShiftedHighBits: SIMD8<UInt32> {
             highBits &>> SIMD8<UInt32>(0, 4, 8, 12, 0, 4, 8, 12)
         }
 
         /// Nibble `n` of every lane, with its fifth bit, as `q − zero`
         /// (not yet times `d`).
         @inline(__always)
-        @inlinable func values(_ n: Int) -> SIMD8<Float> {
+        func values(_ n: Int) -> SIMD8<Float> {
             var q = (words &>> UInt32(4 * n)) & 0x0F
             if format.hasHighBits {
                 // Lane j needs bit 16·(n mod 2) + 4·(j mod 4) + n/2 of its qh.
@@ -146,16 +135,16 @@
     }
 
     /// A lone block at `block`, in four lanes.
-    @usableFromInline struct Single {
-        @usableFromInline let words: SIMD4<UInt32>
-        @usableFromInline let highBits: SIMD4<UInt32>
-        @usableFromInline let scale: Float
+    struct Single {
+        let words: SIMD4<UInt32>
+        let highBits: SIMD4<UInt32>
+        let scale: Float
         /// The block's `m` (zero for Q4_0 and Q5_0).
-        @usableFromInline let min: Float
-        @usableFromInline let format: SmallBlocks
+        let min: Float
+        let format: SmallBlocks
 
         @inline(__always)
-        @inlinable init(_ block: UnsafeRawPointer, _ format: SmallBlocks) {
+        init(_ block: UnsafeRawPointer, _ format: SmallBlocks) {
             self.format = format
             words = block.loadUnaligned(fromByteOffset: format.nibbleOffset, as: SIMD4<UInt32>.self)
             scale = HalfPrecision.f16(block)
@@ -169,7 +158,7 @@
         }
 
         @inline(__always)
-        @inlinable func values(_ n: Int) -> SIMD4<Float> {
+        func values(_ n: Int) -> SIMD4<Float> {
             var q = (words &>> UInt32(4 * n)) & 0x0F
             if format.hasHighBits {
                 let bit = 16 * (n & 1) + n / 2

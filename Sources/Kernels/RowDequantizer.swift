@@ -5,13 +5,11 @@
 /// hands to BLAS (whose activations are permuted the same way) and, put back
 /// in column order, by ``WeightMatrix/dequantizeRow(_:into:)``. The
 /// bandwidth-bound decode path reads the stored bytes directly instead.
-@usableFromInline enum RowDequantizer {
-    @inlinable @inline(__always) static func dequantizeInKernelOrder(
+enum RowDequantizer {
+    static func dequantizeInKernelOrder(
         type: GGMLType, row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        /// Expands the row's 256-weight super-blocks one by one (given
-        /// closures that call the expanders, so that they are inlined into
-        /// the instantiating module; see ``RowDot/kernel(for:)``).
+        /// Expands the row's 256-weight super-blocks one by one.
         func superBlocks(_ bytes: Int, _ dequantize: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
             for block in 0..<(columns / 256) {
                 dequantize(row + block * bytes, out + block * 256)
@@ -37,15 +35,15 @@
         case .q5_1:
             smallBlocks(.q5_1, row, columns, out)
         case .q4_K:
-            superBlocks(BlockFormats.q4_KBytes, { q4_K($0, $1) })
+            superBlocks(BlockFormats.q4_KBytes, q4_K)
         case .q6_K:
-            superBlocks(BlockFormats.q6_KBytes, { q6_K($0, $1) })
+            superBlocks(BlockFormats.q6_KBytes, q6_K)
         case .q5_K:
-            superBlocks(SuperBlocks.q5_KBytes, { q5_K($0, $1) })
+            superBlocks(SuperBlocks.q5_KBytes, q5_K)
         case .q3_K:
-            superBlocks(SuperBlocks.q3_KBytes, { q3_K($0, $1) })
+            superBlocks(SuperBlocks.q3_KBytes, q3_K)
         case .q2_K:
-            superBlocks(SuperBlocks.q2_KBytes, { q2_K($0, $1) })
+            superBlocks(SuperBlocks.q2_KBytes, q2_K)
         case .iq4_nl:
             iq4_nl(row, columns, out)
         case .iq4_xs:
@@ -56,11 +54,12 @@
         }
     }
 
-    @inlinable @inline(__always) static func store(_ value: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>) {
+    @inline(__always)
+    private static func store(_ value: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(out).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 
-    @inlinable @inline(__always) static func f16(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    private static func f16(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         var column = 0
         while column + 8 <= columns {
             store(HalfPrecision.f16x8(row, column * 2), out + column)
@@ -72,7 +71,7 @@
         }
     }
 
-    @inlinable @inline(__always) static func bf16(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    private static func bf16(_ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         var column = 0
         // Whole groups of 32 only: ColumnOrder leaves the tail in column order.
         while column + 32 <= columns {
@@ -90,7 +89,7 @@
     }
 
     @inline(__always)
-    @inlinable static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block)
         let words = Lanes.load(block, 2)
         for k in 0..<4 {
@@ -98,7 +97,7 @@
         }
     }
 
-    @inlinable @inline(__always) static func smallBlocks(_ format: SmallBlocks, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    private static func smallBlocks(_ format: SmallBlocks, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         let blocks = columns / 32
         var block = 0
         while block + 2 <= blocks {
@@ -120,7 +119,7 @@
     }
 
     @inline(__always)
-    @inlinable static func q4_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q4_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let (scales, mins) = BlockFormats.q4_KScalesAndMins(block + 4)
         let factors = scales * HalfPrecision.f16(block)
         let offsets = mins * HalfPrecision.f16(block, 2)
@@ -137,7 +136,7 @@
     }
 
     @inline(__always)
-    @inlinable static func q6_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q6_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = HalfPrecision.f16(block, 208)
         for half in 0..<2 {
             let low = Lanes.load(block, 64 * half)
