@@ -207,6 +207,7 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Loopback",
+                "PrometheusText",
                 "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import PrometheusText
 import Testing
 @testable import Proxy
 
@@ -47,7 +48,9 @@ import Testing
         metrics.answered("we\"ird\\user\n", tokens: 3)
         metrics.denied("we\"ird\\user\n", code: "model_not_allowed")
         metrics.denied("we\"ird\\user\n", code: "bad_request")
-        let text = metrics.render()
+        var exposition = PrometheusExposition()
+        metrics.render(into: &exposition)
+        let text = exposition.text
         #expect(text.contains(#"lmgate_proxy_identity_requests_total{identity="we\"ird\\user\n"} 1"#))
         #expect(text.contains(#"lmgate_proxy_identity_denied_total{identity="we\"ird\\user\n",limit="models"} 1"#))
         #expect(!text.contains("bad_request"), "only limits are counted as denials")
