@@ -126,7 +126,7 @@ extension LanguageModel {
                 // France?" from "The capital of France is Paris." into llama.cpp's
                 // "L'Étoile, la Marseillaise, …" (a 0.08-nat margin, flipped).
                 MatrixMultiply.matMul(output, x: normed.pointer, tokens: rows.count, y: base, pool: pool, activations: .exact)
-                if let cap = c.finalLogitSoftcap {
+                if let cap = configuration.finalLogitSoftcap {
                     VectorOperations.softcap(base, count: rows.count * vocabularySize, cap: cap)
                 }
             }
