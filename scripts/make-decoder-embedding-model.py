@@ -128,6 +128,25 @@ def write_model(out, pooling):
     os.replace(temporary, out)
 
 
+def numpy_vectors(tokens):
+    """Last-token and mean pooled, L2-normalized vectors of each token list from the numpy
+    forward pass of scripts/exact_reference.py (F32): a cross-check of llama.cpp's."""
+    import numpy as np
+    import exact_reference
+    config, tensors = exact_reference.load(SOURCE)
+    last, mean = [], []
+    for ids in tokens:
+        states = exact_reference.hidden_states(config, tensors, np.array(ids))
+        for vectors, vector in ((last, states[-1]), (mean, states.mean(0))):
+            vectors.append((vector / np.linalg.norm(vector)).tolist())
+    return last, mean
+
+
+def min_cosine(a, b):
+    import numpy as np
+    return min(float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y))) for x, y in zip(a, b))
+
+
 LIBRARY_RUNNER = r"""
 import json, sys, types
 sys.path.insert(0, sys.argv[1])

@@ -177,7 +177,8 @@ struct ModelArchitectureDecodeTests {
 @Suite("Model architectures' end-of-generation tokens")
 struct ModelArchitectureEndOfGenerationTests {
     /// The tokens each family's chat models end a turn with; `<think>`
-    /// (Qwen3's reasoning marker, user-defined) must not end one.
+    /// (Qwen3's reasoning marker, user-defined) and Gemma's
+    /// `<start_of_turn>` must not end one.
     @Test("each fixture ends a generation at its family's end-of-turn tokens", arguments: [
         ("tiny-qwen3-f16", [151645, 151643], [151667]),
         ("tiny-qwen3moe-f16", [151645, 151643], [151667, 151668]),
@@ -185,6 +186,7 @@ struct ModelArchitectureEndOfGenerationTests {
         ("tiny-phi3-f16", [32007, 32000], [1]),
         ("tiny-llama31-f16", [128009, 128001], [128000]),
         ("tiny-mistral3-f16", [2], [1]),
+        ("tiny-gemma3-f16", [106, 1], [105]),
     ])
     func endOfGeneration(name: String, ending: [Int], notEnding: [Int]) throws {
         let vocabulary = try TokenizerVocabulary(gguf: GGUFFile(path: FixtureModels.path(name)))
