@@ -101,7 +101,7 @@ def test_local_model_through_lmgate_serve_and_models_list_with_the_backend_key(b
         assert result.returncode == 0, result.stderr
         assert "loaded" in result.stdout and "tiny-qwen2-f16" in result.stdout
         status = subprocess.run([str(bin_dir / "lmgate"), "status"], capture_output=True, text=True, timeout=30, env=env)
-        assert "serving tiny-qwen2-f16 (qwen2, F16, 512)" in status.stdout, status.stdout
+        assert "serving tiny-qwen2-f16 (qwen2, F16, 512, pinned)" in status.stdout, status.stdout
         # The admin endpoints want serve's per-start backend key, which `lmgate models` reads from LMGATE_HOME.
         backend = f"http://127.0.0.1:{server.backend_port}"
         refused = httpx.post(backend + "/api/v1/models/unload", json={"model": "tiny-qwen2-f16"}, timeout=10)

@@ -202,7 +202,7 @@ def test_status_shows_the_model_request_counts_keys_and_users(serve, bin_dir):
                             env={**os.environ, "LMGATE_HOME": str(serve.home)})
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert f"serving {model_id(serve)} (qwen2, F16, 512)" in out
+    assert f"serving {model_id(serve)} (qwen2, F16, 512, pinned)" in out
     requests = int(out.split("  requests ")[1].split(" ")[0])
     assert requests >= 5
     assert "main" in out and "admin" in out and serve.key not in out  # names and prefixes, never the key
