@@ -152,12 +152,15 @@ def test_aliases_and_the_404_listing_with_several_models(bin_dir, folder):
 
 
 def test_requests_load_each_model_in_turn_and_the_idle_ttl_unloads_them(bin_dir, folder):
-    with folder_backend(bin_dir, folder, "--idle-ttl", "3s") as backend:
+    # 10 s: long enough that the first model is still loaded when the third
+    # has answered on a loaded machine (a debug backend's chats take seconds).
+    with folder_backend(bin_dir, folder, "--idle-ttl", "10s") as backend:
         assert loaded(backend) == []
         idle = rss_bytes(backend)
         for model in (DEMO, SMOL, TINY):
             assert chat(backend, model).model == model
             assert model in loaded(backend)
+        assert loaded(backend) == sorted([DEMO, SMOL, TINY])
         busy = rss_bytes(backend)
         # The weights are paged in at load: the demo and SmolLM2 files alone are ~140 MB.
         assert busy - idle > 100_000_000, (idle, busy)

@@ -146,14 +146,20 @@ def test_token_quota_counts_streams_exactly_and_frees_up_after_the_minute(bin_di
     proxy = proxies(backend.base_url, "--keys", str(keys))
 
     # The backend's own usage of this (greedy, so repeatable) request.
+    started = time.monotonic()
     with client(proxy, unlimited).chat.completions.create(
             model=model_id, messages=PROMPT, stream=True, temperature=0, max_tokens=24,
             stream_options={"include_usage": True}) as stream:
         usage = [chunk.usage for chunk in stream if chunk.usage][-1]
+    one_request = time.monotonic() - started
     per_request = usage.prompt_tokens + usage.completion_tokens
 
-    # Wait for a fresh minute if the requests could straddle one.
-    if time.time() % 60 > 30:
+    # The quota's requests must fall in one minute (windows are aligned to
+    # UTC minutes). Start at once when they fit, with a generous margin, in
+    # what is left of this minute: then the wait for the next one, which the
+    # test must take anyway, is short. Otherwise start with the next minute.
+    needed = (-(-200 // per_request) + 1) * one_request * 3 + 5
+    if time.time() % 60 + needed > 59:
         time.sleep(60 - time.time() % 60 + 0.5)
     served = 0
     while True:
