@@ -101,18 +101,23 @@ import Testing
         let store = try await SQLiteUsageStore.open(path: path, logger: quietLogger)
         let accounting = try await UsageAccounting.open(store: store, logger: log.logger())
         let usage = RequestUsage(identity: "alice", model: "m", status: 200, promptTokens: 3, completionTokens: 4, finished: Date())
-        accounting.record(usage, quotas: [:])
 
-        // Another process takes the write lock and holds it for 3 s, longer than the store waits.
+        // Another process takes the write lock and holds it for 3 s, longer
+        // than the store waits; the row is recorded once the lock is held
+        // (it says so), so no write can slip in before it, however loaded
+        // the machine.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = ["sqlite3", path]
         let input = Pipe()
+        let output = Pipe()
         holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
+        holder.standardOutput = output
         try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nINSERT INTO usage_hourly VALUES (0,'x','x',0,0,0,0,0);\n.shell sleep 3\nROLLBACK;\n".utf8))
-        try await Task.sleep(for: .milliseconds(500))
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nINSERT INTO usage_hourly VALUES (0,'x','x',0,0,0,0,0);\n.print locked\n.shell sleep 3\nROLLBACK;\n".utf8))
+        let said = output.fileHandleForReading.availableData
+        #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
+        accounting.record(usage, quotas: [:])
 
         let failure = await accounting.flush()
         #expect(failure?.description.contains("locked") == true, "\(String(describing: failure))")
