@@ -136,6 +136,8 @@ final class AdminConsoleHandler: ChannelDuplexHandler {
             // Replayed as if just read: a console request among them is collected again.
             self.channelRead(context: context, data: self.wrapInboundOut(part))
         }
+        // The forwarding handler flushes what it sends upstream at the end of a read.
+        if !held.isEmpty { context.fireChannelReadComplete() }
         if self.readPending, case .passing = self.state {
             self.readPending = false
             context.read()
