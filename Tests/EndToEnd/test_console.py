@@ -46,7 +46,27 @@ def browser():
 
 
 def test_console_in_a_browser(bin_dir, tmp_path, browser):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def text_of(by, value):
+        """The text of an element of the page that a click just asked for (a click does not wait for
+        the next page: until it has loaded, the element may be the old page's, or none)."""
+        found = {}
+
+        def loaded(driver):
+            found["text"] = driver.find_element(by, value).text
+            return True
+        WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(loaded)
+        return found["text"]
+
+    def after_click(button, by, value, expected):
+        """Clicks and waits until the element `value` holds `expected`; returns its text."""
+        button.click()
+        WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+            lambda driver: expected in driver.find_element(by, value).text)
+        return text_of(by, value)
 
     shots = os.environ.get("LMGATE_CONSOLE_SCREENSHOTS")
 
@@ -70,9 +90,8 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
         screenshot("login")
         browser.find_element(By.ID, "user").send_keys("root")
         browser.find_element(By.ID, "password").send_keys(password)
-        browser.find_element(By.ID, "login").click()
+        after_click(browser.find_element(By.ID, "login"), By.TAG_NAME, "h1", "Dashboard")
         assert browser.current_url == f"{proxy.url}/admin"
-        assert "Dashboard" in browser.find_element(By.TAG_NAME, "h1").text
         session = next(cookie for cookie in browser.get_cookies() if cookie["name"] == "lmgate_session")
         assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Strict" and session["path"] == "/admin"
 
@@ -80,8 +99,7 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
         browser.get(f"{proxy.url}/admin/keys")
         browser.find_element(By.ID, "key-name").send_keys("sdk-key")
         browser.find_element(By.ID, "key-models").send_keys("test")
-        browser.find_element(By.ID, "create").click()
-        secret = browser.find_element(By.ID, "new-key").text
+        secret = after_click(browser.find_element(By.ID, "create"), By.ID, "new-key", "lmg_")
         assert secret.startswith("lmg_") and secret not in keys.read_text()
         client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=secret, max_retries=0)
         reply = client.chat.completions.create(model="test", messages=[{"role": "user", "content": "hi"}])
@@ -111,14 +129,12 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
         screenshot("keys")
         browser.execute_script("document.querySelector('#create-key input[name=csrf]').remove()")
         browser.find_element(By.ID, "key-name").send_keys("forged")
-        browser.find_element(By.ID, "create").click()
-        assert "CSRF token is missing or wrong" in browser.find_element(By.TAG_NAME, "h1").text
+        after_click(browser.find_element(By.ID, "create"), By.TAG_NAME, "h1", "CSRF token is missing or wrong")
         assert "forged" not in keys.read_text()
 
         # Revoked in the console: the next request is refused.
         browser.get(f"{proxy.url}/admin/keys")
-        browser.find_element(By.CSS_SELECTOR, "button.revoke[data-key='sdk-key']").click()
-        assert "revoked" in browser.find_element(By.ID, "notice").text
+        after_click(browser.find_element(By.CSS_SELECTOR, "button.revoke[data-key='sdk-key']"), By.ID, "notice", "revoked")
         with pytest.raises(openai.AuthenticationError) as refused:
             client.chat.completions.create(model="test", messages=[{"role": "user", "content": "hi"}])
         assert refused.value.status_code == 401

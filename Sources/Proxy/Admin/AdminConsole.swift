@@ -147,15 +147,7 @@ final class AdminConsole: Sendable {
             return self.loginPage(methods: methods, error: "Too many failed logins: try again in \(seconds) s.", status: .tooManyRequests)
         }
         if let key = form["key"], !key.isEmpty, methods.acceptsKey {
-            guard let stored = state.policy.keys[SecretDigest.sha256(key.utf8)] else {
-                audit.failed(method: "key", reason: "unknown_key")
-                state.failures.recordFailure(failureKey)
-                return self.loginPage(methods: methods, error: wrong, status: .unauthorized)
-            }
-            audit.keyName = stored.name
-            if stored.isExpired(at: Date()) {
-                audit.failed(method: "key", reason: "expired_key")
-                state.failures.recordFailure(failureKey)
+            guard case .valid(let stored) = state.verifyKey(key, failureKey: failureKey, audit: &audit) else {
                 return self.loginPage(methods: methods, error: wrong, status: .unauthorized)
             }
             guard stored.scope == .admin else {
@@ -171,32 +163,30 @@ final class AdminConsole: Sendable {
             return self.loginPage(methods: methods, error: "Give an API key, or a user and a password.", status: .unauthorized)
         }
         audit.user = user
-        // As in AccessAdmission: a hash is only queued if this address has attempts to spare.
-        var reserved = false
-        let check = basic.check(user: user, password: Array(password.utf8), client: failureKey, on: request.eventLoop) {
-            reserved = state.failures.beginVerification(failureKey)
-            return reserved
+        let userAudit = audit
+        let verification = state.verifyPassword(
+            user: user, password: Array(password.utf8), with: basic, failureKey: failureKey, on: request.eventLoop,
+            audit: userAudit
+        ) { verified in
+            if !verified {
+                // Same reason and answer for an unknown user and a wrong password, as for the API.
+                userAudit.failed(method: "basic", reason: "invalid_credentials")
+                state.failures.recordFailure(failureKey)
+            }
+            return verified
         }
         let verified: Bool
-        switch check {
-        case .decided(let outcome):
+        switch verification {
+        case .done(let outcome):
             verified = outcome
         case .pending(let future):
             verified = (try? await future.get()) ?? false
-            state.failures.endVerification(failureKey)
-        case .notPermitted:
-            audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
+        case .tooManyInFlight:
             return self.loginPage(methods: methods, error: "Too many logins at once: try again.", status: .tooManyRequests)
-        case .busy:
-            if reserved { state.failures.endVerification(failureKey) }
-            audit.failed(method: "basic", reason: "verification_queue_full")
+        case .queueFull:
             return self.loginPage(methods: methods, error: "Too many logins at once: try again.", status: .serviceUnavailable)
         }
-        guard verified else {
-            audit.failed(method: "basic", reason: "invalid_credentials")
-            state.failures.recordFailure(failureKey)
-            return self.loginPage(methods: methods, error: wrong, status: .unauthorized)
-        }
+        guard verified else { return self.loginPage(methods: methods, error: wrong, status: .unauthorized) }
         guard state.policy.consoleAdmins.contains(user) else {
             audit.failed(method: "basic", reason: "insufficient_scope")
             return self.loginPage(methods: methods, error: wrong, status: .forbidden)
