@@ -53,6 +53,9 @@ let package = Package(
         // Usage accounting and token-quota state in an SQLite file (Proxy/Usage). Chosen over GRDB
         // for its build time (docs/BENCHMARKS.md, "Usage store: build time"): its SQLite is one C file.
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        // The admin console's server-rendered pages (Proxy/Admin): logic-less templates, no
+        // dependencies of its own.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // System libraries, found through pkg-config; see each module.modulemap.
@@ -97,6 +100,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: strictSettings
         ),

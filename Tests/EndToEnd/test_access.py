@@ -111,7 +111,8 @@ def test_single_key_from_the_environment_and_scopes(bin_dir, tmp_path, upstream,
     keys = tmp_path / "keys"
     inference = create_key(bin_dir, keys, "inference-only", "--scope", "inference")
     admin = create_key(bin_dir, keys, "ops", "--scope", "admin", "--expires", "30d")
-    proxy = proxies(upstream.url, "--keys", str(keys), env={"LMGATE_API_KEY": main_key})
+    # /admin is the admin console's unless it is turned off; then it is an admin path forwarded upstream.
+    proxy = proxies(upstream.url, "--keys", str(keys), "--set", "console.enabled=false", env={"LMGATE_API_KEY": main_key})
     assert request(proxy.port, headers={"Authorization": f"Bearer {main_key}"})[0] == 200
     status, _, body = request(proxy.port, "/admin/models/load", headers={"x-api-key": inference})
     assert status == 403 and body["error"]["type"] == "permission_error"
@@ -122,7 +123,7 @@ def test_single_key_from_the_environment_and_scopes(bin_dir, tmp_path, upstream,
 def test_no_spelling_of_an_admin_path_passes_with_an_inference_key(bin_dir, tmp_path, upstream, proxies):
     keys = tmp_path / "keys"
     inference = create_key(bin_dir, keys, "laptop", "--scope", "inference")
-    proxy = proxies(upstream.url, "--keys", str(keys))
+    proxy = proxies(upstream.url, "--keys", str(keys), "--set", "console.enabled=false")
     forwarded = len(upstream.seen)
     for target in ["http://gw/admin/x", "/%61dmin/x", "/admin%2fx", "/admin/../admin/x", "//admin/x", "/admin%5cx"]:
         # Refused by access control (403), or as an ambiguous target (400) before it: never forwarded.

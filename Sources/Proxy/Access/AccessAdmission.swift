@@ -79,17 +79,11 @@ struct AccessAdmission: RequestAdmission {
             state.failures.recordFailure(failureKey)
             return .decided(responses.invalid)
         case .key(let text):
-            let digest = SecretDigest.sha256(text.utf8)
-            guard let key = state.policy.keys[digest] else {
-                audit.failed(method: "key", reason: "unknown_key")
-                state.failures.recordFailure(failureKey)
-                return .decided(responses.invalid)
-            }
-            audit.keyName = key.name
-            if key.isExpired(at: Date()) {
-                audit.failed(method: "key", reason: "expired_key")
-                state.failures.recordFailure(failureKey)
-                return .decided(responses.expired)
+            let key: APIKey
+            switch state.verifyKey(text, failureKey: failureKey, audit: &audit) {
+            case .valid(let valid): key = valid
+            case .unknown: return .decided(responses.invalid)
+            case .expired: return .decided(responses.expired)
             }
             if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name) }
             if key.scope < .admin && path.isUnder(anyOf: configuration.adminPaths) {
@@ -114,29 +108,19 @@ struct AccessAdmission: RequestAdmission {
                 }
                 return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)
             }
-            // A hash is only queued if this address has attempts to spare
-            // counting those under way, so a burst of parallel guesses is cut off too.
-            var reserved = false
-            let check = basic.check(
-                user: credentials.user, password: credentials.password, client: failureKey, on: request.eventLoop
-            ) {
-                reserved = state.failures.beginVerification(failureKey)
-                return reserved
-            }
-            switch check {
-            case .decided(let verified):
-                return .decided(finish(verified))
+            var userAudit = audit
+            userAudit.user = credentials.user
+            switch state.verifyPassword(
+                user: credentials.user, password: credentials.password, with: basic, failureKey: failureKey,
+                on: request.eventLoop, audit: userAudit, then: finish)
+            {
+            case .done(let decision):
+                return .decided(decision)
             case .pending(let future):
-                // The outcome is recorded before the reservation goes (also when the pool has shut down).
-                return .pending(future.map(finish).always { _ in state.failures.endVerification(failureKey) })
-            case .notPermitted:
-                audit.user = credentials.user
-                audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
+                return .pending(future)
+            case .tooManyInFlight:
                 return .decided(AccessResponses.lockedOut(retryAfter: .seconds(1)))
-            case .busy:
-                if reserved { state.failures.endVerification(failureKey) }
-                audit.user = credentials.user
-                audit.failed(method: "basic", reason: "verification_queue_full")
+            case .queueFull:
                 return .decided(AccessResponses.busy)
             }
         }

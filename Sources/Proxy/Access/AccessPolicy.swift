@@ -14,6 +14,8 @@ final class AccessPolicy: Sendable {
     let keys: [SecretDigest: APIKey]
     /// Limits by identity (`key:NAME` or the Basic user), for those that have any.
     let limits: [String: IdentityLimits]
+    /// Basic users with the admin console (``UserLimitsFile/admins``).
+    let consoleAdmins: Set<String>
     /// Warnings from loading (e.g. htpasswd lines that were skipped), for the log.
     let warnings: [String]
 
@@ -71,15 +73,19 @@ final class AccessPolicy: Sendable {
         }
         self.keys = keys
         var limits: [String: IdentityLimits] = [:]
+        var consoleAdmins = Set<String>()
         if let path = configuration.userLimitsPath {
             do {
-                limits = try UserLimitsFile(contentsOfFile: path).limits.filter { !$0.value.isEmpty }
+                let file = try UserLimitsFile(contentsOfFile: path)
+                limits = file.limits.filter { !$0.value.isEmpty }
+                consoleAdmins = file.admins
             } catch {
                 throw LoadError(description: "users' limits file: \(error.description)")
             }
         }
         for key in keys.values where !key.limits.isEmpty { limits["key:\(key.name)"] = key.limits }
         self.limits = limits
+        self.consoleAdmins = consoleAdmins
         self.warnings = warnings
     }
 }

@@ -1,4 +1,3 @@
-import COpenSSL
 import Foundation
 
 /// What a key (or a user) may do.
@@ -38,10 +37,7 @@ public struct APIKey: Sendable, Equatable {
 
     /// Makes a new key: returns the key's text, to show once, and what to store.
     public static func generate(name: String, scope: AccessScope, expires: Date?, now: Date = Date()) -> (key: String, stored: APIKey) {
-        var random = [UInt8](repeating: 0, count: 32)
-        let ok = random.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        precondition(ok == 1, "OpenSSL RAND_bytes failed")
-        let key = keyPrefix + Self.base64URL(random)
+        let key = keyPrefix + SecureRandom.token(bytes: 32)
         let stored = APIKey(
             name: name, scope: scope, created: now, expires: expires,
             prefix: String(key.prefix(keyPrefix.count + 6)), digest: .sha256(Array(key.utf8)))
@@ -54,7 +50,8 @@ public struct APIKey: Sendable, Equatable {
             && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
     }
 
-    private static func base64URL(_ bytes: [UInt8]) -> String {
+    /// Unpadded base64url (RFC 4648 §5) of `bytes`.
+    static func base64URL(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var output: [UInt8] = []
         var accumulator: UInt32 = 0

@@ -146,11 +146,7 @@ struct ProcessKeyedHMAC: Sendable {
 
     /// A fresh random key (from OpenSSL's CSPRNG).
     init() {
-        var key = [UInt8](repeating: 0, count: 32)
-        let ok = key.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        // Without randomness there is no safe key; OpenSSL only fails here if the OS has no entropy source.
-        precondition(ok == 1, "OpenSSL RAND_bytes failed")
-        self.init(key: key)
+        self.init(key: SecureRandom.bytes(32))
     }
 
     /// The HMAC under `key` (tests compare it with ``SHA256Digester/hmac(key:message:)``).

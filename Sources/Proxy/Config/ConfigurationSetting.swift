@@ -153,7 +153,7 @@ struct ConfigurationSetting: Sendable {
             draft.configuration.webSocket.origins = value.items
             return true
         },
-    ] + accessSettings + upstreamQueueSettings + stateSettings
+    ] + accessSettings + upstreamQueueSettings + stateSettings + consoleSettings
 
     static func named(_ key: String) -> ConfigurationSetting? {
         all.first { $0.key == key }

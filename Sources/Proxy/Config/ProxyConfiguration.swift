@@ -29,6 +29,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var queue = UpstreamQueueConfiguration()
     /// Where usage and token-quota state are kept.
     public var state = StateConfiguration()
+    /// The admin console at `/admin` (on unless turned off).
+    public var console = ConsoleConfiguration()
 
     public init() {}
 

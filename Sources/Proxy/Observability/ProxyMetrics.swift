@@ -89,6 +89,9 @@ public final class ProxyMetrics: Sendable {
     /// Client connections open now.
     public var openConnections: Int { self.state.withLockedValue { $0.openConnections } }
 
+    /// Requests answered since start, by status (0 for a status outside 100–599).
+    public var requestsByStatus: [Int: Int] { self.state.withLockedValue { $0.requestsByStatus } }
+
     /// The metrics in Prometheus text format (``PrometheusExposition``).
     public func render() -> String {
         let state = self.state.withLockedValue { $0 }

@@ -8,16 +8,29 @@ import Foundation
 /// alice models=qwen3-*,local-model max_concurrent=2
 /// ```
 ///
+/// The word `admin` among a user's fields gives the user the admin console
+/// (`/admin`; keys get it with the `admin` scope instead):
+///
+/// ```
+/// root admin
+/// ```
+///
 /// Users not listed have no limits. Like the keys file, a line that does
 /// not parse (an unknown limit, a user given twice) makes the whole file
 /// invalid, so a reload keeps the limits in force rather than dropping one.
 public struct UserLimitsFile: Sendable, Equatable {
     /// Limits by user name.
     public var limits: [String: IdentityLimits]
+    /// The users given the admin console (the word `admin` on their line).
+    public var admins: Set<String> = []
+
+    /// The word that gives a user the admin console.
+    static let adminRight = "admin"
 
     /// Parses the text of a users' limits file.
     public init(text: String) throws(IdentityLimits.Problem) {
         var limits: [String: IdentityLimits] = [:]
+        var admins = Set<String>()
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
             if line.isEmpty || line.hasPrefix("#") { continue }
@@ -29,13 +42,17 @@ public struct UserLimitsFile: Sendable, Equatable {
             // htpasswd user names end at `:`, so a name holding one is a typo.
             guard !user.contains(":") else { throw problem("'\(LogField.escaped(user, limit: 64))' is not a user name") }
             guard limits[user] == nil else { throw problem("the user '\(LogField.escaped(user, limit: 64))' is listed twice") }
+            let rights = fields.dropFirst().filter { $0 == Self.adminRight }
+            guard rights.count <= 1 else { throw problem("the right '\(Self.adminRight)' is given twice") }
+            if !rights.isEmpty { admins.insert(user) }
             do {
-                limits[user] = try IdentityLimits(fields: fields.dropFirst())
+                limits[user] = try IdentityLimits(fields: fields.dropFirst().filter { $0 != Self.adminRight })
             } catch {
                 throw problem(error.description)
             }
         }
         self.limits = limits
+        self.admins = admins
     }
 
     /// Reads and parses the file at `path`.

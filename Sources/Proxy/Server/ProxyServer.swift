@@ -29,6 +29,8 @@ public final class ProxyServer: Sendable {
     /// listener's admission and CORS.
     private let access: AccessControl?
     private let registry: ConnectionRegistry
+    /// The admin console at `/admin`: with access control that authenticates, unless turned off.
+    private let console: AdminConsole?
     private let running = NIOLockedValueBox(Running())
 
     private struct Running {
@@ -110,6 +112,14 @@ public final class ProxyServer: Sendable {
         self.registry = ConnectionRegistry(
             maxConnections: configuration.limits.maxConnections,
             maxConnectionsPerAddress: configuration.limits.maxConnectionsPerAddress)
+        self.console =
+            if let access, configuration.console.enabled, access.configuration.requiresAuthentication {
+                AdminConsole(
+                    configuration: configuration.console, store: access.store, metrics: self.metrics, balancer: self.balancer,
+                    logger: logger)
+            } else {
+                nil
+            }
     }
 
     /// The addresses the proxy listeners are bound to (useful with port 0).
@@ -236,7 +246,7 @@ public final class ProxyServer: Sendable {
         // Access control screens peers at accept (before any TLS work) and may differ per listener.
         let screening = self.access?.screening
         let admission: any RequestAdmission = self.access?.admission(for: listener) ?? self.admission
-        let access = self.access
+        let (access, console) = (self.access, self.console)
         let (balancer, metrics, registry, logger) = (self.balancer, self.metrics, self.registry, self.logger)
 
         return try await ServerBootstrap(group: self.group)
@@ -277,6 +287,9 @@ public final class ProxyServer: Sendable {
                     if let access, !access.corsOrigins.isEmpty {
                         try channel.pipeline.syncOperations.addHandler(
                             CORSHandler(allowedOrigins: { access.corsOrigins }))
+                    }
+                    if let console {
+                        try channel.pipeline.syncOperations.addHandler(AdminConsoleHandler(console: console, listener: listener.address))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(

@@ -28,9 +28,8 @@ struct KeysCommand: ParsableCommand {
         /// The file's keys; a file that does not exist yet has none.
         func load() throws -> (path: String, file: APIKeyFile) {
             let path = try self.path()
-            guard FileManager.default.fileExists(atPath: path) else { return (path, APIKeyFile()) }
             do {
-                return (path, try APIKeyFile(contentsOfFile: path))
+                return (path, try APIKeyFile.loadOrEmpty(path: path))
             } catch {
                 throw ValidationError("\(path): \(error.description)")
             }
@@ -98,24 +97,11 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var file: FileOption
 
         func run() throws {
-            guard APIKey.isValidName(self.name) else {
-                throw ValidationError("'\(self.name)' is not a valid key name: use letters, digits, '-', '_' and '.'")
-            }
-            var expiry: Date?
-            if let expires {
-                guard let date = APIKey.expiry(from: expires), date > Date() else {
-                    throw ValidationError("--expires expects a duration such as 30d or a future date such as 2027-01-31")
-                }
-                expiry = date
-            }
             var (path, keys) = try self.file.load()
-            guard !keys.keys.contains(where: { $0.name == self.name }) else {
-                throw ValidationError("a key named '\(self.name)' exists already: revoke it first or pick another name")
-            }
-            var (key, stored) = APIKey.generate(name: self.name, scope: self.scope, expires: expiry)
-            stored.limits = try self.limits.applied(to: IdentityLimits())
-            keys.keys.append(stored)
+            let limits = try self.limits.applied(to: IdentityLimits())
+            let key: String
             do {
+                key = try keys.addKey(named: self.name, scope: self.scope, expires: self.expires, limits: limits)
                 try keys.write(to: path)
             } catch {
                 throw ValidationError(error.description)
@@ -175,11 +161,8 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             var (path, keys) = try self.file.load()
-            guard keys.keys.contains(where: { $0.name == self.name }) else {
-                throw ValidationError("no key named '\(self.name)' in \(path)")
-            }
-            keys.keys.removeAll { $0.name == self.name }
             do {
+                try keys.revokeKey(named: self.name)
                 try keys.write(to: path)
             } catch {
                 throw ValidationError(error.description)

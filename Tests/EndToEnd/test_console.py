@@ -1,0 +1,147 @@
+"""The admin console in a real headless browser (Debian's Chromium, driven
+by Selenium through Debian's chromedriver), in front of an OpenAI-shaped
+upstream, with the real OpenAI SDK as the API client:
+
+- /admin sends a browser without a session to the login form; a Basic user
+  with the admin right (users' limits file) logs in with its password;
+- a key made on the keys page (shown once) works from the OpenAI SDK at
+  once, and its request shows on the usage page (table and SVG chart);
+- revoked on the keys page, the next SDK request gets 401;
+- a form posted without its CSRF token (removed from the page) is refused
+  with 403 and writes nothing.
+
+One browser session for all of it. With LMGATE_CONSOLE_SCREENSHOTS=DIR the
+test saves a PNG of each page there (docs/console/ holds the committed ones).
+"""
+import os
+import pathlib
+import shutil
+
+import openai
+import pytest
+
+from access_support import Proxy, RecordingUpstream, make_htpasswd, wait_for
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None, reason="scripts/setup installs chromium and chromium-driver")
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1100,820", "--no-first-run", "--disable-extensions"]:
+        options.add_argument(argument)
+    # Debian's chromedriver, named here so Selenium never looks for a driver to download.
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def test_console_in_a_browser(bin_dir, tmp_path, browser):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def text_of(by, value):
+        """The text of an element of the page that a click just asked for (a click does not wait for
+        the next page: until it has loaded, the element may be the old page's, or none)."""
+        found = {}
+
+        def loaded(driver):
+            found["text"] = driver.find_element(by, value).text
+            return True
+        WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(loaded)
+        return found["text"]
+
+    def after_click(button, by, value, expected):
+        """Clicks and waits until the element `value` holds `expected`; returns its text."""
+        button.click()
+        WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+            lambda driver: expected in driver.find_element(by, value).text)
+        return text_of(by, value)
+
+    shots = os.environ.get("LMGATE_CONSOLE_SCREENSHOTS")
+
+    def screenshot(name):
+        if shots:
+            pathlib.Path(shots).mkdir(parents=True, exist_ok=True)
+            browser.save_screenshot(str(pathlib.Path(shots) / f"{name}.png"))
+
+    users = tmp_path / "users"
+    password = make_htpasswd(users, ["root", "bob"])["root"]
+    limits = tmp_path / "limits"
+    limits.write_text("root admin\n")
+    keys = tmp_path / "keys"
+    upstream = RecordingUpstream()
+    proxy = Proxy(bin_dir, tmp_path, upstream.url, "--htpasswd", str(users), "--keys", str(keys),
+                  "--set", f"auth.user_limits={limits}")
+    try:
+        # No session: the console's login form.
+        browser.get(f"{proxy.url}/admin")
+        assert browser.current_url == f"{proxy.url}/admin/login"
+        screenshot("login")
+        browser.find_element(By.ID, "user").send_keys("root")
+        browser.find_element(By.ID, "password").send_keys(password)
+        after_click(browser.find_element(By.ID, "login"), By.TAG_NAME, "h1", "Dashboard")
+        assert browser.current_url == f"{proxy.url}/admin"
+        session = next(cookie for cookie in browser.get_cookies() if cookie["name"] == "lmgate_session")
+        assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Strict" and session["path"] == "/admin"
+
+        # A key made in the console, shown once, used from the OpenAI SDK.
+        browser.get(f"{proxy.url}/admin/keys")
+        browser.find_element(By.ID, "key-name").send_keys("sdk-key")
+        browser.find_element(By.ID, "key-models").send_keys("test")
+        secret = after_click(browser.find_element(By.ID, "create"), By.ID, "new-key", "lmg_")
+        assert secret.startswith("lmg_") and secret not in keys.read_text()
+        client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=secret, max_retries=0)
+        reply = client.chat.completions.create(model="test", messages=[{"role": "user", "content": "hi"}])
+        assert reply.choices[0].message.content == "key:sdk-key"  # the upstream echoes the identity the proxy sent
+        with pytest.raises(openai.PermissionDeniedError):  # the models limit set in the form
+            client.chat.completions.create(model="other", messages=[{"role": "user", "content": "hi"}])
+
+        # Its usage on the usage page: the table, and the chart of its hours.
+        def usage_shown():
+            browser.get(f"{proxy.url}/admin/usage?identity=key%3Asdk-key")
+            rows = [row.text.split() for row in browser.find_elements(By.CSS_SELECTOR, "#usage tr")]
+            return any(row[:1] == ["key:sdk-key"] and int(row[1]) >= 1 for row in rows)
+        assert wait_for(usage_shown, timeout=10, interval=0.5), browser.page_source
+        bars = browser.find_elements(By.CSS_SELECTOR, "#chart rect[fill='#2563eb']")
+        assert len(bars) == 24 and any(float(bar.get_attribute("height")) > 0 for bar in bars)
+        screenshot("usage")
+        browser.get(f"{proxy.url}/admin")
+        assert browser.find_element(By.ID, "models").text.count("test") == 1
+        screenshot("dashboard")
+        browser.get(f"{proxy.url}/admin/users")
+        screenshot("users")
+        browser.get(f"{proxy.url}/admin/allowlists")
+        screenshot("allowlists")
+
+        # A change posted without its CSRF token (taken out of the page) is refused, and nothing is written.
+        browser.get(f"{proxy.url}/admin/keys")
+        screenshot("keys")
+        browser.execute_script("document.querySelector('#create-key input[name=csrf]').remove()")
+        browser.find_element(By.ID, "key-name").send_keys("forged")
+        after_click(browser.find_element(By.ID, "create"), By.TAG_NAME, "h1", "CSRF token is missing or wrong")
+        assert "forged" not in keys.read_text()
+
+        # Revoked in the console: the next request is refused.
+        browser.get(f"{proxy.url}/admin/keys")
+        after_click(browser.find_element(By.CSS_SELECTOR, "button.revoke[data-key='sdk-key']"), By.ID, "notice", "revoked")
+        with pytest.raises(openai.AuthenticationError) as refused:
+            client.chat.completions.create(model="test", messages=[{"role": "user", "content": "hi"}])
+        assert refused.value.status_code == 401
+
+        log = proxy.log_text()
+        assert "console.action=key_created" in log and "console.action=key_revoked" in log
+        assert secret not in log and password not in log
+    finally:
+        proxy.stop()
+        upstream.stop()

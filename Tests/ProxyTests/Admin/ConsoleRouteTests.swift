@@ -1,0 +1,39 @@
+import Testing
+@testable import Proxy
+
+/// Which requests the console takes, and what each asks for.
+@Suite struct ConsoleRouteTests {
+    @Test func everyPageAndChangeHasItsMethod() {
+        let table: [(String, String, ConsoleRoute)] = [
+            ("GET", "/admin", .dashboard), ("GET", "/admin/", .dashboard), ("HEAD", "/admin", .dashboard),
+            ("GET", "/admin/login", .loginPage), ("POST", "/admin/login", .login), ("POST", "/admin/logout", .logout),
+            ("GET", "/admin/keys", .keys), ("POST", "/admin/keys", .createKey), ("POST", "/admin/keys/revoke", .revokeKey),
+            ("GET", "/admin/users", .users), ("POST", "/admin/users", .addUser),
+            ("POST", "/admin/users/password", .changePassword), ("POST", "/admin/users/remove", .removeUser),
+            ("GET", "/admin/allowlists", .allowlists), ("POST", "/admin/allowlists/reload", .reload),
+            ("GET", "/admin/usage", .usage),
+            // A change is never made by a GET (a link or an image elsewhere), a page never by a POST.
+            ("GET", "/admin/logout", .methodNotAllowed), ("GET", "/admin/keys/revoke", .methodNotAllowed),
+            ("POST", "/admin", .methodNotAllowed), ("POST", "/admin/usage", .methodNotAllowed),
+            ("PUT", "/admin/keys", .methodNotAllowed), ("DELETE", "/admin/users", .methodNotAllowed),
+            ("GET", "/admin/nothing", .notFound), ("GET", "/admin/keys/", .notFound), ("GET", "/admin/models/load", .notFound),
+        ]
+        for (method, path, expected) in table {
+            #expect(ConsoleRoute(method: method, path: Substring(path)) == expected, "\(method) \(path)")
+        }
+        #expect(ConsoleRoute.createKey.isChange && !ConsoleRoute.keys.isChange && ConsoleRoute.login.isChange)
+        #expect(ConsoleRoute.loginPage.isPublic && !ConsoleRoute.dashboard.isPublic && !ConsoleRoute.logout.isPublic)
+    }
+
+    /// Every spelling of a console path that the request-target rules read as `/admin` goes to the console;
+    /// one that only a lenient upstream would read so goes to forwarding, which refuses it (400) unforwarded.
+    @Test(arguments: [
+        ("/admin", true), ("/admin/", true), ("/admin/keys?x=1", true), ("http://gw/admin/keys", true),
+        ("/%61dmin/users", true), ("/v1/../admin/keys", true), ("//admin//keys", true), ("/admin/x/..", true),
+        ("/administrator", false), ("/ADMIN/keys", false), ("/v1/models", false), ("/admin%2Fkeys", false),
+        ("/admin%5Ckeys", false), ("*", false), ("/", false),
+    ])
+    func consolePaths(target: String, isConsole: Bool) {
+        #expect(AdminConsoleHandler.isConsolePath(target) == isConsole)
+    }
+}
