@@ -190,6 +190,10 @@ def test_a_quota_key_sees_exactly_the_stream_an_unlimited_key_sees(bin_dir, tmp_
         text = re.sub(r'"id":"[^"]*"', '"id":"-"', text)
         return re.sub(r'"created":\d+', '"created":0', text)
 
+    # Run alone, the backend's first greedy generation here came out different
+    # from the later ones for the same request (a backend matter, reported):
+    # one request first, so the two compared are alike but for the proxy.
+    stream_text(proxy, unlimited, model=model_id)
     plain = stream_text(proxy, unlimited, model=model_id)
     counted = stream_text(proxy, quota, model=model_id)
     assert '"usage"' not in plain
