@@ -54,13 +54,20 @@ import Testing
         holder.standardInput = input
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nINSERT INTO t VALUES (1);\n.shell sleep 5\nROLLBACK;\n".utf8))
-        try await Task.sleep(for: .milliseconds(500))
+        // The holder keeps its transaction open until its input ends: no timing to win.
+        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nINSERT INTO t VALUES (1);\n".utf8))
+        var tries = 0
+        while try ExternalTools.run(["sqlite3", path, "SELECT count(*) FROM t"]).status == 0 {
+            tries += 1
+            try #require(tries < 600, "the holder never took the lock")
+            try await Task.sleep(for: .milliseconds(50))
+        }
 
         let text = await self.openingError(path)
         #expect(text.contains(path) && text.contains("another process holds a lock"), "\(text)")
-        // The holder exits at the end of its input, after its sleep (signals may reach it blocked);
+        // The holder exits at the end of its input (signals may reach it blocked);
         // waited for without blocking a thread of the test pool.
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n".utf8))
         try input.fileHandleForWriting.close()
         while holder.isRunning { try await Task.sleep(for: .milliseconds(50)) }
     }
