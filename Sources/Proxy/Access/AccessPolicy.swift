@@ -61,7 +61,7 @@ final class AccessPolicy: Sendable {
             do {
                 file = try APIKeyFile(contentsOfFile: path)
             } catch {
-                throw LoadError(description: "keys file: \(error.description)")
+                throw LoadError(description: "keys file \(path): \(error.description)")
             }
             for key in file.keys { keys[key.digest] = key }
         }
@@ -80,7 +80,7 @@ final class AccessPolicy: Sendable {
                 limits = file.limits.filter { !$0.value.isEmpty }
                 consoleAdmins = file.admins
             } catch {
-                throw LoadError(description: "users' limits file: \(error.description)")
+                throw LoadError(description: "users' limits file \(path): \(error.description)")
             }
         }
         for key in keys.values where !key.limits.isEmpty { limits["key:\(key.name)"] = key.limits }

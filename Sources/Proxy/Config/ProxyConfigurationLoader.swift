@@ -268,7 +268,7 @@ public enum ProxyConfigurationLoader {
         }
         problems += configuration.access.problems(listeners: configuration.listeners)
         problems += configuration.webSocket.problems(listeners: configuration.listeners)
-        problems += configuration.queue.problems()
+        problems += configuration.queue.problems(upstreams: configuration.upstreams.count)
 
         if !problems.isEmpty { throw .invalidConfiguration(problems) }
         return configuration

@@ -64,6 +64,8 @@ final class Exchange {
     /// The request's claim on an upstream slot (``UpstreamQueue``), waiting
     /// or held, given back when the exchange ends (or the ticket goes away).
     var upstreamSlot: UpstreamQueue.Ticket?
+    /// The upstream whose slot the request holds (``UpstreamBalancer``), if it took one.
+    var slotUpstream: Int?
     /// Whether the request waits in the ``UpstreamQueue``: client reads are
     /// held, and no deadline but the queue's runs.
     var waitsForUpstreamSlot = false
@@ -81,5 +83,14 @@ final class Exchange {
     deinit {
         // Every path that ends an exchange releases it; this is the backstop.
         self.concurrencyPermit?.release()
+    }
+}
+
+extension Exchange {
+    /// Gives back the slot the request holds at an upstream, if any.
+    func releaseUpstreamSlotHolding(in balancer: UpstreamBalancer) {
+        guard let upstream = self.slotUpstream else { return }
+        balancer.releaseSlot(upstream)
+        self.slotUpstream = nil
     }
 }

@@ -240,7 +240,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             self.answer(exchange, with: response, extraHeaders: extraHeaders)
         case .forward(let exchange, let head):
             var inspectBody = false
-            if let identity = exchange.identity, let policy = self.admission.identityPolicy(for: identity) {
+            if let identity = exchange.identity, let policy = self.policy(for: identity) {
                 if !policy.limits.tokenQuotas.isEmpty { exchange.tokenQuota = policy }
                 switch policy.admitHead(
                     hasBody: exchange.requestHasBody, path: Self.path(of: head), webSocket: exchange.isWebSocketUpgrade)
@@ -272,13 +272,29 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             exchange.requestID = made.requestID
             exchange.upstreamHead = made.head
             // Usage is read from the response as it passes: it must come uncompressed.
-            if exchange.tokenQuota != nil { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
+            if self.metersUsage(of: exchange) { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
             guard inspectBody else { return self.takeUpstreamSlot(for: exchange) }
             // The body may all have come while admission was pending.
             if exchange.requestEnded { return self.inspectBody(of: exchange) }
             self.retime()
             self.releaseHeldRead()
         }
+    }
+
+    /// The identity's limits, and whether its usage is recorded; `nil` when
+    /// neither applies (nothing to decide).
+    private func policy(for identity: String) -> IdentityPolicy? {
+        guard var policy = self.admission.identityPolicy(for: identity) else {
+            return self.usageAccounting == nil ? nil : .recordingUsage(identity: identity)
+        }
+        policy.recordsUsage = self.usageAccounting != nil
+        return policy
+    }
+
+    /// Whether the response's usage is read: for a token quota, or for
+    /// usage accounting (of identities admission established).
+    private func metersUsage(of exchange: Exchange) -> Bool {
+        exchange.tokenQuota != nil || (self.usageAccounting != nil && exchange.identity != nil)
     }
 
     /// The whole body of a restricted identity's request is held: read its
@@ -323,6 +339,13 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         switch self.machine.clientBodyReceived(bytes: body.readableBytes, limit: limit, now: .now()) {
         case .hold(let exchange):
             exchange.pendingParts.append(.body(.byteBuffer(body)))
+            // Held only to ask a stream for its usage: too large to hold, it goes as it came.
+            if let policy = exchange.bodyInspection, !policy.refusesUncheckedBody,
+                exchange.requestBodyBytes > IdentityPolicy.maxInspectedBodyBytes, self.machine.isAdmitting(exchange)
+            {
+                exchange.bodyInspection = nil
+                self.takeUpstreamSlot(for: exchange)
+            }
         case .forward(let exchange, let connection):
             exchange.replay.record(.body(.byteBuffer(body)))
             connection.write(.body(.byteBuffer(body)), flush: false)
@@ -358,7 +381,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// when the queue admits it (client reads held meanwhile), or answers
     /// for it (full, or waited too long).
     private func takeUpstreamSlot(for exchange: Exchange) {
-        guard let queue = self.settings.upstreamQueue, let head = exchange.upstreamHead,
+        guard let queue = self.settings.upstreamQueue, queue.isEnabled, let head = exchange.upstreamHead,
             UpstreamQueue.takesSlot(method: head.method, webSocket: exchange.isWebSocketUpgrade)
         else { return self.connectUpstream(for: exchange) }
         let priority = exchange.identity.flatMap { self.admission.identityPolicy(for: $0) }?.limits.priority
@@ -481,7 +504,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         case .head(let upstreamHead):
             switch self.machine.upstreamHeadReceived(upstreamHead, now: .now()) {
             case .forward(let exchange, let head):
-                if exchange.tokenQuota != nil || (self.usageAccounting != nil && exchange.identity != nil) {
+                if self.metersUsage(of: exchange) {
                     // A stripped stream cannot keep a length; it is not stripped then (the client sees the extra chunk).
                     let strips = exchange.injectedStreamUsage && !head.headers.contains(name: "content-length")
                     exchange.usageMeter = ResponseUsageMeter(
@@ -693,6 +716,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         exchange.webSocketPermit = nil
         exchange.concurrencyPermit?.release()
         exchange.concurrencyPermit = nil
+        // The upstream's slot first: the queue's release admits the next request, which picks an upstream.
+        exchange.releaseUpstreamSlotHolding(in: self.balancer)
         exchange.upstreamSlot?.release()
         exchange.upstreamSlot = nil
         // Counted however the exchange ends: a client that leaves once it has

@@ -260,9 +260,12 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
     }
 
     /// The body limit of `exchange`: the configured one, lower while the
-    /// body is held for an ``IdentityPolicy`` to read its model.
+    /// body is held for an ``IdentityPolicy`` whose limits depend on reading
+    /// it. (A body held only to ask a stream for its usage is forwarded
+    /// unread past that size instead: ``ForwardingHandler``.)
     static func bodyLimit(for exchange: Exchange, configured: Int) -> Int {
-        exchange.bodyInspection == nil ? configured : min(configured, IdentityPolicy.maxInspectedBodyBytes)
+        exchange.bodyInspection?.refusesUncheckedBody == true
+            ? min(configured, IdentityPolicy.maxInspectedBodyBytes) : configured
     }
 
     enum ClientEndAction {

@@ -21,7 +21,13 @@ struct UpstreamAcquisition {
     /// - Parameter freshConnection: never take a pooled connection (the
     ///   retry after a stale one).
     func acquire(for exchange: Exchange, freshConnection: Bool) -> Outcome {
-        guard let upstream = self.balancer.pick(excluding: exchange.triedUpstreams) else { return .noUpstream }
+        // A request with a queue slot takes one at the upstream it goes to (again, when it tries another).
+        let holdingSlot = exchange.upstreamSlot != nil
+        exchange.releaseUpstreamSlotHolding(in: self.balancer)
+        guard let upstream = self.balancer.pick(excluding: exchange.triedUpstreams, holdingSlot: holdingSlot) else {
+            return .noUpstream
+        }
+        if holdingSlot { exchange.slotUpstream = upstream }
         exchange.upstream = upstream
         exchange.triedUpstreams.append(upstream)
         // An upgrade takes its connection for good: always a new one, never pooled afterwards.

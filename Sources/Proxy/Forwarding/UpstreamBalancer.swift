@@ -10,6 +10,14 @@ import NIOCore
 /// `probeInterval` to `maxProbeInterval`. When every upstream is down the
 /// proxy still tries them, so a single upstream that restarted is found again
 /// without waiting for a probe.
+///
+/// With fair queuing (``UpstreamQueue``), each upstream has its own slots
+/// (``setSlots(_:)``): a request admitted to a slot goes to the up upstream
+/// with the most free slots, so no upstream gets more than its slots while
+/// another has one free. The queue admits no more requests than all the
+/// upstreams' slots together, so one is always free for an admitted request
+/// while every upstream is up; with one down, its requests go to the others
+/// beyond their slots (and wait in their queues).
 public final class UpstreamBalancer: Sendable {
     /// The upstreams, in configuration order; indices identify them elsewhere.
     public let upstreams: [UpstreamAddress]
@@ -23,11 +31,15 @@ public final class UpstreamBalancer: Sendable {
         var isUp = true
         var probeDelay: TimeAmount = .zero
         var nextProbe: NIODeadline = .distantPast
+        /// Requests holding one of its queue slots.
+        var slotsInUse = 0
     }
 
     private struct State {
         var upstreams: [UpstreamState]
         var nextTieBreak = 0
+        /// Each upstream's queue slots; `nil` without fair queuing.
+        var slots: [Int]?
     }
 
     public init(upstreams: [UpstreamAddress], health: ProxyConfiguration.HealthChecking) {
@@ -37,14 +49,38 @@ public final class UpstreamBalancer: Sendable {
         self.state = NIOLockedValueBox(State(upstreams: Array(repeating: UpstreamState(), count: upstreams.count)))
     }
 
+    /// Sets each upstream's queue slots (in the order of ``upstreams``), or
+    /// `nil` without fair queuing. Requests holding slots keep them.
+    func setSlots(_ slots: [Int]?) {
+        self.state.withLockedValue { $0.slots = slots?.count == $0.upstreams.count ? slots : nil }
+    }
+
     /// Picks an upstream not in `excluded` and counts a request against it;
-    /// every successful pick must be matched by ``finished(_:)``.
-    func pick(excluding excluded: [Int] = []) -> Int? {
+    /// every successful pick must be matched by ``finished(_:)``. A request
+    /// `holdingSlot` (admitted by the ``UpstreamQueue``) goes to the up
+    /// upstream with the most free slots, and counts against them until
+    /// ``releaseSlot(_:)``.
+    func pick(excluding excluded: [Int] = [], holdingSlot: Bool = false) -> Int? {
         self.state.withLockedValue { state in
             let count = state.upstreams.count
             guard count > 0 else { return nil }
             let start = state.nextTieBreak % count
             state.nextTieBreak &+= 1
+            if holdingSlot, let slots = state.slots {
+                var most: (index: Int, free: Int)?
+                for offset in 0..<count {
+                    let index = (start + offset) % count
+                    let candidate = state.upstreams[index]
+                    guard candidate.isUp, !excluded.contains(index) else { continue }
+                    let free = slots[index] - candidate.slotsInUse
+                    if free > (most?.free ?? 0) { most = (index, free) }
+                }
+                if let most {
+                    state.upstreams[most.index].outstanding += 1
+                    state.upstreams[most.index].slotsInUse += 1
+                    return most.index
+                }
+            }
             var best: Int?
             for wantUp in [true, false] {
                 for offset in 0..<count {
@@ -57,9 +93,22 @@ public final class UpstreamBalancer: Sendable {
                 }
                 if best != nil { break }
             }
-            if let best { state.upstreams[best].outstanding += 1 }
+            if let best {
+                state.upstreams[best].outstanding += 1
+                if holdingSlot { state.upstreams[best].slotsInUse += 1 }
+            }
             return best
         }
+    }
+
+    /// Gives back a slot a request held at `index` (``pick(excluding:holdingSlot:)``).
+    func releaseSlot(_ index: Int) {
+        self.state.withLockedValue { $0.upstreams[index].slotsInUse -= 1 }
+    }
+
+    /// Requests holding a queue slot at each upstream.
+    func slotsInUse(_ index: Int) -> Int {
+        self.state.withLockedValue { $0.upstreams[index].slotsInUse }
     }
 
     /// Ends a request counted by ``pick(excluding:)``.

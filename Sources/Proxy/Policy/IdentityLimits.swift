@@ -50,7 +50,7 @@ public struct IdentityLimits: Sendable, Equatable {
         self.init()
         var seen = Set<String>()
         for field in fields {
-            guard let equals = field.firstIndex(of: "=") else {
+            guard let equals = field.firstIndex(of: "="), equals != field.startIndex else {
                 throw Problem(description: "'\(field)' is not a name=value limit")
             }
             let name = String(field[..<equals])

@@ -13,6 +13,13 @@ import NIOHTTP1
 /// Failing closed: a restricted identity's body that names no model, or
 /// cannot be read unambiguously, is refused, whatever the endpoint; requests
 /// without a body (`GET /v1/models`) pass.
+///
+/// Where usage is recorded (``recordsUsage``), every identity's streams are
+/// asked for their usage (``StreamUsageRequest``), limits or not: the body
+/// of a streaming request to a usage endpoint is held for that too. Only
+/// limits refuse, though: an identity without them whose body cannot be
+/// read, asks for no usage in its own way, or is larger than
+/// ``maxInspectedBodyBytes`` is forwarded as it came (its stream uncounted).
 public struct IdentityPolicy: Sendable {
     /// The identity as admission names it (`key:NAME` or the Basic user).
     public let identity: String
@@ -31,6 +38,28 @@ public struct IdentityPolicy: Sendable {
         self.concurrency = concurrency
         self.tokens = tokens
     }
+
+    /// Whether the proxy records this identity's usage (usage accounting
+    /// is on), so its streams are asked for their usage even without a quota.
+    public var recordsUsage = false
+
+    /// The policy of an identity without limits, whose usage is recorded.
+    static func recordingUsage(identity: String) -> IdentityPolicy {
+        // No limits: the concurrency and token counters are never asked.
+        var policy = IdentityPolicy(identity: identity, limits: IdentityLimits(), concurrency: Self.noConcurrencyLimit)
+        policy.recordsUsage = true
+        return policy
+    }
+
+    private static let noConcurrencyLimit = ConcurrentRequestLimit()
+
+    /// Whether a stream is asked for its usage: the identity's tokens are
+    /// counted against a quota, or recorded.
+    var asksStreamUsage: Bool { self.recordsUsage || !self.limits.tokenQuotas.isEmpty }
+
+    /// Whether a held body the proxy cannot read or ask usage of is refused
+    /// (a limit depends on it) rather than forwarded as it came.
+    var refusesUncheckedBody: Bool { self.limits.models != nil || !self.limits.tokenQuotas.isEmpty }
 
     /// The endpoints whose streams report usage only when asked
     /// (``StreamUsageRequest``); Anthropic's Messages streams always do.
@@ -73,7 +102,7 @@ public struct IdentityPolicy: Sendable {
             permit = taken
         }
         let needsBody =
-            self.limits.models != nil || (!self.limits.tokenQuotas.isEmpty && Self.usageOnRequestPaths.contains(String(path)))
+            self.limits.models != nil || (self.asksStreamUsage && Self.usageOnRequestPaths.contains(String(path)))
         guard needsBody, hasBody else { return .proceed(permit) }
         return .inspectBody(permit)
     }
@@ -90,6 +119,7 @@ public struct IdentityPolicy: Sendable {
     func inspectBody(_ body: [UInt8], path: Substring) -> BodyAction {
         switch RequestBodyModel(body: body) {
         case .refused(let reason):
+            guard self.refusesUncheckedBody else { return .proceed(rewrittenBody: nil) }
             return .answer(.badRequest("The request body cannot be checked against this key's limits: \(reason)."))
         case .missing:
             if self.limits.models != nil {
@@ -100,13 +130,15 @@ public struct IdentityPolicy: Sendable {
                 return .answer(.modelNotAllowed(identity: self.identity, model: model, limits: self.limits))
             }
         }
-        guard !self.limits.tokenQuotas.isEmpty, Self.usageOnRequestPaths.contains(String(path)) else {
+        guard self.asksStreamUsage, Self.usageOnRequestPaths.contains(String(path)) else {
             return .proceed(rewrittenBody: nil)
         }
         switch StreamUsageRequest(body: body) {
         case .unchanged: return .proceed(rewrittenBody: nil)
         case .rewritten(let rewritten): return .proceed(rewrittenBody: rewritten)
-        case .refused(let reason): return .answer(.badRequest("The request cannot be counted against this key's token quota: \(reason)."))
+        case .refused(let reason):
+            guard !self.limits.tokenQuotas.isEmpty else { return .proceed(rewrittenBody: nil) }
+            return .answer(.badRequest("The request cannot be counted against this key's token quota: \(reason)."))
         }
     }
 

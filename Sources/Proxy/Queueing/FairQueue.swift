@@ -22,11 +22,11 @@ import NIOCore
 /// hashes in this order, ``UpstreamQueue`` admits requests to the upstreams.
 struct FairQueue<Client: Hashable, Job> {
     /// Most jobs running at once.
-    let concurrency: Int
+    private(set) var concurrency: Int
     /// Most jobs queued or running, all clients together.
-    let totalCapacity: Int
+    private(set) var totalCapacity: Int
     /// Most jobs queued or running for one client.
-    let perClientCapacity: Int
+    private(set) var perClientCapacity: Int
 
     /// One job's claim, from ``enqueue(_:for:priority:)`` until ``end(_:)``.
     struct Ticket: Hashable, Sendable {
@@ -130,7 +130,22 @@ struct FairQueue<Client: Hashable, Job> {
             return .leftQueue(job)
         }
         self.running -= 1
-        return .finished(next: self.startNext())
+        // Fewer slots since a change of limits: the next waits until the running are fewer than the slots.
+        return .finished(next: self.running < self.concurrency ? self.startNext() : nil)
+    }
+
+    /// Changes the limits without dropping a job: running jobs run on and
+    /// waiting jobs keep their turn. With fewer slots, the next job starts
+    /// once fewer than `concurrency` run; with less capacity, only jobs
+    /// offered from now on are refused. Returns the waiting jobs that start
+    /// now in slots added, in turn order.
+    mutating func changeLimits(concurrency: Int, totalCapacity: Int, perClientCapacity: Int) -> [Start] {
+        self.concurrency = max(1, concurrency)
+        self.totalCapacity = max(1, totalCapacity)
+        self.perClientCapacity = max(1, perClientCapacity)
+        var started: [Start] = []
+        while self.running < self.concurrency, let next = self.startNext() { started.append(next) }
+        return started
     }
 
     /// Counts one job of `client` gone from the queue or its slot.

@@ -17,6 +17,7 @@ extension UpstreamQueue {
     /// No label comes from a client: per-client depths are not exported,
     /// as anonymous clients are counted by address.
     func renderMetrics(into text: inout PrometheusExposition) {
+        guard self.isEnabled else { return }
         let snapshot = self.snapshot
         let counters = snapshot.counters
         text.single("lmgate_proxy_upstream_slots", type: .gauge, help: "Requests that may be in flight to the upstreams together.",

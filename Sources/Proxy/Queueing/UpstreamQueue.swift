@@ -18,9 +18,18 @@ import NIOHTTP1
 ///
 /// Only requests that make an upstream work take a slot
 /// (``takesSlot(method:webSocket:)``); listings and health checks pass.
+///
+/// The settings can change while the proxy runs (a configuration reload,
+/// ``reconfigure(_:)``) without dropping a request: see
+/// ``FairQueue/changeLimits(concurrency:totalCapacity:perClientCapacity:)``.
+/// Turned off (no slots), it admits everything that waits and queues
+/// nothing more; turned on, it counts only the requests admitted from then on.
 public final class UpstreamQueue: Sendable {
-    public let configuration: UpstreamQueueConfiguration
     private let state: NIOLockedValueBox<State>
+    /// How many upstreams share the slots (each has its own: their sum is
+    /// the queue's; the ``UpstreamBalancer`` sends each admitted request to
+    /// an upstream with a free one).
+    let upstreams: Int
 
     /// A request waiting for a slot: completed when it leaves the queue.
     struct Waiter: Sendable {
@@ -29,6 +38,7 @@ public final class UpstreamQueue: Sendable {
     }
 
     private struct State: Sendable {
+        var configuration: UpstreamQueueConfiguration
         var queue: FairQueue<String, Waiter>
         var counters = Counters()
         /// A moving average of the wait of recently admitted requests, in
@@ -63,14 +73,53 @@ public final class UpstreamQueue: Sendable {
         case released
     }
 
-    public init(configuration: UpstreamQueueConfiguration) {
-        self.configuration = configuration
+    public init(configuration: UpstreamQueueConfiguration, upstreams: Int = 1) {
+        self.upstreams = max(1, upstreams)
+        let limits = Self.limits(of: configuration, upstreams: self.upstreams)
         self.state = NIOLockedValueBox(
             State(
+                configuration: configuration,
                 queue: FairQueue(
-                    concurrency: configuration.upstreamSlots,
-                    totalCapacity: configuration.upstreamSlots + configuration.maxWaiting,
-                    perClientCapacity: configuration.maxPerIdentity)))
+                    concurrency: limits.concurrency, totalCapacity: limits.totalCapacity,
+                    perClientCapacity: limits.perClientCapacity)))
+    }
+
+    /// The settings in force.
+    public var configuration: UpstreamQueueConfiguration { self.state.withLockedValue { $0.configuration } }
+
+    /// Whether requests are queued now (slots configured).
+    public var isEnabled: Bool { self.configuration.isEnabled }
+
+    /// The ``FairQueue`` limits for `configuration`; turned off, room for
+    /// everything (nothing is queued then, and what waited starts).
+    private static func limits(
+        of configuration: UpstreamQueueConfiguration, upstreams: Int
+    ) -> (concurrency: Int, totalCapacity: Int, perClientCapacity: Int) {
+        guard configuration.isEnabled else { return (Int.max, Int.max, Int.max) }
+        let slots = configuration.slots(upstreams: upstreams).reduce(0, +)
+        return (slots, slots + configuration.maxWaiting, configuration.maxPerIdentity)
+    }
+
+    /// Puts new settings in force, keeping every waiting and running
+    /// request (more slots admit waiting requests at once; fewer let the
+    /// running ones finish). A new timeout applies to requests that start
+    /// waiting from now on. Returns whether anything changed.
+    @discardableResult
+    public func reconfigure(_ configuration: UpstreamQueueConfiguration) -> Bool {
+        let limits = Self.limits(of: configuration, upstreams: self.upstreams)
+        let started = self.state.withLockedValue { state -> [FairQueue<String, Waiter>.Start]? in
+            guard state.configuration != configuration else { return nil }
+            state.configuration = configuration
+            let started = state.queue.changeLimits(
+                concurrency: limits.concurrency, totalCapacity: limits.totalCapacity, perClientCapacity: limits.perClientCapacity)
+            let now = NIODeadline.now()
+            for start in started { state.recordAdmission(after: now - start.job.since) }
+            return started
+        }
+        guard let started else { return false }
+        // Completed outside the lock: callbacks may run at once on this thread.
+        for start in started { start.job.promise.succeed() }
+        return true
     }
 
     /// Whether a request takes an upstream slot: not listings, health
@@ -104,7 +153,7 @@ public final class UpstreamQueue: Sendable {
     /// Asks for a slot for a request of `client`, from a channel on `eventLoop`.
     func enter(client: String, priority: QueuePriority, on eventLoop: any EventLoop) -> Entry {
         let waiter = Waiter(promise: eventLoop.makePromise(of: Void.self), since: .now())
-        let (admission, retryAfter) = self.state.withLockedValue { state in
+        let (admission, retryAfter, configuration) = self.state.withLockedValue { state in
             let admission = state.queue.enqueue(waiter, for: client, priority: priority)
             switch admission {
             case .start: state.counters.admittedAtOnce += 1
@@ -112,14 +161,14 @@ public final class UpstreamQueue: Sendable {
             case .clientShareFull: state.counters.refusedClientShareFull += 1
             case .queueFull: state.counters.refusedQueueFull += 1
             }
-            return (admission, Self.retryAfter(recentWait: state.recentWait))
+            return (admission, Self.retryAfter(recentWait: state.recentWait), state.configuration)
         }
         switch admission {
         case .start(_, let number):
             waiter.promise.succeed()
             return .admitted(Ticket(queue: self, number: number))
         case .queued(let number):
-            let timeout = eventLoop.scheduleTask(in: TimeAmount(self.configuration.timeout)) {
+            let timeout = eventLoop.scheduleTask(in: TimeAmount(configuration.timeout)) {
                 self.expire(number)
             }
             waiter.promise.futureResult.whenComplete { _ in timeout.cancel() }
@@ -127,11 +176,11 @@ public final class UpstreamQueue: Sendable {
         case .clientShareFull:
             waiter.promise.fail(Failure.released)
             return .refused(
-                .queueShareFull(client: client, maximum: self.configuration.maxPerIdentity), ["retry-after": "1"])
+                .queueShareFull(client: client, maximum: configuration.maxPerIdentity), ["retry-after": "1"])
         case .queueFull:
             waiter.promise.fail(Failure.released)
             return .refused(
-                .upstreamQueueFull(waiting: self.configuration.maxWaiting), ["retry-after": String(retryAfter)])
+                .upstreamQueueFull(waiting: configuration.maxWaiting), ["retry-after": String(retryAfter)])
         }
     }
 

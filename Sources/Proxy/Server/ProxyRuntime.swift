@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// A proxy as a command runs it: its configuration loaded from the file, the
 /// environment and the command line, its access control made from the same
@@ -57,17 +58,25 @@ public final class ProxyRuntime: Sendable {
         }
         let access: AccessControl
         let server: ProxyServer
+        // The server, once made: a reload puts its new queue settings in force.
+        let reloadable = NIOLockedValueBox<ProxyServer?>(nil)
         do {
             do {
-                // On reload the allowlists are read again from the same sources.
+                // On reload the allowlists and the queue settings are read again
+                // from the same sources; settings that fail to load change nothing.
                 access = try AccessControl(
                     configuration: configuration.access, logger: logger,
-                    configurationSource: { try source.load().access },
+                    configurationSource: {
+                        let reloaded = try source.load()
+                        reloadable.withLockedValue { $0 }?.reloadQueue(reloaded.queue)
+                        return reloaded.access
+                    },
                     configurationFile: source.file, listeners: configuration.listeners, usageAccounting: usage)
             } catch {
                 throw ProxyRuntimeError(description: "cannot start access control: \(error.description)")
             }
             server = ProxyServer(configuration: configuration, logger: logger, admission: access)
+            reloadable.withLockedValue { $0 = server }
             try await server.start()
         } catch {
             await usage?.close()

@@ -17,8 +17,9 @@ public final class ProxyServer: Sendable {
     public let configuration: ProxyConfiguration
     public let balancer: UpstreamBalancer
     public let metrics: ProxyMetrics
-    /// The fair queue for the upstreams' slots, when `queue.upstream_slots` is set.
-    let upstreamQueue: UpstreamQueue?
+    /// The fair queue for the upstreams' slots; it queues while
+    /// `queue.upstream_slots` is set (``reloadQueue(_:)`` changes it).
+    let upstreamQueue: UpstreamQueue
     private let group: any EventLoopGroup
     /// Set when the server made its own event loop group, which it then shuts down.
     private let ownedGroup: MultiThreadedEventLoopGroup?
@@ -107,7 +108,9 @@ public final class ProxyServer: Sendable {
         self.logger = logger
         self.admission = admission
         self.balancer = UpstreamBalancer(upstreams: configuration.upstreams, health: configuration.health)
-        self.upstreamQueue = configuration.queue.isEnabled ? UpstreamQueue(configuration: configuration.queue) : nil
+        self.upstreamQueue = UpstreamQueue(configuration: configuration.queue, upstreams: configuration.upstreams.count)
+        self.balancer.setSlots(
+            configuration.queue.isEnabled ? configuration.queue.slots(upstreams: configuration.upstreams.count) : nil)
         self.metrics = ProxyMetrics(balancer: self.balancer, upstreamQueue: self.upstreamQueue)
         self.registry = ConnectionRegistry(
             maxConnections: configuration.limits.maxConnections,
@@ -176,6 +179,20 @@ public final class ProxyServer: Sendable {
         for channel in channels {
             self.logger.info("proxy listening", metadata: ["listener.address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
         }
+    }
+
+    /// Puts reloaded `queue` settings in force without dropping a waiting
+    /// or running request (``UpstreamQueue/reconfigure(_:)``), and logs a change.
+    public func reloadQueue(_ configuration: UpstreamQueueConfiguration) {
+        guard self.upstreamQueue.reconfigure(configuration) else { return }
+        self.balancer.setSlots(configuration.isEnabled ? configuration.slots(upstreams: self.balancer.upstreams.count) : nil)
+        self.logger.info(
+            "queue.reconfigured",
+            metadata: [
+                "queue.upstream_slots": "\(configuration.slots(upstreams: self.balancer.upstreams.count))",
+                "queue.max_waiting": "\(configuration.maxWaiting)",
+                "queue.max_per_identity": "\(configuration.maxPerIdentity)", "queue.timeout": "\(configuration.timeout)",
+            ])
     }
 
     /// Reloads every TLS listener's certificate and key (what SIGHUP does).

@@ -80,6 +80,13 @@ public final class SQLiteUsageStore: UsageStore {
                 description: "the usage database \(self.path) has schema version \(version), newer than this lmgate's "
                     + "(\(Self.schemaVersion)): use a newer lmgate, or another state.path")
         }
+        // A damaged file (a torn copy, a disk error) is refused at start rather than found by a later write.
+        let check = try await self.run("read", "PRAGMA quick_check(1)").first?.column("quick_check")?.string ?? "ok"
+        guard check == "ok" else {
+            throw UsageStoreError(
+                description: "the usage database \(self.path) is damaged (\(check)): move it aside (the proxy then "
+                    + "starts a new one), restore a copy, or set state.path")
+        }
         guard create else {
             guard version >= 1 else {
                 throw UsageStoreError(description: "\(self.path) holds no lmgate usage (its schema version is 0)")

@@ -37,7 +37,8 @@ struct ProxyCommand: AsyncParsableCommand {
         }
 
         // SIGHUP reloads the TLS certificates and keys, the htpasswd and keys
-        // files and the allowlists without dropping connections; SIGTERM drains.
+        // files, the allowlists and the queue settings without dropping
+        // connections; SIGTERM drains.
         try await GatewayServices.proxy(await ProxyService(runtime: proxy, logger: logger), logger: logger).run()
     }
 }

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
             A listener that other machines can reach never runs without authentication, and the backend \
             answers only this proxy (a key made at each start; `lmgate status` reads it from \
             $LMGATE_HOME/backend-PORT.key). \
-            SIGHUP reloads certificates, users, keys and allowlists; SIGTERM drains and stops both parts.
+            SIGHUP reloads certificates, users, keys, allowlists and queue settings; SIGTERM drains and stops both parts.
             """)
 
     @Option(help: "The configuration file (default: $LMGATE_HOME/lmgate.yaml, made on first run).")
