@@ -1,0 +1,25 @@
+/// `self + a·b` for the kernels' vectors, fused into one rounding where this
+/// copy of the row kernels is compiled for an instruction set with FMA.
+///
+/// Swift's `addProduct` always asks for a fused multiply-add; where the
+/// target has no FMA instruction (the x86-64 baseline this module is
+/// compiled for, besides its AVX2 copy `RowKernelsAVX2`), that becomes a
+/// call to the C library's `fmaf` for every lane, emulated in software on a
+/// CPU without FMA, far slower than a multiply and an add. There the two are kept
+/// separate (one rounding more per step, well inside the kernels' error
+/// bound). arm64 always has FMA.
+extension SIMD where Scalar == Float {
+    @inline(__always)
+    mutating func accumulate(_ a: Self, _ b: Self) {
+        self = accumulating(a, b)
+    }
+
+    @inline(__always)
+    func accumulating(_ a: Self, _ b: Self) -> Self {
+        #if ROW_KERNELS_AVX2 || arch(arm64)
+        return addingProduct(a, b)
+        #else
+        return self + a * b
+        #endif
+    }
+}
