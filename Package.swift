@@ -13,17 +13,20 @@ let strictSettings: [SwiftSetting] = [
 /// builds, take hours. Debugging the engine itself: remove this line.
 let optimizedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
 
-/// The Swift kernels use AVX2, FMA and F16C (Float16 conversion in one
-/// instruction instead of a library call per element): x86-64 machines from
-/// 2013 on. Only the Kernels target carries this flag; the integer-dot
-/// kernels of CKernels choose their instructions per function at run time
-/// (``KernelPath``). `LMGATE_KERNELS_BASELINE=1` at build time compiles the
-/// Swift kernels for baseline x86-64 instead, for a machine without AVX2.
+/// The row kernels (Sources/RowKernels) are compiled twice: `RowKernels`
+/// for the baseline CPU, and `RowKernelsAVX2` (the same files, through a
+/// symbolic link) for AVX2, FMA and F16C (x86-64 machines from 2013 on;
+/// F16C converts Float16 in one instruction instead of a library call per
+/// element). The module names keep the two copies' symbols apart, so one
+/// binary holds both; `KernelPath` chooses between them at run time. No
+/// other target carries a CPU flag: the binary runs on any x86-64 CPU.
+/// `ROW_KERNELS_AVX2` tells the shared code which copy it is in.
 #if arch(x86_64)
-let swiftKernelFlags: [SwiftSetting] = Context.environment["LMGATE_KERNELS_BASELINE"] == "1"
-    ? [optimizedInDebug] : [.unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]
+let rowKernelsAVX2Flags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"]), .define("ROW_KERNELS_AVX2"), optimizedInDebug,
+]
 #else
-let swiftKernelFlags: [SwiftSetting] = [optimizedInDebug]
+let rowKernelsAVX2Flags: [SwiftSetting] = [optimizedInDebug]
 #endif
 
 /// The C kernels are optimised in every configuration, for the same reason
@@ -110,11 +113,28 @@ let package = Package(
             name: "CKernels",
             cSettings: cKernelFlags
         ),
+        // GGML's tensor element types, shared by the kernels' targets.
+        .target(
+            name: "GGMLTypes",
+            swiftSettings: strictSettings
+        ),
+        // The per-row float kernels (dot products, dequantization), for the
+        // baseline CPU, and the same files compiled for AVX2 (see above).
+        .target(
+            name: "RowKernels",
+            dependencies: ["GGMLTypes"],
+            swiftSettings: strictSettings + [optimizedInDebug]
+        ),
+        .target(
+            name: "RowKernelsAVX2",
+            dependencies: ["GGMLTypes"],
+            swiftSettings: strictSettings + rowKernelsAVX2Flags
+        ),
         // Quantized and float matrix kernels, run-time CPU dispatch.
         .target(
             name: "Kernels",
-            dependencies: ["COpenBLAS", "CKernels"],
-            swiftSettings: strictSettings + swiftKernelFlags
+            dependencies: ["COpenBLAS", "CKernels", "GGMLTypes", "RowKernels", "RowKernelsAVX2"],
+            swiftSettings: strictSettings + [optimizedInDebug]
         ),
         .target(
             name: "Backend",

@@ -5,22 +5,25 @@ import Foundation
 /// by the CPU's features, so that one binary runs the fastest kernels a
 /// machine offers and never an instruction it lacks.
 ///
-/// - ``portable``: the Swift kernels, multiplying unpacked weights in `Float`
-///   (the only path on arm64 and on x86-64 without AVX2).
+/// - ``portable``: the Swift row kernels compiled for the baseline CPU
+///   (`RowKernels`), multiplying unpacked weights in `Float` (the only path
+///   on arm64 and on x86-64 without AVX2).
 /// - ``avx2``: integer-dot kernels for every quantized type but Q2_K
 ///   (CKernels, `vpmaddubsw`), needing AVX2, FMA and F16C; F32, F16, BF16
 ///   and Q2_K (whose 2-bit weights with 8-bit activations strayed from the
-///   exact top-1 token more often than llama.cpp) as portable.
-/// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`).
+///   exact top-1 token more often than llama.cpp) with the Swift row
+///   kernels compiled for AVX2, FMA and F16C (`RowKernelsAVX2`), which also
+///   expand the tiles prompt processing hands to BLAS.
+/// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`); the
+///   float kernels are AVX2's.
 ///
 /// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path
 /// explicitly; a path the CPU lacks, or a name not listed, is refused
 /// (``select(environment:supports:)``) rather than run into an illegal
 /// instruction.
 ///
-/// The Swift kernels themselves are compiled for AVX2 on x86-64 (see
-/// Package.swift); building with `LMGATE_KERNELS_BASELINE=1` removes that
-/// for a machine without it.
+/// No code compiled for AVX2 runs before this choice (``RowKernelVariant``),
+/// so one binary runs on any x86-64 CPU.
 public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     case portable
     case avx2

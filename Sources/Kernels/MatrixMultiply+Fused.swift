@@ -55,23 +55,30 @@ extension MatrixMultiply {
 /// integer-dot kernel where the ``KernelPath`` has one for the type, else in
 /// the type's kernel order with the block sums its `Float` kernel reads.
 struct PreparedVector {
-    let kernel: RowDot.Kernel
+    let kernel: RowKernelVariant.DotKernel
     let integer: QuantizedActivations?
     let columns: Int
     let ordered: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Float>
 
-    init(_ w: WeightMatrix, _ x: UnsafePointer<Float>, path: KernelPath = .active) {
-        kernel = RowDot.kernel(for: w.type)
+    /// Prepares `x` for `path`'s kernels; `activations` ``ActivationPrecision/exact``
+    /// keeps it in `Float` (the path's float kernels) even where the path
+    /// has an integer-dot kernel for the type.
+    init(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, path: KernelPath = .active,
+        activations: ActivationPrecision = .quantizedWhereFaster
+    ) {
+        let variant = RowKernelVariant.forPath(path)
+        kernel = variant.dotKernel(w.type)
         columns = w.columns
-        integer = QuantizedActivations(w.type, x, columns: columns, path: path)
-        let sumCount = integer == nil && RowDot.needsActivationSums(w.type) ? columns / 32 : 0
+        integer = activations == .exact ? nil : QuantizedActivations(w.type, x, columns: columns, path: path)
+        let sumCount = integer == nil && variant.needsActivationSums(w.type) ? columns / 32 : 0
         let orderedCount = integer == nil ? columns : 0
         ordered = .allocate(capacity: orderedCount + max(sumCount, 1))
         sums = ordered + orderedCount
         if integer == nil {
             ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
-            RowDot.activationSums(x, columns: sumCount * 32, into: sums)
+            variant.activationSums(x, sumCount * 32, sums)
         }
     }
 

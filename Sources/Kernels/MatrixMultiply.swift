@@ -43,7 +43,7 @@ public enum MatrixMultiply {
         _ w: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, pool: ComputePool,
         activations: ActivationPrecision = .quantizedWhereFaster
     ) {
-        let vector = PreparedVector(w, x, path: activations == .exact ? .portable : .active)
+        let vector = PreparedVector(w, x, activations: activations)
         defer { vector.deallocate() }
         pool.parallelFor(count: w.rows, granularity: 4) { rows in
             for row in rows {
@@ -93,19 +93,20 @@ public enum MatrixMultiply {
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
         let columns = w.columns
+        let kernels = RowKernelVariant.active
         pool.parallelFor(count: w.rows, granularity: 4) { rows in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: columns)
             defer { buffer.deallocate() }
             for row in rows {
-                RowDequantizer.dequantizeInKernelOrder(type: w.type, row: w.rowData(row), columns: columns, into: buffer)
+                kernels.dequantizeInKernelOrder(w.type, w.rowData(row), columns, buffer)
                 var token = 0
                 while token + 4 <= tokens {
-                    let dots = RowDot.f32x4(buffer, x + token * columns, stride: columns, columns)
+                    let dots = kernels.f32x4(buffer, x + token * columns, columns, columns)
                     for lane in 0..<4 { y[(token + lane) * w.rows + row] = dots[lane] }
                     token += 4
                 }
                 while token < tokens {
-                    y[token * w.rows + row] = RowDot.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
+                    y[token * w.rows + row] = kernels.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
                     token += 1
                 }
             }
@@ -120,6 +121,7 @@ public enum MatrixMultiply {
     ) {
         _ = blasIsSingleThreaded
         let columns = w.columns
+        let kernels = RowKernelVariant.active
         pool.parallelFor(count: w.rows, granularity: tileRows) { rows in
             let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)
             defer { tile.deallocate() }
@@ -127,8 +129,7 @@ public enum MatrixMultiply {
             while start < rows.upperBound {
                 let count = min(tileRows, rows.upperBound - start)
                 for index in 0..<count {
-                    RowDequantizer.dequantizeInKernelOrder(
-                        type: w.type, row: w.rowData(start + index), columns: columns, into: tile + index * columns)
+                    kernels.dequantizeInKernelOrder(w.type, w.rowData(start + index), columns, tile + index * columns)
                 }
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasTrans,

@@ -51,7 +51,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Writes the `columns` weights of `row`, as `Float`, to `destination`.
     public func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < rows, "row \(row) out of 0..<\(rows)")
-        RowDequantizer.dequantizeInKernelOrder(type: type, row: rowData(row), columns: columns, into: destination)
+        RowKernelVariant.active.dequantizeInKernelOrder(type, rowData(row), columns, destination)
         ColumnOrder.toColumnOrder(type, destination, columns: columns)
     }
 

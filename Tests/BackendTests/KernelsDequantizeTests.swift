@@ -6,8 +6,12 @@ import Testing
 struct KernelsDequantizeTests {
     static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_K, .q6_K]
 
-    @Test("dequantizeRow matches gguf-py", arguments: types)
-    func matchesReference(type: GGMLType) throws {
+    @Test("dequantizeRow matches gguf-py, on each copy of the row kernels", arguments: types, RowKernelPaths.supported)
+    func matchesReference(type: GGMLType, path: KernelPath) throws {
+        try KernelPath.$override.withValue(path) { try dequantizesLikeReference(type: type) }
+    }
+
+    func dequantizesLikeReference(type: GGMLType) throws {
         let rows = 5
         let columns = KernelsMatrixMultiplyTests.shape(for: type).columns
         let bytes = RandomWeights.bytes(type: type, rows: rows, columns: columns, seed: 7 + UInt64(type.rawValue))

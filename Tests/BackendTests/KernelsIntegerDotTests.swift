@@ -194,7 +194,7 @@ struct KernelsIntegerDotTests {
         }
     }
 
-    @Test("exact activations (the logits' product) stay in Float on every path: equal to the portable kernel's result",
+    @Test("exact activations (the logits' product) stay in Float on every path: within the float kernels' error",
           arguments: paths)
     func exactActivationsStayInFloat(path: KernelPath) throws {
         let pool = ComputePool(threadCount: 2)
@@ -212,9 +212,17 @@ struct KernelsIntegerDotTests {
                     }
                     return y
                 }
-                let float = product(.portable, .quantizedWhereFaster)
-                #expect(product(path, .exact) == float, "\(type.name) on \(path.rawValue)")
-                #expect(product(path, .quantizedWhereFaster) != float, "\(type.name) on \(path.rawValue) should use its integer kernel")
+                // The path's float kernels are its own copy of the row
+                // kernels (AVX2's fuse multiply-adds, the baseline copy does
+                // not), so its result is bounded, not equal to portable's.
+                let exact = product(path, .exact)
+                x.withUnsafeBufferPointer { x in
+                    for row in 0..<Self.rows {
+                        let (value, scale) = KernelsMatrixMultiplyTests.reference(matrix, row: row, x: x.baseAddress!)
+                        #expect(abs(Double(exact[row]) - value) <= 1e-5 * scale, "\(type.name) on \(path.rawValue), row \(row)")
+                    }
+                }
+                #expect(product(path, .quantizedWhereFaster) != exact, "\(type.name) on \(path.rawValue) should use its integer kernel")
             }
         }
     }

@@ -7,13 +7,15 @@ struct KernelsMatrixMultiplyTests {
     struct Case: CustomStringConvertible, Sendable {
         let type: GGMLType
         let threads: Int
-        var description: String { "\(type.name), \(threads) thread(s)" }
+        let path: KernelPath
+        var description: String { "\(type.name), \(threads) thread(s), \(path.rawValue) row kernels" }
     }
 
     /// The first eight types (also checked against gguf-py by running it)
-    /// and the later ones (checked against gguf-py through fixtures).
+    /// and the later ones (checked against gguf-py through fixtures), on
+    /// each copy of the row kernels this CPU runs.
     static let cases: [Case] = (KernelsDequantizeTests.types + KernelsQuantFixtureTests.types).flatMap { type in
-        [1, 2].map { Case(type: type, threads: $0) }
+        RowKernelPaths.supported.flatMap { path in [1, 2].map { Case(type: type, threads: $0, path: path) } }
     }
 
     /// Rows: odd, and not a multiple of the pool's 4-row granularity nor of
@@ -44,11 +46,11 @@ struct KernelsMatrixMultiplyTests {
         return (value, scale)
     }
 
-    /// The float kernels (the integer-dot paths round the activations;
-    /// KernelsIntegerDotTests bounds them).
+    /// The float kernels (exact activations: the integer-dot kernels round
+    /// them; KernelsIntegerDotTests bounds those).
     @Test("matVec and matMul agree with the reference", arguments: cases)
     func agreesWithReference(testCase: Case) throws {
-        try KernelPath.$override.withValue(.portable) { try floatKernelsAgree(testCase) }
+        try KernelPath.$override.withValue(testCase.path) { try floatKernelsAgree(testCase) }
     }
 
     func floatKernelsAgree(_ testCase: Case) throws {
@@ -71,7 +73,7 @@ struct KernelsMatrixMultiplyTests {
                 for tokens in [1, 3, 5, maxTokens] {
                     var y = [Float](repeating: .nan, count: tokens * rows)
                     y.withUnsafeMutableBufferPointer { y in
-                        MatrixMultiply.matMul(matrix, x: x, tokens: tokens, y: y.baseAddress!, pool: pool)
+                        MatrixMultiply.matMul(matrix, x: x, tokens: tokens, y: y.baseAddress!, pool: pool, activations: .exact)
                     }
                     var worst = 0.0
                     for token in 0..<tokens {
@@ -85,7 +87,7 @@ struct KernelsMatrixMultiplyTests {
                 }
                 var y = [Float](repeating: .nan, count: rows)
                 y.withUnsafeMutableBufferPointer { y in
-                    MatrixMultiply.matVec(matrix, x: x, y: y.baseAddress!, pool: pool)
+                    MatrixMultiply.matVec(matrix, x: x, y: y.baseAddress!, pool: pool, activations: .exact)
                 }
                 let worst = (0..<rows).map { abs(Double(y[$0]) - expected[0][$0].value) / expected[0][$0].scale }.max()!
                 #expect(worst <= 1e-5, "\(testCase), matVec: worst relative error \(worst)")

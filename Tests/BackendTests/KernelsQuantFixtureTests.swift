@@ -47,12 +47,15 @@ struct KernelsQuantFixtureTests {
         }
     }
 
-    @Test("dequantizeRows equals gguf-py's dequantize", arguments: types)
-    func dequantizes(type: GGMLType) throws {
+    @Test("dequantizeRows equals gguf-py's dequantize, on each copy of the row kernels",
+          arguments: types, RowKernelPaths.supported)
+    func dequantizes(type: GGMLType, path: KernelPath) throws {
         let fixture = try Fixture(type)
         var actual = [Float](repeating: .nan, count: fixture.expected.count)
         try fixture.withMatrix { matrix in
-            actual.withUnsafeMutableBufferPointer { matrix.dequantizeRows(0..<fixture.rows, into: $0.baseAddress!) }
+            KernelPath.$override.withValue(path) {
+                actual.withUnsafeMutableBufferPointer { matrix.dequantizeRows(0..<fixture.rows, into: $0.baseAddress!) }
+            }
         }
         var mismatches: [String] = []
         for index in actual.indices where !(abs(actual[index] - fixture.expected[index]) <= 1e-6 * abs(fixture.expected[index])) {
@@ -64,11 +67,13 @@ struct KernelsQuantFixtureTests {
     /// The dot path (one token: ``RowDot`` on the stored bytes) and the
     /// tile path (enough tokens for BLAS on ``RowDequantizer`` tiles), each
     /// against the fixture's floats dotted with the activations in `Double`.
-    /// On the float kernels (the integer-dot paths round the activations;
-    /// KernelsIntegerDotTests bounds them).
-    @Test("matVec and matMul equal the dot of gguf-py's floats", arguments: types)
-    func multiplies(type: GGMLType) throws {
-        try KernelPath.$override.withValue(.portable) { try floatKernelsMultiply(type: type) }
+    /// On the float kernels of each copy of the row kernels (exact
+    /// activations: the integer-dot kernels round them;
+    /// KernelsIntegerDotTests bounds those).
+    @Test("matVec and matMul equal the dot of gguf-py's floats, on each copy of the row kernels",
+          arguments: types, RowKernelPaths.supported)
+    func multiplies(type: GGMLType, path: KernelPath) throws {
+        try KernelPath.$override.withValue(path) { try floatKernelsMultiply(type: type) }
     }
 
     func floatKernelsMultiply(type: GGMLType) throws {
@@ -95,7 +100,7 @@ struct KernelsQuantFixtureTests {
                     var y = [Float](repeating: .nan, count: count * rows)
                     y.withUnsafeMutableBufferPointer { y in
                         if count == 1 {
-                            MatrixMultiply.matVec(matrix, x: x.baseAddress!, y: y.baseAddress!, pool: pool)
+                            MatrixMultiply.matVec(matrix, x: x.baseAddress!, y: y.baseAddress!, pool: pool, activations: .exact)
                         } else {
                             MatrixMultiply.matMul(matrix, x: x.baseAddress!, tokens: count, y: y.baseAddress!, pool: pool)
                         }

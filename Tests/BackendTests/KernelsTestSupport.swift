@@ -2,6 +2,14 @@ import Foundation
 @testable import Backend
 @testable import Kernels
 
+/// One path per compiled copy of the row kernels this CPU runs: `portable`
+/// (the baseline copy, forced on this CPU by the test) and, where the CPU
+/// has it, `avx2` (the AVX2 copy, which `avx512vnni` shares). The float
+/// kernel tests run on each.
+enum RowKernelPaths {
+    static let supported: [KernelPath] = [.portable, .avx2].filter(\.isSupported)
+}
+
 /// A small seeded generator (SplitMix64), so a failing case can be replayed.
 struct SeededRandom: RandomNumberGenerator {
     private var state: UInt64

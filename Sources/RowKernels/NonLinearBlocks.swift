@@ -59,8 +59,8 @@ enum NonLinearBlocks {
                 SIMD4(lowHalf: pairs[Int(qs.load(fromByteOffset: byte, as: UInt8.self))],
                       highHalf: pairs[Int(qs.load(fromByteOffset: byte + 1, as: UInt8.self))])
             }
-            acc0.addProduct(weights(i), UnsafeRawPointer(x + 2 * i).loadUnaligned(as: SIMD4<Float>.self))
-            acc1.addProduct(weights(i + 2), UnsafeRawPointer(x + 2 * i + 4).loadUnaligned(as: SIMD4<Float>.self))
+            acc0.accumulate(weights(i), UnsafeRawPointer(x + 2 * i).loadUnaligned(as: SIMD4<Float>.self))
+            acc1.accumulate(weights(i + 2), UnsafeRawPointer(x + 2 * i + 4).loadUnaligned(as: SIMD4<Float>.self))
         }
         return acc0 + acc1
     }
@@ -100,9 +100,9 @@ extension RowDot {
                 let base = row + block * NonLinearBlocks.iq4_nlBytes
                 let dot = NonLinearBlocks.dot32(base + 2, pairs.baseAddress!, x + 32 * block)
                 if block & 1 == 0 {
-                    acc0.addProduct(SIMD4(repeating: HalfPrecision.f16(base)), dot)
+                    acc0.accumulate(SIMD4(repeating: HalfPrecision.f16(base)), dot)
                 } else {
-                    acc1.addProduct(SIMD4(repeating: HalfPrecision.f16(base)), dot)
+                    acc1.accumulate(SIMD4(repeating: HalfPrecision.f16(base)), dot)
                 }
                 block += 1
             }
@@ -120,8 +120,8 @@ extension RowDot {
                 for pair in 0..<4 {
                     let s = 2 * pair
                     let xSub = x + 256 * block + 32 * s
-                    acc0.addProduct(SIMD4(repeating: scales[s]), NonLinearBlocks.dot32(base + 8 + 16 * s, pairs.baseAddress!, xSub))
-                    acc1.addProduct(SIMD4(repeating: scales[s + 1]), NonLinearBlocks.dot32(base + 24 + 16 * s, pairs.baseAddress!, xSub + 32))
+                    acc0.accumulate(SIMD4(repeating: scales[s]), NonLinearBlocks.dot32(base + 8 + 16 * s, pairs.baseAddress!, xSub))
+                    acc1.accumulate(SIMD4(repeating: scales[s + 1]), NonLinearBlocks.dot32(base + 24 + 16 * s, pairs.baseAddress!, xSub + 32))
                 }
             }
             return (acc0 + acc1).sum()

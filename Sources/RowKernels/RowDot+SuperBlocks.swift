@@ -9,7 +9,7 @@ extension RowDot {
             let base = row + block * SuperBlocks.q5_KBytes
             let (scales, mins) = BlockFormats.q4_KScalesAndMins(base + 4)
             let factors = scales * HalfPrecision.f16(base)
-            minAcc.addProduct(mins * HalfPrecision.f16(base, 2), load(sums, block * 8))
+            minAcc.accumulate(mins * HalfPrecision.f16(base, 2), load(sums, block * 8))
             let high = Lanes.load(base, 16)
             let xBlock = x + block * 256
             for group in 0..<4 {
@@ -20,13 +20,13 @@ extension RowDot {
                 for k in stride(from: 0, to: 4, by: 2) {
                     let (low0, high0) = SuperBlocks.q5_K(words, high: high, group: group, k)
                     let (low1, high1) = SuperBlocks.q5_K(words, high: high, group: group, k + 1)
-                    low.0.addProduct(Lanes.float(unsigned: low0), load(xLow, 8 * k))
-                    low.1.addProduct(Lanes.float(unsigned: low1), load(xLow, 8 * k + 8))
-                    upper.0.addProduct(Lanes.float(unsigned: high0), load(xLow, 32 + 8 * k))
-                    upper.1.addProduct(Lanes.float(unsigned: high1), load(xLow, 40 + 8 * k))
+                    low.0.accumulate(Lanes.float(unsigned: low0), load(xLow, 8 * k))
+                    low.1.accumulate(Lanes.float(unsigned: low1), load(xLow, 8 * k + 8))
+                    upper.0.accumulate(Lanes.float(unsigned: high0), load(xLow, 32 + 8 * k))
+                    upper.1.accumulate(Lanes.float(unsigned: high1), load(xLow, 40 + 8 * k))
                 }
-                acc0.addProduct(SIMD8(repeating: factors[2 * group]), low.0 + low.1)
-                acc1.addProduct(SIMD8(repeating: factors[2 * group + 1]), upper.0 + upper.1)
+                acc0.accumulate(SIMD8(repeating: factors[2 * group]), low.0 + low.1)
+                acc1.accumulate(SIMD8(repeating: factors[2 * group + 1]), upper.0 + upper.1)
             }
         }
         return (acc0 + acc1).sum() - minAcc.sum()
@@ -48,15 +48,15 @@ extension RowDot {
                 let xSub = xBlock + 32 * s
                 var dot0 = SuperBlocks.q3_KValues(low, hmask: hmask, s, 0) * load(xSub, 0)
                 var dot1 = SuperBlocks.q3_KValues(low, hmask: hmask, s, 1) * load(xSub, 8)
-                dot0.addProduct(SuperBlocks.q3_KValues(low, hmask: hmask, s, 2), load(xSub, 16))
-                dot1.addProduct(SuperBlocks.q3_KValues(low, hmask: hmask, s, 3), load(xSub, 24))
+                dot0.accumulate(SuperBlocks.q3_KValues(low, hmask: hmask, s, 2), load(xSub, 16))
+                dot1.accumulate(SuperBlocks.q3_KValues(low, hmask: hmask, s, 3), load(xSub, 24))
                 return dot0 + dot1
             }
             for pair in 0..<4 {
                 let low = Lanes.load(base, 32 + 32 * (pair / 2))
                 let s = 2 * pair
-                acc0.addProduct(SuperBlocks.q3_KLaneScales(scales, d: d, s), subBlock(low, s))
-                acc1.addProduct(SuperBlocks.q3_KLaneScales(scales, d: d, s + 1), subBlock(low, s + 1))
+                acc0.accumulate(SuperBlocks.q3_KLaneScales(scales, d: d, s), subBlock(low, s))
+                acc1.accumulate(SuperBlocks.q3_KLaneScales(scales, d: d, s + 1), subBlock(low, s + 1))
             }
         }
         return (acc0 + acc1).sum()
@@ -79,12 +79,12 @@ extension RowDot {
                     let xSub = xBlock + 32 * s
                     let (scales, mins) = SuperBlocks.q2_KLaneScales(base, d: d, dmin: dmin, s)
                     @inline(__always) func weights(_ k: Int) -> SIMD8<Float> {
-                        (-mins).addingProduct(scales, Lanes.float(unsigned: SuperBlocks.twoBits(low, s, k)))
+                        (-mins).accumulating(scales, Lanes.float(unsigned: SuperBlocks.twoBits(low, s, k)))
                     }
-                    acc0.addProduct(weights(0), load(xSub, 0))
-                    acc1.addProduct(weights(1), load(xSub, 8))
-                    acc0.addProduct(weights(2), load(xSub, 16))
-                    acc1.addProduct(weights(3), load(xSub, 24))
+                    acc0.accumulate(weights(0), load(xSub, 0))
+                    acc1.accumulate(weights(1), load(xSub, 8))
+                    acc0.accumulate(weights(2), load(xSub, 16))
+                    acc1.accumulate(weights(3), load(xSub, 24))
                 }
             }
         }

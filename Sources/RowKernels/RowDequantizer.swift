@@ -1,3 +1,5 @@
+import GGMLTypes
+
 /// Expands one stored row of any supported type to `Float`, in the order
 /// the kernels read columns (``ColumnOrder``).
 ///
@@ -5,8 +7,8 @@
 /// hands to BLAS (whose activations are permuted the same way) and, put back
 /// in column order, by ``WeightMatrix/dequantizeRow(_:into:)``. The
 /// bandwidth-bound decode path reads the stored bytes directly instead.
-enum RowDequantizer {
-    static func dequantizeInKernelOrder(
+public enum RowDequantizer {
+    public static func dequantizeInKernelOrder(
         type: GGMLType, row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>
     ) {
         /// Expands the row's 256-weight super-blocks one by one.
