@@ -21,8 +21,13 @@ import COpenBLAS
 /// sets OpenBLAS to one thread (a process-wide setting) so that BLAS and the
 /// pool do not oversubscribe the cores.
 public enum MatrixMultiply {
-    /// Rows handed to one `cblas_sgemm` call in ``matMul(_:x:tokens:y:pool:)``.
-    static let tileRows = 64
+    /// The most `Float`s of expanded rows one thread hands to one
+    /// `cblas_sgemm` call in ``matMul(_:x:tokens:y:pool:)`` (4 MiB: a few
+    /// hundred rows of a 0.5B model, freed after the call).
+    static let tileBytes = 4 << 20
+
+    /// Tiles are whole multiples of this many rows (but the matrix's last).
+    static let tileRowsMultiple = 16
 
     /// From this many tokens on, ``matMul(_:x:tokens:y:pool:)`` uses BLAS.
     /// Below it, expanding each row once into L1 and dotting it with four
@@ -116,13 +121,20 @@ public enum MatrixMultiply {
     /// Many tokens: tiles of rows are expanded to `Float` and multiplied by
     /// single-threaded OpenBLAS, one tile per pool thread at a time (the pool
     /// provides the parallelism, so BLAS's own threads would only compete).
+    ///
+    /// A tile is as many rows as the pool hands one thread at once, up to
+    /// ``tileBytes``: every `cblas_sgemm` call packs all of `x` again
+    /// (`sgemm_oncopy`), so 64-row tiles spent 9 % of a 128-token prompt
+    /// repacking the same activations.
     private static func matMulByTiles(
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
         _ = blasIsSingleThreaded
         let columns = w.columns
         let kernels = RowKernelVariant.active
-        pool.parallelFor(count: w.rows, granularity: tileRows) { rows in
+        let maximumTileRows = max(tileRowsMultiple, tileBytes / (columns * MemoryLayout<Float>.stride))
+        pool.parallelFor(count: w.rows, granularity: tileRowsMultiple) { rows in
+            let tileRows = min(rows.count, maximumTileRows)
             let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * columns)
             defer { tile.deallocate() }
             var start = rows.lowerBound
@@ -140,6 +152,12 @@ public enum MatrixMultiply {
                 start += count
             }
         }
+    }
+
+    /// Sets OpenBLAS to one thread (once per process), for callers outside
+    /// this type that call `cblas_sgemm` from inside ``ComputePool`` jobs.
+    public static func useSingleThreadedBLAS() {
+        _ = blasIsSingleThreaded
     }
 
     /// OpenBLAS's thread count is process-wide; lmgate runs it on one thread

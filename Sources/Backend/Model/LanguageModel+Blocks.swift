@@ -42,8 +42,12 @@ extension LanguageModel {
 
         for (index, layer) in layers.enumerated() {
             // Attention.
-            for t in 0..<n {
-                VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.attentionNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
+            // Element-wise steps over many rows run on the pool: on the
+            // calling thread alone they left the other cores idle.
+            pool.parallelFor(count: n) { rows in
+                for t in rows {
+                    VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.attentionNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
+                }
             }
             if n == 1 {
                 MatrixMultiply.matVecs([(layer.query, q.pointer), (layer.key, k.pointer), (layer.value, v.pointer)], x: normed.pointer, pool: pool)
@@ -86,8 +90,10 @@ extension LanguageModel {
             VectorOperations.add(residual.pointer, to: x.pointer, count: n * d)
 
             // Feed-forward.
-            for t in 0..<n {
-                VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
+            pool.parallelFor(count: n) { rows in
+                for t in rows {
+                    VectorOperations.rmsNorm(x.row(t, length: d), weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, into: normed.row(t, length: d))
+                }
             }
             switch layer.feedForward {
             case .dense(let gateWeights, let upWeights, let downWeights):
@@ -96,7 +102,12 @@ extension LanguageModel {
                 } else {
                     MatrixMultiply.matMul(gateWeights, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
                     MatrixMultiply.matMul(upWeights, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
-                    VectorOperations.gated(c.family.feedForwardActivation, gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
+                    let width = c.feedForwardLength
+                    pool.parallelFor(count: n) { rows in
+                        VectorOperations.gated(
+                            c.family.feedForwardActivation, gate: gate.pointer + rows.lowerBound * width,
+                            up: up.pointer + rows.lowerBound * width, count: rows.count * width)
+                    }
                 }
                 MatrixMultiply.matMul(downWeights, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
             case .experts(let experts):
