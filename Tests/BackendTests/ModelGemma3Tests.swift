@@ -159,6 +159,27 @@ struct ModelGemma3Tests {
         #expect(largest < 1e-3 && largestStep < 1e-3, "\(largest) \(largestStep)")
     }
 
+    /// A cache no longer than the ring stores positions one after another,
+    /// so a prompt of `CausalAttention.matrixMinimumRows` or more rows is
+    /// attended as matrix products, the window masked inside each product's
+    /// scores; token by token, it is attended one query at a time.
+    @Test("the window masked inside matrix-product attention equals attention one query at a time")
+    func windowInMatrixAttention() throws {
+        let model = try LanguageModel(path: FixtureModels.path(Self.fixture))
+        let pool = ComputePool(threadCount: 2)
+        let count = 16
+        #expect(count >= CausalAttention.matrixMinimumRows)
+        let tokens = try longPrompt(count)
+        #expect(KVCache(for: model, capacity: count).slots.allSatisfy { $0 == count })
+        let whole = try model.forward(tokens, cache: KVCache(for: model, capacity: count), pool: pool, logitsFrom: 0)
+        let single = KVCache(for: model, capacity: count)
+        var stepwise: [Float] = []
+        for token in tokens { stepwise += try model.forward([token], cache: single, pool: pool) }
+        #expect(whole.count == stepwise.count)
+        let largest = zip(whole, stepwise).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(largest < 1e-3, "\(largest)")
+    }
+
     @Test("a ring cut back within its slack continues as a fresh cache would; cut back further it starts over")
     func ringPrefixReuse() throws {
         let model = try LanguageModel(path: FixtureModels.path(Self.fixture))
