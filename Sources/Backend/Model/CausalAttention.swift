@@ -85,6 +85,22 @@ enum CausalAttention {
             let cache = sequence.cache
             return cache.key(layer: layer, position: last) == cache.key(layer: layer, position: first) + (last - first) * kvDimension
         }
+
+        /// Calls `body(unit, head, scratch)` for every head of each of
+        /// `units` work units, the pairs split over the pool; `scratch` is
+        /// `scratch` floats of the calling thread's own.
+        func forEachHead(
+            of units: Int, scratch: Int, pool: ComputePool,
+            _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
+        ) {
+            pool.parallelFor(count: units * headCount) { items in
+                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+                defer { buffer.deallocate() }
+                for item in items {
+                    body(item / headCount, item % headCount, buffer)
+                }
+            }
+        }
     }
 
     /// Consecutive rows of one sequence, attended to together.
@@ -107,43 +123,38 @@ enum CausalAttention {
         for block in blocks {
             scoreCapacity = max(scoreCapacity, block.rows.count * (block.sequence.start + block.sequence.rows.count))
         }
-        pool.parallelFor(count: blocks.count * s.headCount) { items in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: scoreCapacity)
-            defer { scores.deallocate() }
-            for item in items {
-                let block = blocks[item / s.headCount]
-                let head = item % s.headCount
-                let sequence = block.sequence
-                let first = s.positions(of: block.rows.lowerBound, in: sequence).lowerBound
-                let end = s.positions(of: block.rows.upperBound - 1, in: sequence).upperBound
-                let width = end - first
-                let kvOffset = (head / s.groupSize) * s.headDimension
-                let keys = sequence.cache.key(layer: s.layer, position: first) + kvOffset
-                let values = sequence.cache.value(layer: s.layer, position: first) + kvOffset
-                let query = queries + block.rows.lowerBound * s.queryDimension + head * s.headDimension
-                let rowCount = Int32(block.rows.count)
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans,
-                    rowCount, Int32(width), Int32(s.headDimension),
-                    s.scale, query, Int32(s.queryDimension),
-                    keys, Int32(s.kvDimension),
-                    0, scores, Int32(width))
-                for (index, row) in block.rows.enumerated() {
-                    let rowScores = scores + index * width
-                    let seen = s.positions(of: row, in: sequence)
-                    let lower = seen.lowerBound - first
-                    let upper = seen.upperBound - first
-                    rowScores.update(repeating: 0, count: lower)
-                    VectorOperations.softmax(rowScores + lower, count: upper - lower)
-                    (rowScores + upper).update(repeating: 0, count: width - upper)
-                }
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    rowCount, Int32(s.headDimension), Int32(width),
-                    1, scores, Int32(width),
-                    values, Int32(s.kvDimension),
-                    0, output + block.rows.lowerBound * s.queryDimension + head * s.headDimension, Int32(s.queryDimension))
+        s.forEachHead(of: blocks.count, scratch: scoreCapacity, pool: pool) { index, head, scores in
+            let block = blocks[index]
+            let sequence = block.sequence
+            let first = s.positions(of: block.rows.lowerBound, in: sequence).lowerBound
+            let end = s.positions(of: block.rows.upperBound - 1, in: sequence).upperBound
+            let width = end - first
+            let kvOffset = (head / s.groupSize) * s.headDimension
+            let keys = sequence.cache.key(layer: s.layer, position: first) + kvOffset
+            let values = sequence.cache.value(layer: s.layer, position: first) + kvOffset
+            let query = queries + block.rows.lowerBound * s.queryDimension + head * s.headDimension
+            let rowCount = Int32(block.rows.count)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans,
+                rowCount, Int32(width), Int32(s.headDimension),
+                s.scale, query, Int32(s.queryDimension),
+                keys, Int32(s.kvDimension),
+                0, scores, Int32(width))
+            for (offset, row) in block.rows.enumerated() {
+                let rowScores = scores + offset * width
+                let seen = s.positions(of: row, in: sequence)
+                let lower = seen.lowerBound - first
+                let upper = seen.upperBound - first
+                rowScores.update(repeating: 0, count: lower)
+                VectorOperations.softmax(rowScores + lower, count: upper - lower)
+                (rowScores + upper).update(repeating: 0, count: width - upper)
             }
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                rowCount, Int32(s.headDimension), Int32(width),
+                1, scores, Int32(width),
+                values, Int32(s.kvDimension),
+                0, output + block.rows.lowerBound * s.queryDimension + head * s.headDimension, Int32(s.queryDimension))
         }
     }
 
@@ -163,36 +174,31 @@ enum CausalAttention {
             owner += repeatElement(index, count: sequence.rows.count)
             scoreCapacity = max(scoreCapacity, sequence.start + sequence.rows.count)
         }
-        pool.parallelFor(count: rows.count * s.headCount) { items in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: scoreCapacity)
-            defer { scores.deallocate() }
-            for item in items {
-                let row = rows[item / s.headCount]
-                let head = item % s.headCount
-                let sequence = sequences[owner[item / s.headCount]]
-                let cache = sequence.cache
-                let kvOffset = (head / s.groupSize) * s.headDimension
-                let query = queries + row * s.queryDimension + head * s.headDimension
-                let seen = s.positions(of: row, in: sequence)
+        s.forEachHead(of: rows.count, scratch: scoreCapacity, pool: pool) { index, head, scores in
+            let row = rows[index]
+            let sequence = sequences[owner[index]]
+            let cache = sequence.cache
+            let kvOffset = (head / s.groupSize) * s.headDimension
+            let query = queries + row * s.queryDimension + head * s.headDimension
+            let seen = s.positions(of: row, in: sequence)
 
-                for position in seen {
-                    let key = cache.key(layer: s.layer, position: position) + kvOffset
-                    var dot: Float = 0
-                    for index in 0..<s.headDimension {
-                        dot += query[index] * key[index]
-                    }
-                    scores[position - seen.lowerBound] = dot * s.scale
+            for position in seen {
+                let key = cache.key(layer: s.layer, position: position) + kvOffset
+                var dot: Float = 0
+                for column in 0..<s.headDimension {
+                    dot += query[column] * key[column]
                 }
-                VectorOperations.softmax(scores, count: seen.count)
+                scores[position - seen.lowerBound] = dot * s.scale
+            }
+            VectorOperations.softmax(scores, count: seen.count)
 
-                let result = output + row * s.queryDimension + head * s.headDimension
-                result.update(repeating: 0, count: s.headDimension)
-                for position in seen {
-                    let value = cache.value(layer: s.layer, position: position) + kvOffset
-                    let weight = scores[position - seen.lowerBound]
-                    for index in 0..<s.headDimension {
-                        result[index] += weight * value[index]
-                    }
+            let result = output + row * s.queryDimension + head * s.headDimension
+            result.update(repeating: 0, count: s.headDimension)
+            for position in seen {
+                let value = cache.value(layer: s.layer, position: position) + kvOffset
+                let weight = scores[position - seen.lowerBound]
+                for column in 0..<s.headDimension {
+                    result[column] += weight * value[column]
                 }
             }
         }
