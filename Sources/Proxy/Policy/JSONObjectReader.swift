@@ -148,14 +148,21 @@ struct JSONObjectReader {
     }
 
     /// A JSON string, unescaped; invalid escapes, control characters and
-    /// invalid UTF-8 are refused.
-    private mutating func string() throws(Failure) -> String {
+    /// invalid UTF-8 are refused. With `decode` false (a value skipped
+    /// over) it is checked the same way but an ASCII run is not copied, and
+    /// the result is not the string.
+    private mutating func string(decode: Bool = true) throws(Failure) -> String {
         try self.expect(UInt8(ascii: "\""), .invalid)
         // The common case, no escapes: one validated copy of the run.
         let start = self.index
-        while let byte = self.peek, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { self.index += 1 }
+        var ascii = true
+        while let byte = self.peek, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+            ascii = ascii && byte < 0x80
+            self.index += 1
+        }
         if self.peek == UInt8(ascii: "\"") {
             self.index += 1
+            if !decode && ascii { return "" }
             guard let text = String(validating: self.bytes[start..<self.index - 1], as: UTF8.self) else { throw .invalid }
             return text
         }
@@ -243,7 +250,7 @@ struct JSONObjectReader {
         guard let byte = self.peek else { throw .invalid }
         switch byte {
         case UInt8(ascii: "\""):
-            _ = try self.string()
+            _ = try self.string(decode: false)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             let close = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
             self.index += 1
@@ -255,7 +262,7 @@ struct JSONObjectReader {
             while true {
                 if close == UInt8(ascii: "}") {
                     self.skipWhitespace()
-                    _ = try self.string()
+                    _ = try self.string(decode: false)
                     self.skipWhitespace()
                     try self.expect(UInt8(ascii: ":"), .invalid)
                 }
