@@ -69,6 +69,7 @@ enum LogSumExp {
     /// parts so that `n·ln 2` is exact), a degree-6 polynomial for `eʳ`
     /// (the Cephes `expf` coefficients), and `2ⁿ` put into the exponent bits. Below ~−87.7,
     /// where `2ⁿ` would be subnormal, the result is 0; `-infinity` gives 0.
+    @inline(__always)  // called per 8 logits: a call would spill the vectors to memory
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         // From −88 down, n = −127: the exponent bits are all 0, a factor 0.
         var clamped = x.replacing(with: -88, where: x .< -88)
