@@ -117,6 +117,16 @@ lmgate_dot_kernel lmgate_integer_dot_kernel(int type, int path) {
     }
 }
 
+lmgate_dot_vectors_kernel lmgate_integer_dot_vectors_kernel(int type, int path) {
+    if (path != LMGATE_KERNELS_AVX2 && path != LMGATE_KERNELS_AVX512VNNI) return NULL;
+    const int vnni = path == LMGATE_KERNELS_AVX512VNNI;
+    switch (lmgate_activation_block_size(type)) {
+    case 32: return lmgate_blocks32_vectors_kernel(type, vnni);
+    case 256: return lmgate_superblocks_vectors_kernel(type, vnni);
+    default: return NULL;
+    }
+}
+
 #else
 // Elsewhere only the portable (Swift, float) kernels run.
 void lmgate_quantize_blocks32(const float *x, int64_t n, int8_t *quants, float *scales, int16_t *sums) {
@@ -126,4 +136,5 @@ void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float 
     (void)x; (void)n; (void)quants; (void)scales; (void)sums;
 }
 lmgate_dot_kernel lmgate_integer_dot_kernel(int type, int path) { (void)type; (void)path; return NULL; }
+lmgate_dot_vectors_kernel lmgate_integer_dot_vectors_kernel(int type, int path) { (void)type; (void)path; return NULL; }
 #endif

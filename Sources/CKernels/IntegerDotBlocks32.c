@@ -55,58 +55,84 @@ AVX2 static inline __m256i values_q5_1(const uint8_t *block) {
 
 /// Signed weights: per block, the integer Σ w·a of the weight bytes
 /// (`WEIGHTS`) and activation bytes, times the two scales.
-#define DOT_BLOCKS32(NAME, TARGET, BLOCK_BYTES, WEIGHTS, PRODUCTS)                                      \
-    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales,               \
-                             const int16_t *sums, int64_t n) {                                          \
+#define BLOCKS32_BODY(NAME, TARGET, BLOCK_BYTES, WEIGHTS, PRODUCTS)                                     \
+    BODY_SIGNATURE(NAME, TARGET) {                                                                      \
         (void)sums;                                                                                     \
         const uint8_t *w = row;                                                                         \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                  \
+        __m256 acc0[VECTOR_TILE], acc1[VECTOR_TILE];                                                    \
+        for (int v = 0; v < R; ++v) acc0[v] = acc1[v] = _mm256_setzero_ps();                            \
         for (int64_t b = 0; b < n / 32; ++b) {                                                          \
             const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
             const __m256i q = WEIGHTS(block);                                                           \
-            const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));                   \
-            SIGNED_PRODUCT_OPERANDS(q, a, wabs, asigned);                                               \
-            const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(wabs, asigned));                        \
-            const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);                           \
-            /* Alternate accumulators so consecutive blocks do not wait on each other. */               \
-            if (b & 1) acc1 = _mm256_fmadd_ps(d, products, acc1);                                       \
-            else acc0 = _mm256_fmadd_ps(d, products, acc0);                                             \
+            const __m256i wabs = weight_magnitudes(q);                                                  \
+            const float weight_scale = f16_to_float(block);                                             \
+            for (int v = 0; v < R; ++v) {                                                               \
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + v * n + 32 * b));       \
+                const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(wabs, signed_activations(a, q)));   \
+                const __m256 d = _mm256_set1_ps(weight_scale * scales[v * (n / 32) + b]);               \
+                /* Alternate accumulators so consecutive blocks do not wait on each other. */           \
+                if (b & 1) acc1[v] = _mm256_fmadd_ps(d, products, acc1[v]);                             \
+                else acc0[v] = _mm256_fmadd_ps(d, products, acc0[v]);                                   \
+            }                                                                                           \
         }                                                                                               \
-        return sum_lanes(_mm256_add_ps(acc0, acc1));                                                    \
+        for (int v = 0; v < R; ++v) out[v * out_stride] = sum_lanes(_mm256_add_ps(acc0[v], acc1[v]));  \
     }
 
 /// Unsigned values with a minimum (Q4_1, Q5_1): per block,
 /// `d·s·Σ q·a + m·s·Σ a`, the second sum the activation block's.
-#define DOT_BLOCKS32_MINIMUM(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                               \
-    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales,               \
-                             const int16_t *sums, int64_t n) {                                          \
+#define BLOCKS32_MINIMUM_BODY(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                              \
+    BODY_SIGNATURE(NAME, TARGET) {                                                                      \
         const uint8_t *w = row;                                                                         \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                  \
-        float minimums = 0;                                                                             \
+        __m256 acc0[VECTOR_TILE], acc1[VECTOR_TILE];                                                    \
+        float minimums[VECTOR_TILE];                                                                    \
+        for (int v = 0; v < R; ++v) {                                                                   \
+            acc0[v] = acc1[v] = _mm256_setzero_ps();                                                    \
+            minimums[v] = 0;                                                                            \
+        }                                                                                               \
         for (int64_t b = 0; b < n / 32; ++b) {                                                          \
             const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
-            const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + 32 * b));                   \
-            const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(VALUES(block), a));                     \
-            const __m256 d = _mm256_set1_ps(f16_to_float(block) * scales[b]);                           \
-            minimums += f16_to_float(block + 2) * scales[b] * (float)sums[b];                           \
-            if (b & 1) acc1 = _mm256_fmadd_ps(d, products, acc1);                                       \
-            else acc0 = _mm256_fmadd_ps(d, products, acc0);                                             \
+            const __m256i values = VALUES(block);                                                       \
+            const float weight_scale = f16_to_float(block), weight_minimum = f16_to_float(block + 2);   \
+            for (int v = 0; v < R; ++v) {                                                               \
+                const float scale = scales[v * (n / 32) + b];                                           \
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + v * n + 32 * b));       \
+                const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(values, a));                        \
+                const __m256 d = _mm256_set1_ps(weight_scale * scale);                                  \
+                minimums[v] += weight_minimum * scale * (float)sums[v * (n / 16) + b];                  \
+                if (b & 1) acc1[v] = _mm256_fmadd_ps(d, products, acc1[v]);                             \
+                else acc0[v] = _mm256_fmadd_ps(d, products, acc0[v]);                                   \
+            }                                                                                           \
         }                                                                                               \
-        return sum_lanes(_mm256_add_ps(acc0, acc1)) + minimums;                                         \
+        for (int v = 0; v < R; ++v) {                                                                   \
+            out[v * out_stride] = sum_lanes(_mm256_add_ps(acc0[v], acc1[v])) + minimums[v];             \
+        }                                                                                               \
     }
 
-DOT_BLOCKS32(dot_q8_0_avx2, AVX2, 34, weights_q8_0, block_products_avx2)
-DOT_BLOCKS32(dot_q8_0_vnni, VNNI, 34, weights_q8_0, block_products_vnni)
-DOT_BLOCKS32(dot_q4_0_avx2, AVX2, 18, weights_q4_0, block_products_avx2)
-DOT_BLOCKS32(dot_q4_0_vnni, VNNI, 18, weights_q4_0, block_products_vnni)
-DOT_BLOCKS32(dot_q5_0_avx2, AVX2, 22, weights_q5_0, block_products_avx2)
-DOT_BLOCKS32(dot_q5_0_vnni, VNNI, 22, weights_q5_0, block_products_vnni)
-DOT_BLOCKS32(dot_iq4_nl_avx2, AVX2, 18, weights_iq4_nl, block_products_avx2)
-DOT_BLOCKS32(dot_iq4_nl_vnni, VNNI, 18, weights_iq4_nl, block_products_vnni)
-DOT_BLOCKS32_MINIMUM(dot_q4_1_avx2, AVX2, 20, values_q4_1, block_products_avx2)
-DOT_BLOCKS32_MINIMUM(dot_q4_1_vnni, VNNI, 20, values_q4_1, block_products_vnni)
-DOT_BLOCKS32_MINIMUM(dot_q5_1_avx2, AVX2, 24, values_q5_1, block_products_avx2)
-DOT_BLOCKS32_MINIMUM(dot_q5_1_vnni, VNNI, 24, values_q5_1, block_products_vnni)
+BLOCKS32_BODY(q8_0_avx2, AVX2, 34, weights_q8_0, block_products_avx2)
+BLOCKS32_BODY(q8_0_vnni, VNNI, 34, weights_q8_0, block_products_vnni)
+BLOCKS32_BODY(q4_0_avx2, AVX2, 18, weights_q4_0, block_products_avx2)
+BLOCKS32_BODY(q4_0_vnni, VNNI, 18, weights_q4_0, block_products_vnni)
+BLOCKS32_BODY(q5_0_avx2, AVX2, 22, weights_q5_0, block_products_avx2)
+BLOCKS32_BODY(q5_0_vnni, VNNI, 22, weights_q5_0, block_products_vnni)
+BLOCKS32_BODY(iq4_nl_avx2, AVX2, 18, weights_iq4_nl, block_products_avx2)
+BLOCKS32_BODY(iq4_nl_vnni, VNNI, 18, weights_iq4_nl, block_products_vnni)
+BLOCKS32_MINIMUM_BODY(q4_1_avx2, AVX2, 20, values_q4_1, block_products_avx2)
+BLOCKS32_MINIMUM_BODY(q4_1_vnni, VNNI, 20, values_q4_1, block_products_vnni)
+BLOCKS32_MINIMUM_BODY(q5_1_avx2, AVX2, 24, values_q5_1, block_products_avx2)
+BLOCKS32_MINIMUM_BODY(q5_1_vnni, VNNI, 24, values_q5_1, block_products_vnni)
+
+DOT_KERNELS(dot_q8_0_avx2, AVX2, q8_0_avx2)
+DOT_KERNELS(dot_q8_0_vnni, VNNI, q8_0_vnni)
+DOT_KERNELS(dot_q4_0_avx2, AVX2, q4_0_avx2)
+DOT_KERNELS(dot_q4_0_vnni, VNNI, q4_0_vnni)
+DOT_KERNELS(dot_q5_0_avx2, AVX2, q5_0_avx2)
+DOT_KERNELS(dot_q5_0_vnni, VNNI, q5_0_vnni)
+DOT_KERNELS(dot_iq4_nl_avx2, AVX2, iq4_nl_avx2)
+DOT_KERNELS(dot_iq4_nl_vnni, VNNI, iq4_nl_vnni)
+DOT_KERNELS(dot_q4_1_avx2, AVX2, q4_1_avx2)
+DOT_KERNELS(dot_q4_1_vnni, VNNI, q4_1_vnni)
+DOT_KERNELS(dot_q5_1_avx2, AVX2, q5_1_avx2)
+DOT_KERNELS(dot_q5_1_vnni, VNNI, q5_1_vnni)
 
 lmgate_dot_kernel lmgate_blocks32_kernel(int type, int vnni) {
     switch (type) {
@@ -116,6 +142,18 @@ lmgate_dot_kernel lmgate_blocks32_kernel(int type, int vnni) {
     case LMGATE_TYPE_IQ4_NL: return vnni ? dot_iq4_nl_vnni : dot_iq4_nl_avx2;
     case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni : dot_q4_1_avx2;
     case LMGATE_TYPE_Q5_1: return vnni ? dot_q5_1_vnni : dot_q5_1_avx2;
+    default: return NULL;
+    }
+}
+
+lmgate_dot_vectors_kernel lmgate_blocks32_vectors_kernel(int type, int vnni) {
+    switch (type) {
+    case LMGATE_TYPE_Q8_0: return vnni ? dot_q8_0_vnni_vectors : dot_q8_0_avx2_vectors;
+    case LMGATE_TYPE_Q4_0: return vnni ? dot_q4_0_vnni_vectors : dot_q4_0_avx2_vectors;
+    case LMGATE_TYPE_Q5_0: return vnni ? dot_q5_0_vnni_vectors : dot_q5_0_avx2_vectors;
+    case LMGATE_TYPE_IQ4_NL: return vnni ? dot_iq4_nl_vnni_vectors : dot_iq4_nl_avx2_vectors;
+    case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni_vectors : dot_q4_1_avx2_vectors;
+    case LMGATE_TYPE_Q5_1: return vnni ? dot_q5_1_vnni_vectors : dot_q5_1_avx2_vectors;
     default: return NULL;
     }
 }

@@ -47,12 +47,13 @@ AVX2 static inline __m256i iq4_values(__m256i nibble_bytes) {
     return _mm256_shuffle_epi8(table, nibble_bytes);
 }
 
-/// |w| as unsigned bytes and a·sign(w): their byte products are w·a, which
-/// the unsigned × signed instructions need (w = −128 gives the byte 128;
-/// the activations are never −128, their scale maps the largest to 127).
-#define SIGNED_PRODUCT_OPERANDS(w, a, wabs, asigned) \
-    const __m256i wabs = _mm256_sign_epi8(w, w);     \
-    const __m256i asigned = _mm256_sign_epi8(a, w)
+/// The unsigned × signed byte instructions multiply |w| (unsigned bytes)
+/// with a·sign(w): their byte products are w·a (w = −128 gives the byte
+/// 128; the activations are never −128, their scale maps the largest to
+/// 127). |w| is computed once per weight block, a·sign(w) per vector.
+AVX2 static inline __m256i weight_magnitudes(__m256i w) { return _mm256_sign_epi8(w, w); }
+
+AVX2 static inline __m256i signed_activations(__m256i a, __m256i w) { return _mm256_sign_epi8(a, w); }
 
 /// The eight 32-bit lanes of Σ q·a over 32 unsigned weight bytes `q` and
 /// signed activation bytes `a` (|q·a| pairs stay below 2¹⁵ for |q| ≤ 128).
@@ -86,11 +87,63 @@ VNNI static inline __m256i split_scaled_products_vnni(__m256i q, __m256i a, int 
     return _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q, a), factors);
 }
 
+/// The most activation vectors one pass over a weight row multiplies: each
+/// keeps its own accumulators in registers (two per vector for the
+/// 32-block types), so 4 fill most of AVX2's sixteen.
+#define VECTOR_TILE 4
+
+/// The parameters of a kernel body: one stored row and `R` (1 to
+/// ``VECTOR_TILE``, a constant where the body is inlined) quantized
+/// activation vectors laid out one after another (vector v's quants at
+/// `quants + v·n`, its scales at `scales + v·(n/32)`, its sums at
+/// `sums + v·(n/16)`), its result written to `out[v·out_stride]`.
+#define BODY_SIGNATURE(NAME, TARGET)                                                                     \
+    TARGET static inline __attribute__((always_inline)) void NAME(                                      \
+        const void *row, const int8_t *quants, const float *scales, const int16_t *sums, int64_t n,     \
+        int R, float *out, int64_t out_stride)
+
+/// Defines from one body the single-vector kernel `NAME` (an
+/// `lmgate_dot_kernel`: the body with R = 1) and `NAME##_vectors` (an
+/// `lmgate_dot_vectors_kernel`: the body on tiles of ``VECTOR_TILE``
+/// vectors, then the rest). Each vector's arithmetic is the same code in the
+/// same order whatever R, so its result is bitwise the single kernel's; only
+/// the loading and unpacking of the weights is shared between vectors.
+#define DOT_KERNELS(NAME, TARGET, BODY)                                                                  \
+    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales,               \
+                             const int16_t *sums, int64_t n) {                                          \
+        float result;                                                                                   \
+        BODY(row, quants, scales, sums, n, 1, &result, 0);                                              \
+        return result;                                                                                  \
+    }                                                                                                   \
+    TARGET static void NAME##_vectors(const void *row, const int8_t *quants, const float *scales,      \
+                                      const int16_t *sums, int64_t n, int64_t count, float *out,       \
+                                      int64_t out_stride) {                                             \
+        int64_t v = 0;                                                                                  \
+        for (; v + VECTOR_TILE <= count; v += VECTOR_TILE) {                                            \
+            BODY(row, quants + v * n, scales + v * (n / 32), sums + v * (n / 16), n, VECTOR_TILE,      \
+                 out + v * out_stride, out_stride);                                                     \
+        }                                                                                               \
+        const int8_t *q = quants + v * n;                                                               \
+        const float *s = scales + v * (n / 32);                                                         \
+        const int16_t *m = sums + v * (n / 16);                                                         \
+        float *o = out + v * out_stride;                                                                \
+        switch (count - v) {                                                                            \
+        case 3: BODY(row, q, s, m, n, 3, o, out_stride); break;                                         \
+        case 2: BODY(row, q, s, m, n, 2, o, out_stride); break;                                         \
+        case 1: BODY(row, q, s, m, n, 1, o, out_stride); break;                                         \
+        default: break;                                                                                 \
+        }                                                                                               \
+    }
+
 /// The kernels of the 32-block types (IntegerDotBlocks32.c) and of the
 /// 256-block types (IntegerDotSuperBlocks.c) for AVX2 or, with `vnni`, for
 /// AVX-512 VNNI; NULL for another type.
 lmgate_dot_kernel lmgate_blocks32_kernel(int type, int vnni);
 lmgate_dot_kernel lmgate_superblocks_kernel(int type, int vnni);
+
+/// Their several-vector kernels (``DOT_KERNELS``); NULL for another type.
+lmgate_dot_vectors_kernel lmgate_blocks32_vectors_kernel(int type, int vnni);
+lmgate_dot_vectors_kernel lmgate_superblocks_vectors_kernel(int type, int vnni);
 
 #endif
 #endif

@@ -136,23 +136,21 @@ public enum MatrixMultiply {
 
     /// Each token's product as ``matVec(_:x:y:pool:activations:)`` makes it
     /// (its activations quantized once, integer dot products with each
-    /// stored row), the rows read once for all tokens. Returns `false`,
-    /// doing nothing, where the type has no integer-dot kernel on the path.
+    /// stored row), every row read and unpacked once for several tokens by
+    /// the several-vector kernel, whose result per token is bitwise the
+    /// single-vector kernel's. Returns `false`, doing nothing, where the
+    /// type has no integer-dot kernel on the path.
     private static func matMulTokensAlone(
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) -> Bool {
-        let first = PreparedVector(w, x)
-        guard first.integer != nil else {
-            first.deallocate()
+        guard let vectors = QuantizedActivations(w.type, x, columns: w.columns, count: tokens, path: .active) else {
             return false
         }
-        let vectors = [first] + (1..<tokens).map { PreparedVector(w, x + $0 * w.columns) }
-        defer { for vector in vectors { vector.deallocate() } }
+        defer { vectors.deallocate() }
         let rowCount = w.rows
         pool.parallelFor(count: rowCount, granularity: 4) { rows in
             for row in rows {
-                let data = w.rowData(row)
-                for (token, vector) in vectors.enumerated() { y[token * rowCount + row] = vector.dot(data) }
+                vectors.dots(w.rowData(row), into: y + row, stride: rowCount)
             }
         }
         return true

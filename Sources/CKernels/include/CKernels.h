@@ -45,6 +45,17 @@ void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float 
 typedef float (*lmgate_dot_kernel)(const void *row, const int8_t *quants, const float *scales,
                                    const int16_t *sums, int64_t n);
 
+/// The dot products of one stored row of `n` weights with `count`
+/// quantized activation vectors laid out one after another: vector v's
+/// quants at `quants + v·n`, its scales at `scales + v·(n/32)` and its sums
+/// at `sums + v·(n/16)` (the room a vector of either block size takes); its
+/// result goes to `out[v·out_stride]` and is bitwise what the type's
+/// `lmgate_dot_kernel` returns for that vector alone. The row's blocks are
+/// loaded and unpacked once for several vectors.
+typedef void (*lmgate_dot_vectors_kernel)(const void *row, const int8_t *quants, const float *scales,
+                                          const int16_t *sums, int64_t n, int64_t count, float *out,
+                                          int64_t out_stride);
+
 /// Weight types with integer-dot kernels, by their GGML numbers.
 enum {
     LMGATE_TYPE_Q4_0 = 2,
@@ -64,6 +75,10 @@ enum {
 /// The kernel of `path` for a weight type (one of the `LMGATE_TYPE_`
 /// numbers), or NULL where the path has none.
 lmgate_dot_kernel lmgate_integer_dot_kernel(int type, int path);
+
+/// The several-vector kernel of `path` for a weight type, or NULL where the
+/// path has no integer kernel for it.
+lmgate_dot_vectors_kernel lmgate_integer_dot_vectors_kernel(int type, int path);
 
 /// The activation block size the type's kernel reads: 32 or 256 (0 for a
 /// type without an integer kernel).
