@@ -171,7 +171,6 @@ final class AdminConsole: Sendable {
             if !verified {
                 // Same reason and answer for an unknown user and a wrong password, as for the API.
                 userAudit.failed(method: "basic", reason: "invalid_credentials")
-                state.failures.recordFailure(failureKey)
             }
             return verified
         }
