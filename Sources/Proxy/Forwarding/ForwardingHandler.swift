@@ -65,7 +65,11 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The connection's state and the decisions on it; this handler does the I/O.
     private var machine = ForwardingStateMachine<UpstreamConnection>()
     private var context: ChannelHandlerContext?
-    private var clientAddress = "-"
+    private var clientAddress = "-" {
+        didSet { self.clientIPAddress = IPAddress(self.clientAddress) }
+    }
+    /// ``clientAddress`` parsed once for the connection, for admission.
+    private var clientIPAddress: IPAddress?
     /// Set while a client read is being handled; writes upstream are then
     /// flushed once, in `channelReadComplete`.
     private var inClientRead = false
@@ -220,7 +224,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
         self.machine.admitting(exchange)
         self.retime()
-        let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
+        let request = AdmissionRequest(
+            head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop,
+            parsedClientAddress: self.clientIPAddress)
         switch self.admission.admit(request) {
         case .decided(let decision):
             self.admissionDecided(.success(decision), for: exchange)

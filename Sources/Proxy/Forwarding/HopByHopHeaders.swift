@@ -33,14 +33,12 @@ enum HopByHopHeaders {
                 if !self.isProtected(token) && !self.isFixed(token) { named.append(token) }
             }
         }
-        // Collect first, then remove in place: most messages carry one such
-        // field at most (`Connection`), and this avoids rebuilding the fields.
-        var found: [String] = []
-        for (name, _) in headers where isHopByHop(name, named: named) && !found.contains(name) {
-            found.append(name)
-        }
-        for name in found {
-            headers.remove(name: name)
+        // Removed in place, one name at a time (`remove(name:)` takes every
+        // spelling of it): most messages carry one such field at most
+        // (`Connection`), so this neither rebuilds the fields nor allocates
+        // a list of names on every head.
+        while let found = headers.first(where: { isHopByHop($0.name, named: named) }) {
+            headers.remove(name: found.name)
         }
     }
 

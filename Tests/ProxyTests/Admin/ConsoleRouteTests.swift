@@ -36,4 +36,21 @@ import Testing
     func consolePaths(target: String, isConsole: Bool) {
         #expect(AdminConsoleHandler.isConsolePath(target) == isConsole)
     }
+
+    /// The byte scan that rules most targets out before their path is read
+    /// never rules out one whose normalized path is the console's: random
+    /// targets from the characters that spell, escape, hide or break `/admin`.
+    @Test func quickRuleOutAgreesWithReadingThePath() {
+        let pieces = ["/", "admin", "adm", "in", "a", "%61", "%41", "%2F", "%", "..", ".", "//", "?", "x", "ADMIN", "\\", ";", "http://gw"]
+        var generator = SystemRandomNumberGenerator()
+        var consoleTargets = 0
+        for _ in 0..<20_000 {
+            let target = (0..<Int.random(in: 1...7, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let byReading = RequestPath(target: target).normalized.map { RequestPath.matches($0, [ConsoleRoute.root + "/"]) } ?? false
+            if byReading { consoleTargets += 1 }
+            #expect(AdminConsoleHandler.isConsolePath(target) == byReading, "\(target)")
+            if byReading { #expect(AdminConsoleHandler.mayNameConsole(target), "\(target)") }
+        }
+        #expect(consoleTargets > 100)  // the generator does reach the console
+    }
 }
