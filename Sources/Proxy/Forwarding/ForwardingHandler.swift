@@ -264,19 +264,12 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     inspectBody = true
                 }
             }
-            let made = UpstreamRequestHead.make(
-                from: head,
-                framing: exchange.framing,
-                webSocketUpgrade: exchange.isWebSocketUpgrade,
-                client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
-                upstreamHost: "", requestIDs: &self.requestIDs)
-            if self.machine.answersContinue(expectsContinue: made.expectsContinue, for: exchange) {
+            let expectsContinue = self.makeUpstreamHead(from: head, for: exchange)
+            if self.machine.answersContinue(expectsContinue: expectsContinue, for: exchange) {
                 self.context?.writeAndFlush(
                     self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                     promise: nil)
             }
-            exchange.requestID = made.requestID
-            exchange.upstreamHead = made.head
             // Usage is read from the response as it passes: it must come uncompressed.
             if self.metersUsage(of: exchange) { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
             guard inspectBody else { return self.takeUpstreamSlot(for: exchange) }
@@ -285,6 +278,25 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             self.retime()
             self.releaseHeldRead()
         }
+    }
+
+    /// Sets the exchange's upstream head and request ID from the admitted
+    /// head; returns whether the client waits for `100 Continue`.
+    ///
+    /// A function of its own so that nothing but the exchange holds the new
+    /// head's fields when this returns: a second reference (the result of
+    /// `UpstreamRequestHead.make` kept alive in the caller) made the `Host`
+    /// set in ``startForwarding(_:on:)`` copy every field of every request.
+    private func makeUpstreamHead(from head: HTTPRequestHead, for exchange: Exchange) -> Bool {
+        let made = UpstreamRequestHead.make(
+            from: head,
+            framing: exchange.framing,
+            webSocketUpgrade: exchange.isWebSocketUpgrade,
+            client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
+            upstreamHost: "", requestIDs: &self.requestIDs)
+        exchange.requestID = made.requestID
+        exchange.upstreamHead = made.head
+        return made.expectsContinue
     }
 
     /// The identity's limits, and whether its usage is recorded; `nil` when
