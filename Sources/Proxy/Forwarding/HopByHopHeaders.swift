@@ -64,9 +64,19 @@ enum HopByHopHeaders {
         return protectedNames.contains { HeaderName.equals(token, $0) }
     }
 
+    /// Bit `n` set when a fixed name is `n` bytes long (all are under 64).
+    private static let fixedNameLengths: UInt64 = fixedNames.reduce(0) { $0 | 1 << UInt64($1.utf8.count) }
+
+    /// Runs on every field of every request and response: most names are
+    /// ruled out by their length and first byte before any comparison.
     private static func isHopByHop(_ name: String, named: [Substring]) -> Bool {
-        if name.utf8.count >= 6, HeaderName.hasPrefix(name, "proxy-") { return true }
-        for fixed in fixedNames where HeaderName.equals(name, fixed) { return true }
+        let length = name.utf8.count
+        if length >= 6, name.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "p"), HeaderName.hasPrefix(name, "proxy-") {
+            return true
+        }
+        if length < 64 && self.fixedNameLengths & (1 << UInt64(length)) != 0 {
+            for fixed in fixedNames where HeaderName.equals(name, fixed) { return true }
+        }
         for token in named where HeaderName.equalsIgnoringCase(name, token) { return true }
         return false
     }
