@@ -53,6 +53,11 @@ let package = Package(
         // Usage accounting and token-quota state in an SQLite file (Proxy/Usage). Chosen over GRDB
         // for its build time (docs/BENCHMARKS.md, "Usage store: build time"): its SQLite is one C file.
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        // Usage, token-quota state and lockouts shared by several proxies in PostgreSQL (state.postgres,
+        // Proxy/SharedState). Its clean debug build time is in docs/BENCHMARKS.md, "Shared state: build time".
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // TLS to that server (state.postgres ?sslmode=): postgres-nio builds it already.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries, found through pkg-config; see each module.modulemap.
@@ -97,6 +102,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
