@@ -39,6 +39,9 @@ public actor PostgresUsageStore: UsageStore {
     private let logger: Logger
     private var connection: PostgresConnection?
     private var backoff = ReconnectBackoff()
+    /// Why the last connection attempt failed: repeated while the back-off
+    /// holds, so a refused login reads as one, not as "unreachable".
+    private var lastConnectionFailure: UsageStoreError?
     private var connectionCount = 0
 
     /// A store over `settings`; nothing is connected until the first operation (or ``connect()``).
@@ -60,9 +63,15 @@ public actor PostgresUsageStore: UsageStore {
         guard !batch.isEmpty else { return }
         // A month window is the longest: anything that started over 32 days ago has ended.
         let oldest = Int64(Date().timeIntervalSince1970) - 32 * 86_400
+        // Every replica locks the rows it adds to in the same (sorted) order,
+        // or two replicas writing the same keys at once could deadlock.
+        let rows = batch.rows.values.sorted { ($0.hour, $0.identity, $0.model) < ($1.hour, $1.identity, $1.model) }
+        let counts = batch.quotaCounts.values.sorted {
+            ($0.identity, $0.window.rawValue, $0.windowStart) < ($1.identity, $1.window.rawValue, $1.windowStart)
+        }
         try await self.run("write") { connection, logger in
             try await connection.withTransaction(logger: logger) { connection in
-                for row in batch.rows.values {
+                for row in rows {
                     try await connection.query(
                         """
                         INSERT INTO usage_hourly VALUES (\(row.hour), \(row.identity), \(row.model), \(row.requests),
@@ -75,14 +84,14 @@ public actor PostgresUsageStore: UsageStore {
                             server_errors = usage_hourly.server_errors + excluded.server_errors
                         """, logger: logger)
                 }
-                for count in batch.quotaCounts.values {
+                for count in counts {
                     try await connection.query(
                         """
                         INSERT INTO quota_windows VALUES (\(count.identity), \(count.window.rawValue), \(count.windowStart), \(count.tokens))
                         ON CONFLICT (identity, quota_window, window_start) DO UPDATE SET tokens = quota_windows.tokens + excluded.tokens
                         """, logger: logger)
                 }
-                if !batch.quotaCounts.isEmpty {
+                if !counts.isEmpty {
                     try await connection.query("DELETE FROM quota_windows WHERE window_start < \(oldest)", logger: logger)
                 }
             }
@@ -150,7 +159,7 @@ public actor PostgresUsageStore: UsageStore {
         let connection = try await self.connected()
         let timeout = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
             // Closing the channel fails the statement under way: a server that stopped answering.
-            connection.close(promise: nil)
+            Self.closeInBackground(connection)
         }
         defer { timeout.cancel() }
         do {
@@ -172,9 +181,10 @@ public actor PostgresUsageStore: UsageStore {
         }
         let now = ContinuousClock.now
         guard self.backoff.mayTry(at: now) else {
-            throw UsageStoreError(
-                description: "PostgreSQL at \(self.settings.displayName) is unreachable; the next connection attempt is due shortly",
-                isUnreachable: true)
+            throw self.lastConnectionFailure
+                ?? UsageStoreError(
+                    description: "PostgreSQL at \(self.settings.displayName) is unreachable; the next connection attempt is due shortly",
+                    isUnreachable: true)
         }
         let configuration = try self.connectionConfiguration()
         self.connectionCount += 1
@@ -183,25 +193,41 @@ public actor PostgresUsageStore: UsageStore {
             connection = try await PostgresConnection.connect(
                 configuration: configuration, id: self.connectionCount, logger: self.logger)
         } catch {
-            self.backoff.failed(at: ContinuousClock.now)
-            throw self.problem(doing: "connect to", error)
+            throw self.connectionFailed(self.problem(doing: "connect to", error))
         }
         do {
             try await self.prepareSchema(connection)
         } catch {
             try? await connection.close()
-            self.backoff.failed(at: ContinuousClock.now)
-            throw error
+            throw self.connectionFailed(error)
         }
         self.backoff.succeeded()
+        self.lastConnectionFailure = nil
         self.connection = connection
         return connection
     }
 
+    private func connectionFailed(_ error: UsageStoreError) -> UsageStoreError {
+        self.backoff.failed(at: ContinuousClock.now)
+        self.lastConnectionFailure = error
+        return error
+    }
+
     private func drop(_ connection: PostgresConnection) {
         if self.connection === connection { self.connection = nil }
-        connection.close(promise: nil)
+        Self.closeInBackground(connection)
         self.backoff.failed(at: ContinuousClock.now)
+    }
+
+    /// Closes `connection` without waiting, keeping it alive until it is
+    /// closed: postgres-nio asserts that a connection is closed before it is freed.
+    private static func closeInBackground(_ connection: PostgresConnection) {
+        let closed: EventLoopFuture<Void> = connection.close()
+        closed.whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
+    deinit {
+        if let connection { Self.closeInBackground(connection) }
     }
 
     private func connectionConfiguration() throws(UsageStoreError) -> PostgresConnection.Configuration {

@@ -23,7 +23,7 @@ public final class UsageAccounting: Sendable {
     public let flushInterval: Duration
     /// Set when the store is shared with other proxies (PostgreSQL): see ``Sharing``.
     public let sharing: Sharing?
-    private let logger: Logger
+    let logger: Logger
     let health = NIOLockedValueBox(SharedStateHealth())
     /// Counted, not written yet (internal: the shared-store sync reads it, UsageAccounting+Sharing.swift).
     let pending = NIOLockedValueBox(UsageBatch())

@@ -78,7 +78,7 @@ struct UsageCommand: AsyncParsableCommand {
                 }
             }
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
         }
         do {
             rows = try await store.rows(query)

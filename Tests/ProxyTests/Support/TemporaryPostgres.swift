@@ -64,7 +64,7 @@ final class TemporaryPostgres: Sendable {
         let passwordFile = directory + "/password"
         try Data((password + "\n").utf8).write(to: URL(fileURLWithPath: passwordFile))
         if let runAs {
-            _ = try Self.run(["chown", "-R", runAs, directory], as: nil)
+            _ = try Self.run(["/bin/chown", "-R", runAs, directory], as: nil)
         }
         let cluster = TemporaryPostgres(
             directory: directory, port: try Self.freePort(), password: password, passwordFile: passwordFile,
@@ -132,8 +132,11 @@ final class TemporaryPostgres: Sendable {
     private static func run(_ arguments: [String], as user: String?) throws -> String {
         let process = Process()
         let command = user.map { ["/usr/sbin/runuser", "-u", $0, "--"] + arguments } ?? arguments
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
+        // Through Python, whose subprocess closes every inherited descriptor above 2: Foundation's
+        // Process learns of its child's exit from a socket the child inherits, and the server that
+        // `pg_ctl start` leaves running would otherwise hold it open, so the wait never ended.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"] + command
         process.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
         let output = Pipe()
         let errors = Pipe()
