@@ -177,7 +177,9 @@ public actor PostgresUsageStore: UsageStore {
     private func connected() async throws(UsageStoreError) -> PostgresConnection {
         if let connection = self.connection {
             if !connection.isClosed { return connection }
-            self.drop(connection)
+            // Closed by the server since the last use: try a new one at once,
+            // so a lasting outage is reported by its cause (connection refused…).
+            self.connection = nil
         }
         let now = ContinuousClock.now
         guard self.backoff.mayTry(at: now) else {
