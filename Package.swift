@@ -53,7 +53,7 @@ let package = Package(
         // Usage accounting and token-quota state in an SQLite file (Proxy/Usage). Chosen over GRDB
         // for its build time (docs/BENCHMARKS.md, "Usage store: build time"): its SQLite is one C file.
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
-        // Usage, token-quota state and lockouts shared by several proxies in PostgreSQL (state.postgres,
+        // Usage and token-quota state shared by several proxies in PostgreSQL (state.postgres,
         // Proxy/SharedState). Its clean debug build time is in docs/BENCHMARKS.md, "Shared state: build time".
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // TLS to that server (state.postgres ?sslmode=): postgres-nio builds it already.
