@@ -24,12 +24,12 @@ from access_support import Proxy, RecordingUpstream, make_htpasswd, wait_for
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None, reason="scripts/setup installs chromium and chromium-driver")
 
 
 @pytest.fixture
 def browser():
+    # Missing browser: a failure that says what to run, not a skip.
+    assert CHROMIUM and CHROMEDRIVER, "chromium or chromedriver is missing: run scripts/setup, which installs them"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -33,7 +33,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from access_support import Proxy, create_key, lmgate_keys, make_htpasswd
+from access_support import Proxy, create_key, lmgate_keys, make_htpasswd, wait_for
 from backend_support import BackendProcess
 from conftest import REPO
 
@@ -443,7 +443,8 @@ def test_usage_rows_equal_the_backends_usage_and_survive_a_restart(bin_dir, tmp_
         client(restarted, metered).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=2)
     assert f"used {used} tokens of its tokens_per_day quota" in refused.value.body["message"]
     assert client(restarted, plain).chat.completions.create(model=model_id, messages=PROMPT, max_tokens=2).choices
-    assert "policy.denied" in restarted.log_text() and "policy.code=token_quota_exceeded" in restarted.log_text()
+    assert wait_for(lambda: "policy.denied" in restarted.log_text()
+                    and "policy.code=token_quota_exceeded" in restarted.log_text(), timeout=5)
 
 
 def test_the_fail2ban_filter_matches_the_failures_a_real_proxy_logged(bin_dir, tmp_path, backend, proxies):
