@@ -9,7 +9,7 @@ import Testing
 /// quota counts are shared, and bad input is a clear error.
 @Suite struct PostgresUsageStoreTests {
     @Test func twoReplicasWritingRandomBatchesReadBackAsTheirSums() async throws {
-        let (cluster, settings) = try TemporaryPostgres.sharedDatabase()
+        let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
         let stores = (0..<2).map { _ in PostgresUsageStore(settings: settings, passwordFile: cluster.passwordFile, logger: quietLogger) }
         var random = RandomUsage()
         var usages: [RequestUsage] = []
@@ -54,7 +54,7 @@ import Testing
         #expect(Dictionary(uniqueKeysWithValues: counts.map { ($0.identity, $0.tokens) }) == expectedMonth)
 
         // psql, an independent client, reads the same totals.
-        let totals = try cluster.psql(
+        let totals = try await cluster.psql(
             settings.database,
             "SELECT sum(requests), sum(prompt_tokens), sum(completion_tokens), sum(client_errors), sum(server_errors) FROM usage_hourly")
         let expected = expectedRows(usages).reduce(into: [Int64](repeating: 0, count: 5)) { sums, row in
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func aQuotaUsedUpThroughOneReplicaIsSeenByTheOther() async throws {
-        let (cluster, settings) = try TemporaryPostgres.sharedDatabase()
+        let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
         let sharing = UsageAccounting.Sharing(interval: .milliseconds(50))
         let replicas = try await [0, 1].asyncMap { _ in
             try await UsageAccounting.open(
@@ -108,11 +108,11 @@ import Testing
     }
 
     @Test func aSchemaFromANewerLmgateIsAClearError() async throws {
-        let (cluster, settings) = try TemporaryPostgres.sharedDatabase()
+        let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
         let store = PostgresUsageStore(settings: settings, passwordFile: cluster.passwordFile, logger: quietLogger)
         try await store.connect()
         await store.close()
-        _ = try cluster.psql(settings.database, "UPDATE lmgate_schema SET version = 99")
+        _ = try await cluster.psql(settings.database, "UPDATE lmgate_schema SET version = 99")
         let newer = PostgresUsageStore(settings: settings, passwordFile: cluster.passwordFile, logger: quietLogger)
         let error = await #expect(throws: UsageStoreError.self) { try await newer.connect() }
         #expect(error?.isUnreachable == false)
@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func aWrongPasswordIsAClearErrorThatDoesNotShowThePassword() async throws {
-        let (cluster, settings) = try TemporaryPostgres.sharedDatabase()
+        let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let wrong = "wrong-" + UUID().uuidString
@@ -150,9 +150,9 @@ import Testing
     @Test(arguments: [SharedStateFailureMode.closed, .open])
     func anUnreachableServerAtStartIsNoCrashButTheFailureMode(mode: SharedStateFailureMode) async throws {
         // A port nothing listens on: a cluster started and destroyed.
-        let gone = try TemporaryPostgres.start()
+        let gone = try await TemporaryPostgres.start()
         let settings = gone.settings()
-        gone.destroy()
+        await gone.destroy()
         let log = CapturedLog()
         let accounting = try await UsageAccounting.open(
             store: PostgresUsageStore(settings: settings, passwordFile: nil, logger: quietLogger),
@@ -168,9 +168,19 @@ import Testing
     }
 
     @Test func anOutageIsRiddenOutAndNothingCountedDuringItIsLost() async throws {
-        let cluster = try TemporaryPostgres.start()
-        defer { cluster.destroy() }
-        _ = try cluster.psql("postgres", "CREATE DATABASE lmgate")
+        let cluster = try await TemporaryPostgres.start()
+        // Destroyed however the test ends (a defer cannot await).
+        do {
+            try await self.rideOutAnOutage(cluster)
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+        await cluster.destroy()
+    }
+
+    private func rideOutAnOutage(_ cluster: TemporaryPostgres) async throws {
+        _ = try await cluster.psql("postgres", "CREATE DATABASE lmgate")
         let log = CapturedLog()
         let accounting = try await UsageAccounting.open(
             store: PostgresUsageStore(settings: cluster.settings(), passwordFile: cluster.passwordFile, logger: quietLogger),
@@ -183,7 +193,7 @@ import Testing
         #expect(await accounting.synchronize() == nil)
         #expect(!accounting.quotas.refusesQuotaRequests)
 
-        try cluster.stop()
+        try await cluster.stop()
         accounting.record(request(20), quotas: quotas)
         let error = await accounting.synchronize()
         #expect(error?.isUnreachable == true, "\(String(describing: error))")
@@ -192,7 +202,7 @@ import Testing
         accounting.record(request(30), quotas: quotas)
         _ = await accounting.synchronize()
 
-        try cluster.startServer()
+        try await cluster.startServer()
         // Reconnects on its own, after the back-off (at most 5 s).
         let deadline = Date().addingTimeInterval(15)
         while await accounting.synchronize() != nil && Date() < deadline {

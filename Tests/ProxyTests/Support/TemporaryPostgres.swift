@@ -1,5 +1,6 @@
 import Foundation
 import Proxy
+import Synchronization
 
 /// A throw-away PostgreSQL cluster for the tests: `initdb` in a temporary
 /// directory, the server on a free loopback port (and a Unix socket in the
@@ -28,29 +29,30 @@ final class TemporaryPostgres: Sendable {
         let description: String
     }
 
-    /// The cluster every database-only test shares, started on first use and stopped when the test process exits.
-    static let shared: Result<TemporaryPostgres, Failure> = {
-        do {
-            let cluster = try TemporaryPostgres.start()
-            sharedForExit = cluster
-            atexit { TemporaryPostgres.sharedForExit?.destroy() }
-            return .success(cluster)
-        } catch let failure as Failure {
-            return .failure(failure)
-        } catch {
-            return .failure(Failure(description: "\(error)"))
-        }
-    }()
-    nonisolated(unsafe) private static var sharedForExit: TemporaryPostgres?
+    /// The cluster every database-only test shares, started by the first test
+    /// that asks for it and stopped when the test process exits.
+    ///
+    /// A task, not a lazily computed value: a `static let` computed by
+    /// starting the cluster would hold every other test that reads it blocked
+    /// on a Swift Concurrency thread (in `swift_once`) while initdb and
+    /// pg_ctl run, and Swift Testing has only as many of those threads as
+    /// there are cores. Awaiting a task suspends instead.
+    static let shared = Task<TemporaryPostgres, any Error> {
+        let cluster = try await TemporaryPostgres.start()
+        sharedForExit.withLock { $0 = cluster }
+        atexit { TemporaryPostgres.sharedForExit.withLock { $0 }?.destroyNow() }
+        return cluster
+    }
+    private static let sharedForExit = Mutex<TemporaryPostgres?>(nil)
 
     /// A new database in ``shared``, for one test.
-    static func sharedDatabase() throws -> (cluster: TemporaryPostgres, settings: PostgresSettings) {
-        let cluster = try Self.shared.get()
-        return (cluster, try cluster.makeDatabase())
+    static func sharedDatabase() async throws -> (cluster: TemporaryPostgres, settings: PostgresSettings) {
+        let cluster = try await Self.shared.value
+        return (cluster, try await cluster.makeDatabase())
     }
 
     /// Makes and starts a cluster.
-    static func start() throws -> TemporaryPostgres {
+    static func start() async throws -> TemporaryPostgres {
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.filter({ FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/pg_ctl") })
             .max(by: { (Int($0) ?? 0) < (Int($1) ?? 0) })
@@ -64,16 +66,16 @@ final class TemporaryPostgres: Sendable {
         let passwordFile = directory + "/password"
         try Data((password + "\n").utf8).write(to: URL(fileURLWithPath: passwordFile))
         if let runAs {
-            _ = try Self.run(["/bin/chown", "-R", runAs, directory], as: nil)
+            _ = try await Self.run(["/bin/chown", "-R", runAs, directory], as: nil)
         }
         let cluster = TemporaryPostgres(
             directory: directory, port: try Self.freePort(), password: password, passwordFile: passwordFile,
             bin: "/usr/lib/postgresql/\(version)/bin", runAs: runAs)
-        _ = try cluster.tool([
+        _ = try await cluster.tool([
             "initdb", "-D", cluster.dataDirectory, "-U", cluster.user, "--pwfile", passwordFile,
             "--auth-host=scram-sha-256", "--auth-local=trust", "--no-sync", "-E", "UTF8", "--locale=C",
         ])
-        try cluster.startServer()
+        try await cluster.startServer()
         return cluster
     }
 
@@ -94,42 +96,65 @@ final class TemporaryPostgres: Sendable {
     }
 
     /// Makes a new, empty database and returns its settings.
-    func makeDatabase() throws -> PostgresSettings {
+    func makeDatabase() async throws -> PostgresSettings {
         let name = "test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "_")
-        _ = try self.psql("postgres", "CREATE DATABASE \(name)")
+        _ = try await self.psql("postgres", "CREATE DATABASE \(name)")
         return self.settings(database: name)
     }
 
     /// Runs `sql` with `psql` over the Unix socket (an independent client); returns its unaligned output.
-    func psql(_ database: String, _ sql: String) throws -> String {
-        try self.tool(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.directory, "-p", "\(self.port)",
+    func psql(_ database: String, _ sql: String) async throws -> String {
+        try await self.tool(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.directory, "-p", "\(self.port)",
             "-U", self.user, "-d", database, "-c", sql])
     }
 
     /// Starts the server (again, after ``stop()``), waiting until it accepts connections.
-    func startServer() throws {
-        _ = try self.tool([
+    func startServer() async throws {
+        _ = try await self.tool([
             "pg_ctl", "-D", self.dataDirectory, "-l", self.directory + "/server.log", "-w", "-t", "30", "start",
             "-o", "-p \(self.port) -k \(self.directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50",
         ])
     }
 
     /// Stops the server at once (open connections are closed).
-    func stop() throws {
-        _ = try self.tool(["pg_ctl", "-D", self.dataDirectory, "-m", "fast", "-w", "stop"])
+    func stop() async throws {
+        _ = try await self.tool(["pg_ctl", "-D", self.dataDirectory, "-m", "fast", "-w", "stop"])
     }
 
     /// Stops the server if it runs and removes the directory.
-    func destroy() {
-        _ = try? self.tool(["pg_ctl", "-D", self.dataDirectory, "-m", "immediate", "-w", "stop"])
+    func destroy() async {
+        _ = try? await self.tool(Self.immediateStop(self.dataDirectory))
         try? FileManager.default.removeItem(atPath: self.directory)
     }
 
-    private func tool(_ arguments: [String]) throws -> String {
-        try Self.run([self.bin + "/" + arguments[0]] + arguments.dropFirst(), as: self.runAs)
+    /// ``destroy()`` for the exit handler, where nothing can be awaited.
+    private func destroyNow() {
+        _ = try? Self.runAndWait([self.bin + "/pg_ctl"] + Self.immediateStop(self.dataDirectory).dropFirst(), as: self.runAs)
+        try? FileManager.default.removeItem(atPath: self.directory)
     }
 
-    private static func run(_ arguments: [String], as user: String?) throws -> String {
+    private static func immediateStop(_ dataDirectory: String) -> [String] {
+        ["pg_ctl", "-D", dataDirectory, "-m", "immediate", "-w", "stop"]
+    }
+
+    private func tool(_ arguments: [String]) async throws -> String {
+        try await Self.run([self.bin + "/" + arguments[0]] + arguments.dropFirst(), as: self.runAs)
+    }
+
+    /// Runs a command on a thread of its own and suspends until it has
+    /// exited. Never on a Swift Concurrency thread: initdb and pg_ctl take
+    /// seconds (tens of seconds on a loaded machine), and a test blocking
+    /// one of those threads (as many as cores) for that long stalls every
+    /// other suite running in parallel.
+    private static func run(_ arguments: [String], as user: String?) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try Self.runAndWait(arguments, as: user) })
+            }.start()
+        }
+    }
+
+    private static func runAndWait(_ arguments: [String], as user: String?) throws -> String {
         let process = Process()
         let command = user.map { ["/usr/sbin/runuser", "-u", $0, "--"] + arguments } ?? arguments
         // Through Python, whose subprocess closes every inherited descriptor above 2: Foundation's
