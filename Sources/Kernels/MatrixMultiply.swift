@@ -60,14 +60,28 @@ public enum MatrixMultiply {
     ///     sequences decoded together).
     ///   - y: room for `tokens × w.rows` results, row-major.
     ///   - activations: whether one token's product may quantize its
-    ///     activations (several tokens' products are in `Float` always).
+    ///     activations (several tokens' products are in `Float`, unless
+    ///     `eachTokenAlone`).
+    ///   - eachTokenAlone: the tokens are separate sequences decoding one
+    ///     token each: where the weights' type has an integer-dot kernel on
+    ///     the active path, each token's product is computed exactly as
+    ///     ``matVec(_:x:y:pool:activations:)`` computes it for that token
+    ///     alone, so a sequence's results do not depend on how many decode
+    ///     beside it (and the rows skip being expanded to `Float`). Not for
+    ///     prompts: quantizing a short prompt's activations took the
+    ///     fixtures past llama.cpp's distance from exact (``matMulByRows``).
     public static func matMul(
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool,
-        activations: ActivationPrecision = .quantizedWhereFaster
+        activations: ActivationPrecision = .quantizedWhereFaster, eachTokenAlone: Bool = false
     ) {
         guard tokens > 0 else { return }
         if tokens == 1 {
             matVec(w, x: x, y: y, pool: pool, activations: activations)
+            return
+        }
+        if eachTokenAlone, activations == .quantizedWhereFaster,
+            matMulTokensAlone(w, x: x, tokens: tokens, y: y, pool: pool)
+        {
             return
         }
         let columns = w.columns
@@ -111,6 +125,30 @@ public enum MatrixMultiply {
                 }
             }
         }
+    }
+
+    /// Each token's product as ``matVec(_:x:y:pool:activations:)`` makes it
+    /// (its activations quantized once, integer dot products with each
+    /// stored row), the rows read once for all tokens. Returns `false`,
+    /// doing nothing, where the type has no integer-dot kernel on the path.
+    private static func matMulTokensAlone(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) -> Bool {
+        let first = PreparedVector(w, x)
+        guard first.integer != nil else {
+            first.deallocate()
+            return false
+        }
+        let vectors = [first] + (1..<tokens).map { PreparedVector(w, x + $0 * w.columns) }
+        defer { for vector in vectors { vector.deallocate() } }
+        let rowCount = w.rows
+        pool.parallelFor(count: rowCount, granularity: 4) { rows in
+            for row in rows {
+                let data = w.rowData(row)
+                for (token, vector) in vectors.enumerated() { y[token * rowCount + row] = vector.dot(data) }
+            }
+        }
+        return true
     }
 
     /// Many tokens: tiles of rows are expanded to `Float` and multiplied by

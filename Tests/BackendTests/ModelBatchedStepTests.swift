@@ -170,6 +170,54 @@ struct ModelBatchedStepTests {
         #expect(largest <= 1e-4 * scale)
     }
 
+    /// A step of one-token decodes multiplies each row as its sequence
+    /// decoding alone does (integer-dot where the active path has a kernel
+    /// for the weights' type), so a sequence's keys and values — and so its
+    /// text — do not depend on how many decode beside it: equal bit for bit.
+    /// (The logits stay in Float and differ only in summation order.)
+    @Test("on the active kernel path, a step of one-token decodes equals each sequence decoding alone",
+          arguments: ["compact-llama-spm-q8_0", "compact-llama-spm-q4_k_m", "compact-llama-spm-q4_0", "compact-llama-spm-q6_k"])
+    func decodeStepIsBatchInvariant(name: String) throws {
+        let model = try LanguageModel(path: FixtureModels.path(name))
+        let pool = ComputePool(threadCount: 2)
+        let prompts = try Self.prompts(name, count: 5)
+        let caches = prompts.map { _ in KVCache(for: model, capacity: 64) }
+        let aloneCaches = prompts.map { _ in KVCache(for: model, capacity: 64) }
+        var next: [Int32] = []
+        for (index, prompt) in prompts.enumerated() {
+            _ = try model.forward(prompt, cache: caches[index], pool: pool)
+            next.append(Self.argmax(try model.forward(prompt, cache: aloneCaches[index], pool: pool)))
+        }
+        let types = Set(model.layers.flatMap { [$0.query.type, $0.attentionOutput.type] })
+        let integer = types.allSatisfy(KernelPath.active.integerTypes.contains)
+        var largestCache: Float = 0, largest: Float = 0, scale: Float = 1
+        for _ in 0..<3 {
+            let batched = try model.step(zip(next, caches).map { SequenceChunk(tokens: [$0], cache: $1) }, pool: pool)
+            for index in prompts.indices {
+                let alone = try model.forward([next[index]], cache: aloneCaches[index], pool: pool)
+                let (difference, magnitude) = Self.difference(try #require(batched[index]), alone)
+                (largest, scale) = (max(largest, difference), max(scale, magnitude))
+                let position = aloneCaches[index].count - 1
+                for layer in 0..<model.configuration.layerCount {
+                    for (a, b) in [
+                        (caches[index].key(layer: layer, position: position), aloneCaches[index].key(layer: layer, position: position)),
+                        (caches[index].value(layer: layer, position: position), aloneCaches[index].value(layer: layer, position: position)),
+                    ] {
+                        for element in 0..<model.configuration.kvDimension { largestCache = max(largestCache, abs(a[element] - b[element])) }
+                    }
+                }
+                next[index] = Self.argmax(alone)
+            }
+        }
+        print("\(name) on \(KernelPath.active.rawValue) (integer-dot: \(integer)): largest |Δ key/value| \(largestCache), |Δ logit| \(largest) of \(scale)")
+        if integer {
+            #expect(largestCache == 0, "a decode step's rows must be computed as each sequence's alone")
+        } else {
+            #expect(largestCache <= 1e-4)
+        }
+        #expect(largest <= 1e-4 * scale)
+    }
+
     @Test("an empty or shared chunk, a foreign or full cache, a bad token and no chunks are clear errors that run nothing")
     func stepErrors() throws {
         let model = try LanguageModel(path: FixtureModels.path("tiny-llama-spm-f16"))

@@ -37,6 +37,10 @@ extension LanguageModel {
         for sequence in sequences {
             for row in sequence.rows { positions[row] = sequence.start + row - sequence.rows.lowerBound }
         }
+        // A step of separate sequences' one-token decodes: each row's products as its
+        // sequence decoding alone would compute them (integer-dot where the type has one),
+        // so a sequence's output does not depend on how many decode beside it.
+        let decodeRowsAlone = n > 1 && sequences.allSatisfy { $0.rows.count == 1 }
         let angles = positions.map { rope.angles(at: $0) }
         let slidingAngles = slidingRope.map { rope in positions.map { rope.angles(at: $0) } }
 
@@ -48,9 +52,9 @@ extension LanguageModel {
             if n == 1 {
                 MatrixMultiply.matVecs([(layer.query, q.pointer), (layer.key, k.pointer), (layer.value, v.pointer)], x: normed.pointer, pool: pool)
             } else {
-                MatrixMultiply.matMul(layer.query, x: normed.pointer, tokens: n, y: q.pointer, pool: pool)
-                MatrixMultiply.matMul(layer.key, x: normed.pointer, tokens: n, y: k.pointer, pool: pool)
-                MatrixMultiply.matMul(layer.value, x: normed.pointer, tokens: n, y: v.pointer, pool: pool)
+                MatrixMultiply.matMul(layer.query, x: normed.pointer, tokens: n, y: q.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
+                MatrixMultiply.matMul(layer.key, x: normed.pointer, tokens: n, y: k.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
+                MatrixMultiply.matMul(layer.value, x: normed.pointer, tokens: n, y: v.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
             }
             if let bias = layer.queryBias { VectorOperations.addBias(bias, to: q.pointer, rows: n) }
             if let bias = layer.keyBias { VectorOperations.addBias(bias, to: k.pointer, rows: n) }
@@ -79,7 +83,7 @@ extension LanguageModel {
             CausalAttention.attend(
                 queries: q.pointer, sequences: sequences, layer: index,
                 configuration: c, output: attention.pointer, pool: pool)
-            MatrixMultiply.matMul(layer.attentionOutput, x: attention.pointer, tokens: n, y: residual.pointer, pool: pool)
+            MatrixMultiply.matMul(layer.attentionOutput, x: attention.pointer, tokens: n, y: residual.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
             if let norm = layer.attentionOutputNorm {
                 VectorOperations.rmsNormHeads(residual.pointer, heads: n, weight: norm, epsilon: c.rmsEpsilon)
             }
@@ -94,13 +98,13 @@ extension LanguageModel {
                 if n == 1 {
                     MatrixMultiply.matVecPair(gateWeights, upWeights, x: normed.pointer, y: gate.pointer, pool: pool, combine: c.family.feedForwardActivation.combine)
                 } else {
-                    MatrixMultiply.matMul(gateWeights, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool)
-                    MatrixMultiply.matMul(upWeights, x: normed.pointer, tokens: n, y: up.pointer, pool: pool)
+                    MatrixMultiply.matMul(gateWeights, x: normed.pointer, tokens: n, y: gate.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
+                    MatrixMultiply.matMul(upWeights, x: normed.pointer, tokens: n, y: up.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
                     VectorOperations.gated(c.family.feedForwardActivation, gate: gate.pointer, up: up.pointer, count: n * c.feedForwardLength)
                 }
-                MatrixMultiply.matMul(downWeights, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool)
+                MatrixMultiply.matMul(downWeights, x: gate.pointer, tokens: n, y: residual.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
             case .experts(let experts):
-                experts.apply(normed.pointer, tokens: n, embeddingLength: d, output: residual.pointer, pool: pool)
+                experts.apply(normed.pointer, tokens: n, embeddingLength: d, output: residual.pointer, pool: pool, eachTokenAlone: decodeRowsAlone)
             }
             if let norm = layer.feedForwardOutputNorm {
                 VectorOperations.rmsNormHeads(residual.pointer, heads: n, weight: norm, epsilon: c.rmsEpsilon)

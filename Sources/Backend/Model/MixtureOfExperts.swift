@@ -24,11 +24,16 @@ struct MixtureOfExperts: Sendable {
     }
 
     /// Writes the block's output for each of `tokens` rows of `input`
-    /// (`tokens × d`, already normalized) to `output` (`tokens × d`).
-    func apply(_ input: UnsafePointer<Float>, tokens: Int, embeddingLength d: Int, output: UnsafeMutablePointer<Float>, pool: ComputePool) {
+    /// (`tokens × d`, already normalized) to `output` (`tokens × d`);
+    /// `eachTokenAlone` as in ``MatrixMultiply/matMul(_:x:tokens:y:pool:activations:eachTokenAlone:)``
+    /// (rows that are separate sequences' decodes).
+    func apply(
+        _ input: UnsafePointer<Float>, tokens: Int, embeddingLength d: Int, output: UnsafeMutablePointer<Float>, pool: ComputePool,
+        eachTokenAlone: Bool = false
+    ) {
         let c = configuration
         let scores = FloatBuffer(count: tokens * c.count)
-        MatrixMultiply.matMul(router, x: input, tokens: tokens, y: scores.pointer, pool: pool)
+        MatrixMultiply.matMul(router, x: input, tokens: tokens, y: scores.pointer, pool: pool, eachTokenAlone: eachTokenAlone)
         let routings = (0..<tokens).map { ExpertRouting(scores: scores.row($0, length: c.count), configuration: c) }
         output.update(repeating: 0, count: tokens * d)
         if tokens == 1 {
@@ -52,10 +57,10 @@ struct MixtureOfExperts: Sendable {
                 gathered.row(index, length: d).update(from: input + entry.row * d, count: d)
             }
             let m = rows.count
-            MatrixMultiply.matMul(gate[expert], x: gathered.pointer, tokens: m, y: gateOut.pointer, pool: pool)
-            MatrixMultiply.matMul(up[expert], x: gathered.pointer, tokens: m, y: upOut.pointer, pool: pool)
+            MatrixMultiply.matMul(gate[expert], x: gathered.pointer, tokens: m, y: gateOut.pointer, pool: pool, eachTokenAlone: eachTokenAlone)
+            MatrixMultiply.matMul(up[expert], x: gathered.pointer, tokens: m, y: upOut.pointer, pool: pool, eachTokenAlone: eachTokenAlone)
             VectorOperations.swiGLU(gate: gateOut.pointer, up: upOut.pointer, count: m * width)
-            MatrixMultiply.matMul(down[expert], x: gateOut.pointer, tokens: m, y: downOut.pointer, pool: pool)
+            MatrixMultiply.matMul(down[expert], x: gateOut.pointer, tokens: m, y: downOut.pointer, pool: pool, eachTokenAlone: eachTokenAlone)
             for (index, entry) in rows.enumerated() {
                 VectorOperations.add(downOut.row(index, length: d), scaledBy: entry.weight, to: output + entry.row * d, count: d)
             }

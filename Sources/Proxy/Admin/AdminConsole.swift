@@ -255,6 +255,8 @@ final class AdminConsole: Sendable {
         switch change {
         case .createKey(let name, _, _, _): "Key '\(name)' created."
         case .revokeKey(let name): "Key '\(name)' revoked: it is refused from now on."
+        case .setKeyLimits(let name, let limits):
+            "The limits of key '\(name)' are now: \(limits.fields.isEmpty ? "none" : limits.fields.joined(separator: " "))."
         case .addUser(let name, _): "User '\(name)' added."
         case .changePassword(let name, _): "The password of '\(name)' was changed."
         case .removeUser(let name): "User '\(name)' removed."
@@ -270,7 +272,7 @@ final class AdminConsole: Sendable {
     ) async -> ConsoleResponse {
         let page: ConsoleRoute =
             switch route {
-            case .createKey, .revokeKey: .keys
+            case .createKey, .revokeKey, .setKeyLimits: .keys
             case .addUser, .changePassword, .removeUser: .users
             default: .allowlists
             }

@@ -6,6 +6,8 @@ import HtpasswdKit
 enum ConsoleChange: Equatable, Sendable {
     case createKey(name: String, scope: AccessScope, expires: String?, limits: IdentityLimits)
     case revokeKey(name: String)
+    /// Replaces a key's limits with the form's (an empty field: no such limit).
+    case setKeyLimits(name: String, limits: IdentityLimits)
     case addUser(name: String, password: String)
     case changePassword(name: String, password: String)
     case removeUser(name: String)
@@ -34,18 +36,13 @@ enum ConsoleChange: Equatable, Sendable {
             guard let scope = AccessScope(rawValue: form.text("scope") ?? AccessScope.inference.rawValue) else {
                 throw Problem(description: "The scope is inference or admin.")
             }
-            // The same `name=value` reading as the keys file's, so the console accepts exactly what the file can hold.
-            let fields = Self.limitFields.compactMap { name in form.text(name).map { "\(name)=\($0)" } }
-            let limits: IdentityLimits
-            do {
-                limits = try IdentityLimits(fields: fields)
-            } catch {
-                throw Problem(description: error.description)
-            }
-            self = .createKey(name: name, scope: scope, expires: form.text("expires"), limits: limits)
+            self = .createKey(name: name, scope: scope, expires: form.text("expires"), limits: try Self.limits(form))
         case .revokeKey:
             guard let name = form.text("name") else { throw Problem(description: "Which key?") }
             self = .revokeKey(name: name)
+        case .setKeyLimits:
+            guard let name = form.text("name") else { throw Problem(description: "Which key?") }
+            self = .setKeyLimits(name: name, limits: try Self.limits(form))
         case .addUser, .changePassword:
             let name = try Self.userName(form)
             guard let password = form["password"], password.count >= Self.minPasswordLength else {
@@ -71,6 +68,7 @@ enum ConsoleChange: Equatable, Sendable {
         switch self {
         case .createKey: "key_created"
         case .revokeKey: "key_revoked"
+        case .setKeyLimits: "key_limits_set"
         case .addUser: "user_added"
         case .changePassword: "password_changed"
         case .removeUser: "user_removed"
@@ -82,9 +80,20 @@ enum ConsoleChange: Equatable, Sendable {
     /// The key or user the change is about, for the audit log; `nil` for none.
     var target: String? {
         switch self {
-        case .createKey(let name, _, _, _), .revokeKey(let name): "key:\(name)"
+        case .createKey(let name, _, _, _), .revokeKey(let name), .setKeyLimits(let name, _): "key:\(name)"
         case .addUser(let name, _), .changePassword(let name, _), .removeUser(let name): name
         case .reload, .logout: nil
+        }
+    }
+
+    /// The limits in `form`'s ``limitFields``, read as the keys file reads
+    /// them (`name=value`), so the console accepts exactly what the file can hold.
+    private static func limits(_ form: ConsoleForm) throws(Problem) -> IdentityLimits {
+        let fields = Self.limitFields.compactMap { name in form.text(name).map { "\(name)=\($0)" } }
+        do {
+            return try IdentityLimits(fields: fields)
+        } catch {
+            throw Problem(description: error.description)
         }
     }
 

@@ -28,6 +28,13 @@ struct ConsoleFileWriter: Sendable {
                 return ""
             }
             return nil
+        case .setKeyLimits(let name, let limits):
+            let path = try self.path(self.keysPath, "keys file (auth.keys_file)")
+            _ = try Self.editingKeys(at: path) { keys throws(APIKeyFile.Problem) in
+                try keys.setLimits(limits, ofKeyNamed: name)
+                return ""
+            }
+            return nil
         case .addUser(let name, let password), .changePassword(let name, let password):
             let path = try self.path(self.htpasswdPath, "htpasswd file (auth.htpasswd)")
             try self.editingUsers(at: path) { users in

@@ -51,11 +51,17 @@ struct ConsolePages: Sendable {
 
     func keys(context: Context, keys: [APIKey]) -> String {
         let rows: [[String: Any]] = keys.sorted { $0.name < $1.name }.map { key in
-            [
+            var row: [String: Any] = [
                 "name": key.name, "scope": key.scope.rawValue, "prefix": key.prefix,
                 "created": APIKeyFile.text(key.created), "expires": key.expires.map(APIKeyFile.text) ?? "never",
                 "limits": key.limits.fields.joined(separator: " "),
             ]
+            // Each limit's value, to fill its field in the key's limits form (`limit_models`, …).
+            for field in key.limits.fields {
+                let parts = field.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { row["limit_\(parts[0])"] = String(parts[1]) }
+            }
+            return row
         }
         return self.render("keys", context.values(title: "Keys", extra: ["keys": rows, "onKeys": true]))
     }

@@ -10,6 +10,7 @@ enum ConsoleRoute: Equatable, Sendable {
     case keys
     case createKey
     case revokeKey
+    case setKeyLimits
     case users
     case addUser
     case changePassword
@@ -35,6 +36,7 @@ enum ConsoleRoute: Equatable, Sendable {
         case "/logout": route = (nil, .logout)
         case "/keys": route = (.keys, .createKey)
         case "/keys/revoke": route = (nil, .revokeKey)
+        case "/keys/limits": route = (nil, .setKeyLimits)
         case "/users": route = (.users, .addUser)
         case "/users/password": route = (nil, .changePassword)
         case "/users/remove": route = (nil, .removeUser)
@@ -55,7 +57,7 @@ enum ConsoleRoute: Equatable, Sendable {
     /// Whether the route changes something (and so needs a CSRF token).
     var isChange: Bool {
         switch self {
-        case .login, .logout, .createKey, .revokeKey, .addUser, .changePassword, .removeUser, .reload: true
+        case .login, .logout, .createKey, .revokeKey, .setKeyLimits, .addUser, .changePassword, .removeUser, .reload: true
         default: false
         }
     }

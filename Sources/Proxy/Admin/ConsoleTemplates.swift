@@ -88,7 +88,17 @@ enum ConsoleTemplates {
         {{#newKey}}<p>The new key <b>{{name}}</b>. It is shown only now: copy it and store it safely.</p>
         <p><span class="secret" id="new-key">{{secret}}</span></p>{{/newKey}}
         <table id="keys"><tr><th>name</th><th>scope</th><th>prefix</th><th>created</th><th>expires</th><th>limits</th><th></th></tr>
-        {{#keys}}<tr><td>{{name}}</td><td>{{scope}}</td><td>{{prefix}}…</td><td>{{created}}</td><td>{{expires}}</td><td>{{limits}}</td>
+        {{#keys}}<tr><td>{{name}}</td><td>{{scope}}</td><td>{{prefix}}…</td><td>{{created}}</td><td>{{expires}}</td>
+        <td>{{limits}}<details><summary>change</summary>
+        <form method="post" action="/admin/keys/limits" class="key-limits" data-key="{{name}}"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="name" value="{{name}}">
+        <label>Models <input name="models" value="{{limit_models}}"></label>
+        <label>Max concurrent <input name="max_concurrent" size="5" value="{{limit_max_concurrent}}"></label>
+        <label>Priority <input name="priority" size="6" value="{{limit_priority}}" placeholder="high, low"></label>
+        <label>Tokens per minute <input name="tokens_per_minute" size="8" value="{{limit_tokens_per_minute}}"></label>
+        <label>per day <input name="tokens_per_day" size="10" value="{{limit_tokens_per_day}}"></label>
+        <label>per month <input name="tokens_per_month" size="12" value="{{limit_tokens_per_month}}"></label>
+        <button>Save limits</button></form></details></td>
         <td><form method="post" action="/admin/keys/revoke"><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="name" value="{{name}}"><button class="revoke" data-key="{{name}}">Revoke</button></form></td></tr>{{/keys}}
         {{^keys}}<tr><td colspan="7">no keys</td></tr>{{/keys}}

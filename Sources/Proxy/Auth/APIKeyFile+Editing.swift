@@ -35,6 +35,14 @@ extension APIKeyFile {
         self.keys.removeAll { $0.name == name }
     }
 
+    /// Gives the key named `name` these limits in place of its own.
+    public mutating func setLimits(_ limits: IdentityLimits, ofKeyNamed name: String) throws(Problem) {
+        guard let index = self.keys.firstIndex(where: { $0.name == name }) else {
+            throw Problem(description: "no key named '\(name)'")
+        }
+        self.keys[index].limits = limits
+    }
+
     /// The keys file at `path`; one that does not exist yet has no keys.
     public static func loadOrEmpty(path: String) throws(Problem) -> APIKeyFile {
         guard FileManager.default.fileExists(atPath: path) else { return APIKeyFile() }

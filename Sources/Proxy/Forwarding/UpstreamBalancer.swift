@@ -15,9 +15,8 @@ import NIOCore
 /// (``setSlots(_:)``): a request admitted to a slot goes to the up upstream
 /// with the most free slots, so no upstream gets more than its slots while
 /// another has one free. The queue admits no more requests than all the
-/// upstreams' slots together, so one is always free for an admitted request
-/// while every upstream is up; with one down, its requests go to the others
-/// beyond their slots (and wait in their queues).
+/// up upstreams' slots together (``observeAvailability(_:)`` tells it which
+/// are up), so one is always free for an admitted request.
 public final class UpstreamBalancer: Sendable {
     /// The upstreams, in configuration order; indices identify them elsewhere.
     public let upstreams: [UpstreamAddress]
@@ -40,6 +39,8 @@ public final class UpstreamBalancer: Sendable {
         var nextTieBreak = 0
         /// Each upstream's queue slots; `nil` without fair queuing.
         var slots: [Int]?
+        /// Told which upstreams are up whenever one goes down or comes back.
+        var availabilityObserver: (@Sendable ([Bool]) -> Void)?
     }
 
     public init(upstreams: [UpstreamAddress], health: ProxyConfiguration.HealthChecking) {
@@ -53,6 +54,25 @@ public final class UpstreamBalancer: Sendable {
     /// `nil` without fair queuing. Requests holding slots keep them.
     func setSlots(_ slots: [Int]?) {
         self.state.withLockedValue { $0.slots = slots?.count == $0.upstreams.count ? slots : nil }
+    }
+
+    /// Calls `observer` with which upstreams are up (in the order of
+    /// ``upstreams``) now and whenever one goes down or comes back.
+    func observeAvailability(_ observer: @escaping @Sendable ([Bool]) -> Void) {
+        let up = self.state.withLockedValue { state in
+            state.availabilityObserver = observer
+            return state.upstreams.map(\.isUp)
+        }
+        observer(up)
+    }
+
+    /// Tells the observer, outside the lock, when `change` turned an upstream's state.
+    private func changingAvailability(_ change: (inout State) -> Bool) {
+        let notice = self.state.withLockedValue { state -> (([Bool]) -> Void, [Bool])? in
+            guard change(&state), let observer = state.availabilityObserver else { return nil }
+            return (observer, state.upstreams.map(\.isUp))
+        }
+        if let (observer, up) = notice { observer(up) }
     }
 
     /// Picks an upstream not in `excluded` and counts a request against it;
@@ -118,22 +138,25 @@ public final class UpstreamBalancer: Sendable {
 
     /// Takes an upstream out of rotation after a failed connection or probe.
     func markDown(_ index: Int, now: NIODeadline = .now()) {
-        self.state.withLockedValue { state in
+        self.changingAvailability { state in
             var upstream = state.upstreams[index]
+            let wasUp = upstream.isUp
             let first = TimeAmount(self.health.probeInterval)
-            upstream.probeDelay =
-                upstream.isUp ? first : min(upstream.probeDelay * 2, TimeAmount(self.health.maxProbeInterval))
+            upstream.probeDelay = wasUp ? first : min(upstream.probeDelay * 2, TimeAmount(self.health.maxProbeInterval))
             upstream.isUp = false
             upstream.nextProbe = now + upstream.probeDelay
             state.upstreams[index] = upstream
+            return wasUp
         }
     }
 
     /// Puts an upstream back into rotation.
     func markUp(_ index: Int) {
-        self.state.withLockedValue { state in
+        self.changingAvailability { state in
+            let wasUp = state.upstreams[index].isUp
             state.upstreams[index].isUp = true
             state.upstreams[index].probeDelay = .zero
+            return !wasUp
         }
     }
 

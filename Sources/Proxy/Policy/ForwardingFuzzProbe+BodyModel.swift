@@ -18,5 +18,25 @@ extension ForwardingFuzzProbe {
         case .refused:
             break
         }
+        Self.checkStreamUsage(body, object: object)
+    }
+
+    /// Traps if the proxy would leave a body unchanged that Foundation reads
+    /// as a stream without `stream_options.include_usage: true` (its tokens
+    /// would go uncounted), or rewrite one Foundation reads as no stream.
+    static func checkStreamUsage(_ body: [UInt8], object: [String: Any]) {
+        // Foundation gives `1` as an NSNumber that also casts to Bool; a JSON
+        // `true` is the one whose Objective-C type is `c` (char).
+        let stream = object["stream"] as? NSNumber
+        let isStream = stream.map { String(cString: $0.objCType) == "c" && $0.boolValue } ?? false
+        let includesUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? NSNumber)?.boolValue == true
+        switch StreamUsageRequest(body: body) {
+        case .unchanged:
+            precondition(!isStream || includesUsage, "a stream without include_usage left unchanged")
+        case .rewritten:
+            precondition(isStream && object["stream_options"] == nil, "a body rewritten that Foundation reads as no stream")
+        case .refused:
+            break
+        }
     }
 }

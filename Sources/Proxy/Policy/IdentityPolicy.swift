@@ -120,7 +120,8 @@ public struct IdentityPolicy: Sendable {
 
     /// The decision on a held, complete body.
     func inspectBody(_ body: [UInt8], path: Substring) -> BodyAction {
-        switch RequestBodyModel(body: body) {
+        let reading = RequestBodyReading(body: body)
+        switch reading.model {
         case .refused(let reason):
             guard self.refusesUncheckedBody else { return .proceed(rewrittenBody: nil) }
             return .answer(.badRequest("The request body cannot be checked against this key's limits: \(reason)."))
@@ -136,7 +137,7 @@ public struct IdentityPolicy: Sendable {
         guard self.asksStreamUsage, Self.usageOnRequestPaths.contains(String(path)) else {
             return .proceed(rewrittenBody: nil)
         }
-        switch StreamUsageRequest(body: body) {
+        switch StreamUsageRequest(reading: reading) {
         case .unchanged: return .proceed(rewrittenBody: nil)
         case .rewritten(let rewritten): return .proceed(rewrittenBody: rewritten)
         case .refused(let reason):

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Reads the token usage out of a response as it passes to the client:
 /// prompt + completion tokens, from OpenAI's `usage` (`prompt_tokens`,
 /// `completion_tokens`) or Anthropic's (`input_tokens`, `output_tokens`,
@@ -34,14 +32,25 @@ struct ResponseUsageMeter {
 
     /// A meter for a response with this `Content-Type`.
     init(contentType: String?, stripsUsageChunk: Bool) {
-        let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        switch type {
-        case "application/json": self.kind = .json
-        case "text/event-stream": self.kind = .eventStream
-        default: self.kind = .unread
-        }
+        self.kind = contentType.map(Self.kind(ofContentType:)) ?? .unread
         self.stripsUsageChunk = stripsUsageChunk && self.kind == .eventStream
     }
+
+    /// The kind of a `Content-Type`: its media type, parameters and the
+    /// whitespace around it ignored, compared without case.
+    static func kind(ofContentType contentType: String) -> Kind {
+        var type = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        while let first = type.first, first == 0x20 || first == 0x09 { type = type.dropFirst() }
+        while let last = type.last, last == 0x20 || last == 0x09 { type = type.dropLast() }
+        func equals(_ expected: String) -> Bool {
+            type.count == expected.utf8.count
+                && zip(type, expected.utf8).allSatisfy { byte, lower in byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == lower }
+        }
+        if equals("application/json") { return .json }
+        if equals("text/event-stream") { return .eventStream }
+        return .unread
+    }
+
 
     /// Prompt + completion tokens seen so far; `nil` if no usage was seen.
     var tokens: Int? {
@@ -88,9 +97,7 @@ struct ResponseUsageMeter {
         case .unread:
             return []
         case .json:
-            if let object = try? JSONSerialization.jsonObject(with: Data(self.pending)) as? [String: Any] {
-                self.take(usageOf: object)
-            }
+            _ = self.take(usageOf: JSONObjectReader(bytes: self.pending))
             return []
         case .eventStream:
             // An unterminated last event is read too, and passed on as it came.
@@ -111,11 +118,9 @@ struct ResponseUsageMeter {
             if !data.isEmpty { data.append(UInt8(ascii: "\n")) }
             data += value
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any] else { return event }
-        self.take(usageOf: object)
+        guard let read = self.take(usageOf: JSONObjectReader(bytes: data)) else { return event }
         guard self.stripsUsageChunk else { return event }
-        let choices = object["choices"] as? [Any]
-        if object["usage"] is [String: Any] && choices?.isEmpty == true { return nil }
+        if read.hasUsageObject && read.hasEmptyChoices { return nil }
         return Self.removingNullUsage(from: event)
     }
 
@@ -142,14 +147,65 @@ struct ResponseUsageMeter {
         return nil
     }
 
-    private mutating func take(usageOf object: [String: Any]) {
-        if let model = (object["model"] ?? (object["message"] as? [String: Any])?["model"]) as? String { self.model = model }
-        let usage = (object["usage"] as? [String: Any]) ?? ((object["message"] as? [String: Any])?["usage"] as? [String: Any])
-        guard let usage else { return }
-        if let prompt = (usage["prompt_tokens"] ?? usage["input_tokens"]) as? Int { self.promptTokens = prompt }
-        if let completion = (usage["completion_tokens"] ?? usage["output_tokens"]) as? Int {
-            self.completionTokens = completion
+    /// What ``take(usageOf:)`` saw of an object's shape.
+    struct ObjectShape {
+        /// A top-level `usage` object.
+        var hasUsageObject = false
+        /// A top-level `choices` that is `[]`.
+        var hasEmptyChoices = false
+    }
+
+    /// Takes the model and the counts of an OpenAI or Anthropic object (a
+    /// response, or one event's data); `nil` when it is not a JSON object.
+    /// A member given twice counts by its last value, as JSON decoders
+    /// building dictionaries do.
+    private mutating func take(usageOf object: JSONObjectReader) -> ObjectShape? {
+        var object = object
+        var shape = ObjectShape()
+        var model: String?
+        var usage: Range<Int>?
+        var message: Range<Int>?
+        do {
+            while let (key, value) = try object.nextMember() {
+                switch key {
+                case "model": model = object.string(in: value)
+                case "usage": usage = value
+                case "message": message = value
+                case "choices": shape.hasEmptyChoices = object.isEmptyArray(value)
+                default: break
+                }
+            }
+            // Anthropic's stream names them inside `message_start`'s message.
+            if (model == nil || usage.map(object.isObject) != true), let message, var inner = object.object(in: message) {
+                while let (key, value) = try inner.nextMember() {
+                    if key == "model" && model == nil { model = object.string(in: value) }
+                    if key == "usage" && usage.map(object.isObject) != true { usage = value }
+                }
+            }
+        } catch {
+            return nil
         }
+        if let model { self.model = model }
+        guard let usage, var counts = object.object(in: usage) else { return shape }
+        shape.hasUsageObject = true
+        var prompt: Int??, completion: Int??, input: Int??, output: Int??
+        do {
+            while let (key, value) = try counts.nextMember() {
+                switch key {
+                case "prompt_tokens": prompt = .some(object.integer(in: value))
+                case "completion_tokens": completion = .some(object.integer(in: value))
+                case "input_tokens": input = .some(object.integer(in: value))
+                case "output_tokens": output = .some(object.integer(in: value))
+                default: break
+                }
+            }
+        } catch {
+            return shape
+        }
+        // OpenAI's name when given (even if not a count), else Anthropic's.
+        if let value = (prompt ?? input), let value { self.promptTokens = value }
+        if let value = (completion ?? output), let value { self.completionTokens = value }
+        return shape
     }
 
     private static let usageBytes = Array("\"usage\"".utf8)

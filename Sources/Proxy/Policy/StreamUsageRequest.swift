@@ -1,5 +1,3 @@
-import Foundation
-
 /// A streaming request made to report its token usage, for an identity
 /// with a token quota: an OpenAI-compatible upstream sends `usage` in a
 /// stream only when asked with `stream_options.include_usage`.
@@ -12,8 +10,14 @@ import Foundation
 /// A client that sent `stream_options` without `include_usage: true` is
 /// refused rather than having its object edited.
 ///
-/// The body must already have passed ``RequestBodyModel`` (one object, no
-/// repeated top-level key), so `stream` read here is the upstream's.
+/// Only the JSON literals are read: `stream` must be `true`, `false` or
+/// `null`, and `include_usage` the literal `true`. An upstream with a
+/// lenient parser (pydantic's lax mode takes `1` or `"true"` for true)
+/// would otherwise stream a response the proxy did not ask usage for, and
+/// its tokens would go uncounted; such a body is refused instead.
+///
+/// The body is read by ``RequestBodyReading`` (one object, no repeated
+/// top-level key), so `stream` read here is the upstream's.
 enum StreamUsageRequest: Equatable {
     /// Not a stream, or the client asked for usage itself: forward as is.
     case unchanged
@@ -24,26 +28,61 @@ enum StreamUsageRequest: Equatable {
 
     static let member = Array(#","stream_options":{"include_usage":true}"#.utf8)
 
+    /// Reads a body on its own (tests; the proxy reads it once, with its model).
     init(body: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let stream = object["stream"] as? Bool, stream
-        else {
+        self.init(reading: RequestBodyReading(body: body))
+    }
+
+    init(reading: RequestBodyReading) {
+        let json = reading.json
+        if case .refused(let reason) = reading.model {
+            self = .refused(reason)
+            return
+        }
+        guard let stream = reading.stream else {
             self = .unchanged
             return
         }
-        if let options = object["stream_options"] {
-            let includesUsage = (options as? [String: Any])?["include_usage"] as? Bool
-            self = includesUsage == true
+        switch json.literal(in: stream) {
+        case .false, .null:
+            self = .unchanged
+            return
+        case .true:
+            break
+        case nil:
+            self = .refused("\"stream\" must be true or false")
+            return
+        }
+        if let options = reading.streamOptions {
+            self = Self.includesUsage(json, options)
                 ? .unchanged
                 : .refused("with a token quota, stream_options.include_usage must be true or stream_options absent")
             return
         }
-        guard let close = body.lastIndex(of: UInt8(ascii: "}")) else {
+        // One object with nothing but whitespace after it: its last `}` closes it.
+        guard let close = json.bytes.lastIndex(of: UInt8(ascii: "}")) else {
             self = .unchanged
             return
         }
-        var rewritten = body
+        var rewritten = json.bytes
         rewritten.insert(contentsOf: Self.member, at: close)
         self = .rewritten(rewritten)
+    }
+
+    /// Whether `stream_options` is an object that gives `include_usage`
+    /// once, as the literal `true`.
+    private static func includesUsage(_ json: JSONObjectReader, _ options: Range<Int>) -> Bool {
+        guard var object = json.object(in: options) else { return false }
+        var includesUsage: Bool?
+        do {
+            while let (key, value) = try object.nextMember() {
+                guard key == "include_usage" else { continue }
+                guard includesUsage == nil else { return false }
+                includesUsage = json.literal(in: value) == .true
+            }
+        } catch {
+            return false
+        }
+        return includesUsage == true
     }
 }

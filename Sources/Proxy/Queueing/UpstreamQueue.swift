@@ -39,6 +39,8 @@ public final class UpstreamQueue: Sendable {
 
     private struct State: Sendable {
         var configuration: UpstreamQueueConfiguration
+        /// Which upstreams are up (``setUpstreamsUp(_:)``); `nil`: all.
+        var upstreamsUp: [Bool]?
         var queue: FairQueue<String, Waiter>
         var counters = Counters()
         /// A moving average of the wait of recently admitted requests, in
@@ -75,7 +77,7 @@ public final class UpstreamQueue: Sendable {
 
     public init(configuration: UpstreamQueueConfiguration, upstreams: Int = 1) {
         self.upstreams = max(1, upstreams)
-        let limits = Self.limits(of: configuration, upstreams: self.upstreams)
+        let limits = Self.limits(of: configuration, upstreams: self.upstreams, up: nil)
         self.state = NIOLockedValueBox(
             State(
                 configuration: configuration,
@@ -91,13 +93,45 @@ public final class UpstreamQueue: Sendable {
     public var isEnabled: Bool { self.configuration.isEnabled }
 
     /// The ``FairQueue`` limits for `configuration`; turned off, room for
-    /// everything (nothing is queued then, and what waited starts).
+    /// everything (nothing is queued then, and what waited starts). Only
+    /// the slots of upstreams that are `up` count, or all of them when none
+    /// is (the proxy still tries them then).
     private static func limits(
-        of configuration: UpstreamQueueConfiguration, upstreams: Int
+        of configuration: UpstreamQueueConfiguration, upstreams: Int, up: [Bool]?
     ) -> (concurrency: Int, totalCapacity: Int, perClientCapacity: Int) {
         guard configuration.isEnabled else { return (Int.max, Int.max, Int.max) }
-        let slots = configuration.slots(upstreams: upstreams).reduce(0, +)
+        let each = configuration.slots(upstreams: upstreams)
+        var slots = each.reduce(0, +)
+        if let up, up.count == each.count, up.contains(true) {
+            slots = zip(each, up).reduce(0) { $0 + ($1.1 ? $1.0 : 0) }
+        }
         return (slots, slots + configuration.maxWaiting, configuration.maxPerIdentity)
+    }
+
+    /// Puts the limits of the state's configuration and upstreams in force;
+    /// returns the waiting requests that start now (to be completed outside the lock).
+    private static func applyLimits(_ state: inout State, upstreams: Int) -> [FairQueue<String, Waiter>.Start] {
+        let limits = Self.limits(of: state.configuration, upstreams: upstreams, up: state.upstreamsUp)
+        let started = state.queue.changeLimits(
+            concurrency: limits.concurrency, totalCapacity: limits.totalCapacity, perClientCapacity: limits.perClientCapacity)
+        let now = NIODeadline.now()
+        for start in started { state.recordAdmission(after: now - start.job.since) }
+        return started
+    }
+
+    /// Which upstreams are up, in the order of the ``UpstreamBalancer``'s
+    /// upstreams: the slots of one that is down admit nothing until it is
+    /// back (its running requests run on; no waiting request is dropped).
+    /// Otherwise the queue would admit requests for its slots that the
+    /// others, already full, can only queue in their own order.
+    func setUpstreamsUp(_ up: [Bool]) {
+        let upstreams = self.upstreams
+        let started = self.state.withLockedValue { state -> [FairQueue<String, Waiter>.Start] in
+            guard state.upstreamsUp != up else { return [] }
+            state.upstreamsUp = up
+            return Self.applyLimits(&state, upstreams: upstreams)
+        }
+        for start in started { start.job.promise.succeed() }
     }
 
     /// Puts new settings in force, keeping every waiting and running
@@ -106,15 +140,11 @@ public final class UpstreamQueue: Sendable {
     /// waiting from now on. Returns whether anything changed.
     @discardableResult
     public func reconfigure(_ configuration: UpstreamQueueConfiguration) -> Bool {
-        let limits = Self.limits(of: configuration, upstreams: self.upstreams)
+        let upstreams = self.upstreams
         let started = self.state.withLockedValue { state -> [FairQueue<String, Waiter>.Start]? in
             guard state.configuration != configuration else { return nil }
             state.configuration = configuration
-            let started = state.queue.changeLimits(
-                concurrency: limits.concurrency, totalCapacity: limits.totalCapacity, perClientCapacity: limits.perClientCapacity)
-            let now = NIODeadline.now()
-            for start in started { state.recordAdmission(after: now - start.job.since) }
-            return started
+            return Self.applyLimits(&state, upstreams: upstreams)
         }
         guard let started else { return false }
         // Completed outside the lock: callbacks may run at once on this thread.

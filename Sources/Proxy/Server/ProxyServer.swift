@@ -111,6 +111,8 @@ public final class ProxyServer: Sendable {
         self.upstreamQueue = UpstreamQueue(configuration: configuration.queue, upstreams: configuration.upstreams.count)
         self.balancer.setSlots(
             configuration.queue.isEnabled ? configuration.queue.slots(upstreams: configuration.upstreams.count) : nil)
+        // A down upstream's slots admit nothing until it is back.
+        self.balancer.observeAvailability { [upstreamQueue] up in upstreamQueue.setUpstreamsUp(up) }
         self.metrics = ProxyMetrics(balancer: self.balancer, upstreamQueue: self.upstreamQueue)
         self.registry = ConnectionRegistry(
             maxConnections: configuration.limits.maxConnections,

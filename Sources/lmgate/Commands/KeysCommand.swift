@@ -125,16 +125,17 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             var (path, keys) = try self.file.load()
-            guard let index = keys.keys.firstIndex(where: { $0.name == self.name }) else {
+            guard let current = keys.keys.first(where: { $0.name == self.name }) else {
                 throw ValidationError("no key named '\(self.name)' in \(path)")
             }
-            keys.keys[index].limits = try self.limits.applied(to: keys.keys[index].limits)
+            let limits = try self.limits.applied(to: current.limits)
             do {
+                try keys.setLimits(limits, ofKeyNamed: self.name)
                 try keys.write(to: path)
             } catch {
                 throw ValidationError(error.description)
             }
-            let fields = keys.keys[index].limits.fields
+            let fields = limits.fields
             print("updated \(self.name): \(fields.isEmpty ? "no limits" : fields.joined(separator: " "))")
         }
     }

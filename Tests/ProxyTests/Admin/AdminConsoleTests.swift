@@ -96,6 +96,42 @@ import Testing
         #expect(!browser.log.text.contains(String(secret)))
     }
 
+    /// A key's limits changed in the page: what admission enforces, what the
+    /// keys file holds and what the form shows next are the form's values.
+    @Test func aKeysLimitsAreChangedInThePageAndEnforcedAtOnce() async throws {
+        let browser = try Browser()
+        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
+        _ = await browser.send(.GET, "/admin/keys")
+        let created = await browser.send(
+            .POST, "/admin/keys", form: ["csrf": browser.csrf!, "name": "ci", "models": "qwen3-*", "tokens_per_day": "5000"])
+        let secret = try #require(created.body.firstMatch(of: /id="new-key">(lmg_[A-Za-z0-9_-]+)</)?.1)
+        // The form shows the limits in force.
+        #expect(created.body.contains(#"name="models" value="qwen3-*""#) && created.body.contains(#"name="tokens_per_day" size="10" value="5000""#))
+
+        let changed = await browser.send(.POST, "/admin/keys/limits", form: [
+            "csrf": browser.csrf!, "name": "ci", "models": "", "max_concurrent": "2", "tokens_per_minute": "300", "priority": "low",
+        ])
+        #expect(changed.status == .ok && changed.body.contains("are now: max_concurrent=2 tokens_per_minute=300 priority=low."))
+        let stored = try #require(try APIKeyFile(contentsOfFile: browser.fixtures.keysPath).keys.first)
+        #expect(stored.limits == (try IdentityLimits(fields: ["max_concurrent=2", "tokens_per_minute=300", "priority=low"])))
+        // The same key still works, now under its new limits.
+        let admitted = try await browser.access.decide([("Authorization", "Bearer \(secret)")])
+        #expect(admitted.status == .ok)
+        #expect(browser.access.store.current.policy.keys.values.first { $0.name == "ci" }?.limits == stored.limits)
+
+        // Bad values and unknown keys: a clear problem, the file unchanged.
+        let before = try String(contentsOfFile: browser.fixtures.keysPath, encoding: .utf8)
+        for form in [["name": "ci", "tokens_per_minute": "lots"], ["name": "ci", "priority": "urgent"], ["name": "nobody"], [:]] {
+            let refused = await browser.send(.POST, "/admin/keys/limits", form: form.merging(["csrf": browser.csrf!]) { $1 })
+            #expect(refused.status == .badRequest, "\(form)")
+        }
+        #expect(try String(contentsOfFile: browser.fixtures.keysPath, encoding: .utf8) == before)
+        // Forms that do not read are answered before anything is tried; the unknown key is a failed change.
+        let actions = browser.log.entries.compactMap { $0["console.action"] }
+        #expect(actions.filter { $0 == "key_limits_set" }.count == 2)
+        #expect(browser.log.text.components(separatedBy: "console.change_failed").count == 2)
+    }
+
     @Test func changesWithoutTheTokenAreRefusedAndWriteNothing() async throws {
         let browser = try Browser()
         _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)

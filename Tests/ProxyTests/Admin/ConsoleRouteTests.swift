@@ -8,6 +8,7 @@ import Testing
             ("GET", "/admin", .dashboard), ("GET", "/admin/", .dashboard), ("HEAD", "/admin", .dashboard),
             ("GET", "/admin/login", .loginPage), ("POST", "/admin/login", .login), ("POST", "/admin/logout", .logout),
             ("GET", "/admin/keys", .keys), ("POST", "/admin/keys", .createKey), ("POST", "/admin/keys/revoke", .revokeKey),
+            ("POST", "/admin/keys/limits", .setKeyLimits), ("GET", "/admin/keys/limits", .methodNotAllowed),
             ("GET", "/admin/users", .users), ("POST", "/admin/users", .addUser),
             ("POST", "/admin/users/password", .changePassword), ("POST", "/admin/users/remove", .removeUser),
             ("GET", "/admin/allowlists", .allowlists), ("POST", "/admin/allowlists/reload", .reload),

@@ -42,6 +42,28 @@ import Testing
         }
     }
 
+    /// Only JSON's literals decide: an upstream with a lenient parser reads
+    /// `1` or `"true"` as true and would stream without the usage asked for.
+    @Test func aStreamFlagOrUsageOptionThatIsNotALiteralIsRefused() {
+        for body in [#"{"stream":1}"#, #"{"stream":"true"}"#, #"{"stream":[true]}"#, #"{"stream":{}}"#] {
+            guard case .refused = StreamUsageRequest(body: Array(body.utf8)) else {
+                Issue.record("\(body) was not refused")
+                continue
+            }
+        }
+        #expect(StreamUsageRequest(body: Array(#"{"stream":null}"#.utf8)) == .unchanged)
+        #expect(StreamUsageRequest(body: Array(#"{"stream" : false ,"model":"m"}"#.utf8)) == .unchanged)
+        for options in [#"{"include_usage":1}"#, #"{"include_usage":"true"}"#, #"{"include_usage":false,"include_usage":true}"#,
+                        #"[{"include_usage":true}]"#, "true"] {
+            guard case .refused = StreamUsageRequest(body: Array(#"{"stream":true,"stream_options":\#(options)}"#.utf8)) else {
+                Issue.record("stream_options \(options) was not refused")
+                continue
+            }
+        }
+        #expect(StreamUsageRequest(body: Array(#"{"stream":true,"stream_options":{ "x":[1], "include_usage" : true }}"#.utf8))
+            == .unchanged)
+    }
+
     @Test func jsonResponsesAreCountedAndPassUnchanged() {
         var meter = ResponseUsageMeter(contentType: "application/json; charset=utf-8", stripsUsageChunk: true)
         let body = Array(#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42}}"#.utf8)

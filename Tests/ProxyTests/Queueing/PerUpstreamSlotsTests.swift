@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -105,6 +106,48 @@ import Testing
         configuration.upstreamSlots = 2
         queue.reconfigure(configuration)
         #expect(queue.snapshot.slots == 6, "2 for each of 3 upstreams")
+    }
+
+    /// A down upstream's slots admit nothing until a probe brings it back:
+    /// the queue follows the balancer's view, keeps what runs and drops no
+    /// waiting request; with every upstream down, all slots count again.
+    @Test func aDownUpstreamsSlotsAdmitNothingUntilItIsBack() {
+        let loop = EmbeddedEventLoop()
+        let balancer = Self.balancer(2)
+        balancer.setSlots([2, 1])
+        var configuration = UpstreamQueueConfiguration()
+        configuration.slotsByUpstream = [2, 1]
+        let queue = UpstreamQueue(configuration: configuration, upstreams: 2)
+        balancer.observeAvailability { queue.setUpstreamsUp($0) }
+        #expect(queue.snapshot.slots == 3)
+
+        balancer.markDown(0)
+        #expect(queue.snapshot.slots == 1)
+        var tickets: [UpstreamQueue.Ticket] = []
+        var waiting: [EventLoopFuture<Void>] = []
+        for client in ["key:a", "key:b", "key:c"] {
+            switch queue.enter(client: client, priority: .normal, on: loop) {
+            case .admitted(let ticket): tickets.append(ticket)
+            case .queued(let ticket, let admission): tickets.append(ticket); waiting.append(admission)
+            case .refused: Issue.record("\(client) refused")
+            }
+        }
+        #expect(waiting.count == 2, "one slot while upstream 0 is down")
+        balancer.markDown(0)  // a failed probe: no change
+        #expect(queue.snapshot.slots == 1)
+
+        let admitted = NIOLockedValueBox(0)
+        for future in waiting { future.whenSuccess { admitted.withLockedValue { $0 += 1 } } }
+        loop.run()
+        #expect(admitted.withLockedValue { $0 } == 0)
+        balancer.markUp(0)
+        loop.run()
+        #expect(queue.snapshot.slots == 3 && admitted.withLockedValue { $0 } == 2, "back up: both waiting requests start")
+
+        balancer.markDown(0)
+        balancer.markDown(1)
+        #expect(queue.snapshot.slots == 3, "every upstream down: the proxy still tries them all")
+        for ticket in tickets { ticket.release() }
     }
 
     /// The request's slot is taken at the upstream the acquisition picks,
