@@ -14,7 +14,7 @@ import Proxy
 /// whose ``UsageStoreError/isUnreachable`` is set, and the next connection
 /// is tried only after a back-off (``ReconnectBackoff``, 0.1 s doubling to
 /// 5 s), so a down server costs one connection attempt per back-off, not one
-/// per request. Every statement runs under ``statementTimeout``: a server
+/// per request. Every operation runs under ``statementTimeout``: a server
 /// that stops answering closes the connection rather than hanging the writer.
 ///
 /// The tables (made, or migrated, on each new connection, under an advisory
@@ -30,13 +30,16 @@ import Proxy
 public actor PostgresUsageStore: UsageStore {
     /// The schema this code writes.
     static let schemaVersion = 1
-    /// The longest one statement (or a connection attempt) may take.
-    static let statementTimeout: TimeAmount = .seconds(5)
+    /// The longest one operation (a transaction, a read) or a connection
+    /// attempt may take by default: longer, and the server is taken for gone.
+    public static let defaultStatementTimeout: TimeAmount = .seconds(5)
     /// The advisory-lock key that serialises schema changes between replicas ("lmgate" in ASCII).
     static let schemaLockKey: Int64 = 0x6C_6D_67_61_74_65
 
     public nonisolated let settings: PostgresSettings
     public nonisolated let passwordFile: String?
+    /// The longest one operation or a connection attempt may take (``defaultStatementTimeout`` unless a test says otherwise).
+    public nonisolated let statementTimeout: TimeAmount
     private let logger: Logger
     private var connection: PostgresConnection?
     private var backoff = ReconnectBackoff()
@@ -46,9 +49,12 @@ public actor PostgresUsageStore: UsageStore {
     private var connectionCount = 0
 
     /// A store over `settings`; nothing is connected until the first operation (or ``connect()``).
-    public init(settings: PostgresSettings, passwordFile: String?, logger: Logger) {
+    public init(
+        settings: PostgresSettings, passwordFile: String?, logger: Logger, statementTimeout: TimeAmount = defaultStatementTimeout
+    ) {
         self.settings = settings
         self.passwordFile = passwordFile
+        self.statementTimeout = statementTimeout
         self.logger = logger
     }
 
@@ -152,19 +158,17 @@ public actor PostgresUsageStore: UsageStore {
 
     // MARK: - Connection
 
-    /// Runs `operation` on the connection, under ``statementTimeout``; a lost
-    /// connection is dropped (the next operation reconnects, after the back-off).
-    private func run<Result: Sendable>(
-        _ doing: String, _ operation: (PostgresConnection, Logger) async throws -> Result
-    ) async throws(UsageStoreError) -> Result {
+    /// Runs `operation` on the connection, under ``statementTimeout`` (see
+    /// ``PostgresConnection/guarded(timeout:_:)``, which also keeps a closed
+    /// connection from hanging it); a lost connection is dropped (the next
+    /// operation reconnects, after the back-off).
+    private func run<Value: Sendable>(
+        _ doing: String, _ operation: @escaping @Sendable (PostgresConnection, Logger) async throws -> Value
+    ) async throws(UsageStoreError) -> Value {
         let connection = try await self.connected()
-        let timeout = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
-            // Closing the channel fails the statement under way: a server that stopped answering.
-            Self.closeInBackground(connection)
-        }
-        defer { timeout.cancel() }
+        let logger = self.logger
         do {
-            return try await operation(connection, self.logger)
+            return try await connection.guarded(timeout: self.statementTimeout) { try await operation($0, logger) }
         } catch {
             let problem = self.problem(doing: doing, error)
             if problem.isUnreachable || connection.isClosed {
@@ -218,19 +222,12 @@ public actor PostgresUsageStore: UsageStore {
 
     private func drop(_ connection: PostgresConnection) {
         if self.connection === connection { self.connection = nil }
-        Self.closeInBackground(connection)
+        connection.closeInBackground()
         self.backoff.failed(at: ContinuousClock.now)
     }
 
-    /// Closes `connection` without waiting, keeping it alive until it is
-    /// closed: postgres-nio asserts that a connection is closed before it is freed.
-    private static func closeInBackground(_ connection: PostgresConnection) {
-        let closed: EventLoopFuture<Void> = connection.close()
-        closed.whenComplete { _ in withExtendedLifetime(connection) {} }
-    }
-
     deinit {
-        if let connection { Self.closeInBackground(connection) }
+        self.connection?.closeInBackground()
     }
 
     private func connectionConfiguration() throws(UsageStoreError) -> PostgresConnection.Configuration {
@@ -248,7 +245,7 @@ public actor PostgresUsageStore: UsageStore {
         var configuration = PostgresConnection.Configuration(
             host: self.settings.host, port: self.settings.port, username: self.settings.user, password: password,
             database: self.settings.database, tls: tls)
-        configuration.options.connectTimeout = Self.statementTimeout
+        configuration.options.connectTimeout = self.statementTimeout
         return configuration
     }
 
@@ -263,38 +260,14 @@ public actor PostgresUsageStore: UsageStore {
     }
 
     /// Makes the tables, or checks them: under an advisory lock held for the
-    /// transaction, so two replicas starting together do not both create them.
+    /// transaction, so two replicas starting together do not both create them;
+    /// under ``statementTimeout``, as every operation.
     private func prepareSchema(_ connection: PostgresConnection) async throws(UsageStoreError) {
         let version: Int
+        let logger = self.logger
         do {
-            version = try await connection.withTransaction(logger: self.logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))", logger: self.logger)
-                try await connection.query(
-                    "CREATE TABLE IF NOT EXISTS lmgate_schema (version INTEGER NOT NULL)", logger: self.logger)
-                var found: Int?
-                let rows = try await connection.query("SELECT max(version) FROM lmgate_schema", logger: self.logger)
-                for try await version in rows.decode(Int?.self) {
-                    found = version
-                }
-                let version = found ?? 0
-                guard version < Self.schemaVersion else { return version }
-                try await connection.query(
-                    """
-                    CREATE TABLE IF NOT EXISTS usage_hourly (
-                        hour BIGINT NOT NULL, identity TEXT NOT NULL, model TEXT NOT NULL,
-                        requests BIGINT NOT NULL, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
-                        client_errors BIGINT NOT NULL, server_errors BIGINT NOT NULL,
-                        PRIMARY KEY (hour, identity, model))
-                    """, logger: self.logger)
-                try await connection.query(
-                    """
-                    CREATE TABLE IF NOT EXISTS quota_windows (
-                        identity TEXT NOT NULL, quota_window TEXT NOT NULL, window_start BIGINT NOT NULL,
-                        tokens BIGINT NOT NULL, PRIMARY KEY (identity, quota_window, window_start))
-                    """, logger: self.logger)
-                try await connection.query("DELETE FROM lmgate_schema", logger: self.logger)
-                try await connection.query("INSERT INTO lmgate_schema VALUES (\(Self.schemaVersion))", logger: self.logger)
-                return version
+            version = try await connection.guarded(timeout: self.statementTimeout) { connection in
+                try await Self.makeOrReadSchema(connection, logger: logger)
             }
         } catch let error as PostgresTransactionError {
             throw self.problem(doing: "set up the tables in", error.closureError ?? error.beginError ?? error.commitError ?? error)
@@ -305,6 +278,38 @@ public actor PostgresUsageStore: UsageStore {
             throw UsageStoreError(
                 description: "the shared state database \(self.settings.displayName) has schema version \(version), newer than "
                     + "this lmgate's (\(Self.schemaVersion)): upgrade this lmgate, or point state.postgres at another database")
+        }
+    }
+
+    /// The schema version the database had, after making the tables if it had none (or an older one).
+    private static func makeOrReadSchema(_ connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS lmgate_schema (version INTEGER NOT NULL)", logger: logger)
+            var found: Int?
+            let rows = try await connection.query("SELECT max(version) FROM lmgate_schema", logger: logger)
+            for try await version in rows.decode(Int?.self) {
+                found = version
+            }
+            let version = found ?? 0
+            guard version < Self.schemaVersion else { return version }
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS usage_hourly (
+                    hour BIGINT NOT NULL, identity TEXT NOT NULL, model TEXT NOT NULL,
+                    requests BIGINT NOT NULL, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
+                    client_errors BIGINT NOT NULL, server_errors BIGINT NOT NULL,
+                    PRIMARY KEY (hour, identity, model))
+                """, logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS quota_windows (
+                    identity TEXT NOT NULL, quota_window TEXT NOT NULL, window_start BIGINT NOT NULL,
+                    tokens BIGINT NOT NULL, PRIMARY KEY (identity, quota_window, window_start))
+                """, logger: logger)
+            try await connection.query("DELETE FROM lmgate_schema", logger: logger)
+            try await connection.query("INSERT INTO lmgate_schema VALUES (\(Self.schemaVersion))", logger: logger)
+            return version
         }
     }
 

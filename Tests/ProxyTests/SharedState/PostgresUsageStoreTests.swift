@@ -147,12 +147,54 @@ import Testing
         await missing.close()
     }
 
+    /// A transaction cut off by the time limit (the connection closed under
+    /// it) fails as unreachable and the next write, on a new connection, goes
+    /// through. postgres-nio sends `ROLLBACK` on the closed connection and never
+    /// answers it: awaited directly, that hung this write, and the whole suite.
+    @Test(.timeLimit(.minutes(1)))
+    func aTransactionCutOffByTheTimeLimitFailsAndTheNextWriteGoesThrough() async throws {
+        let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
+        let store = PostgresUsageStore(
+            settings: settings, passwordFile: cluster.passwordFile, logger: quietLogger, statementTimeout: .milliseconds(500))
+        try await store.connect()
+        // Another client holds the table locked for 3 s, so the write waits past its time limit.
+        async let holder = cluster.psql(
+            settings.database, "BEGIN; LOCK TABLE usage_hourly IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT")
+        let lockHeld = """
+            SELECT count(*) FROM pg_locks WHERE relation = 'usage_hourly'::regclass AND mode = 'AccessExclusiveLock' AND granted
+            """
+        while try await cluster.psql(settings.database, lockHeld).trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let usage = RequestUsage(identity: "alice", model: "m", status: 200, promptTokens: 3, completionTokens: 4, finished: Date())
+        var batch = UsageBatch()
+        batch.add(usage, quotaWindows: TokenQuotaLedger.Window.allCases)
+        let error = await #expect(throws: UsageStoreError.self) { try await store.write(batch) }
+        #expect(error?.isUnreachable == true, "\(String(describing: error))")
+        _ = try await holder
+
+        // After the back-off, a new connection; the lost transaction wrote nothing.
+        var retried: UsageStoreError?
+        let deadline = Date().addingTimeInterval(15)
+        repeat {
+            do throws(UsageStoreError) {
+                try await store.write(batch)
+                retried = nil
+            } catch {
+                retried = error
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        } while retried != nil && Date() < deadline
+        #expect(retried == nil, "\(String(describing: retried))")
+        #expect(try await store.rows(UsageQuery()) == expectedRows([usage]))
+        await store.close()
+    }
+
     @Test(arguments: [SharedStateFailureMode.closed, .open])
     func anUnreachableServerAtStartIsNoCrashButTheFailureMode(mode: SharedStateFailureMode) async throws {
-        // A port nothing listens on: a cluster started and destroyed.
-        let gone = try await TemporaryPostgres.start()
-        let settings = gone.settings()
-        await gone.destroy()
+        // A loopback port nothing listens on (starting a cluster only to destroy it cost seconds of initdb).
+        let settings = PostgresSettings(
+            host: "127.0.0.1", port: try TemporaryPostgres.freePort(), user: "lmgate", database: "lmgate", tls: .disable)
         let log = CapturedLog()
         let accounting = try await UsageAccounting.open(
             store: PostgresUsageStore(settings: settings, passwordFile: nil, logger: quietLogger),

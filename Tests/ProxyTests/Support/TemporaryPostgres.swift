@@ -180,7 +180,7 @@ final class TemporaryPostgres: Sendable {
     }
 
     /// A loopback port nothing listens on now.
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Failure(description: "socket() failed") }
         defer { close(socket) }
