@@ -9,7 +9,7 @@ struct PostgresConnectionLost: Error, CustomStringConvertible {
     let timeout: TimeAmount
 
     var description: String {
-        "the connection closed before the statements finished (no answer within \(self.timeout.nanoseconds / 1_000_000_000) s, "
+        "the connection closed before the statements finished (no answer within \(self.timeout.nanoseconds / 1_000_000) ms, "
             + "or the server closed it)"
     }
 }
@@ -18,7 +18,8 @@ extension PostgresConnection {
     /// Runs `operation` on this connection and returns its outcome, unless
     /// the connection closes first: then it throws ``PostgresConnectionLost``
     /// at once. The connection is closed if `operation` takes longer than
-    /// `timeout` (a server that stopped answering).
+    /// `timeout` (a server that stopped answering). `operation` runs on the
+    /// connection's event loop (``EventLoopTaskExecutor`` says why).
     ///
     /// Why not just await `operation`: postgres-nio 1.x hands a query to its
     /// channel without a promise (`channel.write(…, promise: nil)`), so a
@@ -46,7 +47,7 @@ extension PostgresConnection {
                 timer.cancel()
                 outcome.resume(with: .failure(PostgresConnectionLost(timeout: timeout)))
             }
-            Task {
+            Task(executorPreference: EventLoopTaskExecutor(self.eventLoop)) {
                 let result: Result<Value, any Error>
                 do {
                     result = .success(try await operation(self))
