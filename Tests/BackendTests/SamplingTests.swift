@@ -134,4 +134,55 @@ struct SamplingTests {
             #expect(abs(chosen.map(\.probability).reduce(0, +) - 1) < 1e-9)
         }
     }
+
+    /// `log Σ exp` in `Double` with Foundation's `exp`, one term at a time:
+    /// the independent reference for ``LogSumExp``.
+    private static func referenceLogSumExp(_ logits: [Float]) -> Double {
+        let maximum = Double(logits.max() ?? -.infinity)
+        guard maximum > -.infinity else { return -.infinity }
+        return maximum + log(logits.reduce(0.0) { $0 + exp(Double($1) - maximum) })
+    }
+
+    @Test("the vectorized log-sum-exp agrees with a Double computation on random and adversarial logits")
+    func logSumExpMatchesDouble() {
+        var generator = SeededRandomGenerator(seed: 5)
+        func uniform() -> Float { Float(generator.next() >> 40) / Float(1 << 24) }
+        var cases: [[Float]] = [
+            [], [-.infinity, -.infinity], [3], [0, 0, 0, 0, 0, 0, 0, 0, 0], [-1e30, 0, 1e-30],
+            (0..<37).map { $0 == 20 ? 5 : -.infinity },          // one finite logit among banned ones
+            (0..<64).map { Float($0) * -3 },                      // terms down to e^-189: beneath Float's range
+            (0..<1000).map { _ in 80 + uniform() },               // large logits: the shift must come first
+            [Float](repeating: -50_000, count: 17),
+        ]
+        for length in [1, 7, 8, 9, 255, 256, 257, 4099, 151_936] {
+            let spread = 5 + 60 * uniform()
+            cases.append((0..<length).map { _ in (uniform() - 0.7) * spread })
+        }
+        for logits in cases {
+            let expected = Self.referenceLogSumExp(logits)
+            let actual = logits.withUnsafeBufferPointer(LogSumExp.of)
+            if expected == -.infinity {
+                #expect(actual == -.infinity, "\(logits.count) logits")
+            } else {
+                #expect(abs(actual - expected) <= 3e-7 * max(1, abs(expected)), "\(logits.count) logits: \(actual) vs \(expected)")
+            }
+        }
+    }
+
+    @Test("the vectorized exp is within a few ulps of Foundation's from −87.3 to 88, and 0 below")
+    func vectorizedExpulps() {
+        var generator = SeededRandomGenerator(seed: 9)
+        for _ in 0..<20_000 {
+            var lanes = SIMD8<Float>()
+            for lane in 0..<8 { lanes[lane] = Float(generator.next() >> 40) / Float(1 << 24) * 175.3 - 87.3 }
+            let result = LogSumExp.exp(lanes)
+            for lane in 0..<8 {
+                let expected = exp(Double(lanes[lane]))
+                #expect(abs(Double(result[lane]) - expected) <= 4 * Double(Float(expected).ulp), "exp(\(lanes[lane]))")
+            }
+        }
+        let below = LogSumExp.exp(SIMD8<Float>(-88, -100, -1e6, -.infinity, -87.8, -1e30, -200, -90))
+        #expect(below == SIMD8<Float>(repeating: 0))
+        #expect(LogSumExp.exp(SIMD8<Float>(repeating: 0)) == SIMD8<Float>(repeating: 1))
+    }
 }

@@ -8,11 +8,15 @@ upstream, with the real OpenAI SDK as the API client:
   once, and its request shows on the usage page (table and SVG chart);
 - revoked on the keys page, the next SDK request gets 401;
 - a form posted without its CSRF token (removed from the page) is refused
-  with 403 and writes nothing.
+  with 403 and writes nothing;
+- an address denied on the allowlists page (written to the allowlist file)
+  can no longer reach the proxy, from another loopback source address, while
+  the admin's own address still can.
 
 One browser session for all of it. With LMGATE_CONSOLE_SCREENSHOTS=DIR the
 test saves a PNG of each page there (docs/console/ holds the committed ones).
 """
+import http.client
 import os
 import pathlib
 import shutil
@@ -80,9 +84,10 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
     limits = tmp_path / "limits"
     limits.write_text("root admin\n")
     keys = tmp_path / "keys"
+    allowlist = tmp_path / "allowlist"
     upstream = RecordingUpstream()
     proxy = Proxy(bin_dir, tmp_path, upstream.url, "--htpasswd", str(users), "--keys", str(keys),
-                  "--set", f"auth.user_limits={limits}")
+                  "--set", f"auth.user_limits={limits}", "--set", f"access.allowlist_file={allowlist}")
     try:
         # No session: the console's login form.
         browser.get(f"{proxy.url}/admin")
@@ -121,7 +126,24 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
         screenshot("dashboard")
         browser.get(f"{proxy.url}/admin/users")
         screenshot("users")
+
+        # Another loopback source address is denied on the allowlists page: refused from then on.
+        def status_from(source):
+            connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5, source_address=(source, 0))
+            try:
+                connection.request("GET", "/v1/models", headers={"Authorization": f"Bearer {secret}"})
+                return connection.getresponse().status
+            except (ConnectionError, http.client.HTTPException):
+                return "closed"
+            finally:
+                connection.close()
+        assert status_from("127.0.0.2") == 200
         browser.get(f"{proxy.url}/admin/allowlists")
+        browser.find_element(By.CSS_SELECTOR, "textarea[name=deny]").send_keys("127.0.0.2\n127.0.0.3")
+        after_click(browser.find_element(By.ID, "save-allowlists"), By.ID, "notice", "denies 2 ranges")
+        assert allowlist.read_text().splitlines()[1:] == ["deny 127.0.0.2", "deny 127.0.0.3"]
+        assert status_from("127.0.0.2") in (403, "closed")
+        assert status_from("127.0.0.1") == 200
         screenshot("allowlists")
 
         # A change posted without its CSRF token (taken out of the page) is refused, and nothing is written.

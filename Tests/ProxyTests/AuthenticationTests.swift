@@ -184,6 +184,27 @@ import Testing
         #expect(tracker.trackedAddresses == 1)
     }
 
+    @Test func aFailedVerificationIsCountedOnceAsItEnds() {
+        let tracker = LoginFailureTracker(maxFailures: 3, window: .seconds(60), lockout: .seconds(30))
+        let address = FailureCountingKey(IPAddress("198.51.100.2")!, ipv6PrefixLength: 64)
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+        #expect(tracker.beginVerification(address, now: start))
+        #expect(tracker.beginVerification(address, now: start))
+        // One failed and one under way: a third guess is within the limit of 3...
+        tracker.endVerification(address, failed: true, now: start + .seconds(1))
+        #expect(tracker.beginVerification(address, now: start + .seconds(1)))
+        // ...a fourth is not, while two are under way.
+        #expect(!tracker.beginVerification(address, now: start + .seconds(1)))
+        tracker.endVerification(address, failed: true, now: start + .seconds(2))
+        #expect(tracker.lockedOut(address, now: start + .seconds(2)) == nil)
+        tracker.endVerification(address, failed: true, now: start + .seconds(3))
+        #expect(tracker.lockedOut(address, now: start + .seconds(3)) == .seconds(30))
+        // A failure whose record was dropped (table full) is still counted.
+        let other = FailureCountingKey(IPAddress("198.51.100.3")!, ipv6PrefixLength: 64)
+        tracker.endVerification(other, failed: true, now: start)
+        #expect(tracker.trackedAddresses == 2)
+    }
+
     @Test func rateLimitAllowsABurstThenRefills() {
         let limiter = RequestRateLimiter(perSecond: 2, burst: 3)
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)

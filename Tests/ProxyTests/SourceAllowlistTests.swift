@@ -80,4 +80,18 @@ import Testing
         #expect(ClientAddressResolver.client(peer: address("10.0.0.5"), headers: garbled, trustedProxies: trusted)
             == address("10.0.0.5"))
     }
+
+    @Test func allowlistFilesReadWhatTheyWriteAndRefuseAnyLineThatDoesNotParse() throws {
+        let file = AllowlistFile(allow: [range("192.168.1.0/24"), range("fd00::/8")], deny: [range("192.168.1.13")])
+        #expect(try AllowlistFile(text: file.serialized()) == file)
+        let edited = "# comment\r\n\n  allow\t10.0.0.0/8  \r\ndeny 10.0.0.7\n"
+        #expect(try AllowlistFile(text: edited) == AllowlistFile(allow: [range("10.0.0.0/8")], deny: [range("10.0.0.7")]))
+        // One bad line makes the whole file invalid: a lost deny rule would open the proxy.
+        for text in ["allow 10.0.0.0/8\ndeny 10.0.0.1/8\n", "permit 10.0.0.0/8", "allow", "allow 10.0.0.0/8 10.1.0.0/16",
+                     "deny 300.0.0.1", "ALLOW 10.0.0.0/8"] {
+            #expect(throws: AllowlistFile.Problem.self, "\(text)") { try AllowlistFile(text: text) }
+        }
+        #expect(try AllowlistFile.ranges(listedIn: " 10.0.0.0/8,\r\n::1 ", what: "allow") == [range("10.0.0.0/8"), range("::1")])
+        #expect(try AllowlistFile.ranges(listedIn: "", what: "allow").isEmpty)
+    }
 }

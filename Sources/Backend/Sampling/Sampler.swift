@@ -129,23 +129,14 @@ public struct Sampler: Sendable {
                 if draw < 0 { token = choice.token; break }
             }
         }
-        return SampledToken(token: token, logprob: Self.logProbability(of: token, in: adjusted), topLogprobs: Self.top(parameters.topLogprobs, adjusted))
+        // One normalizer for the token's and the alternatives' log-probabilities.
+        let normalizer = adjusted.withUnsafeBufferPointer(LogSumExp.of)
+        let logprob = adjusted.indices.contains(token) ? Double(adjusted[token]) - normalizer : -.infinity
+        return SampledToken(token: token, logprob: logprob, topLogprobs: Self.top(parameters.topLogprobs, adjusted, normalizer: normalizer))
     }
 
-    private static func logSumExp(_ logits: [Float]) -> Double {
-        let maximum = Double(logits.max() ?? 0)
-        guard maximum > -.infinity else { return maximum }
-        return maximum + Foundation.log(logits.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
-    }
-
-    private static func logProbability(of token: Int, in logits: [Float]) -> Double {
-        guard logits.indices.contains(token) else { return -.infinity }
-        return Double(logits[token]) - logSumExp(logits)
-    }
-
-    private static func top(_ count: Int, _ logits: [Float]) -> [SampledToken.Alternative] {
+    private static func top(_ count: Int, _ logits: [Float], normalizer: Double) -> [SampledToken.Alternative] {
         guard count > 0 else { return [] }
-        let normalizer = logSumExp(logits)
         var best: [Int] = []
         for token in logits.indices {
             if best.count < count || logits[token] > logits[best[best.count - 1]] {

@@ -9,9 +9,10 @@ import Darwin
 /// directory, fsync it, rename it over the target, fsync the directory.
 ///
 /// An existing file keeps its permission bits; a new file gets mode 0600,
-/// since it holds password hashes.
-enum AtomicFileWriter {
-    static func replaceContents(of path: String, with bytes: [UInt8]) throws(HtpasswdError) {
+/// since it holds password hashes. Public: the proxy writes its other
+/// files the console edits (the source allowlist) the same way.
+public enum AtomicFileWriter {
+    public static func replaceContents(of path: String, with bytes: [UInt8]) throws(HtpasswdError) {
         let directory = Self.directory(of: path)
         var existing = stat()
         let mode: mode_t = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : 0o600

@@ -103,7 +103,6 @@ struct AccessAdmission: RequestAdmission {
                 guard verified else {
                     // Same reason and answer for an unknown user and a wrong password.
                     audit.failed(method: "basic", reason: "invalid_credentials")
-                    state.failures.recordFailure(failureKey)
                     return AccessResponses(realm: realm, methods: methods).invalid
                 }
                 return self.authenticated(head, identity: credentials.user, state: state, audit: &audit)

@@ -12,6 +12,8 @@ public struct AccessConfiguration: Sendable, Equatable {
     public var allow: [CIDRRange] = []
     /// Addresses refused even if allowed.
     public var deny: [CIDRRange] = []
+    /// A file of more `allow`/`deny` ranges (``AllowlistFile``), the ones the admin console edits.
+    public var allowlistPath: String?
     /// Proxies whose `X-Forwarded-For` names the real client.
     public var trustedProxies: [CIDRRange] = []
 

@@ -8,6 +8,8 @@ import NIOPosix
 final class AccessPolicy: Sendable {
     let configuration: AccessConfiguration
     let allowlist: SourceAllowlist
+    /// The ranges of `access.allowlist_file` alone (the console's part of ``allowlist``).
+    let allowlistFile: AllowlistFile
     /// Basic authentication, when an htpasswd file is configured.
     let basic: BasicAuthenticator?
     /// API keys by the SHA-256 of the key.
@@ -29,8 +31,18 @@ final class AccessPolicy: Sendable {
 
     init(configuration: AccessConfiguration, hmac: ProcessKeyedHMAC, threadPool: NIOThreadPool) throws(LoadError) {
         self.configuration = configuration
-        self.allowlist = SourceAllowlist(allow: configuration.allow, deny: configuration.deny)
         var warnings: [String] = []
+        var fileRanges = AllowlistFile()
+        if let path = configuration.allowlistPath {
+            // Not made yet (the console makes it on its first change): no ranges of its own.
+            do {
+                fileRanges = try AllowlistFile.loadOrEmpty(path: path)
+            } catch {
+                throw LoadError(description: "allowlist file: \(error.description)")
+            }
+        }
+        self.allowlistFile = fileRanges
+        self.allowlist = SourceAllowlist(allow: configuration.allow + fileRanges.allow, deny: configuration.deny + fileRanges.deny)
 
         if let path = configuration.htpasswdPath {
             let file: HtpasswdFile

@@ -114,7 +114,7 @@ final class AccessPolicyStore: Sendable {
         return false
     }
 
-    /// Reloads whenever the htpasswd, keys or configuration file changes, and
+    /// Reloads whenever the htpasswd, keys, user limits, allowlist or configuration file changes, and
     /// writes key last-use times every few seconds, until ``stop()``.
     func startWatching(interval: Duration = .seconds(1)) {
         let watcher = FileChangeWatcher(
@@ -123,7 +123,7 @@ final class AccessPolicyStore: Sendable {
                 let configuration = self.configuration
                 return [
                     configuration.htpasswdPath, configuration.keysPath, configuration.userLimitsPath,
-                    self.watchedConfigurationFile,
+                    configuration.allowlistPath, self.watchedConfigurationFile,
                 ].compactMap { $0 }
             },
             interval: interval

@@ -8,6 +8,10 @@ extension ConfigurationSetting {
         .init(key: "access.deny", expected: "CIDR ranges such as 192.168.1.13/32") { draft, value in
             cidrs(&draft.configuration.access.deny, value)
         },
+        .init(key: "access.allowlist_file", expected: "a file of 'allow RANGE' / 'deny RANGE' lines (the console edits it)") {
+            draft, value in
+            path(&draft.configuration.access.allowlistPath, value)
+        },
         .init(key: "access.trusted_proxies", expected: "CIDR ranges of proxies whose X-Forwarded-For is believed") {
             draft, value in
             cidrs(&draft.configuration.access.trustedProxies, value)

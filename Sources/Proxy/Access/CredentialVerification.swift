@@ -39,11 +39,12 @@ extension AccessPolicyStore.State {
         case queueFull
     }
 
-    /// Checks a password with `basic` and hands whether it was right to
-    /// `finish`, which records the outcome. A hash is only queued if the
-    /// address has attempts to spare counting those under way (so a burst of
-    /// parallel guesses is cut off too); a pending check gives its
-    /// reservation back after `finish` ran (also when the pool has shut down).
+    /// Checks a password with `basic`, records a wrong one as a failure of
+    /// `failureKey`, and hands whether it was right to `finish`. A hash is
+    /// only queued if the address has attempts to spare counting those under
+    /// way (so a burst of parallel guesses is cut off too); a pending check
+    /// gives its reservation back as its outcome is recorded, in one step
+    /// (also when the pool has shut down).
     func verifyPassword<Outcome: Sendable>(
         user: String, password: [UInt8], with basic: BasicAuthenticator, failureKey: FailureCountingKey,
         on eventLoop: any EventLoop, audit: AuthenticationAudit, then finish: @escaping @Sendable (Bool) -> Outcome
@@ -56,10 +57,17 @@ extension AccessPolicyStore.State {
         let failures = self.failures
         switch check {
         case .decided(let verified):
+            if !verified { failures.recordFailure(failureKey) }
             return .done(finish(verified))
         case .pending(let future):
-            // The outcome is recorded before the reservation goes.
-            return .pending(future.map(finish).always { _ in failures.endVerification(failureKey) })
+            let settled = future.map { verified in
+                failures.endVerification(failureKey, failed: !verified)
+                return finish(verified)
+            }
+            return .pending(settled.flatMapErrorThrowing { error in
+                failures.endVerification(failureKey)
+                throw error
+            })
         case .notPermitted:
             audit.failed(method: "basic", reason: "too_many_attempts_in_flight")
             return .tooManyInFlight

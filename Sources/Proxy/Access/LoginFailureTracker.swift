@@ -53,26 +53,35 @@ final class LoginFailureTracker: Sendable {
     @discardableResult
     func recordFailure(_ address: FailureCountingKey, now: NIODeadline = .now()) -> Bool {
         guard self.maxFailures > 0 else { return false }
-        let (maxFailures, window, lockout, capacity) = (self.maxFailures, self.window, self.lockout, self.capacity)
         return self.state.withLockedValue { records in
             var record = records[address] ?? Record(lastFailure: now)
-            record.failures.removeAll { $0 + window <= now }
-            record.failures.append(now)
-            record.lastFailure = now
-            var locked = false
-            if record.failures.count >= maxFailures {
-                record.lockedUntil = now + lockout
-                record.failures = []
-                locked = true
-            }
-            records[address] = record
-            if records.count > capacity {
-                // Drop the oldest tenth at once so this is rare.
-                let oldest = records.sorted { $0.value.lastFailure < $1.value.lastFailure }.prefix(capacity / 10 + 1)
-                for (key, _) in oldest where key != address { records[key] = nil }
-            }
-            return locked
+            return self.add(failureAt: now, to: &record, of: address, in: &records)
         }
+    }
+
+    /// Adds a failure to `record` and stores it: locks the address out at
+    /// the limit, and keeps the table within ``capacity``.
+    private func add(
+        failureAt now: NIODeadline, to record: inout Record, of address: FailureCountingKey,
+        in records: inout [FailureCountingKey: Record]
+    ) -> Bool {
+        let window = self.window
+        record.failures.removeAll { $0 + window <= now }
+        record.failures.append(now)
+        record.lastFailure = now
+        var locked = false
+        if record.failures.count >= self.maxFailures {
+            record.lockedUntil = now + self.lockout
+            record.failures = []
+            locked = true
+        }
+        records[address] = record
+        if records.count > self.capacity {
+            // Drop the oldest tenth at once so this is rare.
+            let oldest = records.sorted { $0.value.lastFailure < $1.value.lastFailure }.prefix(self.capacity / 10 + 1)
+            for (key, _) in oldest where key != address { records[key] = nil }
+        }
+        return locked
     }
 
     /// Reserves one verification for `address`; false (hash nothing) when its
@@ -90,13 +99,28 @@ final class LoginFailureTracker: Sendable {
         }
     }
 
-    /// Ends a verification reserved with ``beginVerification(_:now:)``
-    /// (before its outcome is recorded).
-    func endVerification(_ address: FailureCountingKey) {
+    /// Ends a verification reserved with ``beginVerification(_:now:)``,
+    /// recording its failure in the same step when it `failed`.
+    ///
+    /// One step, not a ``recordFailure(_:now:)`` and then the end: in
+    /// between, the failure would be counted twice (as a failure and as a
+    /// verification under way) and a parallel guess the limit still allows
+    /// refused; the other order would count it nowhere for a moment.
+    func endVerification(_ address: FailureCountingKey, failed: Bool = false, now: NIODeadline = .now()) {
         guard self.maxFailures > 0 else { return }
         self.state.withLockedValue { records in
-            guard var record = records[address] else { return }
+            guard var record = records[address] else {
+                if failed {
+                    var fresh = Record(lastFailure: now)
+                    _ = self.add(failureAt: now, to: &fresh, of: address, in: &records)
+                }
+                return
+            }
             record.pending = max(0, record.pending - 1)
+            if failed {
+                _ = self.add(failureAt: now, to: &record, of: address, in: &records)
+                return
+            }
             // A verification that succeeded leaves nothing to remember.
             let idle = record.pending == 0 && record.failures.isEmpty && record.lockedUntil == nil
             records[address] = idle ? nil : record

@@ -171,7 +171,6 @@ final class AdminConsole: Sendable {
             if !verified {
                 // Same reason and answer for an unknown user and a wrong password, as for the API.
                 userAudit.failed(method: "basic", reason: "invalid_credentials")
-                state.failures.recordFailure(failureKey)
             }
             return verified
         }
@@ -224,7 +223,13 @@ final class AdminConsole: Sendable {
             return .redirect(to: "\(ConsoleRoute.root)/login", cookies: [ConsoleCookies.set(ConsoleCookies.session, "", maxAge: 0)])
         }
         let configuration = self.store.configuration
-        let writer = ConsoleFileWriter(keysPath: configuration.keysPath, htpasswdPath: configuration.htpasswdPath)
+        if let problem = change.refusal(client: client, configuration: configuration) {
+            metadata["error"] = "\(LogField.escaped(problem.description, limit: 300))"
+            self.logger.warning("console.change_failed", metadata: metadata)
+            return await self.afterChange(route, context: context, notice: nil, error: problem.description, status: .badRequest)
+        }
+        let writer = ConsoleFileWriter(
+            keysPath: configuration.keysPath, htpasswdPath: configuration.htpasswdPath, allowlistPath: configuration.allowlistPath)
         let lock = self.changeLock
         let outcome: Result<String?, ConsoleChange.Problem>
         do {
@@ -260,6 +265,8 @@ final class AdminConsole: Sendable {
         case .addUser(let name, _): "User '\(name)' added."
         case .changePassword(let name, _): "The password of '\(name)' was changed."
         case .removeUser(let name): "User '\(name)' removed."
+        case .setAllowlists(let allow, let deny):
+            "The allowlist file now allows \(allow.count) and denies \(deny.count) ranges; they apply to new connections and requests at once."
         case .reload: "Reloaded."
         case .logout: ""
         }
@@ -299,7 +306,7 @@ final class AdminConsole: Sendable {
                 context: context, users: state.policy.basic?.file.users ?? [], admins: state.policy.consoleAdmins,
                 htpasswdPath: state.policy.configuration.htpasswdPath)
         case .allowlists:
-            return self.pages.allowlists(context: context, configuration: state.policy.configuration)
+            return self.pages.allowlists(context: context, configuration: state.policy.configuration, file: state.policy.allowlistFile)
         case .usage:
             return self.pages.usage(context: context, rows: await self.usageRows(), selected: query.text("identity"))
         default:

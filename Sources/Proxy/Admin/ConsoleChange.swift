@@ -11,6 +11,8 @@ enum ConsoleChange: Equatable, Sendable {
     case addUser(name: String, password: String)
     case changePassword(name: String, password: String)
     case removeUser(name: String)
+    /// Replaces the ranges of the allowlist file (`access.allowlist_file`).
+    case setAllowlists(allow: [CIDRRange], deny: [CIDRRange])
     case reload
     case logout
 
@@ -54,6 +56,14 @@ enum ConsoleChange: Equatable, Sendable {
             self = route == .addUser ? .addUser(name: name, password: password) : .changePassword(name: name, password: password)
         case .removeUser:
             self = .removeUser(name: try Self.userName(form))
+        case .setAllowlists:
+            do {
+                self = .setAllowlists(
+                    allow: try AllowlistFile.ranges(listedIn: form["allow"] ?? "", what: "allow"),
+                    deny: try AllowlistFile.ranges(listedIn: form["deny"] ?? "", what: "deny"))
+            } catch {
+                throw Problem(description: error.description)
+            }
         case .reload:
             self = .reload
         case .logout:
@@ -72,6 +82,7 @@ enum ConsoleChange: Equatable, Sendable {
         case .addUser: "user_added"
         case .changePassword: "password_changed"
         case .removeUser: "user_removed"
+        case .setAllowlists: "allowlist_changed"
         case .reload: "policy_reloaded"
         case .logout: "logout"
         }
@@ -82,8 +93,19 @@ enum ConsoleChange: Equatable, Sendable {
         switch self {
         case .createKey(let name, _, _, _), .revokeKey(let name), .setKeyLimits(let name, _): "key:\(name)"
         case .addUser(let name, _), .changePassword(let name, _), .removeUser(let name): name
-        case .reload, .logout: nil
+        case .setAllowlists, .reload, .logout: nil
         }
+    }
+
+    /// Why the change must not be made for an admin at `client` under
+    /// `configuration`, or `nil`: an allowlist that would refuse the admin's
+    /// own address is refused, so the console cannot lock its user out
+    /// (the file can still be edited on the machine).
+    func refusal(client: IPAddress?, configuration: AccessConfiguration) -> Problem? {
+        guard case .setAllowlists(let allow, let deny) = self, let client else { return nil }
+        let after = SourceAllowlist(allow: configuration.allow + allow, deny: configuration.deny + deny)
+        guard !after.permits(client) else { return nil }
+        return Problem(description: "Not changed: these ranges would refuse your own address (\(client)), and with it this page.")
     }
 
     /// The limits in `form`'s ``limitFields``, read as the keys file reads

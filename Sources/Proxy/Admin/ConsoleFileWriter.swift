@@ -2,7 +2,8 @@ import HtpasswdKit
 
 /// Carries a ``ConsoleChange`` out on the files access control reads: the
 /// keys file (through ``APIKeyFile``, the code `lmgate keys` uses) and the
-/// htpasswd file (through HtpasswdKit, bcrypt), each read fresh, changed and
+/// htpasswd file (through HtpasswdKit, bcrypt) and the allowlist file
+/// (``AllowlistFile``), each read fresh, changed and
 /// written atomically (a temporary file renamed over it), so a reader sees
 /// the old file or the new one, never half of one.
 ///
@@ -10,6 +11,7 @@ import HtpasswdKit
 struct ConsoleFileWriter: Sendable {
     let keysPath: String?
     let htpasswdPath: String?
+    var allowlistPath: String? = nil
     /// The bcrypt cost of passwords set here (Apache's `htpasswd -B` default is 5; 10 is what guessing should cost).
     var bcryptCost = 10
 
@@ -54,6 +56,14 @@ struct ConsoleFileWriter: Sendable {
                 guard users.removeUser(name) else {
                     throw ConsoleChange.Problem(description: "There is no user named '\(name)'.")
                 }
+            }
+            return nil
+        case .setAllowlists(let allow, let deny):
+            let path = try self.path(self.allowlistPath, "allowlist file (access.allowlist_file)")
+            do {
+                try AllowlistFile(allow: allow, deny: deny).write(to: path)
+            } catch {
+                throw ConsoleChange.Problem(description: error.description)
             }
             return nil
         case .reload, .logout:

@@ -73,12 +73,20 @@ struct ConsolePages: Sendable {
         return self.render("users", context.values(title: "Users", extra: extra))
     }
 
-    func allowlists(context: Context, configuration: AccessConfiguration) -> String {
+    func allowlists(context: Context, configuration: AccessConfiguration, file: AllowlistFile) -> String {
         func list(_ ranges: [CIDRRange]) -> String { ranges.isEmpty ? "(none)" : ranges.map(\.description).joined(separator: ", ") }
-        return self.render("allowlists", context.values(title: "Allowlists", extra: [
+        var extra: [String: Any] = [
             "allow": list(configuration.allow), "deny": list(configuration.deny),
             "trusted": list(configuration.trustedProxies), "onAllowlists": true,
-        ]))
+        ]
+        if let path = configuration.allowlistPath {
+            extra["file"] = [
+                "path": path,
+                "allow": file.allow.map(\.description).joined(separator: "\n"),
+                "deny": file.deny.map(\.description).joined(separator: "\n"),
+            ]
+        }
+        return self.render("allowlists", context.values(title: "Allowlists", extra: extra))
     }
 
     func dashboard(

@@ -16,6 +16,7 @@ enum ConsoleRoute: Equatable, Sendable {
     case changePassword
     case removeUser
     case allowlists
+    case setAllowlists
     case reload
     case usage
     /// A console path with no page.
@@ -40,7 +41,7 @@ enum ConsoleRoute: Equatable, Sendable {
         case "/users": route = (.users, .addUser)
         case "/users/password": route = (nil, .changePassword)
         case "/users/remove": route = (nil, .removeUser)
-        case "/allowlists": route = (.allowlists, nil)
+        case "/allowlists": route = (.allowlists, .setAllowlists)
         case "/allowlists/reload": route = (nil, .reload)
         case "/usage": route = (.usage, nil)
         default:
@@ -57,7 +58,8 @@ enum ConsoleRoute: Equatable, Sendable {
     /// Whether the route changes something (and so needs a CSRF token).
     var isChange: Bool {
         switch self {
-        case .login, .logout, .createKey, .revokeKey, .setKeyLimits, .addUser, .changePassword, .removeUser, .reload: true
+        case .login, .logout, .createKey, .revokeKey, .setKeyLimits, .addUser, .changePassword, .removeUser, .setAllowlists, .reload:
+            true
         default: false
         }
     }

@@ -147,6 +147,14 @@ enum ConsoleTemplates {
         <table id="allowlists"><tr><th>list</th><th>ranges</th></tr>
         <tr><td>allow</td><td>{{allow}}</td></tr><tr><td>deny</td><td>{{deny}}</td></tr>
         <tr><td>trusted proxies</td><td>{{trusted}}</td></tr></table>
+        {{#file}}<h2>Allowlist file</h2>
+        <p>The ranges of <code>{{path}}</code> (<code>access.allowlist_file</code>), added to the lists above:
+        one address or CIDR range a line. A change applies at once; one that would refuse your own address is refused.</p>
+        <form method="post" action="/admin/allowlists" id="allowlist-file"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label>allow <textarea name="allow" rows="4" cols="40">{{allow}}</textarea></label>
+        <label>deny <textarea name="deny" rows="4" cols="40">{{deny}}</textarea></label>
+        <button id="save-allowlists">Save the allowlist file</button></form>{{/file}}
+        {{^file}}<p>To change ranges here, name a file for them with <code>access.allowlist_file</code> in the configuration.</p>{{/file}}
         <form method="post" action="/admin/allowlists/reload"><input type="hidden" name="csrf" value="{{csrf}}">
         <button id="reload">Reload the configuration and the files</button></form>
         <p>A reload that fails (a bad file or setting) keeps the policy in force; the reason is in the proxy's log.</p>

@@ -31,11 +31,9 @@ public struct APIKeyFile: Sendable, Equatable {
     public init(text: String) throws(Problem) {
         var keys: [APIKey] = []
         var names = Set<String>()
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            func problem(_ text: String) -> Problem { Problem(description: "line \(index + 1): \(text)") }
+        for rule in LineFileRules.rules(of: text) {
+            let fields = rule.fields
+            func problem(_ text: String) -> Problem { Problem(description: "line \(rule.line): \(text)") }
             guard fields.count >= 6 else {
                 throw problem("expected NAME SCOPE CREATED EXPIRES PREFIX sha256:HASH [LIMITS], got \(fields.count) fields")
             }

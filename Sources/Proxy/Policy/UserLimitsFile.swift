@@ -31,13 +31,11 @@ public struct UserLimitsFile: Sendable, Equatable {
     public init(text: String) throws(IdentityLimits.Problem) {
         var limits: [String: IdentityLimits] = [:]
         var admins = Set<String>()
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        for rule in LineFileRules.rules(of: text) {
+            let fields = rule.fields
             let user = String(fields[0])
             func problem(_ text: String) -> IdentityLimits.Problem {
-                IdentityLimits.Problem(description: "line \(index + 1): \(text)")
+                IdentityLimits.Problem(description: "line \(rule.line): \(text)")
             }
             // htpasswd user names end at `:`, so a name holding one is a typo.
             guard !user.contains(":") else { throw problem("'\(LogField.escaped(user, limit: 64))' is not a user name") }

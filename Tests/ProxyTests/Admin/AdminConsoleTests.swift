@@ -19,12 +19,18 @@ import Testing
         var cookies: [String: String] = [:]
         var csrf: String?
 
-        init() throws {
+        /// - Parameter configure: more settings, given the fixtures' directory.
+        init(configure: (inout AccessConfiguration, URL) -> Void = { _, _ in }) throws {
             self.fixtures = try AccessFixtures.make(users: ["alice", "bob"])
             let limits = self.fixtures.directory.appendingPathComponent("limits").path
             try "alice admin\n".write(toFile: limits, atomically: true, encoding: .utf8)
             let logger = self.log.logger()
-            self.access = try self.fixtures.control(logger: logger) { $0.userLimitsPath = limits; $0.lockoutMaxFailures = 3 }
+            let directory = self.fixtures.directory
+            self.access = try self.fixtures.control(logger: logger) {
+                $0.userLimitsPath = limits
+                $0.lockoutMaxFailures = 3
+                configure(&$0, directory)
+            }
             let balancer = UpstreamBalancer(upstreams: [], health: .init())
             self.console = AdminConsole(
                 configuration: ConsoleConfiguration(), store: self.access.store, metrics: ProxyMetrics(balancer: balancer),
@@ -130,6 +136,62 @@ import Testing
         let actions = browser.log.entries.compactMap { $0["console.action"] }
         #expect(actions.filter { $0 == "key_limits_set" }.count == 2)
         #expect(browser.log.text.components(separatedBy: "console.change_failed").count == 2)
+    }
+
+    @Test func theAllowlistFileIsChangedInThePageAndAppliesAtOnce() async throws {
+        let browser = try Browser { configuration, directory in
+            configuration.allowlistPath = directory.appendingPathComponent("allowlist").path
+        }
+        let path = try #require(browser.access.store.configuration.allowlistPath)
+        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
+        #expect((await browser.send(.GET, "/admin/allowlists")).body.contains(#"id="allowlist-file""#))
+        let good = [("Authorization", basicAuthorization("bob", browser.fixtures.passwords["bob"]!))]
+        #expect(try await browser.access.decide(good, client: "203.0.113.9").status == .ok)
+
+        let saved = await browser.send(.POST, "/admin/allowlists", form: [
+            "csrf": browser.csrf!, "allow": "192.0.2.0/24\r\n198.51.100.7, 2001:db8::/32", "deny": "192.0.2.66",
+        ])
+        #expect(saved.status == .ok && saved.body.contains("now allows 3 and denies 1 ranges"))
+        // What the file holds, read line by line here rather than by the proxy's parser.
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(lines == ["allow 192.0.2.0/24", "allow 198.51.100.7", "allow 2001:db8::/32", "deny 192.0.2.66"])
+        // In force at once, for requests (and connections: the same allowlist).
+        for (client, status) in [("192.0.2.5", HTTPResponseStatus.ok), ("198.51.100.7", .ok), ("2001:db8::5", .ok),
+                                 ("192.0.2.66", .forbidden), ("203.0.113.9", .forbidden)] {
+            #expect(try await browser.access.decide(good, client: client).status == status, "\(client)")
+        }
+        // The page shows the file's ranges in its form.
+        #expect(saved.body.contains("192.0.2.0/24\n198.51.100.7\n2001:db8::/32</textarea>"))
+
+        // Refused, the file unchanged: a range that does not parse, and a change that would shut the admin out.
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let forms = [["allow": "192.0.2.0/33"], ["allow": "192.0.2.0/24", "deny": "192.0.2.1"], ["allow": "198.51.100.0/24"]]
+        for form in forms {
+            let refused = await browser.send(.POST, "/admin/allowlists", form: form.merging(["csrf": browser.csrf!]) { $1 })
+            #expect(refused.status == .badRequest, "\(form)")
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
+        let actions = browser.log.entries.compactMap { $0["console.action"] }
+        #expect(actions.filter { $0 == "allowlist_changed" }.count == 3)
+        #expect(browser.log.text.components(separatedBy: "console.change_failed").count == 3)
+
+        // A file edited by hand is reloaded like the others; one that does not parse keeps the allowlist in force.
+        try "allow 203.0.113.0/24\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(browser.access.reload())
+        #expect(try await browser.access.decide(good, client: "203.0.113.9").status == .ok)
+        try "allow 203.0.113.0/24\nallw 192.0.2.0/24\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(!browser.access.reload())
+        #expect(try await browser.access.decide(good, client: "203.0.113.9").status == .ok)
+        #expect(try await browser.access.decide(good, client: "192.0.2.5").status == .forbidden)
+    }
+
+    @Test func withoutAnAllowlistFileThePageSaysHowToGetOne() async throws {
+        let browser = try Browser()
+        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
+        let page = await browser.send(.GET, "/admin/allowlists")
+        #expect(page.body.contains("access.allowlist_file") && !page.body.contains(#"id="allowlist-file""#))
+        let refused = await browser.send(.POST, "/admin/allowlists", form: ["csrf": browser.csrf!, "allow": "192.0.2.0/24"])
+        #expect(refused.status == .badRequest && refused.body.contains("No allowlist file (access.allowlist_file) is configured."))
     }
 
     @Test func changesWithoutTheTokenAreRefusedAndWriteNothing() async throws {

@@ -41,12 +41,16 @@ import Testing
         #expect(read.name == "ci" && read.digest == key.digest && read.limits == key.limits)
         let typo = text.replacingOccurrences(of: "max_concurrent=3", with: "max_concurrnt=3")
         #expect(throws: APIKeyFile.Problem.self) { try APIKeyFile(text: typo) }
+        // Saved with Windows line ends, the same file.
+        let crlf = try APIKeyFile(text: "# KEYS\r\n" + text.replacingOccurrences(of: "\n", with: "\r\n"))
+        #expect(crlf.keys.map(\.digest) == [key.digest] && crlf.keys.first?.limits == key.limits)
     }
 
     @Test func userLimitsFileParsesUsersAndRefusesRepeatsAndTypos() throws {
         let file = try UserLimitsFile(text: "# USER LIMITS\nalice models=local-model\nbob max_concurrent=1\n\n")
         #expect(file.limits["alice"]?.models?.map(\.text) == ["local-model"])
         #expect(file.limits["bob"]?.maxConcurrent == 1)
+        #expect(try UserLimitsFile(text: "# USER LIMITS\r\nalice models=local-model\r\nbob max_concurrent=1\r\n") == file)
         #expect(throws: IdentityLimits.Problem.self) { try UserLimitsFile(text: "alice models=a\nalice models=b\n") }
         #expect(throws: IdentityLimits.Problem.self) { try UserLimitsFile(text: "alice modles=a\n") }
     }
