@@ -20,6 +20,12 @@ import Testing
         #expect(RequestPath.matches("/admin", ["/admin/"]))
         #expect(!RequestPath.matches("/administrator", ["/admin/"]))
         #expect(RequestPath.matches("/health", ["/health"]) && !RequestPath.matches("/health/x", ["/health"]))
+        // Bytes, not Characters: a combining mark after the slash does not
+        // take the path out from under `/admin/` (as Characters, "/\u{301}"
+        // is one that is not "/"); nor does a canonically equal spelling
+        // (é as one code point or as e + U+0301) match an entry in the other.
+        #expect(RequestPath.matches("/admin/\u{301}x", ["/admin/"]))
+        #expect(!RequestPath.matches("/caf\u{E9}", ["/cafe\u{301}"]))
     }
 
     /// The targets an inference-scope key might use to reach `/admin/`.

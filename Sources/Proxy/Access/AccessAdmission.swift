@@ -43,7 +43,7 @@ struct AccessAdmission: RequestAdmission {
         {
             return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
         }
-        let peer = IPAddress(request.clientAddress)
+        let peer = request.clientIPAddress
         let client = peer.map {
             ClientAddressResolver.client(peer: $0, headers: request.head.headers, trustedProxies: configuration.trustedProxies)
         }

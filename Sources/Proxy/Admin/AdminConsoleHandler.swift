@@ -47,9 +47,30 @@ final class AdminConsoleHandler: ChannelDuplexHandler {
     /// (`/admin%2Fx`) is left to the forwarding path, which refuses such
     /// ambiguous targets before anything is forwarded.
     static func isConsolePath(_ target: String) -> Bool {
+        // Every request on the listener comes here: most targets are ruled
+        // out by one pass over their bytes, without reading the path.
+        guard Self.mayNameConsole(target) else { return false }
         guard let path = RequestPath(target: target).normalized else { return false }
         return RequestPath.matches(path, [ConsoleRoute.root + "/"])
     }
+
+    /// Whether a target's normalized path could be under the console's root:
+    /// only if the root's last segment is written out in it, or a
+    /// percent-escape could spell it (`/%61dmin`). Paths are case-sensitive
+    /// (``RequestPath``), and dot segments and repeated slashes only remove
+    /// bytes, so a target with neither cannot normalize to the console.
+    static func mayNameConsole(_ target: String) -> Bool {
+        let name = Self.consoleSegment
+        var utf8 = target.utf8[...]
+        while let index = utf8.firstIndex(where: { $0 == UInt8(ascii: "%") || $0 == name[0] }) {
+            if utf8[index] == UInt8(ascii: "%") || utf8[index...].starts(with: name) { return true }
+            utf8 = utf8[utf8.index(after: index)...]
+        }
+        return false
+    }
+
+    /// The last segment of the console's root (`admin`), as bytes.
+    private static let consoleSegment = Array((ConsoleRoute.root.split(separator: "/").last ?? "admin").utf8)
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = self.unwrapInboundIn(data)

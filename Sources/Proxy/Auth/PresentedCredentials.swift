@@ -32,8 +32,11 @@ enum PresentedCredentials {
             }
         }
         if let value = authorization {
-            let scheme = value.prefix { $0 != " " }
-            let parameter = value.drop { $0 != " " }.drop { $0 == " " }
+            // Split at the first space by bytes, not Characters (every request).
+            let bytes = value.utf8
+            let space = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.endIndex
+            let scheme = value[..<space]
+            let parameter = value[space...].drop { $0 == " " }
             if HeaderName.equals(scheme, "basic") && methods.acceptsBasic {
                 self = BasicCredentials(headerValue: parameter).map { .basic($0) } ?? .malformed("basic")
                 return

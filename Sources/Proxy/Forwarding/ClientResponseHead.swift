@@ -35,7 +35,13 @@ struct ClientResponseHead {
         } else if clientVersion.major == 1 && clientVersion.minor == 0 {
             headers.add(name: "connection", value: "keep-alive")
         }
-        self.head = HTTPResponseHead(version: clientVersion, status: upstreamHead.status, headers: headers)
+        // The upstream's head with these fields, rather than a new head: it
+        // shares the upstream head's storage for status and version instead
+        // of allocating its own (copied only if the version has to change).
+        var head = upstreamHead
+        head.headers = headers
+        if head.version != clientVersion { head.version = clientVersion }
+        self.head = head
         self.closeAfterResponse = close
     }
 

@@ -13,7 +13,7 @@ final class Exchange {
     /// The upstream counted against in the balancer, while one is.
     var upstream: Int?
     /// Upstreams already tried for this request (failover skips them).
-    var triedUpstreams: [Int] = []
+    var triedUpstreams = TriedUpstreams()
     /// Request parts received before the upstream connection was ready.
     var pendingParts: [HTTPClientRequestPart] = []
     /// The request as sent on a reused keep-alive connection, for sending

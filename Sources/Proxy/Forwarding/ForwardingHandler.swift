@@ -65,7 +65,11 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The connection's state and the decisions on it; this handler does the I/O.
     private var machine = ForwardingStateMachine<UpstreamConnection>()
     private var context: ChannelHandlerContext?
-    private var clientAddress = "-"
+    private var clientAddress = "-" {
+        didSet { self.clientIPAddress = IPAddress(self.clientAddress) }
+    }
+    /// ``clientAddress`` parsed once for the connection, for admission.
+    private var clientIPAddress: IPAddress?
     /// Set while a client read is being handled; writes upstream are then
     /// flushed once, in `channelReadComplete`.
     private var inClientRead = false
@@ -220,7 +224,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
         self.machine.admitting(exchange)
         self.retime()
-        let request = AdmissionRequest(head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop)
+        let request = AdmissionRequest(
+            head: head, clientAddress: self.clientAddress, eventLoop: self.pool.eventLoop,
+            parsedClientAddress: self.clientIPAddress)
         switch self.admission.admit(request) {
         case .decided(let decision):
             self.admissionDecided(.success(decision), for: exchange)
@@ -258,19 +264,12 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     inspectBody = true
                 }
             }
-            let made = UpstreamRequestHead.make(
-                from: head,
-                framing: exchange.framing,
-                webSocketUpgrade: exchange.isWebSocketUpgrade,
-                client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
-                upstreamHost: "", requestIDs: &self.requestIDs)
-            if self.machine.answersContinue(expectsContinue: made.expectsContinue, for: exchange) {
+            let expectsContinue = self.makeUpstreamHead(from: head, for: exchange)
+            if self.machine.answersContinue(expectsContinue: expectsContinue, for: exchange) {
                 self.context?.writeAndFlush(
                     self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                     promise: nil)
             }
-            exchange.requestID = made.requestID
-            exchange.upstreamHead = made.head
             // Usage is read from the response as it passes: it must come uncompressed.
             if self.metersUsage(of: exchange) { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
             guard inspectBody else { return self.takeUpstreamSlot(for: exchange) }
@@ -279,6 +278,25 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             self.retime()
             self.releaseHeldRead()
         }
+    }
+
+    /// Sets the exchange's upstream head and request ID from the admitted
+    /// head; returns whether the client waits for `100 Continue`.
+    ///
+    /// A function of its own so that nothing but the exchange holds the new
+    /// head's fields when this returns: a second reference (the result of
+    /// `UpstreamRequestHead.make` kept alive in the caller) made the `Host`
+    /// set in ``startForwarding(_:on:)`` copy every field of every request.
+    private func makeUpstreamHead(from head: HTTPRequestHead, for exchange: Exchange) -> Bool {
+        let made = UpstreamRequestHead.make(
+            from: head,
+            framing: exchange.framing,
+            webSocketUpgrade: exchange.isWebSocketUpgrade,
+            client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
+            upstreamHost: "", requestIDs: &self.requestIDs)
+        exchange.requestID = made.requestID
+        exchange.upstreamHead = made.head
+        return made.expectsContinue
     }
 
     /// The identity's limits, and whether its usage is recorded; `nil` when

@@ -33,14 +33,12 @@ enum HopByHopHeaders {
                 if !self.isProtected(token) && !self.isFixed(token) { named.append(token) }
             }
         }
-        // Collect first, then remove in place: most messages carry one such
-        // field at most (`Connection`), and this avoids rebuilding the fields.
-        var found: [String] = []
-        for (name, _) in headers where isHopByHop(name, named: named) && !found.contains(name) {
-            found.append(name)
-        }
-        for name in found {
-            headers.remove(name: name)
+        // Removed in place, one name at a time (`remove(name:)` takes every
+        // spelling of it): most messages carry one such field at most
+        // (`Connection`), so this neither rebuilds the fields nor allocates
+        // a list of names on every head.
+        while let found = headers.first(where: { isHopByHop($0.name, named: named) }) {
+            headers.remove(name: found.name)
         }
     }
 
@@ -66,9 +64,19 @@ enum HopByHopHeaders {
         return protectedNames.contains { HeaderName.equals(token, $0) }
     }
 
+    /// Bit `n` set when a fixed name is `n` bytes long (all are under 64).
+    private static let fixedNameLengths: UInt64 = fixedNames.reduce(0) { $0 | 1 << UInt64($1.utf8.count) }
+
+    /// Runs on every field of every request and response: most names are
+    /// ruled out by their length and first byte before any comparison.
     private static func isHopByHop(_ name: String, named: [Substring]) -> Bool {
-        if name.utf8.count >= 6, HeaderName.hasPrefix(name, "proxy-") { return true }
-        for fixed in fixedNames where HeaderName.equals(name, fixed) { return true }
+        let length = name.utf8.count
+        if length >= 6, name.utf8.first.map({ $0 | 0x20 }) == UInt8(ascii: "p"), HeaderName.hasPrefix(name, "proxy-") {
+            return true
+        }
+        if length < 64 && self.fixedNameLengths & (1 << UInt64(length)) != 0 {
+            for fixed in fixedNames where HeaderName.equals(name, fixed) { return true }
+        }
         for token in named where HeaderName.equalsIgnoringCase(name, token) { return true }
         return false
     }

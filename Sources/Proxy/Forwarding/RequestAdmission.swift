@@ -45,6 +45,13 @@ public struct AdmissionRequest {
     /// The client's address as text, e.g. `192.0.2.7`.
     public var clientAddress: String
     public var eventLoop: any EventLoop
+    /// ``clientAddress`` parsed, when the caller already has it (the proxy
+    /// parses it once per connection, not once per request); `nil` means
+    /// "parse ``clientAddress``".
+    public var parsedClientAddress: IPAddress? = nil
+
+    /// The client's address as an ``IPAddress``; `nil` for a peer that is not an IP socket.
+    var clientIPAddress: IPAddress? { self.parsedClientAddress ?? IPAddress(self.clientAddress) }
 }
 
 /// An admission decision.

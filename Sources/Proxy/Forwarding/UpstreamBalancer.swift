@@ -80,7 +80,7 @@ public final class UpstreamBalancer: Sendable {
     /// `holdingSlot` (admitted by the ``UpstreamQueue``) goes to the up
     /// upstream with the most free slots, and counts against them until
     /// ``releaseSlot(_:)``.
-    func pick(excluding excluded: [Int] = [], holdingSlot: Bool = false) -> Int? {
+    func pick(excluding excluded: TriedUpstreams = [], holdingSlot: Bool = false) -> Int? {
         self.state.withLockedValue { state in
             let count = state.upstreams.count
             guard count > 0 else { return nil }

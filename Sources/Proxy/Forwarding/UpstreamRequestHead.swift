@@ -69,7 +69,13 @@ enum UpstreamRequestHead {
             headers.add(name: "connection", value: "upgrade")
             headers.add(name: "upgrade", value: "websocket")
         }
-        let head = HTTPRequestHead(version: .http1_1, method: admittedHead.method, uri: admittedHead.uri, headers: headers)
+        // The admitted head with these fields, rather than a new head: a new
+        // one allocates storage for method, URI and version on every request,
+        // while this one shares the admitted head's (copied only if the
+        // version has to change).
+        var head = admittedHead
+        head.headers = headers
+        if head.version != .http1_1 { head.version = .http1_1 }
         return (head, requestID, expectsContinue)
     }
 }

@@ -37,4 +37,24 @@ import Testing
     func consolePaths(target: String, isConsole: Bool) {
         #expect(AdminConsoleHandler.isConsolePath(target) == isConsole)
     }
+
+    /// The byte scan that rules most targets out before their path is read
+    /// never rules out one whose normalized path is the console's: random
+    /// targets from the characters that spell, escape, hide or break `/admin`.
+    @Test func quickRuleOutAgreesWithReadingThePath() {
+        let starts = ["/", "/", "/admin", "/%61dmin", "//", "http://gw/", "x", ""]
+        let pieces = ["/", "admin", "adm", "in", "a", "%61", "%41", "%2F", "%", "..", ".", "//", "?", "x", "ADMIN", "\\", ";", "/admin"]
+        var generator = SystemRandomNumberGenerator()
+        var consoleTargets = 0
+        for _ in 0..<5_000 {
+            let target =
+                starts.randomElement(using: &generator)!
+                + (0..<Int.random(in: 0...5, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let byReading = RequestPath(target: target).normalized.map { RequestPath.matches($0, [ConsoleRoute.root + "/"]) } ?? false
+            if byReading { consoleTargets += 1 }
+            #expect(AdminConsoleHandler.isConsolePath(target) == byReading, "\(target)")
+            if byReading { #expect(AdminConsoleHandler.mayNameConsole(target), "\(target)") }
+        }
+        #expect(consoleTargets > 100)  // the generator does reach the console
+    }
 }
