@@ -88,6 +88,9 @@ public struct IdentityPolicy: Sendable {
         if webSocket && (self.limits.models != nil || !self.limits.tokenQuotas.isEmpty) {
             return .answer(.webSocketNotCheckable(identity: self.identity), [:])
         }
+        if !self.limits.tokenQuotas.isEmpty && self.tokens.refusesQuotaRequests {
+            return .answer(.sharedStateUnavailable, ["retry-after": String(ProxyErrorResponse.sharedStateRetryAfterSeconds)])
+        }
         if let used = self.tokens.exhausted(self.identity, quotas: self.limits.tokenQuotas) {
             let seconds = max(1, Int(used.wait.rounded(.up)))
             return .answer(

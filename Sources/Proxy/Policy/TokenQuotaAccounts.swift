@@ -6,8 +6,18 @@ import NIOConcurrencyHelpers
 /// its quota.
 public final class TokenQuotaAccounts: Sendable {
     private let ledger = NIOLockedValueBox(TokenQuotaLedger())
+    private let refusing = NIOLockedValueBox(false)
 
     public init() {}
+
+    /// Whether requests of identities with a token quota are refused (503)
+    /// because the counts shared with other proxies cannot be read and
+    /// `state.on_unavailable` is `closed`; set by ``UsageAccounting``.
+    public var refusesQuotaRequests: Bool { self.refusing.withLockedValue { $0 } }
+
+    func setRefusesQuotaRequests(_ refusing: Bool) {
+        self.refusing.withLockedValue { $0 = refusing }
+    }
 
     /// See ``TokenQuotaLedger/exhausted(_:quotas:now:)``.
     public func exhausted(

@@ -27,7 +27,7 @@ public struct TokenQuotaLedger: Sendable {
         }
 
         /// The start and end of the window holding `date`.
-        func bounds(of date: Date) -> (start: Date, end: Date) {
+        public func bounds(of date: Date) -> (start: Date, end: Date) {
             let seconds = date.timeIntervalSince1970
             switch self {
             case .minute:

@@ -30,6 +30,7 @@ public final class ProxyRuntime: Sendable {
         ignoringSections: Set<String> = [],
         environment: [String: String],
         overrides: [ConfigurationOverride],
+        sharedStore: SharedUsageStoreMaker? = nil,
         logger: Logger
     ) async throws -> ProxyRuntime {
         let source = ConfigurationSource(
@@ -40,7 +41,7 @@ public final class ProxyRuntime: Sendable {
         } catch {
             throw ProxyRuntimeError(description: "invalid configuration:\n\(error.description)")
         }
-        return try await self.start(configuration: configuration, source: source, logger: logger)
+        return try await self.start(configuration: configuration, source: source, sharedStore: sharedStore, logger: logger)
     }
 
     /// Starts the proxy with settings already loaded from `source` (which a
@@ -48,11 +49,13 @@ public final class ProxyRuntime: Sendable {
     /// - Throws: ``ProxyRuntimeError`` if a file the settings name cannot be
     ///   loaded, or an error from binding a listener.
     public static func start(
-        configuration: ProxyConfiguration, source: ConfigurationSource, logger: Logger
+        configuration: ProxyConfiguration, source: ConfigurationSource, sharedStore: SharedUsageStoreMaker? = nil,
+        logger: Logger
     ) async throws -> ProxyRuntime {
         let usage: UsageAccounting?
         do {
-            usage = try await UsageAccounting.open(state: configuration.state, keysPath: configuration.access.keysPath, logger: logger)
+            usage = try await UsageAccounting.open(
+                state: configuration.state, keysPath: configuration.access.keysPath, sharedStore: sharedStore, logger: logger)
         } catch {
             throw ProxyRuntimeError(description: "cannot start usage accounting: \(error.description)")
         }

@@ -21,38 +21,77 @@ public final class UsageAccounting: Sendable {
     /// The token counts quotas are checked against; see ``IdentityPolicy``.
     public let quotas: TokenQuotaAccounts
     public let flushInterval: Duration
-    private let logger: Logger
-    private let pending = NIOLockedValueBox(UsageBatch())
+    /// Set when the store is shared with other proxies (PostgreSQL): see ``Sharing``.
+    public let sharing: Sharing?
+    let logger: Logger
+    let health = NIOLockedValueBox(SharedStateHealth())
+    /// Counted, not written yet (internal: the shared-store sync reads it, UsageAccounting+Sharing.swift).
+    let pending = NIOLockedValueBox(UsageBatch())
     private struct Writer {
         var task: Task<Void, Never>?
         var failing = false
     }
     private let writer = NIOLockedValueBox(Writer())
 
-    private init(store: any UsageStore, quotas: TokenQuotaAccounts, flushInterval: Duration, logger: Logger) {
+    private init(store: any UsageStore, quotas: TokenQuotaAccounts, flushInterval: Duration, sharing: Sharing?, logger: Logger) {
         self.store = store
         self.quotas = quotas
         self.flushInterval = flushInterval
+        self.sharing = sharing
         self.logger = logger
     }
 
+    /// How accounting over a store shared with other proxies runs: every
+    /// ``interval`` it writes what it counted and reads back every proxy's
+    /// quota counts (``synchronize(now:)``); while the store is unreachable,
+    /// ``failureMode`` applies.
+    public struct Sharing: Sendable, Equatable {
+        public var interval: Duration
+        public var failureMode: SharedStateFailureMode
+        /// How the shared store is named in log lines (``PostgresSettings/displayName``: no password).
+        public var storeName: String
+
+        public init(
+            interval: Duration = .milliseconds(100), failureMode: SharedStateFailureMode = .closed, storeName: String = "shared"
+        ) {
+            self.interval = interval
+            self.failureMode = failureMode
+            self.storeName = storeName
+        }
+    }
+
     /// Accounting over `store`, its quota ledger filled with the windows current at `now`.
-    /// - Throws: ``UsageStoreError`` if the quota state cannot be read.
+    ///
+    /// With `sharing`, an unreachable store is no error: accounting starts
+    /// in its failure mode (logged as `state.unavailable`) and recovers when
+    /// the store can be reached.
+    /// - Throws: ``UsageStoreError`` if the quota state cannot be read (for a
+    ///   shared store: for a reason other than being unreachable).
     public static func open(
-        store: any UsageStore, flushInterval: Duration = .seconds(1), logger: Logger, now: Date = Date()
+        store: any UsageStore, flushInterval: Duration = .seconds(1), sharing: Sharing? = nil, logger: Logger,
+        now: Date = Date()
     ) async throws(UsageStoreError) -> UsageAccounting {
-        let quotas = TokenQuotaAccounts()
-        quotas.restore(try await store.quotaCounts(now: now))
-        return UsageAccounting(store: store, quotas: quotas, flushInterval: flushInterval, logger: logger)
+        let accounting = UsageAccounting(
+            store: store, quotas: TokenQuotaAccounts(), flushInterval: flushInterval, sharing: sharing, logger: logger)
+        guard sharing != nil else {
+            accounting.quotas.restore(try await store.quotaCounts(now: now))
+            return accounting
+        }
+        if let error = await accounting.synchronize(now: now), !error.isUnreachable { throw error }
+        return accounting
     }
 
     /// Counts a finished request: its tokens against the identity's `quotas`
     /// (the windows it has quotas for) and its row of usage. Never blocks.
     public func record(_ usage: RequestUsage, quotas: [TokenQuotaLedger.Window: Int]) {
-        if let identity = usage.identity {
-            self.quotas.record(usage.tokens, for: identity, quotas: quotas, now: usage.finished)
+        // Both under the pending lock: ``synchronize(now:)`` sets the ledger
+        // to the shared counts plus what is pending, under the same lock.
+        self.pending.withLockedValue { pending in
+            if let identity = usage.identity {
+                self.quotas.record(usage.tokens, for: identity, quotas: quotas, now: usage.finished)
+            }
+            pending.add(usage, quotaWindows: quotas.keys)
         }
-        self.pending.withLockedValue { $0.add(usage, quotaWindows: quotas.keys) }
     }
 
     /// What is counted but not written yet.
@@ -62,11 +101,15 @@ public final class UsageAccounting: Sendable {
     public func startWriting() {
         self.writer.withLockedValue { writer in
             guard writer.task == nil else { return }
-            writer.task = Task { [weak self, flushInterval] in
+            writer.task = Task { [weak self, flushInterval, sharing] in
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: flushInterval)
-                    guard let self else { return }
-                    await self.flush()
+                    try? await Task.sleep(for: sharing?.interval ?? flushInterval)
+                    guard let self, !Task.isCancelled else { return }
+                    if sharing != nil {
+                        await self.synchronize()
+                    } else {
+                        await self.flush()
+                    }
                 }
             }
         }
@@ -85,7 +128,8 @@ public final class UsageAccounting: Sendable {
             try await self.store.write(batch)
         } catch {
             self.pending.withLockedValue { $0.merge(batch) }
-            let firstFailure = self.writer.withLockedValue { writer in
+            // A shared store's outages are logged as state.unavailable/state.available instead.
+            let firstFailure = self.sharing == nil && self.writer.withLockedValue { writer in
                 defer { writer.failing = true }
                 return !writer.failing
             }
@@ -100,7 +144,7 @@ public final class UsageAccounting: Sendable {
             defer { writer.failing = false }
             return writer.failing
         }
-        if recovered { self.logger.notice("usage.write_recovered", metadata: ["usage.rows": "\(batch.rows.count)"]) }
+        if recovered && self.sharing == nil { self.logger.notice("usage.write_recovered", metadata: ["usage.rows": "\(batch.rows.count)"]) }
         return nil
     }
 
@@ -138,13 +182,22 @@ public final class UsageAccounting: Sendable {
 }
 
 extension UsageAccounting {
-    /// The accounting a proxy with these settings runs with: over the SQLite
-    /// file ``StateConfiguration/databasePath(keysPath:)`` names, or `nil`
-    /// when there is none.
-    /// - Throws: ``UsageStoreError`` if the file cannot be opened or read.
+    /// The accounting a proxy with these settings runs with: over the shared
+    /// PostgreSQL database `state.postgres` names (its store made by
+    /// `sharedStore`), else over the SQLite file
+    /// ``StateConfiguration/databasePath(keysPath:)`` names, or `nil` when
+    /// there is none.
+    /// - Throws: ``UsageStoreError`` if the file cannot be opened or read, or
+    ///   `state.postgres` is set and no `sharedStore` was given.
     public static func open(
-        state: StateConfiguration, keysPath: String?, logger: Logger
+        state: StateConfiguration, keysPath: String?, sharedStore: SharedUsageStoreMaker? = nil, logger: Logger
     ) async throws(UsageStoreError) -> UsageAccounting? {
+        if let postgres = state.postgres {
+            guard let sharedStore else {
+                throw UsageStoreError(description: "state.postgres is set, but this program was built without the PostgreSQL store")
+            }
+            return try await Self.openShared(postgres, state: state, store: sharedStore, logger: logger)
+        }
         guard let path = state.databasePath(keysPath: keysPath) else { return nil }
         let store = try await SQLiteUsageStore.open(path: path, logger: logger)
         do {

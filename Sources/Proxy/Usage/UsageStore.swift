@@ -43,8 +43,13 @@ public struct UsageQuery: Sendable, Equatable {
 /// file and what to do about it).
 public struct UsageStoreError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
+    /// The store could not be reached (a shared server down, a connection
+    /// lost): a passing state the proxy rides out, unlike a wrong password
+    /// or a newer schema, which stop it at start.
+    public let isUnreachable: Bool
 
-    public init(description: String) {
+    public init(description: String, isUnreachable: Bool = false) {
         self.description = description
+        self.isUnreachable = isUnreachable
     }
 }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Gateway
 import Logging
+import PostgresState
 import Proxy
 
 /// `lmgate proxy`: the TLS reverse proxy. Parses flags into configuration
@@ -31,7 +32,7 @@ struct ProxyCommand: AsyncParsableCommand {
         do {
             proxy = try await ProxyRuntime.start(
                 file: self.config, ignoringSections: ["backend", "models"], environment: ProcessInfo.processInfo.environment,
-                overrides: overrides, logger: logger)
+                overrides: overrides, sharedStore: PostgresUsageStore.maker, logger: logger)
         } catch let error as ProxyRuntimeError {
             throw ValidationError(error.description)
         }

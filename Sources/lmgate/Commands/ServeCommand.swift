@@ -3,6 +3,7 @@ import Backend
 import Foundation
 import Gateway
 import Logging
+import PostgresState
 import Proxy
 
 /// `lmgate serve`: the backend on loopback, supervised, and the
@@ -119,7 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
         try supervisor.start()
         let proxy: ProxyRuntime
         do {
-            proxy = try await ProxyRuntime.start(configuration: configuration, source: source, logger: logger)
+            proxy = try await ProxyRuntime.start(
+                configuration: configuration, source: source, sharedStore: PostgresUsageStore.maker, logger: logger)
         } catch {
             await supervisor.stop(grace: .seconds(5))
             if let error = error as? ProxyRuntimeError { throw ValidationError(error.description) }

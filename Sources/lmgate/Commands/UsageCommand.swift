@@ -2,19 +2,21 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Logging
+import PostgresState
 import Proxy
 
 extension UsageReport.Column: ExpressibleByArgument {}
 
 /// `lmgate usage`: the usage the proxy has accounted (requests, tokens,
 /// errors per key or user, model and hour), read from its SQLite file —
-/// while the proxy runs, too (the file is in WAL mode).
+/// while the proxy runs, too (the file is in WAL mode) — or from the
+/// PostgreSQL database its replicas share (`state.postgres`).
 struct UsageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "usage",
         abstract: "Show requests, tokens and errors per key or user, model and hour.")
 
-    @Option(help: "The configuration file (default: $LMGATE_HOME/lmgate.yaml); names the database (state.path, or beside auth.keys_file).")
+    @Option(help: "The configuration file (default: $LMGATE_HOME/lmgate.yaml); names the database (state.postgres, state.path, or beside auth.keys_file).")
     var config: String?
 
     @Option(help: "The usage database itself (instead of reading it from the configuration).")
@@ -52,7 +54,7 @@ struct UsageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let path = try self.databasePath(environment: environment)
+        let source = try self.source(environment: environment)
         var query = UsageQuery()
         // A range starting inside an hour takes in that whole hour: usage is kept per hour.
         if let since = self.since.flatMap({ UsageQuery.time($0) }) { query.from = since - ((since % 3600) + 3600) % 3600 }
@@ -60,12 +62,24 @@ struct UsageCommand: AsyncParsableCommand {
         query.identity = self.key.map { "key:" + $0 } ?? self.user
         query.model = self.model
         let logger = Logger(label: "lmgate.usage", factory: { _ in SwiftLogNoOpLogHandler() })
-        let store: SQLiteUsageStore
+        let store: any UsageStore
         let rows: [UsageRow]
         do {
-            store = try await SQLiteUsageStore.open(path: path, create: false, logger: logger)
+            switch source {
+            case .file(let path):
+                store = try await SQLiteUsageStore.open(path: path, create: false, logger: logger)
+            case .postgres(let settings, let passwordFile):
+                let shared = PostgresUsageStore(settings: settings, passwordFile: passwordFile, logger: logger)
+                store = shared
+                do {
+                    try await shared.connect()
+                } catch {
+                    await shared.close()
+                    throw error
+                }
+            }
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
         }
         do {
             rows = try await store.rows(query)
@@ -78,14 +92,20 @@ struct UsageCommand: AsyncParsableCommand {
         print(self.json ? report.json() : report.table(), terminator: "")
     }
 
-    /// `--database`, or the file the configuration names.
-    private func databasePath(environment: [String: String]) throws -> String {
-        if let database = self.database { return database }
+    /// Where the usage is kept.
+    private enum Source {
+        case file(String)
+        case postgres(PostgresSettings, passwordFile: String?)
+    }
+
+    /// `--database`, or the database the configuration names.
+    private func source(environment: [String: String]) throws -> Source {
+        if let database = self.database { return .file(database) }
         let home = GatewayHome.standard(environment: environment)
         let file = self.config ?? home.configurationFile
         guard FileManager.default.fileExists(atPath: file) else {
             guard self.config == nil else { throw ValidationError("no configuration file at \(file)") }
-            return home.directory + "/" + StateConfiguration.defaultFileName
+            return .file(home.directory + "/" + StateConfiguration.defaultFileName)
         }
         let proxy: ProxyConfiguration
         do {
@@ -94,9 +114,12 @@ struct UsageCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("invalid configuration \(file):\n\(error.description)")
         }
+        if let postgres = proxy.state.postgres {
+            return .postgres(postgres, passwordFile: proxy.state.postgresPasswordFile)
+        }
         guard let path = proxy.state.databasePath(keysPath: proxy.access.keysPath) else {
             throw ValidationError("\(file) keeps no usage (state.path is off, or no auth.keys_file to keep it beside); give --database")
         }
-        return path
+        return .file(path)
     }
 }
