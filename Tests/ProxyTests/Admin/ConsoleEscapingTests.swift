@@ -35,7 +35,9 @@ import Testing
         }
         let benign = rendered("alice")
         var randomNames = Self.hostile
-        for _ in 0..<50 { randomNames.append(String((0..<12).map { _ in "<>\"'&/= ab{}".randomElement()! })) }
+        // Each random name ends in a letter the alphabet lacks: a name ending in `&` is a prefix of its
+        // own escaped form (`&amp;`), which the unescaped-name check below would take for the name itself.
+        for _ in 0..<50 { randomNames.append(String((0..<12).map { _ in "<>\"'&/= ab{}".randomElement()! }) + "X") }
         for name in randomNames {
             for (index, page) in rendered(name).enumerated() {
                 #expect(Self.tags(page) == Self.tags(benign[index]), "page \(index) with \(name)")
