@@ -54,8 +54,11 @@ import Testing
         holder.standardInput = input
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
-        // The holder keeps its transaction open until its input ends: no timing to win.
-        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nINSERT INTO t VALUES (1);\n".utf8))
+        // The holder keeps its transaction open until its input ends: no timing to win. It waits
+        // for the lock (`.timeout`): a probe below may hold a shared lock just then, and the
+        // shell's default is not to wait, so BEGIN failed and the INSERT ran without a lock held
+        // (the probe then never saw a lock: a CI run failed so).
+        input.fileHandleForWriting.write(Data(".timeout 20000\nBEGIN EXCLUSIVE;\nINSERT INTO t VALUES (1);\n".utf8))
         var tries = 0
         while try ExternalTools.run(["sqlite3", path, "SELECT count(*) FROM t"]).status == 0 {
             tries += 1
