@@ -19,7 +19,24 @@ import time
 from conftest import free_port, stop_process
 
 
-class RecordingUpstream:
+class LoopbackUpstream:
+    """A threaded HTTP server on 127.0.0.1:`self.port` (set by the subclass), until stop()."""
+
+    def serve(self, handler):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RecordingUpstream(LoopbackUpstream):
     """An OpenAI- and Anthropic-shaped upstream on loopback that records the
     headers of every request it receives.
 
@@ -94,18 +111,7 @@ class RecordingUpstream:
 
             do_OPTIONS = do_GET
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 class Proxy:

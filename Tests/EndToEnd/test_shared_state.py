@@ -15,13 +15,12 @@ import http.server
 import json
 import pathlib
 import subprocess
-import threading
 import time
 
 import openai
 import pytest
 
-from access_support import Proxy, create_key, wait_for
+from access_support import LoopbackUpstream, Proxy, create_key, wait_for
 from conftest import free_port
 from postgres_support import TemporaryPostgres
 
@@ -30,7 +29,7 @@ PER_REQUEST = PROMPT_TOKENS + COMPLETION_TOKENS
 QUOTA = 300
 
 
-class MeteredUpstream:
+class MeteredUpstream(LoopbackUpstream):
     """An OpenAI-shaped upstream whose chat completions take `delay` seconds
     (longer than the replicas' 100 ms exchange) and report fixed usage."""
 
@@ -61,17 +60,7 @@ class MeteredUpstream:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture
