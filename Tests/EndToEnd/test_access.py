@@ -139,10 +139,13 @@ def test_keys_update_changes_a_keys_scope_and_expiry_in_a_running_proxy(bin_dir,
                              capture_output=True, text=True)
     assert refused.returncode != 0 and "expiry" in refused.stderr and keys.read_text() == before
     lmgate_keys(bin_dir, keys, "update", "ops", "--expires", "2s")
-    assert wait_for(lambda: status("/v1/models") == 401, timeout=10)
-    # Removed again: the key works, with its limits as they were.
+    # Slow polls: each 401 counts towards the address's lockout.
+    assert wait_for(lambda: status("/v1/models") == 401, timeout=10, interval=0.5)
+    # Removed again: the key works, with its limits as they were, once the proxy has read the file.
+    reloads = proxy.log_text().count("access.key_changed")
     assert "expires never, max_concurrent=3" in lmgate_keys(bin_dir, keys, "update", "ops", "--expires", "never")
-    assert wait_for(lambda: status("/v1/models") == 200, timeout=10)
+    assert wait_for(lambda: proxy.log_text().count("access.key_changed") > reloads, timeout=10)
+    assert status("/v1/models") == 200
 
 
 def test_no_spelling_of_an_admin_path_passes_with_an_inference_key(bin_dir, tmp_path, upstream, proxies):
