@@ -52,7 +52,8 @@ final class SharedAccessCounts: Sendable {
     /// into the trackers in force; on failure keeps the counts for the next
     /// exchange (the trackers go on counting alone meanwhile) and returns why.
     func exchange(with store: any SharedAccessStore, now: Date = Date()) async -> UsageStoreError? {
-        guard let participants = self.participants.withLockedValue({ $0 })?() else { return nil }
+        // No trackers (the access policy gone, at shutdown): what is pending is still written.
+        let participants = self.participants.withLockedValue({ $0 })?() ?? Participants()
         let failures = participants.failures.flatMap { $0.maxFailures > 0 ? $0 : nil }
         let query = AccessCountQuery(
             failureWindow: failures.map { max(1, Int64(($0.window.nanoseconds + 999_999_999) / 1_000_000_000)) },

@@ -61,6 +61,17 @@ extension UsageAccounting {
         return nil
     }
 
+    /// A last exchange of ``sharedAccess`` at shutdown, so that a lockout
+    /// made in the last interval reaches the other replicas; an error is
+    /// not logged again (the counts are lost with the process, as the
+    /// trackers' own).
+    func writeSharedAccess() async {
+        guard let sharedAccess = self.sharedAccess, let store = self.store as? any SharedAccessStore,
+            !sharedAccess.unwritten.isEmpty
+        else { return }
+        _ = await sharedAccess.exchange(with: store)
+    }
+
     private func sharedStateFailed(_ error: UsageStoreError, now: Date) {
         let action = self.health.withLockedValue { $0.failed(error.description, at: now) }
         guard case .becameUnavailable(let description) = action else { return }

@@ -164,6 +164,7 @@ public final class UsageAccounting: Sendable {
         task?.cancel()
         await task?.value
         let error = await self.flush()
+        await self.writeSharedAccess()
         let left = self.unwritten
         if let error, !left.isEmpty {
             self.logger.error(
