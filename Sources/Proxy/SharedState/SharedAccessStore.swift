@@ -6,7 +6,7 @@ import Foundation
 ///
 /// ``SharedAccessCounts`` is the only caller: once per synchronization it
 /// hands over what this replica counted since the last exchange and reads
-/// back what the others counted, in one call (one transaction).
+/// back what the others counted, in one call.
 public protocol SharedAccessStore: Sendable {
     /// Adds `batch` (this `replica`'s counts) and returns the other replicas'
     /// counts that `query` asks for, as they stand at `now`.
