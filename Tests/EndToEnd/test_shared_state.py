@@ -89,6 +89,21 @@ def status_of(proxy, key):
         return error.status_code
 
 
+def alternate_until_refused(replicas, key, attempts):
+    """Asks the replicas in turn with `key` until one refusal (429) from each, or `attempts`
+    requests; returns how many were served and the refusals."""
+    served, refusals = 0, []
+    for index in range(attempts):
+        try:
+            ask(replicas[index % len(replicas)], key)
+            served += 1
+        except openai.RateLimitError as error:
+            refusals.append(error)
+            if len(refusals) == len(replicas):
+                break
+    return served, refusals
+
+
 def test_two_replicas_share_a_quota_and_ride_out_an_outage(bin_dir, tmp_path, cluster):
     upstream = MeteredUpstream()
     keys = tmp_path / "keys"
@@ -102,15 +117,7 @@ def test_two_replicas_share_a_quota_and_ride_out_an_outage(bin_dir, tmp_path, cl
     replicas = [Proxy(bin_dir, tmp_path, upstream.url, "--keys", str(keys), "--config", str(config)) for _ in range(2)]
     try:
         # The quota, across both: alternate until refused by both.
-        served, refusals = 0, []
-        for attempt in range(40):
-            try:
-                ask(replicas[attempt % 2], quota)
-                served += 1
-            except openai.RateLimitError as error:
-                refusals.append(error)
-                if len(refusals) == 2:
-                    break
+        served, refusals = alternate_until_refused(replicas, quota, attempts=40)
         tokens = served * PER_REQUEST
         print(f"two replicas served {served} requests, {tokens} tokens, of a {QUOTA}-token quota")
         assert QUOTA <= tokens <= QUOTA + 2 * PER_REQUEST, (served, tokens)
@@ -206,15 +213,7 @@ def test_two_replicas_share_lockouts_and_a_rate_limit_and_count_alone_in_an_outa
         assert not locked_out(replicas[0], probe, "198.51.100.8")
 
         # The rate: a client alternating between the replicas, each answer slower than an exchange.
-        admitted, refusals = 0, []
-        for index in range(3 * RATE):
-            try:
-                ask(replicas[index % 2], rated)
-                admitted += 1
-            except openai.RateLimitError as error:
-                refusals.append(error)
-                if len(refusals) == 2:
-                    break
+        admitted, refusals = alternate_until_refused(replicas, rated, attempts=3 * RATE)
         print(f"two replicas admitted {admitted} requests at a rate of {RATE}/h")
         # Not charged twice (at least the rate), and past it by at most one request per replica.
         assert RATE <= admitted <= RATE + 2, admitted
