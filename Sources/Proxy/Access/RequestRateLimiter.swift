@@ -19,6 +19,13 @@ final class RequestRateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: NIODeadline
+
+        /// Refills the tokens for the time since ``updated``, up to `burst`.
+        mutating func refill(at now: NIODeadline, rate: Double, burst: Double) {
+            let elapsed = Double((now - self.updated).nanoseconds) / 1e9
+            self.tokens = min(burst, self.tokens + elapsed * rate)
+            self.updated = now
+        }
     }
 
     init(perSecond: Double, burst: Double, shared: SharedAccessCounts? = nil) {
@@ -36,9 +43,7 @@ final class RequestRateLimiter: Sendable {
         let (rate, burst) = (self.perSecond, self.burst)
         return self.buckets.withLockedValue { buckets in
             var bucket = buckets[identity] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = Double((now - bucket.updated).nanoseconds) / 1e9
-            bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
-            bucket.updated = now
+            bucket.refill(at: now, rate: rate, burst: burst)
             defer { buckets[identity] = bucket }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
@@ -62,9 +67,8 @@ extension RequestRateLimiter {
         self.buckets.withLockedValue { buckets in
             for (identity, count) in requests where count > 0 {
                 var bucket = buckets[identity] ?? Bucket(tokens: burst, updated: now)
-                let elapsed = Double((now - bucket.updated).nanoseconds) / 1e9
-                bucket.tokens = max(-burst, min(burst, bucket.tokens + elapsed * rate) - Double(count))
-                bucket.updated = now
+                bucket.refill(at: now, rate: rate, burst: burst)
+                bucket.tokens = max(-burst, bucket.tokens - Double(count))
                 buckets[identity] = bucket
             }
         }

@@ -12,7 +12,9 @@ import NIOCore
 /// (``attach(_:)``), so a reload that replaces them is followed.
 final class SharedAccessCounts: Sendable {
     /// This process among the replicas: its rows are told apart from the
-    /// others' by it. Random per start; never a secret.
+    /// others' by it. Random per start, never a secret: after a restart the
+    /// rows of its previous life count as another replica's, which is right,
+    /// since the new process's trackers start empty.
     let replica: String
     private let pending = NIOLockedValueBox(AccessCountBatch())
     private let charges = NIOLockedValueBox(RemoteRequestCharges())

@@ -164,7 +164,8 @@ public final class UsageAccounting: Sendable {
         task?.cancel()
         await task?.value
         let error = await self.flush()
-        await self.writeSharedAccess()
+        // Not when the store just proved unreachable: a second connection attempt would only delay the shutdown.
+        if error?.isUnreachable != true { await self.writeSharedAccess() }
         let left = self.unwritten
         if let error, !left.isEmpty {
             self.logger.error(
