@@ -92,6 +92,33 @@ import Testing
         for replica in replicas { _ = await replica.accounting.close() }
     }
 
+    @Test func rowsPastTheirWindowAreNeitherReadBackNorKept() async throws {
+        let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
+        let store = PostgresUsageStore(settings: settings, passwordFile: cluster.passwordFile, logger: quietLogger)
+        let query = AccessCountQuery(failureWindow: 60, requestPeriod: 60, limit: 100)
+        let now = Date()
+        let earlier = now.addingTimeInterval(-300)
+        var old = AccessCountBatch()
+        old.addFailure(of: "198.51.100.30", at: earlier)
+        old.addLockout(of: "198.51.100.30", at: earlier, for: .seconds(30))
+        old.addRequest(of: "key:a", period: 60, at: earlier)
+        _ = try await store.exchange(old, replica: "a", query: query, now: earlier)
+        #expect(try await store.exchange(AccessCountBatch(), replica: "b", query: query, now: now) == AccessCountSnapshot())
+        var new = AccessCountBatch()
+        new.addFailure(of: "198.51.100.31", at: now)
+        new.addRequest(of: "key:a", period: 60, at: now)
+        _ = try await store.exchange(new, replica: "a", query: query, now: now)
+        let kept = try await cluster.psql(
+            settings.database,
+            "SELECT (SELECT string_agg(address, ',') FROM login_failures), (SELECT count(*) FROM login_lockouts), "
+                + "(SELECT count(*) FROM request_counts)")
+        #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == "198.51.100.31|0|1")
+        let read = try await store.exchange(AccessCountBatch(), replica: "b", query: query, now: now)
+        #expect(read.failures == ["198.51.100.31": 1])
+        #expect(read.requests.values.reduce(0, +) == 1)
+        await store.close()
+    }
+
     @Test func aDatabaseOfSchemaVersion1IsMigratedAndKeepsItsRows() async throws {
         let (cluster, settings) = try await TemporaryPostgres.sharedDatabase()
         // What lmgate with schema 1 made, with a row of usage and a quota count.
