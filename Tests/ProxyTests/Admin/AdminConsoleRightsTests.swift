@@ -195,6 +195,28 @@ import Testing
         #expect(try String(contentsOfFile: limitsPath, encoding: .utf8) == "alice admin\n# added by hand\ncarol max_concurrent=1\nbob admin\n")
     }
 
+    @Test func rightsChangedWithoutTheTokenAreRefusedAndWriteNothing() async throws {
+        let browser = try Browser()
+        _ = try browser.fixtures.addKey("ops")
+        browser.access.reload()
+        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
+        _ = await browser.send(.GET, "/admin/keys")
+        let limitsPath = try #require(browser.access.store.configuration.userLimitsPath)
+        let files = [browser.fixtures.keysPath, limitsPath]
+        let before = try files.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let forms: [(String, [String: String])] = [
+            ("/admin/keys/scope", ["name": "ops", "scope": "admin"]), ("/admin/keys/expiry", ["name": "ops", "expires": "1d"]),
+            ("/admin/users/admin", ["user": "bob", "admin": "yes"]), ("/admin/users/limits", ["user": "bob", "max_concurrent": "1"]),
+        ]
+        for (path, form) in forms {
+            for csrf in [nil, "forged"] {
+                #expect(await browser.send(.POST, path, form: form.merging(csrf.map { ["csrf": $0] } ?? [:]) { $1 }).status == .forbidden)
+            }
+        }
+        #expect(try files.map { try String(contentsOfFile: $0, encoding: .utf8) } == before)
+        #expect(!browser.log.entries.contains { $0["console.action"] != nil })
+    }
+
     @Test func withoutAUsersLimitsFileThePageSaysHowToGetOne() async throws {
         let browser = try Browser { configuration, _ in configuration.userLimitsPath = nil }
         let secret = try browser.fixtures.addKey("ops", scope: .admin)
