@@ -262,7 +262,8 @@ def test_models_command_loads_and_unloads(bin_dir, folder):
 
 def test_an_unreadable_models_folder_is_refused_with_the_reason(bin_dir):
     # Root reads any folder: the backend runs as `nobody` then, the folder in a directory it may pass through.
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="lmgate-unreadable-"))
+    # In /tmp itself, not $TMPDIR: a private TMPDIR (mode 0700) would stop `nobody` before the folder.
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="lmgate-unreadable-", dir="/tmp"))
     try:
         parent.chmod(0o711)
         root = parent / "models"
