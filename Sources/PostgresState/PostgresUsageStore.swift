@@ -7,7 +7,9 @@ import PostgresNIO
 import Proxy
 
 /// A ``UsageStore`` in a PostgreSQL database that several proxies share, so
-/// that they count usage together and enforce the same token quotas.
+/// that they count usage together and enforce the same token quotas, and a
+/// ``SharedAccessStore``, so that they enforce the same login lockouts and
+/// request rates (PostgresUsageStore+Access.swift).
 ///
 /// One connection, made on first use and made again after it is lost: an
 /// operation while the server is unreachable fails at once with an error
@@ -26,10 +28,28 @@ import Proxy
 ///   completion_tokens, client_errors, server_errors)`, as in ``SQLiteUsageStore``;
 /// - `quota_windows(identity, quota_window, window_start, tokens)`: every
 ///   replica adds its tokens with one atomic `INSERT … ON CONFLICT … DO
-///   UPDATE` per count, and reads the sums back (``quotaCounts(now:)``).
+///   UPDATE` per count, and reads the sums back (``quotaCounts(now:)``);
+/// - `login_failures(address, replica, failed_second, failures)`: failed
+///   authentications per client address (``FailureCountingKey``: an IPv4
+///   address or an IPv6 network, never a credential), per replica (a random
+///   id per process) and second; rows older than `auth.lockout_window` are
+///   deleted as new ones are written;
+/// - `login_lockouts(address, locked_at, locked_until)`: the latest lockout
+///   of each address (milliseconds since 1970); failures before `locked_at`
+///   were spent on it and are no longer counted;
+/// - `request_counts(identity, replica, period, window_start, requests)`:
+///   requests admitted per identity, replica and fixed window of the rate
+///   limit's period (seconds), kept for two periods.
+///
+/// Each replica reads back the other replicas' rows only: its own are
+/// counted in its memory (``SharedAccessCounts``).
 public actor PostgresUsageStore: UsageStore {
     /// The schema this code writes.
-    static let schemaVersion = 1
+    ///
+    /// 1: `usage_hourly`, `quota_windows`. 2: adds `login_failures`,
+    /// `login_lockouts`, `request_counts` (a database at 1 is migrated on
+    /// the next connection; its rows are kept).
+    static let schemaVersion = 2
     /// The longest one operation (a transaction, a read) or a connection
     /// attempt may take by default: longer, and the server is taken for gone.
     public static let defaultStatementTimeout: TimeAmount = .seconds(5)
@@ -162,7 +182,7 @@ public actor PostgresUsageStore: UsageStore {
     /// ``PostgresConnection/guarded(timeout:_:)``, which also keeps a closed
     /// connection from hanging it); a lost connection is dropped (the next
     /// operation reconnects, after the back-off).
-    private func run<Value: Sendable>(
+    func run<Value: Sendable>(
         _ doing: String, _ operation: @escaping @Sendable (PostgresConnection, Logger) async throws -> Value
     ) async throws(UsageStoreError) -> Value {
         let connection = try await self.connected()
@@ -306,6 +326,24 @@ public actor PostgresUsageStore: UsageStore {
                 CREATE TABLE IF NOT EXISTS quota_windows (
                     identity TEXT NOT NULL, quota_window TEXT NOT NULL, window_start BIGINT NOT NULL,
                     tokens BIGINT NOT NULL, PRIMARY KEY (identity, quota_window, window_start))
+                """, logger: logger)
+            // Version 2: shared lockouts and request rates (made on a version 1 database too).
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS login_failures (
+                    address TEXT NOT NULL, replica TEXT NOT NULL, failed_second BIGINT NOT NULL,
+                    failures BIGINT NOT NULL, PRIMARY KEY (address, replica, failed_second))
+                """, logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS login_lockouts (
+                    address TEXT PRIMARY KEY, locked_at BIGINT NOT NULL, locked_until BIGINT NOT NULL)
+                """, logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS request_counts (
+                    identity TEXT NOT NULL, replica TEXT NOT NULL, period BIGINT NOT NULL, window_start BIGINT NOT NULL,
+                    requests BIGINT NOT NULL, PRIMARY KEY (identity, replica, period, window_start))
                 """, logger: logger)
             try await connection.query("DELETE FROM lmgate_schema", logger: logger)
             try await connection.query("INSERT INTO lmgate_schema VALUES (\(Self.schemaVersion))", logger: logger)

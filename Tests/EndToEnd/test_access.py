@@ -5,6 +5,7 @@ reloads, CORS, and source-IP allowlists with clients in network namespaces.
 """
 import base64
 import os
+import pathlib
 import signal
 import statistics
 import subprocess
@@ -118,6 +119,33 @@ def test_single_key_from_the_environment_and_scopes(bin_dir, tmp_path, upstream,
     assert status == 403 and body["error"]["type"] == "permission_error"
     assert request(proxy.port, "/admin/models/load", headers={"x-api-key": admin})[0] == 200
     assert request(proxy.port, "/v1/../admin/x", headers={"x-api-key": inference})[0] == 403
+
+
+def test_keys_update_changes_a_keys_scope_and_expiry_in_a_running_proxy(bin_dir, tmp_path, upstream, proxies):
+    keys = tmp_path / "keys"
+    key = create_key(bin_dir, keys, "ops", "--scope", "inference", "--max-concurrent", "3")
+    proxy = proxies(upstream.url, "--keys", str(keys), "--set", "console.enabled=false")
+
+    def status(path="/admin/models/load"):
+        return request(proxy.port, path, headers={"x-api-key": key})[0]
+    assert status() == 403
+    # The same edit as the console's scope form: the running proxy follows the file.
+    assert "ops: admin, expires never, max_concurrent=3" in lmgate_keys(bin_dir, keys, "update", "ops", "--scope", "admin")
+    assert wait_for(lambda: status() == 200, timeout=10)
+    # A date in the past is refused and nothing is written; a near one ends the key when it passes.
+    before = keys.read_text()
+    lmgate = str(pathlib.Path(bin_dir) / "lmgate")
+    refused = subprocess.run([lmgate, "keys", "update", "ops", "--file", str(keys), "--expires", "2020-01-01"],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "expiry" in refused.stderr and keys.read_text() == before
+    lmgate_keys(bin_dir, keys, "update", "ops", "--expires", "2s")
+    # Slow polls: each 401 counts towards the address's lockout.
+    assert wait_for(lambda: status("/v1/models") == 401, timeout=10, interval=0.5)
+    # Removed again: the key works, with its limits as they were, once the proxy has read the file.
+    reloads = proxy.log_text().count("access.key_changed")
+    assert "expires never, max_concurrent=3" in lmgate_keys(bin_dir, keys, "update", "ops", "--expires", "never")
+    assert wait_for(lambda: proxy.log_text().count("access.key_changed") > reloads, timeout=10)
+    assert status("/v1/models") == 200
 
 
 def test_no_spelling_of_an_admin_path_passes_with_an_inference_key(bin_dir, tmp_path, upstream, proxies):

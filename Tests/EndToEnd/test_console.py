@@ -15,6 +15,14 @@ upstream, with the real OpenAI SDK as the API client:
 
 One browser session for all of it. With LMGATE_CONSOLE_SCREENSHOTS=DIR the
 test saves a PNG of each page there (docs/console/ holds the committed ones).
+
+A second test changes rights, with two browsers (two sessions):
+- a key made with the inference scope, given the admin scope on the keys
+  page, logs in to the console;
+- a user given the admin right on the users page logs in; the right taken
+  away, their session ends at their next page;
+- an expiry in the past is refused in the page; one a few seconds away
+  makes the key's next request fail with 401 once it passes.
 """
 import http.client
 import os
@@ -30,8 +38,8 @@ CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-@pytest.fixture
-def browser():
+def new_browser():
+    """A headless Chromium driven by Selenium; the caller quits it."""
     # Missing browser: a failure that says what to run, not a skip.
     assert CHROMIUM and CHROMEDRIVER, "chromium or chromedriver is missing: run scripts/setup, which installs them"
     from selenium import webdriver
@@ -45,13 +53,19 @@ def browser():
     # Debian's chromedriver, named here so Selenium never looks for a driver to download.
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(20)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = new_browser()
     yield driver
     driver.quit()
 
 
-def test_console_in_a_browser(bin_dir, tmp_path, browser):
+def waiting_for(browser):
+    """`text_of(by, value)` and `after_click(button, by, value, expected)` for `browser`."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     def text_of(by, value):
@@ -71,6 +85,13 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
         WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
             lambda driver: expected in driver.find_element(by, value).text)
         return text_of(by, value)
+    return text_of, after_click
+
+
+def test_console_in_a_browser(bin_dir, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    text_of, after_click = waiting_for(browser)
 
     shots = os.environ.get("LMGATE_CONSOLE_SCREENSHOTS")
 
@@ -165,5 +186,108 @@ def test_console_in_a_browser(bin_dir, tmp_path, browser):
         assert "console.action=key_created" in log and "console.action=key_revoked" in log
         assert secret not in log and password not in log
     finally:
+        proxy.stop()
+        upstream.stop()
+
+
+def test_console_changes_rights_in_a_browser(bin_dir, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _, after_click = waiting_for(browser)
+    users = tmp_path / "users"
+    passwords = make_htpasswd(users, ["root", "bob"])
+    limits = tmp_path / "limits"
+    limits.write_text("# USER [admin] LIMITS\nroot admin\n")
+    keys = tmp_path / "keys"
+    upstream = RecordingUpstream()
+    proxy = Proxy(bin_dir, tmp_path, upstream.url, "--htpasswd", str(users), "--keys", str(keys),
+                  "--set", f"auth.user_limits={limits}")
+    second = None
+
+    def log_in(driver, clicks, user=None, password=None, key=None):
+        driver.get(f"{proxy.url}/admin/login")
+        if key:
+            driver.find_element(By.ID, "key").send_keys(key)
+        else:
+            driver.find_element(By.ID, "user").send_keys(user)
+            driver.find_element(By.ID, "password").send_keys(password)
+        clicks(driver.find_element(By.ID, "login"), By.TAG_NAME, "h1", "Dashboard")
+
+    def change_form(selector):
+        """A form of the page, its <details> opened so its fields can be used."""
+        form = browser.find_element(By.CSS_SELECTOR, selector)
+        details = form.find_elements(By.XPATH, "./ancestor::details")
+        if details and not details[0].get_attribute("open"):
+            details[0].find_element(By.TAG_NAME, "summary").click()
+        return form
+
+    try:
+        log_in(browser, after_click, "root", passwords["root"])
+
+        # A key made with the inference scope cannot log in until the keys page gives it the admin scope.
+        browser.get(f"{proxy.url}/admin/keys")
+        browser.find_element(By.ID, "key-name").send_keys("ops")
+        secret = after_click(browser.find_element(By.ID, "create"), By.ID, "new-key", "lmg_")
+        form = change_form("form.key-scope[data-key='ops']")
+        Select(form.find_element(By.NAME, "scope")).select_by_visible_text("admin")
+        after_click(form.find_element(By.TAG_NAME, "button"), By.ID, "notice", "now has the admin scope")
+        assert keys.read_text().splitlines()[-1].split()[:2] == ["ops", "admin"]
+        after_click(browser.find_element(By.ID, "logout"), By.TAG_NAME, "h1", "Log in")
+        log_in(browser, after_click, key=secret)
+        assert "key:ops" in browser.find_element(By.TAG_NAME, "header").text
+
+        # The key's session gives bob the admin right; bob logs in from a second browser.
+        browser.get(f"{proxy.url}/admin/users")
+        after_click(browser.find_element(By.CSS_SELECTOR, "form.user-admin[data-user='bob'] button"),
+                    By.ID, "notice", "has the admin right")
+        assert limits.read_text() == "# USER [admin] LIMITS\nroot admin\nbob admin\n"
+        second = new_browser()
+        _, second_click = waiting_for(second)
+        log_in(second, second_click, "bob", passwords["bob"])
+        second.get(f"{proxy.url}/admin/users")
+        assert second.current_url == f"{proxy.url}/admin/users"
+
+        # Taken away: bob's next page is the login form.
+        browser.get(f"{proxy.url}/admin/users")
+        after_click(browser.find_element(By.CSS_SELECTOR, "form.user-admin[data-user='bob'] button"),
+                    By.ID, "notice", "no longer has the admin right")
+        assert limits.read_text() == "# USER [admin] LIMITS\nroot admin\n"
+        second.get(f"{proxy.url}/admin/users")
+        assert second.current_url == f"{proxy.url}/admin/login"
+
+        # An expiry in the past is refused in the page and written nowhere.
+        client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=secret, max_retries=0)
+        assert client.chat.completions.create(model="test", messages=[{"role": "user", "content": "hi"}])
+        before = keys.read_text()
+        browser.get(f"{proxy.url}/admin/keys")
+        form = change_form("form.key-expiry[data-key='ops']")
+        form.find_element(By.NAME, "expires").send_keys("2020-01-01")
+        assert "future date" in after_click(form.find_element(By.TAG_NAME, "button"), By.ID, "error", "Not changed")
+        assert keys.read_text() == before
+        # A few seconds away: the key's next request after that is refused.
+        form = change_form("form.key-expiry[data-key='ops']")
+        form.find_element(By.NAME, "expires").send_keys("3s")
+        after_click(form.find_element(By.TAG_NAME, "button"), By.ID, "notice", "now expires at")
+        assert "never" not in keys.read_text().splitlines()[-1]
+
+        def refused():
+            try:
+                client.chat.completions.create(model="test", messages=[{"role": "user", "content": "hi"}])
+                return False
+            except openai.AuthenticationError as error:
+                return error.status_code == 401
+        assert wait_for(refused, timeout=10, interval=0.5)
+        # The key's own console session ended with it.
+        browser.get(f"{proxy.url}/admin/keys")
+        assert browser.current_url == f"{proxy.url}/admin/login"
+
+        log = proxy.log_text()
+        for action in ["key_scope_set", "user_admin_granted", "user_admin_revoked", "key_expiry_set"]:
+            assert f"console.action={action}" in log, action
+        assert secret not in log and passwords["bob"] not in log
+    finally:
+        if second:
+            second.quit()
         proxy.stop()
         upstream.stop()

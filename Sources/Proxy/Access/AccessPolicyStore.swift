@@ -65,7 +65,13 @@ final class AccessPolicyStore: Sendable {
         } catch {
             throw AccessControlError(description: error.description)
         }
-        self.state = NIOLockedValueBox(Self.state(for: policy, previous: nil))
+        let shared = usageAccounting?.sharedAccess
+        self.state = NIOLockedValueBox(Self.state(for: policy, previous: nil, shared: shared))
+        // Each exchange with the shared store follows the trackers in force (a reload may replace them).
+        shared?.attach { [weak self] in
+            let current = self?.current
+            return SharedAccessCounts.Participants(failures: current?.failures, rateLimiter: current?.rateLimiter)
+        }
         self.logLoaded(policy, event: "access.loaded")
     }
 
@@ -99,7 +105,7 @@ final class AccessPolicyStore: Sendable {
         }
         let (previousUsage, previousKeys) = self.state.withLockedValue { state in
             let previous = (state.usage, state.policy.keys)
-            state = Self.state(for: policy, previous: state)
+            state = Self.state(for: policy, previous: state, shared: self.usageAccounting?.sharedAccess)
             return previous
         }
         previousUsage?.flush()
@@ -147,7 +153,8 @@ final class AccessPolicyStore: Sendable {
         self.state.withLockedValue { $0.usage }?.flush()
     }
 
-    private static func state(for policy: AccessPolicy, previous: State?) -> State {
+    /// The state for `policy`: the trackers of `previous` kept unless their settings changed; new ones hand their counts to `shared`.
+    private static func state(for policy: AccessPolicy, previous: State?, shared: SharedAccessCounts?) -> State {
         let configuration = policy.configuration
         var failures = previous?.failures
         if let tracker = failures,
@@ -167,8 +174,9 @@ final class AccessPolicyStore: Sendable {
             failures: failures
                 ?? LoginFailureTracker(
                     maxFailures: configuration.lockoutMaxFailures, window: TimeAmount(configuration.lockoutWindow),
-                    lockout: TimeAmount(configuration.lockoutDuration)),
-            rateLimiter: limiter ?? configuration.rateLimit.map { RequestRateLimiter(perSecond: $0.perSecond, burst: Double($0.requests)) },
+                    lockout: TimeAmount(configuration.lockoutDuration), shared: shared),
+            rateLimiter: limiter
+                ?? configuration.rateLimit.map { RequestRateLimiter(perSecond: $0.perSecond, burst: Double($0.requests), shared: shared) },
             usage: usage ?? configuration.keysPath.map { APIKeyUsage(keysPath: $0) })
     }
 

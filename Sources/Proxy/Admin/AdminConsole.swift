@@ -109,13 +109,20 @@ final class AdminConsole: Sendable {
     }
 
     /// Whether `identity` may use the console under the policy in force.
-    static func isAdmin(_ identity: ConsoleIdentity, in state: AccessPolicyStore.State) -> Bool {
+    static func isAdmin(_ identity: ConsoleIdentity, in state: AccessPolicyStore.State, now: Date = Date()) -> Bool {
         switch identity {
         case .key(let name):
-            state.policy.keys.values.contains { $0.name == name && $0.scope == .admin && !$0.isExpired(at: Date()) }
+            state.policy.keys.values.contains { $0.name == name && $0.scope == .admin && !$0.isExpired(at: now) }
         case .user(let name):
             state.policy.consoleAdmins.contains(name) && state.policy.basic?.file.entry(for: name) != nil
         }
+    }
+
+    /// Every identity that may use the console under the policy in force.
+    static func admins(in state: AccessPolicyStore.State, now: Date = Date()) -> Set<ConsoleIdentity> {
+        let keys = state.policy.keys.values.map { ConsoleIdentity.key($0.name) }
+        let users = state.policy.consoleAdmins.map(ConsoleIdentity.user)
+        return Set(keys + users).filter { Self.isAdmin($0, in: state, now: now) }
     }
 
     // MARK: Login
@@ -223,13 +230,15 @@ final class AdminConsole: Sendable {
             return .redirect(to: "\(ConsoleRoute.root)/login", cookies: [ConsoleCookies.set(ConsoleCookies.session, "", maxAge: 0)])
         }
         let configuration = self.store.configuration
-        if let problem = change.refusal(client: client, configuration: configuration) {
+        let admins = Self.admins(in: self.store.current)
+        if let problem = change.refusal(client: client, configuration: configuration, admins: admins) {
             metadata["error"] = "\(LogField.escaped(problem.description, limit: 300))"
             self.logger.warning("console.change_failed", metadata: metadata)
             return await self.afterChange(route, context: context, notice: nil, error: problem.description, status: .badRequest)
         }
         let writer = ConsoleFileWriter(
-            keysPath: configuration.keysPath, htpasswdPath: configuration.htpasswdPath, allowlistPath: configuration.allowlistPath)
+            keysPath: configuration.keysPath, htpasswdPath: configuration.htpasswdPath, userLimitsPath: configuration.userLimitsPath,
+            allowlistPath: configuration.allowlistPath)
         let lock = self.changeLock
         let outcome: Result<String?, ConsoleChange.Problem>
         do {
@@ -248,15 +257,24 @@ final class AdminConsole: Sendable {
             self.logger.notice("console.change", metadata: metadata)
             // Files written: load them now rather than wait for the watcher, so the page shows the new state.
             let reloaded = self.store.reload()
-            var notice = Self.notice(for: change)
+            var notice = Self.notice(for: change, in: self.store.current)
             if !reloaded { notice += " The reload failed, so the policy in force is the previous one: see the proxy's log." }
+            if !Self.isAdmin(identity, in: self.store.current) {
+                // The change took the console from this session's own key or user (another admin remains:
+                // ``ConsoleChange/refusal(client:configuration:admins:)``): the session ends now, not at its next request.
+                self.sessions.close(id: sessionID)
+                return .html(
+                    self.pages.render("message", ["title": "\(notice) Your console session has ended with it."]),
+                    cookies: [ConsoleCookies.set(ConsoleCookies.session, "", maxAge: 0)])
+            }
             var newKey: [String: String]?
             if case .createKey(let name, _, _, _) = change, let secret { newKey = ["name": name, "secret": secret] }
             return await self.afterChange(route, context: context, notice: notice, error: nil, status: .ok, newKey: newKey)
         }
     }
 
-    private static func notice(for change: ConsoleChange) -> String {
+    /// What the page says of a change made; `state`: the policy after it.
+    private static func notice(for change: ConsoleChange, in state: AccessPolicyStore.State) -> String {
         switch change {
         case .createKey(let name, _, _, _): "Key '\(name)' created."
         case .revokeKey(let name): "Key '\(name)' revoked: it is refused from now on."
@@ -265,6 +283,14 @@ final class AdminConsole: Sendable {
         case .addUser(let name, _): "User '\(name)' added."
         case .changePassword(let name, _): "The password of '\(name)' was changed."
         case .removeUser(let name): "User '\(name)' removed."
+        case .setKeyScope(let name, let scope): "Key '\(name)' now has the \(scope.rawValue) scope."
+        case .setKeyExpiry(let name, nil): "Key '\(name)' no longer expires."
+        case .setKeyExpiry(let name, .some):
+            "Key '\(name)' now expires at \(state.policy.keys.values.first { $0.name == name }?.expires.map(APIKeyFile.text) ?? "?")."
+        case .setUserAdmin(let name, let admin):
+            admin ? "User '\(name)' has the admin right: they can log in to this console." : "User '\(name)' no longer has the admin right."
+        case .setUserLimits(let name, let limits):
+            "The limits of user '\(name)' are now: \(limits.fields.isEmpty ? "none" : limits.fields.joined(separator: " "))."
         case .setAllowlists(let allow, let deny):
             "The allowlist file now allows \(allow.count) and denies \(deny.count) ranges; they apply to new connections and requests at once."
         case .reload: "Reloaded."
@@ -279,8 +305,8 @@ final class AdminConsole: Sendable {
     ) async -> ConsoleResponse {
         let page: ConsoleRoute =
             switch route {
-            case .createKey, .revokeKey, .setKeyLimits: .keys
-            case .addUser, .changePassword, .removeUser: .users
+            case .createKey, .revokeKey, .setKeyLimits, .setKeyScope, .setKeyExpiry: .keys
+            case .addUser, .changePassword, .removeUser, .setUserAdmin, .setUserLimits: .users
             default: .allowlists
             }
         var context = context
@@ -304,7 +330,7 @@ final class AdminConsole: Sendable {
         case .users:
             return self.pages.users(
                 context: context, users: state.policy.basic?.file.users ?? [], admins: state.policy.consoleAdmins,
-                htpasswdPath: state.policy.configuration.htpasswdPath)
+                limits: state.policy.limits, configuration: state.policy.configuration)
         case .allowlists:
             return self.pages.allowlists(context: context, configuration: state.policy.configuration, file: state.policy.allowlistFile)
         case .usage:

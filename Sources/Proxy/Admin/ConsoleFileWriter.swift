@@ -1,16 +1,24 @@
+import Foundation
 import HtpasswdKit
 
 /// Carries a ``ConsoleChange`` out on the files access control reads: the
-/// keys file (through ``APIKeyFile``, the code `lmgate keys` uses) and the
-/// htpasswd file (through HtpasswdKit, bcrypt) and the allowlist file
-/// (``AllowlistFile``), each read fresh, changed and
+/// keys file (through ``APIKeyFile``, the code `lmgate keys` uses), the
+/// htpasswd file (through HtpasswdKit, bcrypt), the users' limits file
+/// (``UserLimitsFile/edited(_:user:admin:limits:)``, comments kept) and the
+/// allowlist file (``AllowlistFile``), each read fresh, changed and
 /// written atomically (a temporary file renamed over it), so a reader sees
 /// the old file or the new one, never half of one.
+///
+/// Read fresh for each change, so what `lmgate keys` or an editor wrote
+/// before it is kept; nothing locks a file against another process, so a
+/// write that lands between this read and this rename (a millisecond) is
+/// lost, as between two runs of `lmgate keys`.
 ///
 /// Blocking (file I/O, bcrypt): the console runs it on a thread pool, one change at a time.
 struct ConsoleFileWriter: Sendable {
     let keysPath: String?
     let htpasswdPath: String?
+    var userLimitsPath: String? = nil
     var allowlistPath: String? = nil
     /// The bcrypt cost of passwords set here (Apache's `htpasswd -B` default is 5; 10 is what guessing should cost).
     var bcryptCost = 10
@@ -31,10 +39,14 @@ struct ConsoleFileWriter: Sendable {
             }
             return nil
         case .setKeyLimits(let name, let limits):
-            let path = try self.path(self.keysPath, "keys file (auth.keys_file)")
-            _ = try Self.editingKeys(at: path) { keys throws(APIKeyFile.Problem) in
-                try keys.setLimits(limits, ofKeyNamed: name)
-                return ""
+            try self.updatingKey { keys throws(APIKeyFile.Problem) in try keys.updateKey(named: name, limits: limits) }
+            return nil
+        case .setKeyScope(let name, let scope):
+            try self.updatingKey { keys throws(APIKeyFile.Problem) in try keys.updateKey(named: name, scope: scope) }
+            return nil
+        case .setKeyExpiry(let name, let expires):
+            try self.updatingKey { keys throws(APIKeyFile.Problem) in
+                try keys.updateKey(named: name, expires: expires ?? APIKeyFile.never)
             }
             return nil
         case .addUser(let name, let password), .changePassword(let name, let password):
@@ -56,6 +68,16 @@ struct ConsoleFileWriter: Sendable {
                 guard users.removeUser(name) else {
                     throw ConsoleChange.Problem(description: "There is no user named '\(name)'.")
                 }
+            }
+            return nil
+        case .setUserAdmin(let name, let admin):
+            try self.editingUserLimits(of: name) { text throws(IdentityLimits.Problem) in
+                try UserLimitsFile.edited(text, user: name, admin: admin)
+            }
+            return nil
+        case .setUserLimits(let name, let limits):
+            try self.editingUserLimits(of: name) { text throws(IdentityLimits.Problem) in
+                try UserLimitsFile.edited(text, user: name, limits: limits)
             }
             return nil
         case .setAllowlists(let allow, let deny):
@@ -86,6 +108,41 @@ struct ConsoleFileWriter: Sendable {
             return result
         } catch {
             throw ConsoleChange.Problem(description: error.description)
+        }
+    }
+
+    private func updatingKey(_ edit: (inout APIKeyFile) throws(APIKeyFile.Problem) -> Void) throws(ConsoleChange.Problem) {
+        let path = try self.path(self.keysPath, "keys file (auth.keys_file)")
+        _ = try Self.editingKeys(at: path) { keys throws(APIKeyFile.Problem) in
+            try edit(&keys)
+            return ""
+        }
+    }
+
+    /// Rewrites the users' limits file for `user`, who must be in the htpasswd
+    /// file (a right or limits for nobody would be a typo kept forever).
+    private func editingUserLimits(
+        of user: String, _ edit: (String) throws(IdentityLimits.Problem) -> String
+    ) throws(ConsoleChange.Problem) {
+        let path = try self.path(self.userLimitsPath, "users' limits file (auth.user_limits)")
+        let usersPath = try self.path(self.htpasswdPath, "htpasswd file (auth.htpasswd)")
+        do {
+            guard try HtpasswdFile(contentsOfFile: usersPath).entry(for: user) != nil else {
+                throw ConsoleChange.Problem(description: "There is no user named '\(user)'.")
+            }
+            // Not made yet (the configuration names it, nobody wrote it): start it with the format's comment.
+            let text =
+                FileManager.default.fileExists(atPath: path)
+                ? try String(contentsOfFile: path, encoding: .utf8) : "# USER [admin] LIMITS (auth.user_limits)\n"
+            try AtomicFileWriter.replaceContents(of: path, with: Array(try edit(text).utf8))
+        } catch let problem as ConsoleChange.Problem {
+            throw problem
+        } catch let problem as IdentityLimits.Problem {
+            throw ConsoleChange.Problem(description: "\(path): \(problem.description)")
+        } catch let error as HtpasswdError {
+            throw ConsoleChange.Problem(description: error.message)
+        } catch {
+            throw ConsoleChange.Problem(description: "cannot read \(path): \(error.localizedDescription)")
         }
     }
 

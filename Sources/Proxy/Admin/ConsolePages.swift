@@ -51,26 +51,38 @@ struct ConsolePages: Sendable {
 
     func keys(context: Context, keys: [APIKey]) -> String {
         let rows: [[String: Any]] = keys.sorted { $0.name < $1.name }.map { key in
-            var row: [String: Any] = [
-                "name": key.name, "scope": key.scope.rawValue, "prefix": key.prefix,
-                "created": APIKeyFile.text(key.created), "expires": key.expires.map(APIKeyFile.text) ?? "never",
-                "limits": key.limits.fields.joined(separator: " "),
-            ]
-            // Each limit's value, to fill its field in the key's limits form (`limit_models`, …).
-            for field in key.limits.fields {
-                let parts = field.split(separator: "=", maxSplits: 1)
-                if parts.count == 2 { row["limit_\(parts[0])"] = String(parts[1]) }
-            }
-            return row
+            Self.limitValues(key.limits).merging([
+                "name": key.name, "scope": key.scope.rawValue, "scopeIsAdmin": key.scope == .admin, "prefix": key.prefix,
+                "created": APIKeyFile.text(key.created), "expires": key.expires.map(APIKeyFile.text) ?? APIKeyFile.never,
+                // The expiry form's value: empty for never, as the form reads an empty field.
+                "expiresValue": key.expires.map(APIKeyFile.text) ?? "",
+            ]) { _, new in new }
         }
         return self.render("keys", context.values(title: "Keys", extra: ["keys": rows, "onKeys": true]))
     }
 
-    func users(context: Context, users: [String], admins: Set<String>, htpasswdPath: String?) -> String {
-        let rows: [[String: Any]] = users.sorted().map { ["name": $0, "admin": admins.contains($0)] }
+    /// - Parameter limits: by identity, as ``AccessPolicy/limits`` holds them (users by name).
+    func users(
+        context: Context, users: [String], admins: Set<String>, limits: [String: IdentityLimits], configuration: AccessConfiguration
+    ) -> String {
+        let rows: [[String: Any]] = users.sorted().map { user in
+            Self.limitValues(limits[user] ?? IdentityLimits()).merging(["name": user, "admin": admins.contains(user)]) { _, new in new }
+        }
         var extra: [String: Any] = ["users": rows, "onUsers": true]
-        if let htpasswdPath { extra["htpasswd"] = htpasswdPath }
+        if let path = configuration.htpasswdPath { extra["htpasswd"] = path }
+        if let path = configuration.userLimitsPath { extra["limitsFile"] = path }
         return self.render("users", context.values(title: "Users", extra: extra))
+    }
+
+    /// The values of the limits form (``ConsoleTemplates/limitFields``): all
+    /// the limits as text (`limits`), and each one's value (`limit_models`, …).
+    private static func limitValues(_ limits: IdentityLimits) -> [String: Any] {
+        var values: [String: Any] = ["limits": limits.fields.joined(separator: " ")]
+        for field in limits.fields {
+            let parts = field.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values["limit_\(parts[0])"] = String(parts[1]) }
+        }
+        return values
     }
 
     func allowlists(context: Context, configuration: AccessConfiguration, file: AllowlistFile) -> String {

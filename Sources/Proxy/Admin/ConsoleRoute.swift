@@ -11,10 +11,14 @@ enum ConsoleRoute: Equatable, Sendable {
     case createKey
     case revokeKey
     case setKeyLimits
+    case setKeyScope
+    case setKeyExpiry
     case users
     case addUser
     case changePassword
     case removeUser
+    case setUserAdmin
+    case setUserLimits
     case allowlists
     case setAllowlists
     case reload
@@ -38,9 +42,13 @@ enum ConsoleRoute: Equatable, Sendable {
         case "/keys": route = (.keys, .createKey)
         case "/keys/revoke": route = (nil, .revokeKey)
         case "/keys/limits": route = (nil, .setKeyLimits)
+        case "/keys/scope": route = (nil, .setKeyScope)
+        case "/keys/expiry": route = (nil, .setKeyExpiry)
         case "/users": route = (.users, .addUser)
         case "/users/password": route = (nil, .changePassword)
         case "/users/remove": route = (nil, .removeUser)
+        case "/users/admin": route = (nil, .setUserAdmin)
+        case "/users/limits": route = (nil, .setUserLimits)
         case "/allowlists": route = (.allowlists, .setAllowlists)
         case "/allowlists/reload": route = (nil, .reload)
         case "/usage": route = (.usage, nil)
@@ -58,7 +66,8 @@ enum ConsoleRoute: Equatable, Sendable {
     /// Whether the route changes something (and so needs a CSRF token).
     var isChange: Bool {
         switch self {
-        case .login, .logout, .createKey, .revokeKey, .setKeyLimits, .addUser, .changePassword, .removeUser, .setAllowlists, .reload:
+        case .login, .logout, .createKey, .revokeKey, .setKeyLimits, .setKeyScope, .setKeyExpiry, .addUser, .changePassword,
+            .removeUser, .setUserAdmin, .setUserLimits, .setAllowlists, .reload:
             true
         default: false
         }

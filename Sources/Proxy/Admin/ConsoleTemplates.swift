@@ -6,7 +6,7 @@
 enum ConsoleTemplates {
     static let all: [String: String] = [
         "header": header, "footer": footer, "login": login, "dashboard": dashboard, "keys": keys, "users": users,
-        "allowlists": allowlists, "usage": usage, "message": message,
+        "allowlists": allowlists, "usage": usage, "message": message, "limitFields": limitFields,
     ]
 
     static let header = """
@@ -90,14 +90,18 @@ enum ConsoleTemplates {
         <table id="keys"><tr><th>name</th><th>scope</th><th>prefix</th><th>created</th><th>expires</th><th>limits</th><th></th></tr>
         {{#keys}}<tr><td>{{name}}</td><td>{{scope}}</td><td>{{prefix}}…</td><td>{{created}}</td><td>{{expires}}</td>
         <td>{{limits}}<details><summary>change</summary>
+        <form method="post" action="/admin/keys/scope" class="key-scope" data-key="{{name}}"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="name" value="{{name}}">
+        <label>Scope <select name="scope"><option{{^scopeIsAdmin}} selected{{/scopeIsAdmin}}>inference</option>
+        <option{{#scopeIsAdmin}} selected{{/scopeIsAdmin}}>admin</option></select></label>
+        <button>Save scope</button></form>
+        <form method="post" action="/admin/keys/expiry" class="key-expiry" data-key="{{name}}"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="name" value="{{name}}">
+        <label>Expires <input name="expires" size="22" value="{{expiresValue}}" placeholder="30d, 12h or 2027-01-31; empty: never"></label>
+        <button>Save expiry</button></form>
         <form method="post" action="/admin/keys/limits" class="key-limits" data-key="{{name}}"><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="name" value="{{name}}">
-        <label>Models <input name="models" value="{{limit_models}}"></label>
-        <label>Max concurrent <input name="max_concurrent" size="5" value="{{limit_max_concurrent}}"></label>
-        <label>Priority <input name="priority" size="6" value="{{limit_priority}}" placeholder="high, low"></label>
-        <label>Tokens per minute <input name="tokens_per_minute" size="8" value="{{limit_tokens_per_minute}}"></label>
-        <label>per day <input name="tokens_per_day" size="10" value="{{limit_tokens_per_day}}"></label>
-        <label>per month <input name="tokens_per_month" size="12" value="{{limit_tokens_per_month}}"></label>
+        {{>limitFields}}
         <button>Save limits</button></form></details></td>
         <td><form method="post" action="/admin/keys/revoke"><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="name" value="{{name}}"><button class="revoke" data-key="{{name}}">Revoke</button></form></td></tr>{{/keys}}
@@ -122,22 +126,46 @@ enum ConsoleTemplates {
         {{>header}}<h1>Users (HTTP Basic)</h1>
         {{^htpasswd}}<p>No htpasswd file is configured (auth.htpasswd).</p>{{/htpasswd}}
         {{#htpasswd}}<p>File: {{htpasswd}}. Passwords are stored as bcrypt hashes.</p>{{/htpasswd}}
-        <table id="users"><tr><th>user</th><th>console</th><th>change password</th><th></th></tr>
-        {{#users}}<tr><td>{{name}}</td><td>{{#admin}}admin{{/admin}}</td>
+        <table id="users"><tr><th>user</th><th>console</th><th>limits</th><th>change password</th><th></th></tr>
+        {{#users}}<tr><td>{{name}}</td><td>{{#admin}}admin{{/admin}}
+        {{#limitsFile}}<form method="post" action="/admin/users/admin" class="user-admin" data-user="{{name}}">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="user" value="{{name}}">
+        {{#admin}}<input type="hidden" name="admin" value="no"><button>Take the admin right</button>{{/admin}}
+        {{^admin}}<input type="hidden" name="admin" value="yes"><button>Give the admin right</button>{{/admin}}</form>{{/limitsFile}}</td>
+        <td>{{limits}}{{#limitsFile}}<details><summary>change</summary>
+        <form method="post" action="/admin/users/limits" class="user-limits" data-user="{{name}}"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="user" value="{{name}}">
+        {{>limitFields}}
+        <button>Save limits</button></form></details>{{/limitsFile}}</td>
         <td><form method="post" action="/admin/users/password"><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="user" value="{{name}}"><input type="password" name="password" autocomplete="new-password">
         <button>Set</button></form></td>
         <td><form method="post" action="/admin/users/remove"><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="user" value="{{name}}"><button>Remove</button></form></td></tr>{{/users}}
-        {{^users}}<tr><td colspan="4">no users</td></tr>{{/users}}
+        {{^users}}<tr><td colspan="5">no users</td></tr>{{/users}}
         </table>
         {{#htpasswd}}<h2>Add a user</h2>
         <form method="post" action="/admin/users"><fieldset><input type="hidden" name="csrf" value="{{csrf}}">
         <label>User <input name="user" id="new-user" required></label>
         <label>Password <input type="password" name="password" id="new-password" autocomplete="new-password" required></label>
         <button id="add-user">Add</button></fieldset></form>
-        <p>The console right is given in the users' limits file (auth.user_limits): the word <code>admin</code> on the user's line.</p>{{/htpasswd}}
+        {{/htpasswd}}
+        {{#limitsFile}}<p>The admin right and the limits are kept in <code>{{limitsFile}}</code> (auth.user_limits); a change applies at once,
+        and a user who loses the right is logged out of the console.</p>{{/limitsFile}}
+        {{^limitsFile}}<p>To give users the admin right or limits here, name a users' limits file with <code>auth.user_limits</code>
+        in the configuration.</p>{{/limitsFile}}
         {{>footer}}
+        """
+
+    /// The limits fields of a key's or a user's limits form, filled with the
+    /// values in force (`limit_models`, …): an empty field is no such limit.
+    static let limitFields = """
+        <label>Models <input name="models" value="{{limit_models}}"></label>
+        <label>Max concurrent <input name="max_concurrent" size="5" value="{{limit_max_concurrent}}"></label>
+        <label>Priority <input name="priority" size="6" value="{{limit_priority}}" placeholder="high, low"></label>
+        <label>Tokens per minute <input name="tokens_per_minute" size="8" value="{{limit_tokens_per_minute}}"></label>
+        <label>per day <input name="tokens_per_day" size="10" value="{{limit_tokens_per_day}}"></label>
+        <label>per month <input name="tokens_per_month" size="12" value="{{limit_tokens_per_month}}"></label>
         """
 
     static let allowlists = """

@@ -103,7 +103,8 @@ public struct APIKeyFile: Sendable, Equatable {
         try? Date(String(text), strategy: .iso8601)
     }
 
-    static func text(_ date: Date) -> String {
+    /// A date as the keys file writes it (`2027-01-31T12:00:00Z`).
+    public static func text(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
 }

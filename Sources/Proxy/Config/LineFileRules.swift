@@ -15,11 +15,23 @@ enum LineFileRules {
     /// The rules of `text`, in order.
     static func rules(of text: String) -> [Rule] {
         var rules: [Rule] = []
-        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard let first = fields.first, !first.hasPrefix("#") else { continue }
+        for (index, line) in Self.lines(of: text).enumerated() {
+            guard let fields = Self.fields(of: line) else { continue }
             rules.append(Rule(line: index + 1, fields: fields))
         }
         return rules
+    }
+
+    /// The lines of `text`, without their line breaks; text that ends in a
+    /// line break ends in an empty line.
+    static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+    }
+
+    /// The fields of one line; `nil` for a blank line or a comment.
+    static func fields(of line: Substring) -> [Substring]? {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let first = fields.first, !first.hasPrefix("#") else { return nil }
+        return fields
     }
 }

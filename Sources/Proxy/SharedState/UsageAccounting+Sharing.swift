@@ -14,6 +14,9 @@ extension UsageAccounting {
     /// requests that were in flight, or admitted within that interval, when
     /// the shared count reached N: with requests longer than the interval,
     /// one request's worth per proxy.
+    ///
+    /// Then, with ``sharedAccess``, the same for login failures, lockouts
+    /// and admitted requests (``SharedAccessCounts/exchange(with:now:)``).
     @discardableResult
     func synchronize(now: Date = Date()) async -> UsageStoreError? {
         if let error = await self.flush() {
@@ -39,6 +42,12 @@ extension UsageAccounting {
             }
             self.quotas.restore(Array(merged.values))
         }
+        if let sharedAccess = self.sharedAccess, let store = self.store as? any SharedAccessStore,
+            let error = await sharedAccess.exchange(with: store, now: now)
+        {
+            self.sharedStateFailed(error, now: now)
+            return error
+        }
         let action = self.health.withLockedValue { $0.succeeded(at: now) }
         if case .recovered(let after) = action {
             self.quotas.setRefusesQuotaRequests(false)
@@ -50,6 +59,17 @@ extension UsageAccounting {
                 ])
         }
         return nil
+    }
+
+    /// A last exchange of ``sharedAccess`` at shutdown, so that a lockout
+    /// made in the last interval reaches the other replicas; an error is
+    /// not logged again (the counts are lost with the process, as the
+    /// trackers' own).
+    func writeSharedAccess() async {
+        guard let sharedAccess = self.sharedAccess, let store = self.store as? any SharedAccessStore,
+            !sharedAccess.unwritten.isEmpty
+        else { return }
+        _ = await sharedAccess.exchange(with: store)
     }
 
     private func sharedStateFailed(_ error: UsageStoreError, now: Date) {

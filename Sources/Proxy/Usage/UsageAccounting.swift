@@ -23,6 +23,9 @@ public final class UsageAccounting: Sendable {
     public let flushInterval: Duration
     /// Set when the store is shared with other proxies (PostgreSQL): see ``Sharing``.
     public let sharing: Sharing?
+    /// Login failures, lockouts and request counts shared through the store
+    /// (UsageAccounting+Sharing.swift); set when the store is shared and can.
+    let sharedAccess: SharedAccessCounts?
     let logger: Logger
     let health = NIOLockedValueBox(SharedStateHealth())
     /// Counted, not written yet (internal: the shared-store sync reads it, UsageAccounting+Sharing.swift).
@@ -38,6 +41,7 @@ public final class UsageAccounting: Sendable {
         self.quotas = quotas
         self.flushInterval = flushInterval
         self.sharing = sharing
+        self.sharedAccess = sharing != nil && store is any SharedAccessStore ? SharedAccessCounts() : nil
         self.logger = logger
     }
 
@@ -160,6 +164,8 @@ public final class UsageAccounting: Sendable {
         task?.cancel()
         await task?.value
         let error = await self.flush()
+        // Not when the store just proved unreachable: a second connection attempt would only delay the shutdown.
+        if error?.isUnreachable != true { await self.writeSharedAccess() }
         let left = self.unwritten
         if let error, !left.isEmpty {
             self.logger.error(

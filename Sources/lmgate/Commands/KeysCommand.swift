@@ -114,10 +114,16 @@ struct KeysCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a key's limits; a running proxy applies them within a second.")
+            abstract: "Change a key's scope, expiry or limits; a running proxy applies them within a second.")
 
         @Argument(help: "The name of the key.")
         var name: String
+
+        @Option(help: "inference (model requests) or admin (everything).")
+        var scope: AccessScope?
+
+        @Option(help: "When the key stops working: 30d, 12h, a date such as 2027-01-31, or never.")
+        var expires: String?
 
         @OptionGroup var limits: LimitOptions
 
@@ -130,13 +136,16 @@ struct KeysCommand: ParsableCommand {
             }
             let limits = try self.limits.applied(to: current.limits)
             do {
-                try keys.setLimits(limits, ofKeyNamed: self.name)
+                try keys.updateKey(named: self.name, scope: self.scope, expires: self.expires, limits: limits)
                 try keys.write(to: path)
             } catch {
                 throw ValidationError(error.description)
             }
+            let key = keys.keys.first { $0.name == self.name } ?? current
             let fields = limits.fields
-            print("updated \(self.name): \(fields.isEmpty ? "no limits" : fields.joined(separator: " "))")
+            print(
+                "updated \(self.name): \(key.scope.rawValue), expires \(key.expires.map(APIKeyFile.text) ?? APIKeyFile.never), "
+                    + (fields.isEmpty ? "no limits" : fields.joined(separator: " ")))
         }
     }
 

@@ -6,7 +6,7 @@ import Proxy
 enum KeysTable {
     static func render(_ keys: APIKeyFile, keysPath: String, now: Date = Date()) -> String {
         let lastUsed = APIKeyUsage.read(APIKeyUsage.path(forKeysFile: keysPath))
-        func text(_ date: Date?) -> String { date.map { $0.formatted(.iso8601) } ?? "never" }
+        func text(_ date: Date?) -> String { date.map(APIKeyFile.text) ?? APIKeyFile.never }
         let rows = [["NAME", "PREFIX", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "LIMITS"]]
             + keys.keys.map { key in
                 [key.name, key.prefix + "…", key.scope.rawValue, text(key.created), text(lastUsed[key.name]),

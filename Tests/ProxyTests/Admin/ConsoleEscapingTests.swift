@@ -20,13 +20,21 @@ import Testing
         let context = ConsolePages.Context(identity: .user("admin"), csrfToken: "token")
         let now = Date()
         let hour = UsageRow.hour(of: now)
+        func configuration(_ name: String) -> AccessConfiguration {
+            var configuration = AccessConfiguration()
+            configuration.htpasswdPath = "/tmp/\(name)"
+            configuration.userLimitsPath = "/tmp/\(name)-limits"
+            return configuration
+        }
         func rendered(_ name: String) -> [String] {
             var hostileContext = context
             hostileContext.error = name
             hostileContext.notice = name
             let rows = [UsageRow(hour: hour, identity: name, model: name, requests: 2, promptTokens: 5, completionTokens: 7)]
             return [
-                pages.users(context: hostileContext, users: [name, "bob"], admins: [name], htpasswdPath: "/tmp/\(name)"),
+                pages.users(
+                    context: hostileContext, users: [name, "bob"], admins: [name], limits: [name: IdentityLimits(maxConcurrent: 2)],
+                    configuration: configuration(name)),
                 pages.usage(context: hostileContext, rows: rows, selected: name, now: now),
                 pages.dashboard(
                     context: hostileContext, upstreams: [("http://127.0.0.1:1", true, 0)], statuses: [200: 1], openConnections: 1,

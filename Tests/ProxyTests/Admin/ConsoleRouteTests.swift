@@ -11,6 +11,9 @@ import Testing
             ("POST", "/admin/keys/limits", .setKeyLimits), ("GET", "/admin/keys/limits", .methodNotAllowed),
             ("GET", "/admin/users", .users), ("POST", "/admin/users", .addUser),
             ("POST", "/admin/users/password", .changePassword), ("POST", "/admin/users/remove", .removeUser),
+            ("POST", "/admin/keys/scope", .setKeyScope), ("POST", "/admin/keys/expiry", .setKeyExpiry),
+            ("POST", "/admin/users/admin", .setUserAdmin), ("POST", "/admin/users/limits", .setUserLimits),
+            ("GET", "/admin/keys/scope", .methodNotAllowed), ("GET", "/admin/users/admin", .methodNotAllowed),
             ("GET", "/admin/allowlists", .allowlists), ("POST", "/admin/allowlists/reload", .reload),
             ("GET", "/admin/usage", .usage),
             // A change is never made by a GET (a link or an image elsewhere), a page never by a POST.
@@ -23,6 +26,8 @@ import Testing
             #expect(ConsoleRoute(method: method, path: Substring(path)) == expected, "\(method) \(path)")
         }
         #expect(ConsoleRoute.createKey.isChange && !ConsoleRoute.keys.isChange && ConsoleRoute.login.isChange)
+        let rightsChanges: [ConsoleRoute] = [.setKeyScope, .setKeyExpiry, .setUserAdmin, .setUserLimits]
+        #expect(rightsChanges.filter { !$0.isChange }.isEmpty)
         #expect(ConsoleRoute.loginPage.isPublic && !ConsoleRoute.dashboard.isPublic && !ConsoleRoute.logout.isPublic)
     }
 

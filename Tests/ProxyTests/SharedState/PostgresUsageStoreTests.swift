@@ -116,7 +116,8 @@ import Testing
         let newer = PostgresUsageStore(settings: settings, passwordFile: cluster.passwordFile, logger: quietLogger)
         let error = await #expect(throws: UsageStoreError.self) { try await newer.connect() }
         #expect(error?.isUnreachable == false)
-        #expect(error?.description.contains("schema version 99, newer than this lmgate's (1)") == true, "\(String(describing: error))")
+        let newerThanThis = "schema version 99, newer than this lmgate's (\(PostgresUsageStore.schemaVersion))"
+        #expect(error?.description.contains(newerThanThis) == true, "\(String(describing: error))")
         // The proxy does not start on it either.
         await #expect(throws: UsageStoreError.self) {
             _ = try await UsageAccounting.open(store: newer, sharing: .init(), logger: quietLogger)
