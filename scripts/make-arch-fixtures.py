@@ -18,6 +18,8 @@ F32 log-probabilities (scripts/exact_reference.py).
   tiny-qwen3-yarn-f16       qwen3 with YaRN (factor 16 over an original context of 128)
   tiny-ministral3-yarn-f16  mistral3 with Ministral 3's YaRN keys and attention temperature
   tiny-phi3-longrope-f16    phi3 with LongRoPE's long/short factors and attention factor
+  tiny-phi3-longrope-short-f16  the same, with a context no longer than the original:
+                            the short factors apply
   tiny-mistral3-f16  mistral3's text part (llama's block) with Mistral Small 3.2's
                      template, on the SentencePiece llama vocabulary (Tekken's is
                      not among llama.cpp's vocabulary files)
@@ -160,6 +162,20 @@ def build(name, templates):
         shape.rope_factors_short = list(rng.uniform(1.0, 1.3, pairs))
         template = open(os.path.join(templates, "microsoft-Phi-3.5-mini-instruct.jinja")).read()
         write_model(path, name, shape, seed=71, vocab_path=os.path.join(VOCAB, "ggml-vocab-phi-3.gguf"),
+                    chat_template=template)
+    elif name == "tiny-phi3-longrope-short-f16":
+        # LongRoPE's other half: a context (1024) no longer than the original (1024), so the short
+        # factors apply (lmgate chooses by the context length, llama-server by its -c 1024: both
+        # short). The attention factor is not 1, to check that it applies with the short factors too.
+        shape = ArchShape(arch="phi3", dim=32, layers=2, heads=2, kv_heads=2, head_dim=16, ffn=64,
+                          context=1024, rope_base=10000.0, rms_eps=1e-5)
+        shape.extra_metadata = {"rope.scaling.original_context_length": 1024, "rope.scaling.attn_factor": 1.15}
+        pairs = shape.head_dim // 2
+        rng = np.random.default_rng(73)
+        shape.rope_factors_long = list(np.geomspace(1.0, 40.0, pairs) * rng.uniform(0.9, 1.1, pairs))
+        shape.rope_factors_short = list(np.geomspace(1.0, 3.0, pairs) * rng.uniform(0.9, 1.1, pairs))
+        template = open(os.path.join(templates, "microsoft-Phi-3.5-mini-instruct.jinja")).read()
+        write_model(path, name, shape, seed=79, vocab_path=os.path.join(VOCAB, "ggml-vocab-phi-3.gguf"),
                     chat_template=template)
     else:
         raise SystemExit(f"unknown fixture {name}")

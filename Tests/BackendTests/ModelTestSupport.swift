@@ -48,7 +48,7 @@ enum FixtureModels {
     static let f16 = ["tiny-llama-spm-f16", "tiny-llama3-f16", "tiny-qwen2-f16"] + architectures
     /// The architectures beyond llama and qwen2 (scripts/make-arch-fixtures.py).
     static let architectures = ["tiny-qwen3-f16", "tiny-qwen3moe-f16", "tiny-llama31-f16", "tiny-smollm3-f16", "tiny-mistral3-f16", "tiny-phi3-f16", "tiny-gemma3-f16",
-                                "tiny-qwen3-yarn-f16", "tiny-ministral3-yarn-f16", "tiny-phi3-longrope-f16"]
+                                "tiny-qwen3-yarn-f16", "tiny-ministral3-yarn-f16", "tiny-phi3-longrope-f16", "tiny-phi3-longrope-short-f16"]
     static let quantized = [
         "compact-llama-spm-q8_0", "compact-llama-spm-q4_0", "compact-llama-spm-q4_k_m", "compact-llama-spm-q6_k",
         // Quantized by llama-quantize (token embedding in the same type) by scripts/make-compact-quant-fixtures.py.

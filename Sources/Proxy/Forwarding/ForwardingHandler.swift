@@ -349,7 +349,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     /// The path of a head's target, without its query.
     private static func path(of head: HTTPRequestHead) -> Substring {
-        head.uri.prefix(while: { $0 != "?" })
+        // By UTF-8 byte, not by Character: grapheme breaking over the whole
+        // target was a visible cost on every request with limits or usage.
+        head.uri[..<(head.uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? head.uri.endIndex)]
     }
 
     private func receivedBody(_ body: ByteBuffer) {
@@ -546,6 +548,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
                     return
                 }
+                exchange.usageMeter = nil  // the meter's held bytes stay uniquely referenced: appended to, not copied
                 let passed = meter.pass(body.readableBytesView)
                 exchange.usageMeter = meter
                 if !meter.rewritesBody {
@@ -556,6 +559,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             }
         case .end(let trailers):
             if let exchange = self.machine.currentExchange, var meter = exchange.usageMeter {
+                exchange.usageMeter = nil  // as for a body part: no copy of the held bytes
                 let rest = meter.finish()
                 exchange.usageMeter = meter  // counted in `finish(_:status:)`
                 if meter.rewritesBody, !rest.isEmpty {

@@ -46,12 +46,16 @@ public struct IdentityPolicy: Sendable {
     /// The policy of an identity without limits, whose usage is recorded.
     static func recordingUsage(identity: String) -> IdentityPolicy {
         // No limits: the concurrency and token counters are never asked.
-        var policy = IdentityPolicy(identity: identity, limits: IdentityLimits(), concurrency: Self.noConcurrencyLimit)
+        // Shared, not made per request: a fresh `TokenQuotaAccounts` (the
+        // default argument) cost three allocations on every counted request.
+        var policy = IdentityPolicy(
+            identity: identity, limits: IdentityLimits(), concurrency: Self.noConcurrencyLimit, tokens: Self.noTokenQuotas)
         policy.recordsUsage = true
         return policy
     }
 
     private static let noConcurrencyLimit = ConcurrentRequestLimit()
+    private static let noTokenQuotas = TokenQuotaAccounts()
 
     /// Whether a stream is asked for its usage: the identity's tokens are
     /// counted against a quota, or recorded.
@@ -63,7 +67,13 @@ public struct IdentityPolicy: Sendable {
 
     /// The endpoints whose streams report usage only when asked
     /// (``StreamUsageRequest``); Anthropic's Messages streams always do.
-    static let usageOnRequestPaths: Set<String> = ["/v1/chat/completions", "/v1/completions"]
+    static let usageOnRequestPaths = ["/v1/chat/completions", "/v1/completions"]
+
+    /// Whether `path` is one of ``usageOnRequestPaths``; compared as it is,
+    /// since a `String` made of it (longer than 15 bytes) is a heap allocation.
+    static func asksUsageOnRequest(path: Substring) -> Bool {
+        Self.usageOnRequestPaths.contains { path == $0 }
+    }
 
     /// The most body bytes held to read the model from. A restricted
     /// identity's larger body is answered 413 (the proxy-wide body limit
@@ -105,7 +115,7 @@ public struct IdentityPolicy: Sendable {
             permit = taken
         }
         let needsBody =
-            self.limits.models != nil || (self.asksStreamUsage && Self.usageOnRequestPaths.contains(String(path)))
+            self.limits.models != nil || (self.asksStreamUsage && Self.asksUsageOnRequest(path: path))
         guard needsBody, hasBody else { return .proceed(permit) }
         return .inspectBody(permit)
     }
@@ -134,7 +144,7 @@ public struct IdentityPolicy: Sendable {
                 return .answer(.modelNotAllowed(identity: self.identity, model: model, limits: self.limits))
             }
         }
-        guard self.asksStreamUsage, Self.usageOnRequestPaths.contains(String(path)) else {
+        guard self.asksStreamUsage, Self.asksUsageOnRequest(path: path) else {
             return .proceed(rewrittenBody: nil)
         }
         switch StreamUsageRequest(reading: reading) {

@@ -108,12 +108,23 @@ struct JSONObjectReader {
 
     /// The value at `range` when it is `true`, `false` or `null`, else `nil`.
     func literal(in range: Range<Int>) -> Literal? {
-        let token = self.bytes[range]
-        if token.elementsEqual("true".utf8) { return .true }
-        if token.elementsEqual("false".utf8) { return .false }
-        if token.elementsEqual("null".utf8) { return .null }
-        return nil
+        Self.literal(self.bytes[range])
     }
+
+    /// `token` as a JSON literal, compared byte for byte with each (not
+    /// through `String.UTF8View`, which was a visible cost per value).
+    private static func literal(_ token: ArraySlice<UInt8>) -> Literal? {
+        switch token.count {
+        case 4 where token.elementsEqual(Self.trueBytes): return .true
+        case 5 where token.elementsEqual(Self.falseBytes): return .false
+        case 4 where token.elementsEqual(Self.nullBytes): return .null
+        default: return nil
+        }
+    }
+
+    private static let trueBytes: [UInt8] = Array("true".utf8)
+    private static let falseBytes: [UInt8] = Array("false".utf8)
+    private static let nullBytes: [UInt8] = Array("null".utf8)
 
     /// Whether the value at `range` is an object (`{`) or an array (`[`).
     func isObject(_ range: Range<Int>) -> Bool { self.first(range) == UInt8(ascii: "{") }
@@ -163,7 +174,7 @@ struct JSONObjectReader {
         if self.peek == UInt8(ascii: "\"") {
             self.index += 1
             if !decode && ascii { return "" }
-            guard let text = String(validating: self.bytes[start..<self.index - 1], as: UTF8.self) else { throw .invalid }
+            guard let text = Self.text(of: self.bytes, in: start..<self.index - 1, ascii: ascii) else { throw .invalid }
             return text
         }
         self.index = start
@@ -171,7 +182,7 @@ struct JSONObjectReader {
         var runStart = self.index
         func flush(upTo end: Int) throws(Failure) {
             guard runStart < end else { return }
-            guard let text = String(validating: self.bytes[runStart..<end], as: UTF8.self) else { throw .invalid }
+            guard let text = Self.text(of: self.bytes, in: runStart..<end, ascii: false) else { throw .invalid }
             scalars.append(contentsOf: text.unicodeScalars)
         }
         while true {
@@ -219,6 +230,19 @@ struct JSONObjectReader {
             default:
                 self.index += 1
             }
+        }
+    }
+
+    /// `bytes[range]` as a string, `nil` if it is not valid UTF-8; `ascii`
+    /// when the caller saw only ASCII bytes (nothing to validate).
+    ///
+    /// Over the array's buffer: `String(validating:as:)` on an `ArraySlice`
+    /// ran unspecialized (metadata look-ups per call) and was the largest
+    /// part of reading a small JSON object.
+    private static func text(of bytes: [UInt8], in range: Range<Int>, ascii: Bool) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            let run = UnsafeBufferPointer(rebasing: buffer[range])
+            return ascii ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
         }
     }
 
@@ -289,9 +313,7 @@ struct JSONObjectReader {
 
     private static func isLiteralOrNumber(_ token: ArraySlice<UInt8>) -> Bool {
         guard !token.isEmpty else { return false }
-        if token.elementsEqual("true".utf8) || token.elementsEqual("false".utf8) || token.elementsEqual("null".utf8) {
-            return true
-        }
+        if Self.literal(token) != nil { return true }
         return token.allSatisfy { byte in
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
                 || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")

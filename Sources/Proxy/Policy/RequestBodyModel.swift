@@ -57,10 +57,10 @@ struct RequestBodyReading {
         var model: String?
         var stream: Range<Int>?
         var streamOptions: Range<Int>?
-        var keys = Set<String>()
+        var keys = SeenKeys()
         while let (key, value) = try reader.nextMember() {
             // Every key once: the proxy's reading of `model` and `stream` must be the upstream's.
-            guard keys.insert(key).inserted else {
+            guard keys.insert(key) else {
                 throw .init(reason: "the body gives \"\(LogField.escaped(key, limit: 64))\" more than once")
             }
             switch key {
@@ -72,11 +72,48 @@ struct RequestBodyReading {
             case "stream_options":
                 streamOptions = value
             default:
-                if key.lowercased() == "model" {
+                if Self.isModelButForCase(key) {
                     throw .init(reason: "the body has a key \"\(LogField.escaped(key, limit: 64))\" that differs from \"model\" only in case")
                 }
             }
         }
         return (model.map(RequestBodyModel.model) ?? .missing, stream, streamOptions)
+    }
+
+    /// Whether `key` is `model` but for case (`key.lowercased() == "model"`,
+    /// without making a lowercased copy of every key): only ASCII letters
+    /// lowercase to `m`, `o`, `d`, `e` and `l`, so such a key is five ASCII bytes.
+    static func isModelButForCase(_ key: String) -> Bool {
+        var key = key
+        return key.withUTF8 { bytes in
+            bytes.count == 5 && zip(bytes, "model".utf8).allSatisfy { byte, lower in byte | 0x20 == lower }
+        }
+    }
+
+    /// The top-level keys read so far, for refusing one given twice.
+    ///
+    /// A request has a handful of keys: they are compared one by one in an
+    /// array (a `Set` hashed every key and was a visible share of reading a
+    /// body); past ``linearLimit`` keys they go into a `Set`, so a body
+    /// with many keys is not quadratic.
+    struct SeenKeys {
+        static let linearLimit = 16
+        private var few: [String] = []
+        private var many: Set<String>?
+
+        /// Adds `key`; `false` if it was there already.
+        mutating func insert(_ key: String) -> Bool {
+            if self.many != nil { return self.many!.insert(key).inserted }
+            if self.few.contains(key) { return false }
+            if self.few.count < Self.linearLimit {
+                if self.few.isEmpty { self.few.reserveCapacity(Self.linearLimit) }
+                self.few.append(key)
+            } else {
+                self.many = Set(self.few)
+                self.many!.insert(key)
+                self.few = []
+            }
+            return true
+        }
     }
 }

@@ -39,17 +39,30 @@ struct ResponseUsageMeter {
     /// The kind of a `Content-Type`: its media type, parameters and the
     /// whitespace around it ignored, compared without case.
     static func kind(ofContentType contentType: String) -> Kind {
-        var type = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
-        while let first = type.first, first == 0x20 || first == 0x09 { type = type.dropFirst() }
-        while let last = type.last, last == 0x20 || last == 0x09 { type = type.dropLast() }
-        func equals(_ expected: String) -> Bool {
-            type.count == expected.utf8.count
-                && zip(type, expected.utf8).allSatisfy { byte, lower in byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == lower }
+        // Over the contiguous UTF-8 bytes: generic `zip`/`allSatisfy` over
+        // `String.UTF8View` was a visible share of every metered response.
+        var contentType = contentType
+        return contentType.withUTF8 { bytes in
+            var start = 0
+            var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            func equals(_ expected: [UInt8]) -> Bool {
+                guard end - start == expected.count else { return false }
+                for offset in 0..<expected.count {
+                    let byte = bytes[start + offset]
+                    guard byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == expected[offset] else { return false }
+                }
+                return true
+            }
+            if equals(Self.jsonMediaType) { return .json }
+            if equals(Self.eventStreamMediaType) { return .eventStream }
+            return .unread
         }
-        if equals("application/json") { return .json }
-        if equals("text/event-stream") { return .eventStream }
-        return .unread
     }
+
+    private static let jsonMediaType = Array("application/json".utf8)
+    private static let eventStreamMediaType = Array("text/event-stream".utf8)
 
 
     /// Prompt + completion tokens seen so far; `nil` if no usage was seen.

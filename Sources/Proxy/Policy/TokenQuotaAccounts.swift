@@ -23,7 +23,8 @@ public final class TokenQuotaAccounts: Sendable {
     public func exhausted(
         _ identity: String, quotas: [TokenQuotaLedger.Window: Int], now: Date = Date()
     ) -> TokenQuotaLedger.Exhausted? {
-        self.ledger.withLockedValue { $0.exhausted(identity, quotas: quotas, now: now) }
+        guard !quotas.isEmpty else { return nil }  // every request of an identity without quotas asks
+        return self.ledger.withLockedValue { $0.exhausted(identity, quotas: quotas, now: now) }
     }
 
     /// See ``TokenQuotaLedger/record(_:for:quotas:now:)``.

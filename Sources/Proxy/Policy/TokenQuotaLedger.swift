@@ -37,11 +37,32 @@ public struct TokenQuotaLedger: Sendable {
                 let start = (seconds / 86_400).rounded(.down) * 86_400
                 return (Date(timeIntervalSince1970: start), Date(timeIntervalSince1970: start + 86_400))
             case .month:
-                var calendar = Calendar(identifier: .gregorian)
-                calendar.timeZone = TimeZone(identifier: "UTC")!
-                let start = calendar.dateInterval(of: .month, for: date)!
-                return (start.start, start.end)
+                // Day arithmetic, not `Calendar`: a Gregorian calendar and a
+                // UTC time zone made on every request cost more than the rest
+                // of counting it.
+                let day = Int((seconds / 86_400).rounded(.down))
+                let (first, next) = Self.monthDays(holding: day)
+                return (Date(timeIntervalSince1970: Double(first) * 86_400), Date(timeIntervalSince1970: Double(next) * 86_400))
             }
+        }
+
+        /// The first day of the UTC calendar month holding `day`, and of the
+        /// month after it, all in days since 1970-01-01 (proleptic Gregorian;
+        /// Howard Hinnant's `civil_from_days`).
+        static func monthDays(holding day: Int) -> (first: Int, next: Int) {
+            let shifted = day + 719_468  // days since 0000-03-01
+            let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+            let dayOfEra = shifted - era * 146_097
+            let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+            let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1
+            let monthFromMarch = (5 * dayOfYear + 2) / 153
+            let dayOfMonth = dayOfYear - (153 * monthFromMarch + 2) / 5  // 0-based
+            let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+            let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let length = month == 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].contains(month) ? 30 : 31
+            let first = day - dayOfMonth
+            return (first, first + length)
         }
     }
 
@@ -75,8 +96,9 @@ public struct TokenQuotaLedger: Sendable {
     public func exhausted(_ identity: String, quotas: [Window: Int], now: Date) -> Exhausted? {
         var longest: Exhausted?
         for window in Window.allCases {
+            guard let quota = quotas[window] else { continue }
             let used = self.used(identity, in: window, now: now)
-            guard let quota = quotas[window], used >= quota else { continue }
+            guard used >= quota else { continue }
             let wait = window.bounds(of: now).end.timeIntervalSince(now)
             if wait > (longest?.wait ?? -1) { longest = Exhausted(window: window, quota: quota, used: used, wait: wait) }
         }
@@ -86,14 +108,18 @@ public struct TokenQuotaLedger: Sendable {
     /// Counts `tokens` used by `identity` at `now`, in each window it has a quota for.
     public mutating func record(_ tokens: Int, for identity: String, quotas: [Window: Int], now: Date) {
         guard tokens > 0, !quotas.isEmpty else { return }
-        var windows = self.counts[identity] ?? [:]
+        // Mutated in place: a copy of the identity's windows, written back,
+        // copied the dictionary on every request.
+        Self.add(tokens, to: &self.counts[identity, default: [:]], quotas: quotas, now: now)
+    }
+
+    private static func add(_ tokens: Int, to windows: inout [Window: Count], quotas: [Window: Int], now: Date) {
         for window in quotas.keys {
             let start = window.bounds(of: now).start
             var count = windows[window].flatMap { $0.windowStart == start ? $0 : nil } ?? Count(windowStart: start, tokens: 0)
             count.tokens = count.tokens.addingReportingOverflow(tokens).overflow ? Int.max : count.tokens + tokens
             windows[window] = count
         }
-        self.counts[identity] = windows
     }
 
     /// Sets the tokens `identity` used in `window` starting at `windowStart`

@@ -30,6 +30,28 @@ import Testing
         #expect(end == Date(timeIntervalSince1970: 1_798_761_600))  // 2027-01-01T00:00:00Z
     }
 
+    /// The month's bounds are computed by day arithmetic; Foundation's
+    /// Gregorian calendar in UTC must agree on every day of 1900–2400
+    /// (leap years, centuries, the 400-year rule) and before 1970.
+    @Test func monthWindowsAgreeWithFoundationsCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let firstDay = -25_567  // 1900-01-01
+        let lastDay = 157_054  // 2400-01-01
+        var day = firstDay
+        while day <= lastDay {
+            // A random second of the day, so the bounds do not depend on the time of day.
+            let date = Date(timeIntervalSince1970: Double(day) * 86_400 + Double.random(in: 0..<86_400).rounded(.down))
+            let expected = calendar.dateInterval(of: .month, for: date)!
+            let (start, end) = TokenQuotaLedger.Window.month.bounds(of: date)
+            guard start == expected.start, end == expected.end else {
+                Issue.record("month of \(date): \(start)–\(end), Foundation says \(expected.start)–\(expected.end)")
+                return
+            }
+            day += 1
+        }
+    }
+
     @Test func aStreamIsAskedForUsageByAppendingAMember() {
         let body = Array(#"{"model":"m","stream":true,"temperature":0.70 }"#.utf8)
         #expect(StreamUsageRequest(body: body) == .rewritten(Array(
