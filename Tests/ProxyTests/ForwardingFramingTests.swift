@@ -186,6 +186,26 @@ import Testing
         _ = try? channel.finish()
     }
 
+    /// No response head leaves the client pipeline with a control character
+    /// in a field value (CR LF would split the response in two) or a name
+    /// that is no token, whichever handler wrote it (forwarding, console,
+    /// CORS): the head is refused and no byte of it is written. What any
+    /// cheaper replacement of the pipeline's header validation must keep.
+    @Test(arguments: [("x-note", "a\r\nSet-Cookie: session=stolen"), ("x-note", "a\u{0}b"), ("x note", "a")])
+    func aResponseHeadThatCouldSplitTheResponseIsNeverWritten(field: (String, String)) throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers(ClientHTTPPipeline.makeHandlers(maxHeaderBytes: 32 * 1024))
+        var head = HTTPResponseHead(version: .http1_1, status: .ok)
+        head.headers.add(name: "content-length", value: "0")
+        head.headers.add(name: field.0, value: field.1)
+        #expect(throws: (any Error).self) {
+            try channel.writeOutbound(HTTPServerResponsePart.head(head))
+            try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try? channel.finish()
+    }
+
     @Test func tooManyPipelinedRequestsCloseTheConnection() throws {
         let proxy = try EmbeddedForwarding()
         try proxy.clientSends("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")

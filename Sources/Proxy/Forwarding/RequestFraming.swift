@@ -34,11 +34,19 @@ enum RequestFraming: Equatable {
     /// A bodiless request whose method normally carries a body gets
     /// `Content-Length: 0`, as nginx sends it.
     func apply(to headers: inout HTTPHeaders, method: HTTPMethod) {
-        if self.isAlreadySet(in: headers) { return }
+        var fields = FramingFields()
+        for (name, value) in headers { fields.observe(name: name, value: value) }
+        self.apply(to: &headers, method: method, holding: fields)
+    }
+
+    /// As ``apply(to:method:)``, for `headers` whose framing fields the
+    /// caller already observed (``FramingFields``) in a pass of its own.
+    func apply(to headers: inout HTTPHeaders, method: HTTPMethod, holding fields: FramingFields) {
+        if self.isAlreadySet(in: fields) { return }
         // Only when present: `remove` makes the field storage unique even
         // when it removes nothing.
-        if headers.contains(name: "content-length") { headers.remove(name: "content-length") }
-        if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
+        if fields.lengths > 0 { headers.remove(name: "content-length") }
+        if fields.codings > 0 { headers.remove(name: "transfer-encoding") }
         switch self {
         case .none:
             if Self.methodCarriesBody(method) { headers.add(name: "content-length", value: "0") }
@@ -49,29 +57,44 @@ enum RequestFraming: Equatable {
         }
     }
 
-    /// Whether `headers` already carry exactly this framing (the common case:
-    /// a client's own correct framing), so nothing needs rewriting.
-    private func isAlreadySet(in headers: HTTPHeaders) -> Bool {
-        var lengths = 0
-        var codings = 0
-        var lengthMatches = false
-        var codingIsChunked = false
-        for (name, value) in headers {
+    /// The framing fields of a head, gathered one field at a time.
+    struct FramingFields {
+        /// How many `Content-Length` fields, and the last one's value.
+        private(set) var lengths = 0
+        private(set) var lastLength: String?
+        /// How many `Transfer-Encoding` fields, and whether the last one is exactly `chunked`.
+        private(set) var codings = 0
+        private(set) var lastCodingIsChunked = false
+
+        /// Counts `name` if it is a framing field; returns whether it is one.
+        @discardableResult
+        mutating func observe(name: String, value: String) -> Bool {
             if HeaderName.equals(name, "content-length") {
-                lengths += 1
-                // Written as the proxy would write it: no leading zeros.
-                if case .contentLength(let length) = self {
-                    lengthMatches = value.utf8.first != UInt8(ascii: "0") && Int(value) == length
-                }
-            } else if HeaderName.equals(name, "transfer-encoding") {
-                codings += 1
-                codingIsChunked = HeaderName.equals(value, "chunked")
+                self.lengths += 1
+                self.lastLength = value
+                return true
             }
+            if HeaderName.equals(name, "transfer-encoding") {
+                self.codings += 1
+                self.lastCodingIsChunked = HeaderName.equals(value, "chunked")
+                return true
+            }
+            return false
         }
+    }
+
+    /// Whether the fields already carry exactly this framing (the common case:
+    /// a client's own correct framing), so nothing needs rewriting.
+    private func isAlreadySet(in fields: FramingFields) -> Bool {
         switch self {
-        case .none: return false
-        case .contentLength: return lengths == 1 && codings == 0 && lengthMatches
-        case .chunked: return lengths == 0 && codings == 1 && codingIsChunked
+        case .none:
+            return false
+        case .contentLength(let length):
+            // Written as the proxy would write it: no leading zeros.
+            guard fields.lengths == 1, fields.codings == 0, let value = fields.lastLength else { return false }
+            return value.utf8.first != UInt8(ascii: "0") && Int(value) == length
+        case .chunked:
+            return fields.lengths == 0 && fields.codings == 1 && fields.lastCodingIsChunked
         }
     }
 
