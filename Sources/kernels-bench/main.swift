@@ -31,14 +31,18 @@ var threads = ComputePool.availableCores
 var typeNames = ["F16", "Q8_0", "Q5_0", "Q4_K", "Q6_K", "Q4_0", "BF16", "F32"]
 var promptTokens = 128
 var minimumSeconds = 0.5
+// matVec in Float (ActivationPrecision.exact), as the output projection runs
+// for exact logits, instead of the integer-dot kernels where the path has one.
+var exactActivations = false
 while let argument = arguments.popFirst() {
     switch argument {
     case "--threads": threads = Int(arguments.popFirst() ?? "") ?? threads
     case "--types": typeNames = (arguments.popFirst() ?? "").split(separator: ",").map(String.init)
     case "--tokens": promptTokens = Int(arguments.popFirst() ?? "") ?? promptTokens
     case "--seconds": minimumSeconds = Double(arguments.popFirst() ?? "") ?? minimumSeconds
+    case "--exact": exactActivations = true
     default:
-        print("usage: kernels-bench [--threads N] [--types F16,Q8_0,...] [--tokens N] [--seconds S]")
+        print("usage: kernels-bench [--threads N] [--types F16,Q8_0,...] [--tokens N] [--seconds S] [--exact]")
         exit(2)
     }
 }
@@ -140,7 +144,8 @@ func copies(of shape: Shape, type: GGMLType) -> [WeightMatrix] {
     }
 }
 
-print("kernels-bench: \(threads) thread(s), prefill \(promptTokens) tokens, kernels \(KernelPath.active.rawValue)")
+print("kernels-bench: \(threads) thread(s), prefill \(promptTokens) tokens, kernels \(KernelPath.active.rawValue)"
+      + (exactActivations ? ", matVec with Float activations (--exact)" : ""))
 let overhead = measure { _ in pool.parallelFor(count: 1024, granularity: 4) { _ in } }
 print(String(format: "ComputePool.parallelFor round trip (empty body): %.2f µs", overhead * 1e6))
 
@@ -155,7 +160,8 @@ for type in types {
         let x = randomFloats(shape.columns * promptTokens)
         let y = UnsafeMutablePointer<Float>.allocate(capacity: shape.rows * promptTokens)
         let vec = measure { run in
-            MatrixMultiply.matVec(matrices[run % matrices.count], x: x, y: y, pool: pool)
+            MatrixMultiply.matVec(matrices[run % matrices.count], x: x, y: y, pool: pool,
+                                  activations: exactActivations ? .exact : .quantizedWhereFaster)
         }
         let mul = measure { run in
             MatrixMultiply.matMul(matrices[run % matrices.count], x: x, tokens: promptTokens, y: y, pool: pool)
