@@ -76,13 +76,13 @@ def waiting_for(browser):
         def loaded(driver):
             found["text"] = driver.find_element(by, value).text
             return True
-        WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(loaded)
+        WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(loaded)
         return found["text"]
 
     def after_click(button, by, value, expected):
         """Clicks and waits until the element `value` holds `expected`; returns its text."""
         button.click()
-        WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
             lambda driver: expected in driver.find_element(by, value).text)
         return text_of(by, value)
     return text_of, after_click
