@@ -11,8 +11,8 @@ extension PostgresUsageStore: SharedAccessStore {
     public func exchange(
         _ batch: AccessCountBatch, replica: String, query: AccessCountQuery, now: Date
     ) async throws(UsageStoreError) -> AccessCountSnapshot {
-        let second = Int64(now.timeIntervalSince1970.rounded(.down))
-        let millisecond = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        let second = AccessCountBatch.seconds(now)
+        let millisecond = AccessCountBatch.milliseconds(now)
         // Sorted, so that replicas writing the same keys lock their rows in the same order (no deadlock).
         let failures = batch.failures.sorted { ($0.key.address, $0.key.second) < ($1.key.address, $1.key.second) }
         let lockouts = batch.lockouts.sorted { $0.key < $1.key }

@@ -14,11 +14,6 @@ struct LineFileText {
         self.lineBreak = text.contains("\r\n") ? "\r\n" : "\n"
     }
 
-    /// The fields of the rule whose first field is `name`; `nil` when there is none.
-    func rule(named name: String) -> [Substring]? {
-        self.index(ofRuleNamed: name).flatMap { LineFileRules.fields(of: self.lines[$0]) }
-    }
-
     /// Replaces the rule whose first field is `name` with `line`, or removes
     /// it when `line` is `nil`; a rule not there yet is added at the end.
     mutating func setRule(named name: String, to line: String?) {

@@ -66,20 +66,15 @@ enum RequestFraming: Equatable {
         private(set) var codings = 0
         private(set) var lastCodingIsChunked = false
 
-        /// Counts `name` if it is a framing field; returns whether it is one.
-        @discardableResult
-        mutating func observe(name: String, value: String) -> Bool {
+        /// Counts `name` if it is a framing field.
+        mutating func observe(name: String, value: String) {
             if HeaderName.equals(name, "content-length") {
                 self.lengths += 1
                 self.lastLength = value
-                return true
-            }
-            if HeaderName.equals(name, "transfer-encoding") {
+            } else if HeaderName.equals(name, "transfer-encoding") {
                 self.codings += 1
                 self.lastCodingIsChunked = HeaderName.equals(value, "chunked")
-                return true
             }
-            return false
         }
     }
 

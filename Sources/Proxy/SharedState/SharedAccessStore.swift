@@ -71,7 +71,7 @@ public struct AccessCountBatch: Sendable, Equatable {
 
     /// Counts one failure of `address` at `date`.
     public mutating func addFailure(of address: String, at date: Date) {
-        let key = FailureKey(address: address, second: Int64(date.timeIntervalSince1970.rounded(.down)))
+        let key = FailureKey(address: address, second: Self.seconds(date))
         guard self.failures[key] != nil || self.failures.count < Self.capacity else { return }
         self.failures[key, default: 0] += 1
     }
@@ -87,7 +87,7 @@ public struct AccessCountBatch: Sendable, Equatable {
     /// Counts one request admitted for `identity` at `date`, in the window of `period` seconds holding it.
     public mutating func addRequest(of identity: String, period: Int64, at date: Date) {
         let period = max(1, period)
-        let second = Int64(date.timeIntervalSince1970.rounded(.down))
+        let second = Self.seconds(date)
         let key = RequestKey(identity: identity, period: period, windowStart: second - second % period)
         guard self.requests[key] != nil || self.requests.count < Self.capacity else { return }
         self.requests[key, default: 0] += 1
@@ -105,7 +105,11 @@ public struct AccessCountBatch: Sendable, Equatable {
         return Lockout(lockedAt: max(one.lockedAt, other.lockedAt), lockedUntil: max(one.lockedUntil, other.lockedUntil))
     }
 
-    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// `date` in whole seconds since 1970, as the store's rows hold it.
+    public static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+
+    /// `date` in whole milliseconds since 1970, as the store's lockouts hold it.
+    public static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000

@@ -42,9 +42,7 @@ extension UsageAccounting {
             }
             self.quotas.restore(Array(merged.values))
         }
-        if let sharedAccess = self.sharedAccess, let store = self.store as? any SharedAccessStore,
-            let error = await sharedAccess.exchange(with: store, now: now)
-        {
+        if let (sharedAccess, store) = self.sharedAccessExchange, let error = await sharedAccess.exchange(with: store, now: now) {
             self.sharedStateFailed(error, now: now)
             return error
         }
@@ -66,10 +64,14 @@ extension UsageAccounting {
     /// not logged again (the counts are lost with the process, as the
     /// trackers' own).
     func writeSharedAccess() async {
-        guard let sharedAccess = self.sharedAccess, let store = self.store as? any SharedAccessStore,
-            !sharedAccess.unwritten.isEmpty
-        else { return }
+        guard let (sharedAccess, store) = self.sharedAccessExchange, !sharedAccess.unwritten.isEmpty else { return }
         _ = await sharedAccess.exchange(with: store)
+    }
+
+    /// ``sharedAccess`` and the store it is exchanged with; `nil` when the store shares no access counts.
+    private var sharedAccessExchange: (counts: SharedAccessCounts, store: any SharedAccessStore)? {
+        guard let counts = self.sharedAccess, let store = self.store as? any SharedAccessStore else { return nil }
+        return (counts, store)
     }
 
     private func sharedStateFailed(_ error: UsageStoreError, now: Date) {
