@@ -65,8 +65,15 @@ def browser():
 
 def waiting_for(browser):
     """`text_of(by, value)` and `after_click(button, by, value, expected)` for `browser`."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
+
+    # A click does not wait for the next page, so an element found on the old page can be torn down
+    # between finding it and reading its text. ChromeDriver reports that as a stale element, or as
+    # "unknown error: unhandled inspector error" when the document goes away mid-call (seen in CI),
+    # so every WebDriver error during the wait is retried until the page shows what it should or the
+    # 30 s run out, which still fails the test.
+    transient = (WebDriverException,)
 
     def text_of(by, value):
         """The text of an element of the page that a click just asked for (a click does not wait for
@@ -76,13 +83,13 @@ def waiting_for(browser):
         def loaded(driver):
             found["text"] = driver.find_element(by, value).text
             return True
-        WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(loaded)
+        WebDriverWait(browser, 30, ignored_exceptions=transient).until(loaded)
         return found["text"]
 
     def after_click(button, by, value, expected):
         """Clicks and waits until the element `value` holds `expected`; returns its text."""
         button.click()
-        WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        WebDriverWait(browser, 30, ignored_exceptions=transient).until(
             lambda driver: expected in driver.find_element(by, value).text)
         return text_of(by, value)
     return text_of, after_click
