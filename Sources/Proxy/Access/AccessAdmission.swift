@@ -80,17 +80,18 @@ struct AccessAdmission: RequestAdmission {
             return .decided(responses.invalid)
         case .key(let text):
             let key: APIKey
-            switch state.verifyKey(text, failureKey: failureKey, audit: &audit) {
+            let now = Date()  // one clock read for the expiry and the last use
+            switch state.verifyKey(text, at: now, failureKey: failureKey, audit: &audit) {
             case .valid(let valid): key = valid
             case .unknown: return .decided(responses.invalid)
             case .expired: return .decided(responses.expired)
             }
-            if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name) }
+            if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name, at: now) }
             if key.scope < .admin && path.isUnder(anyOf: configuration.adminPaths) {
                 audit.failed(method: "key", reason: "insufficient_scope")
                 return .decided(AccessResponses.insufficientScope)
             }
-            return .decided(self.authenticated(request.head, identity: "key:\(key.name)", state: state, audit: &audit))
+            return .decided(self.authenticated(request.head, identity: key.identity, state: state, audit: &audit))
         case .basic(let credentials):
             guard let basic = state.policy.basic else {
                 audit.failed(method: "basic", reason: "basic_not_configured")
