@@ -44,7 +44,7 @@ struct AccessAdmission: RequestAdmission {
         if !policy.configuration.requiresAuthentication && policy.allowlist.allow.isEmpty
             && policy.allowlist.deny.isEmpty
         {
-            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: policy.configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, policy: policy)))
         }
         let peer = request.clientIPAddress
         let client = peer.map {
@@ -61,7 +61,7 @@ struct AccessAdmission: RequestAdmission {
             !path.isEntirelyUnder(anyOf: policy.configuration.publicPaths),
             !(policy.configuration.skipLoopback && (client?.isLoopback ?? false))
         else {
-            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: policy.configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, policy: policy)))
         }
         let methods = listener.map(policy.configuration.methods(for:)) ?? policy.configuration.methods
         // Made only when a request is refused.
@@ -138,6 +138,6 @@ struct AccessAdmission: RequestAdmission {
             return AccessResponses.rateLimited(retryAfter: wait)
         }
         return .admit(
-            UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration), identity: identity)
+            UpstreamIdentity.head(head, identity: identity, policy: state.policy), identity: identity)
     }
 }
