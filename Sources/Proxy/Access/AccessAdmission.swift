@@ -89,7 +89,7 @@ struct AccessAdmission: RequestAdmission {
             case .unknown: return .decided(responses.invalid)
             case .expired: return .decided(responses.expired)
             }
-            if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name, at: now) }
+            if key.digest != policy.configurationKeyDigest { state.usage?.record(key.name, at: now) }
             if key.scope < .admin && path.isUnder(anyOf: policy.configuration.adminPaths) {
                 audit.failed(method: "key", reason: "insufficient_scope")
                 return .decided(AccessResponses.insufficientScope)
