@@ -47,7 +47,7 @@ public struct APIKey: Sendable, Equatable {
     }
 
     /// The identity of the key named `name`.
-    static func identity(ofKeyNamed name: String) -> String { "key:" + name }
+    public static func identity(ofKeyNamed name: String) -> String { "key:" + name }
 
     /// Whether the key has expired at `now`.
     public func isExpired(at now: Date) -> Bool {
