@@ -13,7 +13,9 @@ import Foundation
 ///   and Q2_K (whose 2-bit weights with 8-bit activations strayed from the
 ///   exact top-1 token more often than llama.cpp) with the Swift row
 ///   kernels compiled for AVX2, FMA and F16C (`RowKernelsAVX2`), which also
-///   expand the tiles prompt processing hands to BLAS.
+///   expand the tiles prompt processing hands to BLAS; Q8_0 with `Float`
+///   activations (``ActivationPrecision/exact``, the output projection)
+///   with CKernels' `q8_0_float_dot_avx2`.
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`); the
 ///   float kernels are AVX2's.
 ///

@@ -1,3 +1,4 @@
+import CKernels
 import GGMLTypes
 import RowKernels
 import RowKernelsAVX2
@@ -43,14 +44,24 @@ struct RowKernelVariant: Sendable {
         f32x4: { RowKernels.RowDot.f32x4($0, $1, stride: $2, $3) })
 
     /// The copy compiled for AVX2, FMA and F16C: only after the CPU check.
+    /// Q8_0's dot kernel is CKernels' (``cDotKernel(for:)``).
     static let avx2 = RowKernelVariant(
         instructionSet: RowKernelsAVX2.RowKernelsCompilation.instructionSet,
-        dotKernel: { RowKernelsAVX2.RowDot.kernel(for: $0) },
+        dotKernel: { cDotKernel(for: $0) ?? RowKernelsAVX2.RowDot.kernel(for: $0) },
         needsActivationSums: { RowKernelsAVX2.RowDot.needsActivationSums($0) },
         activationSums: { RowKernelsAVX2.RowDot.activationSums($0, columns: $1, into: $2) },
         dequantizeInKernelOrder: { RowKernelsAVX2.RowDequantizer.dequantizeInKernelOrder(type: $0, row: $1, columns: $2, into: $3) },
         f32: { RowKernelsAVX2.RowDot.f32($0, $1, $2) },
         f32x4: { RowKernelsAVX2.RowDot.f32x4($0, $1, stride: $2, $3) })
+
+    /// CKernels' AVX2 kernel for `Float` activations in kernel order, where
+    /// it has one (Q8_0: the Swift loop read half the F32 kernel's bytes per
+    /// second, and the compiler's code for rewrites of it was slower still;
+    /// docs/BENCHMARKS.md), else `nil`.
+    private static func cDotKernel(for type: GGMLType) -> DotKernel? {
+        guard let kernel = lmgate_float_dot_kernel_for(Int32(type.rawValue), Int32(LMGATE_KERNELS_AVX2)) else { return nil }
+        return { row, x, _, columns in kernel(row, x, Int64(columns)) }
+    }
 
     /// The copy `path` runs: AVX2 for the AVX2 and AVX-512 paths on x86-64,
     /// the baseline copy for the portable path and on other architectures.

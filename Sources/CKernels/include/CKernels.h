@@ -84,4 +84,14 @@ lmgate_dot_vectors_kernel lmgate_integer_dot_vectors_kernel(int type, int path);
 /// type without an integer kernel).
 int lmgate_activation_block_size(int type);
 
+/// The dot product of one stored row of `n` weights with `Float`
+/// activations (not quantized) in the order the Swift row kernels read the
+/// type (Kernels' ColumnOrder).
+typedef float (*lmgate_float_dot_kernel)(const void *row, const float *x, int64_t n);
+
+/// The `Float`-activation kernel of `path` for a weight type, or NULL where
+/// the path leaves the type to the Swift row kernels (today only Q8_0 has
+/// one, on the AVX2 and AVX-512 VNNI paths).
+lmgate_float_dot_kernel lmgate_float_dot_kernel_for(int type, int path);
+
 #endif

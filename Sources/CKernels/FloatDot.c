@@ -1,0 +1,68 @@
+// Dot products of stored rows with `Float` activations (not quantized), for
+// the products whose results must stay as exact as the weights allow (the
+// output projection's logits; ``ActivationPrecision/exact`` in Kernels).
+//
+// Q8_0 (34 bytes: f16 d, int8 q[32]; w = d·q) with the activations in the
+// order the Swift row kernels read a 32-block (ColumnOrder's byte lanes:
+// position 8k + j holds element 4j + k), so that this kernel replaces
+// `RowDot.q8_0` without another activation order: the block's 32 bytes are
+// loaded as eight 32-bit lanes and byte k of every lane is sign-extended by
+// two shifts. Per block `d · Σ q·x`, accumulated in F32. The Swift loop ran
+// at about half the F32 kernel's bandwidth and its rewrites were slower
+// (docs/BENCHMARKS.md); here four blocks are in flight in four accumulators.
+#include "IntegerDotShared.h"
+
+#if defined(__x86_64__)
+
+/// Byte k (0…3) of each 32-bit lane of `words`, sign-extended, as floats.
+#define SIGNED_BYTE(words, k) \
+    _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32((words), 24 - 8 * (k)), 24))
+
+/// `Σ q·x` over one block (`x` its 32 activations in byte-lane order).
+AVX2 static inline __m256 block_dot_avx2(const uint8_t *block, const float *x) {
+    const __m256i words = _mm256_loadu_si256((const __m256i *)(block + 2));
+    __m256 dot0 = _mm256_mul_ps(SIGNED_BYTE(words, 0), _mm256_loadu_ps(x));
+    __m256 dot1 = _mm256_mul_ps(SIGNED_BYTE(words, 1), _mm256_loadu_ps(x + 8));
+    dot0 = _mm256_fmadd_ps(SIGNED_BYTE(words, 2), _mm256_loadu_ps(x + 16), dot0);
+    // Byte 3 needs no left shift.
+    dot1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(words, 24)), _mm256_loadu_ps(x + 24), dot1);
+    return _mm256_add_ps(dot0, dot1);
+}
+
+/// A block's F16 scale in all eight lanes: broadcast, then converted, which
+/// also keeps the conversion off the accumulators (`_cvtsh_ss` merged into
+/// a register the compiler had given an accumulator, so every block's scale
+/// waited for that accumulator).
+AVX2 static inline __m256 block_scale_avx2(const uint8_t *block) {
+    return _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(block)));
+}
+
+AVX2 static float q8_0_float_dot_avx2(const void *row, const float *x, int64_t n) {
+    const uint8_t *w = row;
+    const int64_t blocks = n / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+        const uint8_t *block = w + 34 * b;
+        const float *xb = x + 32 * b;
+        acc0 = _mm256_fmadd_ps(block_scale_avx2(block), block_dot_avx2(block, xb), acc0);
+        acc1 = _mm256_fmadd_ps(block_scale_avx2(block + 34), block_dot_avx2(block + 34, xb + 32), acc1);
+        acc2 = _mm256_fmadd_ps(block_scale_avx2(block + 68), block_dot_avx2(block + 68, xb + 64), acc2);
+        acc3 = _mm256_fmadd_ps(block_scale_avx2(block + 102), block_dot_avx2(block + 102, xb + 96), acc3);
+    }
+    for (; b < blocks; ++b) {
+        const uint8_t *block = w + 34 * b;
+        acc0 = _mm256_fmadd_ps(block_scale_avx2(block), block_dot_avx2(block, x + 32 * b), acc0);
+    }
+    return sum_lanes(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+lmgate_float_dot_kernel lmgate_float_dot_kernel_for(int type, int path) {
+    if (path != LMGATE_KERNELS_AVX2 && path != LMGATE_KERNELS_AVX512VNNI) return NULL;
+    return type == LMGATE_TYPE_Q8_0 ? q8_0_float_dot_avx2 : NULL;
+}
+
+#else
+lmgate_float_dot_kernel lmgate_float_dot_kernel_for(int type, int path) { (void)type; (void)path; return NULL; }
+#endif
