@@ -11,6 +11,12 @@ import Synchronization
 /// job (the next one usually follows within microseconds) and only then
 /// sleep on a condition variable.
 ///
+/// The caller does not wait for a worker that has not started on a job by
+/// the time every chunk is taken: on a shared machine a worker is often
+/// descheduled for a whole time slice, and waiting for it made each of a
+/// token's hundred jobs as slow as the scheduler (the caller runs the
+/// chunks instead, and the late worker skips the job).
+///
 /// One job runs at a time. A call made while another is running (from a
 /// second thread, or from inside a `body`) runs serially on its calling
 /// thread instead of waiting, so nesting cannot deadlock.
@@ -84,8 +90,11 @@ private final class PoolState: @unchecked Sendable {
     /// Bumped once per job (and once at stop); workers wait for it to change.
     private let generation = Atomic<Int>(0)
     private let nextChunk = Atomic<Int>(0)
-    /// Workers that have not finished the current job yet.
-    private let unfinished = Atomic<Int>(0)
+    /// The workers running the current job, plus ``closed`` once the caller
+    /// has taken the last chunk: a worker joins only while it is open, so
+    /// the caller waits for exactly the workers that joined.
+    private let participants = Atomic<Int>(0)
+    private static let closed = 1 << 32
     private let sleepers = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
@@ -110,11 +119,14 @@ private final class PoolState: @unchecked Sendable {
     func run(_ job: Job) {
         self.job = job
         nextChunk.store(0, ordering: .relaxed)
-        unfinished.store(workerCount, ordering: .relaxed)
+        // Releasing: a worker that joins (acquiring) sees this job.
+        participants.store(0, ordering: .releasing)
         publish()
         runChunks(of: job)
+        // Every chunk is taken: close the job to workers still on their way.
+        participants.bitwiseOr(Self.closed, ordering: .acquiringAndReleasing)
         var spins = 0
-        while unfinished.load(ordering: .acquiring) > 0 {
+        while participants.load(ordering: .acquiring) != Self.closed {
             spins += 1
             // The workers may have been descheduled: stop burning the core they need.
             if spins > spinIterations { sched_yield() }
@@ -173,8 +185,22 @@ private final class PoolState: @unchecked Sendable {
             }
             seen = current
             if stopping.load(ordering: .acquiring) { return }
+            guard join() else { continue }
             if let job { runChunks(of: job) }
-            unfinished.subtract(1, ordering: .releasing)
+            participants.subtract(1, ordering: .releasing)
         }
+    }
+
+    /// Counts this worker into the current job unless the caller has closed
+    /// it (then the job may already be gone, and must not be read).
+    private func join() -> Bool {
+        var current = participants.load(ordering: .relaxed)
+        while current & Self.closed == 0 {
+            let (exchanged, original) = participants.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
     }
 }

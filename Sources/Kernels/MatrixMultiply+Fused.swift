@@ -11,16 +11,29 @@ extension MatrixMultiply {
     public static func matVecs(_ products: [(matrix: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, pool: ComputePool) {
         guard let first = products.first else { return }
         precondition(products.allSatisfy { $0.matrix.columns == first.matrix.columns }, "matVecs needs matrices of equal width")
-        let prepared = products.map { PreparedVector($0.matrix, x) }
+        matVecs(products.map { ($0.matrix, x, $0.y) }, pool: pool)
+    }
+
+    /// `y = W · x` for each `(W, x, y)` of `products`, each with its own
+    /// input vector (`W.columns` long), in one job: a mixture of experts'
+    /// down projections, one per chosen expert, wait for the pool once
+    /// instead of once per expert.
+    public static func matVecs(
+        _ products: [(matrix: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)], pool: ComputePool
+    ) {
+        guard !products.isEmpty else { return }
+        let prepared = products.map { PreparedVector($0.matrix, $0.x) }
         defer { prepared.forEach { $0.deallocate() } }
         // Row r of the concatenation is row r − starts[i] of products[i].
         var starts: [Int] = []
         var total = 0
+        var bytes = 0
         for product in products {
             starts.append(total)
             total += product.matrix.rows
+            bytes += product.matrix.byteCount
         }
-        pool.parallelFor(count: total, granularity: 4) { rows in
+        forRows(count: total, weightBytes: bytes, pool: pool) { rows in
             for index in products.indices {
                 let product = products[index], vector = prepared[index]
                 let lower = max(rows.lowerBound - starts[index], 0)
@@ -43,7 +56,7 @@ extension MatrixMultiply {
         precondition(a.rows == b.rows && a.columns == b.columns, "matVecPair needs matrices of equal shape")
         let first = PreparedVector(a, x), second = PreparedVector(b, x)
         defer { first.deallocate(); second.deallocate() }
-        pool.parallelFor(count: a.rows, granularity: 4) { rows in
+        forRows(count: a.rows, weightBytes: a.byteCount + b.byteCount, pool: pool) { rows in
             for row in rows {
                 y[row] = combine(first.dot(a.rowData(row)), second.dot(b.rowData(row)))
             }

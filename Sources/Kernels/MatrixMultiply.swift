@@ -38,6 +38,26 @@ public enum MatrixMultiply {
     /// the Q8_0 bench model).
     static let blasMinimumTokens = 16
 
+    /// Below this many bytes of weights, a one-token product runs on the
+    /// calling thread: a job on the pool ends in a wait for every thread,
+    /// which costs microseconds on an idle machine and a scheduler time
+    /// slice when a worker has been descheduled, while reading 64 KiB takes
+    /// about 3 µs on one core (a mixture of experts' router, 8 × 768 Q8_0
+    /// weights, is 6.5 KiB: 12 jobs per token fewer on the qwen3moe bench model).
+    static let parallelMinimumBytes = 64 << 10
+
+    /// Calls `body` on the rows of a one-token product: split over `pool`
+    /// (four rows at a time) unless the product reads fewer than
+    /// ``parallelMinimumBytes`` of weights.
+    @inline(__always)
+    static func forRows(count: Int, weightBytes: Int, pool: ComputePool, body: (Range<Int>) -> Void) {
+        if weightBytes < parallelMinimumBytes {
+            body(0..<count)
+        } else {
+            pool.parallelFor(count: count, granularity: 4, body: body)
+        }
+    }
+
     /// `y[r] = Σ_c W[r, c] · x[c]` for every row `r` of `w`.
     ///
     /// - Parameters:
@@ -52,7 +72,7 @@ public enum MatrixMultiply {
     ) {
         let vector = PreparedVector(w, x, activations: activations)
         defer { vector.deallocate() }
-        pool.parallelFor(count: w.rows, granularity: 4) { rows in
+        forRows(count: w.rows, weightBytes: w.byteCount, pool: pool) { rows in
             for row in rows {
                 y[row] = vector.dot(w.rowData(row))
             }

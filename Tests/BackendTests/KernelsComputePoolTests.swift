@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import Backend
@@ -23,6 +24,33 @@ struct KernelsComputePoolTests {
             #expect((0..<count).allSatisfy { visits[$0] == 200 }, "count \(count)")
             #expect(misaligned.load(ordering: .relaxed) == 0)
         }
+    }
+
+    /// Jobs of a few chunks follow each other with no pause, so a worker
+    /// often arrives after the caller has taken every chunk: it must skip
+    /// that job (never run a finished job's body) and still join later ones.
+    @Test("jobs in quick succession each run exactly once", arguments: [2, 3])
+    func quickSuccession(threads: Int) {
+        let pool = ComputePool(threadCount: threads)
+        let count = 16
+        let sums = UnsafeMutablePointer<Int>.allocate(capacity: count)
+        sums.initialize(repeating: 0, count: count)
+        defer { sums.deallocate() }
+        let jobs = 20_000
+        let ranByWorkers = Atomic<Int>(0)
+        let caller = pthread_self()
+        for job in 1...jobs {
+            pool.parallelFor(count: count, granularity: 4) { range in
+                if pthread_equal(pthread_self(), caller) == 0 { ranByWorkers.add(1, ordering: .relaxed) }
+                // Tiny jobs are usually over before a worker arrives; a slow one
+                // now and then lets the workers in.
+                if job % 100 == 0 { usleep(200) }
+                for index in range { sums[index] += job }
+            }
+        }
+        #expect((0..<count).allSatisfy { sums[$0] == jobs * (jobs + 1) / 2 })
+        // The workers did take part (the test would pass trivially otherwise).
+        #expect(ranByWorkers.load(ordering: .relaxed) > 0)
     }
 
     @Test("a parallelFor inside a body runs serially instead of deadlocking")

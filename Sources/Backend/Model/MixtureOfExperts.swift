@@ -68,13 +68,14 @@ struct MixtureOfExperts: Sendable {
     }
 
     /// One token (decode): the chosen experts' gate and up projections in
-    /// one parallel job, then each chosen expert's down projection.
+    /// one parallel job, then their down projections in another; the
+    /// outputs are summed by the routing weights in the experts' order.
     private func applyToOne(_ input: UnsafePointer<Float>, routing: ExpertRouting, embeddingLength d: Int, output: UnsafeMutablePointer<Float>, pool: ComputePool) {
         let width = configuration.feedForwardLength
         let used = routing.experts.count
         let gateOut = FloatBuffer(count: used * width)
         let upOut = FloatBuffer(count: used * width)
-        let downOut = FloatBuffer(count: d)
+        let downOut = FloatBuffer(count: used * d)
         var products: [(matrix: WeightMatrix, y: UnsafeMutablePointer<Float>)] = []
         for (slot, expert) in routing.experts.enumerated() {
             products.append((gate[expert], gateOut.row(slot, length: width)))
@@ -82,9 +83,12 @@ struct MixtureOfExperts: Sendable {
         }
         MatrixMultiply.matVecs(products, x: input, pool: pool)
         VectorOperations.swiGLU(gate: gateOut.pointer, up: upOut.pointer, count: used * width)
-        for (slot, expert) in routing.experts.enumerated() {
-            MatrixMultiply.matVec(down[expert], x: gateOut.row(slot, length: width), y: downOut.pointer, pool: pool)
-            VectorOperations.add(downOut.pointer, scaledBy: routing.weights[slot], to: output, count: d)
+        let downProducts = routing.experts.enumerated().map { slot, expert in
+            (matrix: down[expert], x: UnsafePointer(gateOut.row(slot, length: width)), y: downOut.row(slot, length: d))
+        }
+        MatrixMultiply.matVecs(downProducts, pool: pool)
+        for slot in 0..<used {
+            VectorOperations.add(downOut.row(slot, length: d), scaledBy: routing.weights[slot], to: output, count: d)
         }
     }
 }

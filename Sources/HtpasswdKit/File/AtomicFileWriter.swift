@@ -10,15 +10,17 @@ import Darwin
 ///
 /// An existing file keeps its permission bits; a new file gets mode 0600,
 /// since it holds password hashes. Public: the proxy writes its other
-/// files the console edits (the source allowlist) the same way.
+/// files the console edits (the source allowlist, the keys file) the same way.
 public enum AtomicFileWriter {
-    public static func replaceContents(of path: String, with bytes: [UInt8]) throws(HtpasswdError) {
+    /// - Parameter mode: the new file's permission bits whatever the old
+    ///   file's were (the keys file is always 0600); `nil` keeps them.
+    public static func replaceContents(of path: String, with bytes: [UInt8], mode: mode_t? = nil) throws(HtpasswdError) {
         let directory = Self.directory(of: path)
         var existing = stat()
-        let mode: mode_t = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : 0o600
+        let mode: mode_t = mode ?? (stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : 0o600)
 
         // mkstemp creates the file with mode 0600 and a name nobody else can have.
-        var template = Array("\(directory)/.htpasswd-XXXXXX".utf8CString)
+        var template = Array("\(directory)/.lmgate-write-XXXXXX".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw failure(path, "cannot create a temporary file in \(directory)") }
         let temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -85,7 +85,7 @@ struct AccessAdmission: RequestAdmission {
             case .unknown: return .decided(responses.invalid)
             case .expired: return .decided(responses.expired)
             }
-            if key.name != AccessPolicy.mainKeyName { state.usage?.record(key.name) }
+            if key.digest != state.policy.configurationKeyDigest { state.usage?.record(key.name) }
             if key.scope < .admin && path.isUnder(anyOf: configuration.adminPaths) {
                 audit.failed(method: "key", reason: "insufficient_scope")
                 return .decided(AccessResponses.insufficientScope)

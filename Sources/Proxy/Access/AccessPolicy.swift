@@ -18,6 +18,10 @@ final class AccessPolicy: Sendable {
     let limits: [String: IdentityLimits]
     /// Basic users with the admin console (``UserLimitsFile/admins``).
     let consoleAdmins: Set<String>
+    /// The SHA-256 of `auth.api_key`'s key, when it is set: that key lives in
+    /// the configuration, not in the keys file, so nothing records its use
+    /// and the console cannot change it.
+    let configurationKeyDigest: SecretDigest?
     /// Warnings from loading (e.g. htpasswd lines that were skipped), for the log.
     let warnings: [String]
 
@@ -75,15 +79,24 @@ final class AccessPolicy: Sendable {
             } catch {
                 throw LoadError(description: "keys file \(path): \(error.description)")
             }
+            if configuration.apiKey != nil, file.keys.contains(where: { $0.name == Self.mainKeyName }) {
+                // Both would be `key:main` to limits, usage and the logs.
+                throw LoadError(
+                    description: "keys file \(path) has a key named '\(Self.mainKeyName)', the name auth.api_key's key goes by: "
+                        + "revoke that key or remove auth.api_key")
+            }
             for key in file.keys { keys[key.digest] = key }
         }
+        var configurationKeyDigest: SecretDigest?
         if let main = configuration.apiKey {
             let digest = SecretDigest.sha256(Array(main.utf8))
+            configurationKeyDigest = digest
             keys[digest] = APIKey(
                 name: Self.mainKeyName, scope: .admin, created: Date(timeIntervalSince1970: 0), expires: nil,
                 prefix: String(main.prefix(4)), digest: digest)
         }
         self.keys = keys
+        self.configurationKeyDigest = configurationKeyDigest
         var limits: [String: IdentityLimits] = [:]
         var consoleAdmins = Set<String>()
         if let path = configuration.userLimitsPath {

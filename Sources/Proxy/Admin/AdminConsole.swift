@@ -326,7 +326,8 @@ final class AdminConsole: Sendable {
     private func page(_ route: ConsoleRoute, context: ConsolePages.Context, query: ConsoleForm, state: AccessPolicyStore.State) async -> String {
         switch route {
         case .keys:
-            return self.pages.keys(context: context, keys: Array(state.policy.keys.values))
+            return self.pages.keys(
+                context: context, keys: Array(state.policy.keys.values), configurationKey: state.policy.configurationKeyDigest)
         case .users:
             return self.pages.users(
                 context: context, users: state.policy.basic?.file.users ?? [], admins: state.policy.consoleAdmins,

@@ -49,10 +49,13 @@ struct ConsolePages: Sendable {
         self.library.render(values, withTemplate: template) ?? ""
     }
 
-    func keys(context: Context, keys: [APIKey]) -> String {
+    /// - Parameter configurationKey: the digest of `auth.api_key`'s key, which
+    ///   is listed without forms: the configuration holds it, not the keys file.
+    func keys(context: Context, keys: [APIKey], configurationKey: SecretDigest?) -> String {
         let rows: [[String: Any]] = keys.sorted { $0.name < $1.name }.map { key in
             Self.limitValues(key.limits).merging([
                 "name": key.name, "scope": key.scope.rawValue, "scopeIsAdmin": key.scope == .admin, "prefix": key.prefix,
+                "inConfiguration": key.digest == configurationKey,
                 "created": APIKeyFile.text(key.created), "expires": key.expires.map(APIKeyFile.text) ?? APIKeyFile.never,
                 // The expiry form's value: empty for never, as the form reads an empty field.
                 "expiresValue": key.expires.map(APIKeyFile.text) ?? "",

@@ -89,7 +89,8 @@ enum ConsoleTemplates {
         <p><span class="secret" id="new-key">{{secret}}</span></p>{{/newKey}}
         <table id="keys"><tr><th>name</th><th>scope</th><th>prefix</th><th>created</th><th>expires</th><th>limits</th><th></th></tr>
         {{#keys}}<tr><td>{{name}}</td><td>{{scope}}</td><td>{{prefix}}…</td><td>{{created}}</td><td>{{expires}}</td>
-        <td>{{limits}}<details><summary>change</summary>
+        {{#inConfiguration}}<td>{{limits}}</td><td class="configured">set by auth.api_key</td></tr>{{/inConfiguration}}
+        {{^inConfiguration}}<td>{{limits}}<details><summary>change</summary>
         <form method="post" action="/admin/keys/scope" class="key-scope" data-key="{{name}}"><input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="name" value="{{name}}">
         <label>Scope <select name="scope"><option{{^scopeIsAdmin}} selected{{/scopeIsAdmin}}>inference</option>
@@ -104,7 +105,7 @@ enum ConsoleTemplates {
         {{>limitFields}}
         <button>Save limits</button></form></details></td>
         <td><form method="post" action="/admin/keys/revoke"><input type="hidden" name="csrf" value="{{csrf}}">
-        <input type="hidden" name="name" value="{{name}}"><button class="revoke" data-key="{{name}}">Revoke</button></form></td></tr>{{/keys}}
+        <input type="hidden" name="name" value="{{name}}"><button class="revoke" data-key="{{name}}">Revoke</button></form></td></tr>{{/inConfiguration}}{{/keys}}
         {{^keys}}<tr><td colspan="7">no keys</td></tr>{{/keys}}
         </table>
         <h2>Create a key</h2>

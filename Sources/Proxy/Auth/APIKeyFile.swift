@@ -1,4 +1,5 @@
 import Foundation
+import HtpasswdKit
 
 /// A keys file: one API key a line, stored as a hash.
 ///
@@ -89,13 +90,11 @@ public struct APIKeyFile: Sendable, Equatable {
 
     /// Writes the file atomically (a temporary file renamed over it), mode 0600.
     public func write(to path: String) throws(Problem) {
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(
-            atPath: temporary, contents: Data(self.serialized().utf8), attributes: [.posixPermissions: 0o600])
-        else { throw Problem(description: "cannot write \(temporary)") }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Problem(description: "cannot replace \(path): \(String(cString: strerror(errno)))")
+        do {
+            // Always 0600, whatever the file's mode was: it holds the keys' hashes.
+            try AtomicFileWriter.replaceContents(of: path, with: Array(self.serialized().utf8), mode: 0o600)
+        } catch {
+            throw Problem(description: error.message)
         }
     }
 

@@ -102,6 +102,17 @@ import Testing
         #expect(!browser.log.text.contains(String(secret)))
     }
 
+    /// `auth.api_key`'s key is listed, but the configuration holds it: no form offers to change or revoke it.
+    @Test func theConfiguredKeyIsListedWithoutForms() async throws {
+        let browser = try Browser { configuration, _ in configuration.apiKey = "made-at-test-time-\(UUID().uuidString)" }
+        _ = try browser.fixtures.addKey("laptop")
+        #expect(browser.access.reload())
+        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
+        let page = await browser.send(.GET, "/admin/keys")
+        #expect(page.status == .ok && page.body.contains(">main<") && page.body.contains("set by auth.api_key"))
+        #expect(!page.body.contains("data-key=\"main\"") && page.body.contains("data-key=\"laptop\""))
+    }
+
     /// A key's limits changed in the page: what admission enforces, what the
     /// keys file holds and what the form shows next are the form's values.
     @Test func aKeysLimitsAreChangedInThePageAndEnforcedAtOnce() async throws {
