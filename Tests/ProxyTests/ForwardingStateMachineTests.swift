@@ -81,6 +81,41 @@ struct ForwardingStateMachineTests {
         #expect(!releasedAgain, "a held read is released once")
     }
 
+    @Test func aConsoleRequestGoesToTheConsoleOnlyBetweenResponsesWithThePartsQueuedBehindIt() {
+        let console = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/admin/login")
+        let api = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/models")
+        let first = self.exchange()
+        first.requestEnded = true
+        var machine = self.forwarding(first, over: FakeUpstream())
+        // While a forwarded response is being written, nothing goes to the console: it waits in the queue.
+        #expect(!machine.routesToConsole(console, consoleOn: true))
+        let queuedParts: [HTTPServerRequestPart] = [.head(console), .body(ByteBuffer(string: "a=1")), .end(nil), .head(api)]
+        for part in queuedParts { #expect(self.isQueued(machine.clientPartReceived(part))) }
+        #expect(machine.responseEnds(closing: false, requestEnded: true) == .writeEndThenNextRequest)
+        guard case .head(let next)? = machine.nextPipelinedPart() else {
+            Issue.record("the pipelined head was not handed back")
+            return
+        }
+        // Between responses: a console path goes to the console when one is on; no other path does.
+        #expect(machine.routesToConsole(next, consoleOn: true))
+        #expect(!machine.routesToConsole(next, consoleOn: false))
+        #expect(!machine.routesToConsole(api, consoleOn: true))
+        #expect(!machine.routesToConsole(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/administrator"), consoleOn: true))
+        // What was queued behind the head goes with it, in order, and the queue no longer holds reads.
+        let rest = machine.takePipelinedParts()
+        #expect(rest.count == 3)
+        guard case .body(let body) = rest[0], case .end = rest[1], case .head(let last) = rest[2] else {
+            Issue.record("the queued parts came back out of order: \(rest)")
+            return
+        }
+        #expect(String(buffer: body) == "a=1" && last.uri == "/v1/models")
+        #expect(!machine.hasPipelinedParts && !machine.clientReadsHeld)
+        // A lingering connection takes no new request, the console's neither.
+        var lingering = self.forwarding(self.exchange(), over: FakeUpstream())
+        #expect(lingering.responseEnds(closing: true, requestEnded: false) == .writeEndThenLinger)
+        #expect(!lingering.routesToConsole(console, consoleOn: true))
+    }
+
     @Test func aClientPipeliningPastTheBoundIsClosed() {
         let current = self.exchange()
         current.requestEnded = true

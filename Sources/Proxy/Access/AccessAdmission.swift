@@ -34,37 +34,40 @@ struct AccessAdmission: RequestAdmission {
 
     private func admit(_ request: AdmissionRequest, listener: HostAndPort?) -> AdmissionResult {
         let state = self.store.current
-        let configuration = state.policy.configuration
+        // The policy (a class) is kept, not its configuration: a copy of the
+        // configuration, a struct of many fields, retained and released each of
+        // them on every request.
+        let policy = state.policy
         // Nothing to check (no credentials, no address lists): skip parsing
         // the address and the path; the head is still rewritten (identity
         // header out, upstream key in).
-        if !configuration.requiresAuthentication && state.policy.allowlist.allow.isEmpty
-            && state.policy.allowlist.deny.isEmpty
+        if !policy.configuration.requiresAuthentication && policy.allowlist.allow.isEmpty
+            && policy.allowlist.deny.isEmpty
         {
-            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, policy: policy)))
         }
         let peer = request.clientIPAddress
         let client = peer.map {
-            ClientAddressResolver.client(peer: $0, headers: request.head.headers, trustedProxies: configuration.trustedProxies)
+            ClientAddressResolver.client(peer: $0, headers: request.head.headers, trustedProxies: policy.configuration.trustedProxies)
         }
         var audit = AuthenticationAudit(logger: self.logger, client: client, head: request.head)
 
-        if let client, !state.policy.allowlist.permits(client) {
+        if let client, !policy.allowlist.permits(client) {
             audit.failed(method: "none", reason: "address_not_allowed")
             return .decided(AccessResponses.addressNotAllowed)
         }
         let path = RequestPath(target: request.head.uri)
-        guard configuration.requiresAuthentication,
-            !path.isEntirelyUnder(anyOf: configuration.publicPaths),
-            !(configuration.skipLoopback && (client?.isLoopback ?? false))
+        guard policy.configuration.requiresAuthentication,
+            !path.isEntirelyUnder(anyOf: policy.configuration.publicPaths),
+            !(policy.configuration.skipLoopback && (client?.isLoopback ?? false))
         else {
-            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, configuration: configuration)))
+            return .decided(.admit(UpstreamIdentity.head(request.head, identity: nil, policy: policy)))
         }
-        let methods = listener.map(configuration.methods(for:)) ?? configuration.methods
+        let methods = listener.map(policy.configuration.methods(for:)) ?? policy.configuration.methods
         // Made only when a request is refused.
-        var responses: AccessResponses { AccessResponses(realm: configuration.realm, methods: methods) }
+        var responses: AccessResponses { AccessResponses(realm: policy.configuration.realm, methods: methods) }
         // An unparseable peer (not an IP socket) is tracked as one shared address.
-        let failureKey = FailureCountingKey(client ?? IPAddress(ipv4: 0), ipv6PrefixLength: configuration.lockoutIPv6PrefixLength)
+        let failureKey = FailureCountingKey(client ?? IPAddress(ipv4: 0), ipv6PrefixLength: policy.configuration.lockoutIPv6PrefixLength)
         if let wait = state.failures.lockedOut(failureKey) {
             audit.failed(method: "any", reason: "locked_out")
             return .decided(AccessResponses.lockedOut(retryAfter: wait))
@@ -80,23 +83,24 @@ struct AccessAdmission: RequestAdmission {
             return .decided(responses.invalid)
         case .key(let text):
             let key: APIKey
-            switch state.verifyKey(text, failureKey: failureKey, audit: &audit) {
+            let now = Date()  // one clock read for the expiry and the last use
+            switch state.verifyKey(text, at: now, failureKey: failureKey, audit: &audit) {
             case .valid(let valid): key = valid
             case .unknown: return .decided(responses.invalid)
             case .expired: return .decided(responses.expired)
             }
-            if key.digest != state.policy.configurationKeyDigest { state.usage?.record(key.name) }
-            if key.scope < .admin && path.isUnder(anyOf: configuration.adminPaths) {
+            if key.digest != policy.configurationKeyDigest { state.usage?.record(key.name, at: now) }
+            if key.scope < .admin && path.isUnder(anyOf: policy.configuration.adminPaths) {
                 audit.failed(method: "key", reason: "insufficient_scope")
                 return .decided(AccessResponses.insufficientScope)
             }
-            return .decided(self.authenticated(request.head, identity: "key:\(key.name)", state: state, audit: &audit))
+            return .decided(self.authenticated(request.head, identity: key.identity, state: state, audit: &audit))
         case .basic(let credentials):
-            guard let basic = state.policy.basic else {
+            guard let basic = policy.basic else {
                 audit.failed(method: "basic", reason: "basic_not_configured")
                 return .decided(responses.missing)
             }
-            let (head, baseAudit, realm) = (request.head, audit, configuration.realm)
+            let (head, baseAudit, realm) = (request.head, audit, policy.configuration.realm)
             let finish: @Sendable (Bool) -> AdmissionDecision = { [self] verified in
                 var audit = baseAudit
                 audit.user = credentials.user
@@ -134,6 +138,6 @@ struct AccessAdmission: RequestAdmission {
             return AccessResponses.rateLimited(retryAfter: wait)
         }
         return .admit(
-            UpstreamIdentity.head(head, identity: identity, configuration: state.policy.configuration), identity: identity)
+            UpstreamIdentity.head(head, identity: identity, policy: state.policy), identity: identity)
     }
 }

@@ -108,7 +108,7 @@ final class AccessPolicy: Sendable {
                 throw LoadError(description: "users' limits file \(path): \(error.description)")
             }
         }
-        for key in keys.values where !key.limits.isEmpty { limits["key:\(key.name)"] = key.limits }
+        for key in keys.values where !key.limits.isEmpty { limits[key.identity] = key.limits }
         self.limits = limits
         self.consoleAdmins = consoleAdmins
         self.warnings = warnings

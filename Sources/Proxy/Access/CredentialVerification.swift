@@ -12,16 +12,18 @@ extension AccessPolicyStore.State {
         case expired
     }
 
-    /// Looks a presented key up; an unknown or expired key is logged and
-    /// counted as a failure of `failureKey`.
-    func verifyKey(_ text: some StringProtocol, failureKey: FailureCountingKey, audit: inout AuthenticationAudit) -> KeyVerification {
+    /// Looks a presented key up; an unknown or expired key (at `now`) is
+    /// logged and counted as a failure of `failureKey`.
+    func verifyKey(
+        _ text: some StringProtocol, at now: Date = Date(), failureKey: FailureCountingKey, audit: inout AuthenticationAudit
+    ) -> KeyVerification {
         guard let key = self.policy.keys[SecretDigest.sha256(text.utf8)] else {
             audit.failed(method: "key", reason: "unknown_key")
             self.failures.recordFailure(failureKey)
             return .unknown
         }
         audit.keyName = key.name
-        guard !key.isExpired(at: Date()) else {
+        guard !key.isExpired(at: now) else {
             audit.failed(method: "key", reason: "expired_key")
             self.failures.recordFailure(failureKey)
             return .expired

@@ -10,22 +10,39 @@ enum UpstreamIdentity {
     /// lmgate's to judge: they pass through to the upstream (unless the
     /// configuration gives the upstream key itself).
     static func head(_ head: HTTPRequestHead, identity: String?, configuration: AccessConfiguration) -> HTTPRequestHead {
+        Self.head(
+            head, identity: identity, requiresAuthentication: configuration.requiresAuthentication,
+            identityHeader: configuration.identityHeader, upstreamAPIKey: configuration.upstreamAPIKey)
+    }
+
+    /// The head as it goes upstream under `policy`'s configuration. (Passing
+    /// the configuration itself out of the policy copied it, retaining
+    /// every one of its fields, on each request.)
+    static func head(_ head: HTTPRequestHead, identity: String?, policy: AccessPolicy) -> HTTPRequestHead {
+        Self.head(
+            head, identity: identity, requiresAuthentication: policy.configuration.requiresAuthentication,
+            identityHeader: policy.configuration.identityHeader, upstreamAPIKey: policy.configuration.upstreamAPIKey)
+    }
+
+    private static func head(
+        _ head: HTTPRequestHead, identity: String?, requiresAuthentication: Bool, identityHeader: String,
+        upstreamAPIKey: String?
+    ) -> HTTPRequestHead {
         var head = head
         // When a field will be added, the fields of the shared head are
         // copied anyway: copied once, with room, here, instead of once by
         // removing the credentials and again by adding to a full array.
-        if (identity != nil && !configuration.identityHeader.isEmpty) || configuration.upstreamAPIKey != nil {
+        if (identity != nil && !identityHeader.isEmpty) || upstreamAPIKey != nil {
             head.headers.reserveCapacity(head.headers.count + 2)
         }
         // Each field is removed only when present: NIO's `remove(name:)`
         // copies the fields of a shared head even when it removes nothing,
         // and the usual request carries none of them.
-        if configuration.requiresAuthentication {
+        if requiresAuthentication {
             for name in Self.credentialFields { Self.remove(name, from: &head.headers) }
-        } else if configuration.upstreamAPIKey != nil {
+        } else if upstreamAPIKey != nil {
             Self.remove("authorization", from: &head.headers)
         }
-        let identityHeader = configuration.identityHeader
         if !identityHeader.isEmpty {
             Self.remove(identityHeader, from: &head.headers)
             // WSGI, CGI and PHP upstreams read `X_Authenticated_User` as the
@@ -40,7 +57,7 @@ enum UpstreamIdentity {
                 head.headers.add(name: identityHeader, value: identity)
             }
         }
-        if let key = configuration.upstreamAPIKey {
+        if let key = upstreamAPIKey {
             head.headers.add(name: "authorization", value: "Bearer \(key)")
         }
         return head

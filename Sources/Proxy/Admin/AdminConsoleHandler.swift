@@ -4,7 +4,10 @@ import NIOHTTP1
 /// Puts the admin console on a proxy listener: sits in front of the
 /// ``ForwardingHandler`` and answers every request whose path is the
 /// console's (``isConsolePath(_:)``) itself, so that `/admin` is never
-/// forwarded; every other request part passes on untouched.
+/// forwarded; every other request part passes on untouched. The forwarding
+/// handler adds it to a connection when the first console request comes
+/// (and hands it that request), so connections that never ask for the
+/// console go without this step.
 ///
 /// It only moves bytes: the request is collected (body bounded by
 /// ``ConsoleForm/maxBytes``, else 413 and close) and handed to the

@@ -130,7 +130,7 @@ enum ConsoleChange: Equatable, Sendable {
         switch self {
         case .createKey(let name, _, _, _), .revokeKey(let name), .setKeyLimits(let name, _), .setKeyScope(let name, _),
             .setKeyExpiry(let name, _):
-            "key:\(name)"
+            APIKey.identity(ofKeyNamed: name)
         case .addUser(let name, _), .changePassword(let name, _), .removeUser(let name), .setUserAdmin(let name, _),
             .setUserLimits(let name, _):
             name

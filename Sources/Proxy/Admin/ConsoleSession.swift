@@ -8,7 +8,7 @@ enum ConsoleIdentity: Equatable, Hashable, Sendable {
     /// As the audit log and usage name identities: `key:NAME` or the user.
     var logName: String {
         switch self {
-        case .key(let name): "key:\(name)"
+        case .key(let name): APIKey.identity(ofKeyNamed: name)
         case .user(let name): name
         }
     }

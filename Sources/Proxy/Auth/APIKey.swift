@@ -17,7 +17,9 @@ public enum AccessScope: String, Sendable, CaseIterable, Comparable {
 /// needed against guessing, unlike a password) and checking one costs a
 /// microsecond.
 public struct APIKey: Sendable, Equatable {
-    public var name: String
+    public var name: String {
+        didSet { self.identity = Self.identity(ofKeyNamed: self.name) }
+    }
     public var scope: AccessScope
     public var created: Date
     public var expires: Date?
@@ -25,7 +27,27 @@ public struct APIKey: Sendable, Equatable {
     public var prefix: String
     var digest: SecretDigest
     /// Allowed models and concurrency (``IdentityLimits``); empty for none.
-    public var limits = IdentityLimits()
+    public var limits: IdentityLimits
+    /// The identity a request with this key is admitted as (`key:NAME`):
+    /// made with the key, not on every request.
+    private(set) var identity: String
+
+    init(
+        name: String, scope: AccessScope, created: Date, expires: Date?, prefix: String, digest: SecretDigest,
+        limits: IdentityLimits = IdentityLimits()
+    ) {
+        self.name = name
+        self.scope = scope
+        self.created = created
+        self.expires = expires
+        self.prefix = prefix
+        self.digest = digest
+        self.limits = limits
+        self.identity = Self.identity(ofKeyNamed: name)
+    }
+
+    /// The identity of the key named `name`.
+    public static func identity(ofKeyNamed name: String) -> String { "key:" + name }
 
     /// Whether the key has expired at `now`.
     public func isExpired(at now: Date) -> Bool {

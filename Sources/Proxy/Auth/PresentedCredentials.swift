@@ -32,11 +32,13 @@ enum PresentedCredentials {
             }
         }
         if let value = authorization {
-            // Split at the first space by bytes, not Characters (every request).
+            // Split at the first space by bytes, not Characters (every
+            // request): slicing the String itself, even at a byte index,
+            // walks Characters to align the index.
             let bytes = value.utf8
             let space = bytes.firstIndex(of: UInt8(ascii: " ")) ?? bytes.endIndex
-            let scheme = value[..<space]
-            let parameter = value[space...].drop { $0 == " " }
+            let scheme = Substring(bytes[..<space])
+            let parameter = Substring(bytes[space...].drop { $0 == UInt8(ascii: " ") })
             if HeaderName.equals(scheme, "basic") && methods.acceptsBasic {
                 self = BasicCredentials(headerValue: parameter).map { .basic($0) } ?? .malformed("basic")
                 return
@@ -62,6 +64,6 @@ enum PresentedCredentials {
         guard let first = bytes.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
             let last = bytes.lastIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") })
         else { return "" }
-        return text[first...last]
+        return Substring(bytes[first...last])
     }
 }

@@ -48,6 +48,12 @@ import NIOHTTP1
 /// the 101 goes to the client and both connections become a
 /// ``WebSocketTunnel`` (this handler leaves the pipeline). Any other answer
 /// is forwarded and the connection closed.
+///
+/// On a listener with the admin console, the console's
+/// ``AdminConsoleHandler`` joins the pipeline, in front of this handler,
+/// only when a connection first asks for a console path (it is then handed
+/// that request and everything queued behind it): the API requests of
+/// every other connection do not pass through one more handler each way.
 final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamResponseReceiver {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -78,6 +84,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// Holds the connection to the deadline of its phase; created when the handler is added.
     private(set) var watchdog: ConnectionWatchdog?
     private lazy var requestIDs = RequestID.Generator()
+    /// Makes the console's handler on a listener with the admin console;
+    /// `nil` without one, and once the handler is in the pipeline.
+    private var makeConsoleHandler: (() -> AdminConsoleHandler)?
 
     init(
         settings: ForwardingSettings,
@@ -85,7 +94,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         pool: UpstreamConnectionPool,
         admission: any RequestAdmission,
         metrics: ProxyMetrics,
-        logger: Logger
+        logger: Logger,
+        makeConsoleHandler: (() -> AdminConsoleHandler)? = nil
     ) {
         self.settings = settings
         self.balancer = balancer
@@ -94,6 +104,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         self.metrics = metrics
         self.logger = logger
         self.usageAccounting = admission.usageAccounting
+        self.makeConsoleHandler = makeConsoleHandler
     }
 
     // MARK: Channel events
@@ -133,9 +144,38 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
 
     private func handle(_ part: HTTPServerRequestPart) {
         switch part {
+        case .head(let head) where self.machine.routesToConsole(head, consoleOn: self.makeConsoleHandler != nil):
+            self.handOverToConsole(head)
         case .head(let head): self.receivedHead(head)
         case .body(let body): self.receivedBody(body)
         case .end: self.receivedEnd()
+        }
+    }
+
+    /// Puts the console's handler in front of this one and hands it `head`
+    /// and the pipelined parts queued behind it, in order. What the client
+    /// sends next reaches the console's handler first (also the rest of the
+    /// read being decoded now: the decoder passes each part to the handler
+    /// after it when it passes it), and what the console's handler passes on
+    /// comes here as any request does. No forwarded response is being written
+    /// (``ForwardingStateMachine/routesToConsole(_:consoleOn:)``), which the
+    /// console's handler, counting from none, relies on to keep responses in order.
+    private func handOverToConsole(_ head: HTTPRequestHead) {
+        guard let context, let make = self.makeConsoleHandler else { return }
+        self.makeConsoleHandler = nil
+        let console = make()
+        do {
+            let pipeline = context.pipeline.syncOperations
+            try pipeline.addHandler(console, position: .before(self))
+            let consoleContext = try pipeline.context(handler: console)
+            // Called directly with the console handler's own context: NIO has
+            // no way to deliver a read to the handler in front of this one.
+            for part in [.head(head)] + self.machine.takePipelinedParts() {
+                console.channelRead(context: consoleContext, data: NIOAny(part))
+            }
+        } catch {
+            self.logger.error("could not add the console handler, closing", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
         }
     }
 

@@ -213,6 +213,24 @@ struct ForwardingStateMachine<Upstream: ForwardingUpstream> {
     /// Whether any pipelined part waits.
     var hasPipelinedParts: Bool { !self.pipelined.isEmpty }
 
+    /// Whether a request head that was just handed over goes to the admin
+    /// console rather than being forwarded: a console is on the listener
+    /// (`consoleOn`), the connection waits for its next request (so no
+    /// forwarded response is still being written), and the target's path is
+    /// the console's. Pipelined parts still queued behind the head go with
+    /// it, in order (``takePipelinedParts()``).
+    func routesToConsole(_ head: HTTPRequestHead, consoleOn: Bool) -> Bool {
+        consoleOn && self.isIdle && AdminConsoleHandler.isConsolePath(head.uri)
+    }
+
+    /// Empties the queue of pipelined parts and returns them, oldest first.
+    mutating func takePipelinedParts() -> [HTTPServerRequestPart] {
+        let parts = Array(self.pipelined)
+        self.pipelined.removeAll()
+        self.pipelinedBodyBytes = 0
+        return parts
+    }
+
     /// Whether a request part now belongs to the current request (or starts
     /// one), rather than to a pipelined request that must wait.
     private var acceptsRequestParts: Bool {

@@ -307,13 +307,14 @@ public final class ProxyServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             CORSHandler(allowedOrigins: { access.corsOrigins }))
                     }
-                    if let console {
-                        try channel.pipeline.syncOperations.addHandler(AdminConsoleHandler(console: console, listener: listener.address))
+                    // The console's handler joins a connection's pipeline on its first console request.
+                    let makeConsoleHandler = console.map { console in
+                        { AdminConsoleHandler(console: console, listener: listener.address) }
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ForwardingHandler(
                             settings: settings, balancer: balancer, pool: pool, admission: admission,
-                            metrics: metrics, logger: logger))
+                            metrics: metrics, logger: logger, makeConsoleHandler: makeConsoleHandler))
                 }
             }
             .bind(host: listener.address.host, port: listener.address.port)

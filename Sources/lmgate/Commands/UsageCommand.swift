@@ -59,7 +59,7 @@ struct UsageCommand: AsyncParsableCommand {
         // A range starting inside an hour takes in that whole hour: usage is kept per hour.
         if let since = self.since.flatMap({ UsageQuery.time($0) }) { query.from = since - ((since % 3600) + 3600) % 3600 }
         if let until = self.until.flatMap({ UsageQuery.time($0) }) { query.to = until }
-        query.identity = self.key.map { "key:" + $0 } ?? self.user
+        query.identity = self.key.map(APIKey.identity(ofKeyNamed:)) ?? self.user
         query.model = self.model
         let logger = Logger(label: "lmgate.usage", factory: { _ in SwiftLogNoOpLogHandler() })
         let store: any UsageStore

@@ -60,6 +60,18 @@ import Testing
         // The stream and /name went upstream; neither console request did (an API key is no console session).
         #expect(upstream.requests == 2)
 
+        // A connection whose first request is the console's (the console's
+        // handler joins the pipeline then, in the middle of a read): the rest
+        // of that read reaches it, and an API request behind it is forwarded after it.
+        let consoleFirst = try await Self.exchange(
+            "POST /admin/login HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\n"
+                + "user=nobody&password="
+                + "GET /name HTTP/1.1\r\nHost: gw\r\nx-api-key: \(key)\r\nConnection: close\r\n\r\n",
+            port: port)
+        #expect(consoleFirst.components(separatedBy: "HTTP/1.1 ").count == 3, "two responses: \(consoleFirst)")
+        #expect(consoleFirst.hasSuffix("u1"), "the API request answered last: \(consoleFirst)")
+        #expect(upstream.requests == 3, "only /name went upstream")
+
         // Turned off, /admin is forwarded again for an admin key.
         await server.shutdown()
         configuration.console.enabled = false
@@ -68,7 +80,7 @@ import Testing
         let forwarded = try await Self.exchange(
             "GET /admin/keys HTTP/1.1\r\nHost: gw\r\nx-api-key: \(key)\r\nConnection: close\r\n\r\n",
             port: try #require(plain.listeningAddresses.first?.port))
-        #expect(forwarded.hasPrefix("HTTP/1.1 404") && forwarded.hasSuffix("not found") && upstream.requests == 3, "\(forwarded)")
+        #expect(forwarded.hasPrefix("HTTP/1.1 404") && forwarded.hasSuffix("not found") && upstream.requests == 4, "\(forwarded)")
         await plain.shutdown()
         try await upstream.stop()
     }
