@@ -29,7 +29,8 @@ public final class InferenceScheduler: Sendable {
     public init(model: LanguageModel, tokenizer: Tokenizer, configuration: SchedulerConfiguration, observer: any SchedulerObserver) {
         self.configuration = configuration
         let mailbox = SchedulerMailbox(
-            capacity: max(1, configuration.maxActiveSequences) + max(0, configuration.maxQueuedRequests), observer: observer)
+            capacity: max(1, configuration.maxActiveSequences) + max(0, configuration.maxQueuedRequests),
+            burst: configuration.burstGathering, observer: observer)
         self.mailbox = mailbox
         let thread = Thread {
             SchedulerWorker(model: model, tokenizer: tokenizer, configuration: configuration, mailbox: mailbox, observer: observer).run()
