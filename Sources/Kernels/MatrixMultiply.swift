@@ -1,4 +1,5 @@
 import COpenBLAS
+import CKernels
 
 /// Products of a ``WeightMatrix`` with `Float` activations.
 ///
@@ -134,6 +135,10 @@ public enum MatrixMultiply {
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
         let columns = w.columns
+        if let kernel = lmgate_float_dot_vectors_kernel_for(Int32(w.type.rawValue), KernelPath.active.code) {
+            matMulByRows(w, x: x, tokens: tokens, y: y, pool: pool, kernel: kernel)
+            return
+        }
         let kernels = RowKernelVariant.active
         pool.parallelFor(count: w.rows, granularity: 4) { rows in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: columns)
@@ -149,6 +154,32 @@ public enum MatrixMultiply {
                 while token < tokens {
                     y[token * w.rows + row] = kernels.f32(UnsafeRawPointer(buffer), x + token * columns, columns)
                     token += 1
+                }
+            }
+        }
+    }
+
+    /// ``matMulByRows(_:x:tokens:y:pool:)`` with CKernels' several-vector
+    /// `Float` kernel (Q8_0 on the AVX2 and AVX-512 paths): each block of a
+    /// row is converted in registers once for four tokens, instead of the
+    /// row being expanded into a buffer that is read back per four tokens
+    /// (a quarter of an 8-stream decode step's CPU was that for the logits;
+    /// docs/BENCHMARKS.md). Each token's result is bitwise the single-token
+    /// kernel's.
+    private static func matMulByRows(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool,
+        kernel: lmgate_float_dot_vectors_kernel
+    ) {
+        let columns = w.columns, rowCount = w.rows
+        pool.parallelFor(count: rowCount, granularity: 4) { rows in
+            for row in rows {
+                var token = 0
+                while token < tokens {
+                    let count = min(4, tokens - token)
+                    kernel(
+                        w.rowData(row), x + token * columns, Int64(columns), Int64(columns), Int32(count),
+                        y + token * rowCount + row, Int64(rowCount))
+                    token += count
                 }
             }
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import Backend
 @testable import Kernels
@@ -91,6 +92,48 @@ struct KernelsMatrixMultiplyTests {
                 }
                 let worst = (0..<rows).map { abs(Double(y[$0]) - expected[0][$0].value) / expected[0][$0].scale }.max()!
                 #expect(worst <= 1e-5, "\(testCase), matVec: worst relative error \(worst)")
+            }
+        }
+    }
+
+    /// Where the path has CKernels' several-vector `Float` kernel (Q8_0 on
+    /// AVX2 and AVX-512), a few tokens' exact product gives each token
+    /// bitwise what its one-token product gives (the single-vector kernel),
+    /// for every count of vectors the kernel takes (1…4) and a tail of
+    /// blocks after the last group of four (17 blocks).
+    @Test("Q8_0's several-vector Float kernel equals the single-vector kernel per token", arguments: RowKernelPaths.supported)
+    func q8_0SeveralVectorsEqualOne(path: KernelPath) throws {
+        let hasKernel = lmgate_float_dot_vectors_kernel_for(Int32(GGMLType.q8_0.rawValue), path.code) != nil
+        #expect(hasKernel == (path != .portable), "\(path.rawValue)")
+        guard hasKernel else { return }
+        let (rows, columns) = Self.shape(for: .q8_0)
+        let bytes = RandomWeights.bytes(type: .q8_0, rows: rows, columns: columns, seed: 29)
+        let pool = ComputePool(threadCount: 2)
+        let maxTokens = 7
+        let x = RandomWeights.floats(count: maxTokens * columns, seed: 5)
+        try KernelPath.$override.withValue(path) {
+            try bytes.withUnsafeBytes { raw in
+                let matrix = try WeightMatrix(type: .q8_0, data: raw.baseAddress!, rows: rows, columns: columns)
+                x.withUnsafeBufferPointer { x in
+                    let x = x.baseAddress!
+                    let single: [[Float]] = (0..<maxTokens).map { token in
+                        var y = [Float](repeating: .nan, count: rows)
+                        y.withUnsafeMutableBufferPointer {
+                            MatrixMultiply.matVec(matrix, x: x + token * columns, y: $0.baseAddress!, pool: pool, activations: .exact)
+                        }
+                        return y
+                    }
+                    for tokens in 2...maxTokens {
+                        var y = [Float](repeating: .nan, count: tokens * rows)
+                        y.withUnsafeMutableBufferPointer {
+                            MatrixMultiply.matMul(matrix, x: x, tokens: tokens, y: $0.baseAddress!, pool: pool, activations: .exact)
+                        }
+                        for token in 0..<tokens {
+                            #expect(Array(y[token * rows..<(token + 1) * rows]) == single[token],
+                                    "\(path.rawValue), \(tokens) tokens, token \(token)")
+                        }
+                    }
+                }
             }
         }
     }

@@ -94,4 +94,16 @@ typedef float (*lmgate_float_dot_kernel)(const void *row, const float *x, int64_
 /// one, on the AVX2 and AVX-512 VNNI paths).
 lmgate_float_dot_kernel lmgate_float_dot_kernel_for(int type, int path);
 
+/// The dot products of one stored row of `n` weights with `count` (1…4)
+/// `Float` activation vectors `stride` floats apart, in the order of
+/// ``lmgate_float_dot_kernel``: result `v` goes to `y[v * y_stride]` and is
+/// bitwise what the single-vector kernel returns for vector `v`.
+typedef void (*lmgate_float_dot_vectors_kernel)(
+    const void *row, const float *x, int64_t stride, int64_t n, int count, float *y, int64_t y_stride);
+
+/// The several-vector `Float`-activation kernel of `path` for a weight
+/// type, or NULL where the path has none (the same types and paths as
+/// ``lmgate_float_dot_kernel_for``).
+lmgate_float_dot_vectors_kernel lmgate_float_dot_vectors_kernel_for(int type, int path);
+
 #endif
