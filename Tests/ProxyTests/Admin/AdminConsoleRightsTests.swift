@@ -20,12 +20,19 @@ import Testing
         func restore(into browser: Browser) { (browser.cookies, browser.csrf) = (self.cookies, self.csrf) }
     }
 
-    @Test func aKeyGivenTheAdminScopeLogsInAndLosesItsSessionWithTheScope() async throws {
+    /// A console whose keys file holds the key `ops` of `scope`, with alice
+    /// logged in on its keys page; returns the browser and the key's text.
+    private func aliceOnTheKeysPage(withOps scope: AccessScope = .inference) async throws -> (Browser, String) {
         let browser = try Browser()
-        let secret = try browser.fixtures.addKey("ops")
+        let secret = try browser.fixtures.addKey("ops", scope: scope)
         browser.access.reload()
         _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
         _ = await browser.send(.GET, "/admin/keys")
+        return (browser, secret)
+    }
+
+    @Test func aKeyGivenTheAdminScopeLogsInAndLosesItsSessionWithTheScope() async throws {
+        let (browser, secret) = try await self.aliceOnTheKeysPage()
         let alice = Jar(browser)
 
         // An inference key cannot log in; given the admin scope in the page, it can.
@@ -66,11 +73,7 @@ import Testing
     }
 
     @Test func aKeysExpiryIsSetChangedAndRemovedAndAnExpiredAdminKeyLosesItsSession() async throws {
-        let browser = try Browser()
-        let secret = try browser.fixtures.addKey("ops", scope: .admin)
-        browser.access.reload()
-        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
-        _ = await browser.send(.GET, "/admin/keys")
+        let (browser, secret) = try await self.aliceOnTheKeysPage(withOps: .admin)
         func stored() throws -> APIKey? { try APIKeyFile(contentsOfFile: browser.fixtures.keysPath).keys.first }
 
         let set = await browser.send(.POST, "/admin/keys/expiry", form: ["csrf": browser.csrf!, "name": "ops", "expires": "30d"])
@@ -177,11 +180,7 @@ import Testing
     /// What `lmgate keys` or an editor wrote before a console change is kept:
     /// the console reads each file fresh.
     @Test func editsMadeOutsideTheConsoleAreKept() async throws {
-        let browser = try Browser()
-        _ = try browser.fixtures.addKey("ops")
-        browser.access.reload()
-        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
-        _ = await browser.send(.GET, "/admin/keys")
+        let (browser, _) = try await self.aliceOnTheKeysPage()
         // As `lmgate keys create` does it, while the console's page is open.
         var keys = try APIKeyFile.loadOrEmpty(path: browser.fixtures.keysPath)
         _ = try keys.addKey(named: "from-cli", scope: .inference, expires: nil, limits: IdentityLimits())
@@ -196,11 +195,7 @@ import Testing
     }
 
     @Test func rightsChangedWithoutTheTokenAreRefusedAndWriteNothing() async throws {
-        let browser = try Browser()
-        _ = try browser.fixtures.addKey("ops")
-        browser.access.reload()
-        _ = await browser.logIn(user: "alice", password: browser.fixtures.passwords["alice"]!)
-        _ = await browser.send(.GET, "/admin/keys")
+        let (browser, _) = try await self.aliceOnTheKeysPage()
         let limitsPath = try #require(browser.access.store.configuration.userLimitsPath)
         let files = [browser.fixtures.keysPath, limitsPath]
         let before = try files.map { try String(contentsOfFile: $0, encoding: .utf8) }
