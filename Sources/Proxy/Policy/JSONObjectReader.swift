@@ -40,6 +40,38 @@ struct JSONObjectReader {
     /// The next member's key and the range of its value, or `nil` after the
     /// last one (and only whitespace left after the object's `}`).
     mutating func nextMember() throws(Failure) -> (key: String, value: Range<Int>)? {
+        guard let (key, value) = try self.nextMemberKey() else { return nil }
+        switch key {
+        case .ascii(let range): return (Self.text(of: self.bytes, in: range, ascii: true)!, value)
+        case .decoded(let text): return (text, value)
+        }
+    }
+
+    /// A member's key as read: the bytes between its quotes when they are
+    /// ASCII without escapes (the common case, compared with a name by
+    /// ``key(_:is:)`` without making a `String`, which allocates past 15
+    /// bytes), else the key unescaped.
+    enum Key {
+        case ascii(Range<Int>)
+        case decoded(String)
+    }
+
+    /// Whether `key` (read by ``nextMemberKey()``) is `name` (ASCII bytes),
+    /// after unescaping, as ``nextMember()``'s `String` would compare.
+    func key(_ key: Key, is name: [UInt8]) -> Bool {
+        switch key {
+        case .ascii(let range):
+            guard range.count == name.count else { return false }
+            return self.bytes.withUnsafeBufferPointer { buffer in
+                UnsafeBufferPointer(rebasing: buffer[range]).elementsEqual(name)
+            }
+        case .decoded(let text):
+            return text.utf8.elementsEqual(name)
+        }
+    }
+
+    /// As ``nextMember()``, the key as a ``Key``.
+    mutating func nextMemberKey() throws(Failure) -> (key: Key, value: Range<Int>)? {
         if self.finished { return nil }
         if !self.started {
             self.started = true
@@ -61,7 +93,7 @@ struct JSONObjectReader {
             try self.expect(UInt8(ascii: ","), .invalid)
         }
         self.skipWhitespace()
-        let key = try self.string()
+        let key = try self.readKey()
         self.skipWhitespace()
         try self.expect(UInt8(ascii: ":"), .invalid)
         self.skipWhitespace()
@@ -231,6 +263,23 @@ struct JSONObjectReader {
                 self.index += 1
             }
         }
+    }
+
+    /// A key: the range of its bytes when they are ASCII without escapes
+    /// (checked as ``string(decode:)`` checks them), else the key unescaped.
+    private mutating func readKey() throws(Failure) -> Key {
+        let quote = self.index
+        try self.expect(UInt8(ascii: "\""), .invalid)
+        let start = self.index
+        while let byte = self.peek, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20, byte < 0x80 {
+            self.index += 1
+        }
+        if self.peek == UInt8(ascii: "\"") {
+            self.index += 1
+            return .ascii(start..<self.index - 1)
+        }
+        self.index = quote
+        return .decoded(try self.string())
     }
 
     /// `bytes[range]` as a string, `nil` if it is not valid UTF-8; `ascii`

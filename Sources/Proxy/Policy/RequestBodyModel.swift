@@ -92,26 +92,32 @@ struct RequestBodyReading {
 
     /// The top-level keys read so far, for refusing one given twice.
     ///
-    /// A request has a handful of keys: they are compared one by one in an
-    /// array (a `Set` hashed every key and was a visible share of reading a
-    /// body); past ``linearLimit`` keys they go into a `Set`, so a body
-    /// with many keys is not quadratic.
+    /// A request has a handful of keys: they are compared one by one in
+    /// fixed storage (a `Set` hashed every key and was a visible share of
+    /// reading a body; an array allocated on every request); past
+    /// ``linearLimit`` keys they go into a `Set`, so a body with many keys
+    /// is not quadratic.
     struct SeenKeys {
+        /// How many keys `few` holds.
         static let linearLimit = 16
-        private var few: [String] = []
+        private var few = InlineArray<16, String>(repeating: "")
+        private var fewCount = 0
         private var many: Set<String>?
 
         /// Adds `key`; `false` if it was there already.
         mutating func insert(_ key: String) -> Bool {
             if self.many != nil { return self.many!.insert(key).inserted }
-            if self.few.contains(key) { return false }
-            if self.few.count < Self.linearLimit {
-                if self.few.isEmpty { self.few.reserveCapacity(Self.linearLimit) }
-                self.few.append(key)
+            for index in 0..<self.fewCount where self.few[index] == key { return false }
+            if self.fewCount < Self.linearLimit {
+                self.few[self.fewCount] = key
+                self.fewCount += 1
             } else {
-                self.many = Set(self.few)
-                self.many!.insert(key)
-                self.few = []
+                var many = Set<String>(minimumCapacity: 2 * Self.linearLimit)
+                for index in 0..<self.fewCount { many.insert(self.few[index]) }
+                many.insert(key)
+                self.many = many
+                self.few = InlineArray(repeating: "")
+                self.fewCount = 0
             }
             return true
         }
