@@ -304,7 +304,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     inspectBody = true
                 }
             }
-            let expectsContinue = self.makeUpstreamHead(from: head, for: exchange, dropsAcceptEncoding: self.metersUsage(of: exchange))
+            let expectsContinue = self.makeUpstreamHead(
+                from: head, for: exchange, dropsAcceptEncoding: self.metersUsage(of: exchange))
             if self.machine.answersContinue(expectsContinue: expectsContinue, for: exchange) {
                 self.context?.writeAndFlush(
                     self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
@@ -362,7 +363,9 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         // Only the path is kept of the head: a copy of the head alive while
         // the request is forwarded (below) made setting its `Host` copy
         // every header field (an allocation and a retain per field).
-        guard let policy = exchange.bodyInspection, let path = exchange.upstreamHead.map({ Self.path(of: $0) }) else { return }
+        guard let policy = exchange.bodyInspection, let path = exchange.upstreamHead.map({ Self.path(of: $0) }) else {
+            return
+        }
         var body: [UInt8] = []
         body.reserveCapacity(exchange.requestBodyBytes)
         for case .body(.byteBuffer(let buffer)) in exchange.pendingParts { body += buffer.readableBytesView }

@@ -119,7 +119,7 @@ enum UpstreamRequestHead {
     /// without allocating; `nil` for every other field.
     private enum SetByProxy {
         case host, forwardedHost, forwardedFor, forwardedProto, requestID, connection, expect
-        /// Dropped only when asked (``make(from:framing:webSocketUpgrade:dropsAcceptEncoding:client:upstreamHost:requestIDs:)``).
+        /// Dropped only when asked (`dropsAcceptEncoding`).
         case acceptEncoding
 
         init?(_ name: String) {

@@ -78,7 +78,8 @@ struct JSONObjectReader {
         guard key.isPlain && other.isPlain else { return self.text(of: key) == self.text(of: other) }
         guard key.range.count == other.range.count else { return false }
         return self.bytes.withUnsafeBufferPointer { buffer in
-            UnsafeBufferPointer(rebasing: buffer[key.range]).elementsEqual(UnsafeBufferPointer(rebasing: buffer[other.range]))
+            let first = UnsafeBufferPointer(rebasing: buffer[key.range])
+            return first.elementsEqual(UnsafeBufferPointer(rebasing: buffer[other.range]))
         }
     }
 

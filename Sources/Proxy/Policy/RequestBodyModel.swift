@@ -75,8 +75,8 @@ struct RequestBodyReading {
                 streamOptions = value
             } else if !key.isPlain || key.range.count == 5, Self.isModelButForCase(json.text(of: key)) {
                 // (A plain key of another length than five bytes cannot be `model` but for case.)
-                throw .init(
-                    reason: "the body has a key \"\(LogField.escaped(json.text(of: key), limit: 64))\" that differs from \"model\" only in case")
+                let shown = LogField.escaped(json.text(of: key), limit: 64)
+                throw .init(reason: "the body has a key \"\(shown)\" that differs from \"model\" only in case")
             }
         }
         return (model.map(RequestBodyModel.model) ?? .missing, stream, streamOptions)

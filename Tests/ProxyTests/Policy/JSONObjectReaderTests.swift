@@ -194,7 +194,10 @@ import Testing
             _ = meter.finish()
             #expect(meter.promptTokens == nil, "\(text)")
         }
-        for text in [#"{"usage":null}"#, #"{"usage":{"prompt_tokens":5}}x"#, #"{"usage":{"prompt_tokens":5}"#, #"[{"usage":{"prompt_tokens":5}}]"#] {
+        for text in [
+            #"{"usage":null}"#, #"{"usage":{"prompt_tokens":5}}x"#, #"{"usage":{"prompt_tokens":5}"#,
+            #"[{"usage":{"prompt_tokens":5}}]"#,
+        ] {
             var meter = ResponseUsageMeter(contentType: "application/json", stripsUsageChunk: false)
             _ = meter.pass(Array(text.utf8))
             _ = meter.finish()
