@@ -112,6 +112,11 @@ public enum MatrixMultiply {
         {
             return
         }
+        if tokens >= blasMinimumTokens, activations == .quantizedWhereFaster,
+            matMulByTokens16(w, x: x, tokens: tokens, y: y, pool: pool)
+        {
+            return
+        }
         let columns = w.columns
         let ordered = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
         defer { ordered.deallocate() }
