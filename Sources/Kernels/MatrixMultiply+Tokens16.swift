@@ -22,6 +22,8 @@ extension MatrixMultiply {
         guard let kernel = lmgate_tokens16_kernel_for(Int32(w.type.rawValue), KernelPath.active.code) else {
             return false
         }
+        // The kernel scatters 16 tokens' results at 32-bit offsets.
+        precondition(w.rows < 1 << 27, "a product of \(w.rows) rows")
         let columns = w.columns, blocks = columns / 32
         let groups = (tokens + 15) / 16
         let quants = UnsafeMutablePointer<Int16>.allocate(capacity: groups * 16 * columns)

@@ -123,8 +123,10 @@ void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t
 
 /// `rows` stored rows (`row_bytes` apart, from `weights`) of `n` weights
 /// times `tokens` quantized tokens (``lmgate_quantize_tokens16``): the
-/// product of row r and token t goes to `y[t·y_stride + r]`. Weights are
-/// multiplied exactly (integers), each block's sum scaled in `float`.
+/// product of row r and token t goes to `y[t·y_stride + r]` (`y_stride`
+/// below 2^27: 16 tokens' offsets are scattered as 32-bit indices).
+/// Weights are multiplied exactly (integers), each block's sum scaled in
+/// `float`.
 typedef void (*lmgate_tokens16_kernel)(const void *weights, int64_t row_bytes, int64_t rows,
                                        const int16_t *quants, const float *scales, int64_t tokens, int64_t n,
                                        float *y, int64_t y_stride);
