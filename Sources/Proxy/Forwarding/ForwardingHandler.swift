@@ -382,7 +382,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The policy's decision on the held body: read in its buffer when it
     /// came in one part (the usual case), else copied together first (a
     /// copy of every counted request's body cost an allocation).
-    private static func inspect(
+    static func inspect(
         _ parts: [HTTPClientRequestPart], bytes: Int, with policy: IdentityPolicy, path: Substring
     ) -> IdentityPolicy.BodyAction {
         var buffers = parts.lazy.compactMap { part -> ByteBuffer? in
@@ -620,7 +620,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     return
                 }
                 exchange.usageMeter = nil  // the meter's held bytes stay uniquely referenced: appended to, not copied
-                let passed = meter.pass(body.readableBytesView)
+                let passed = meter.pass(buffer: body)
                 exchange.usageMeter = meter
                 if !meter.rewritesBody {
                     context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
