@@ -2,7 +2,7 @@ import CKernels
 
 extension MatrixMultiply {
     /// Many tokens, where the path has a 16-bit-activation kernel for the
-    /// weights' type (Q8_0 on AVX-512 VNNI): each token's activations are
+    /// weights' type (Q8_0 and Q4_K on AVX-512 VNNI): each token's activations are
     /// quantized once to 16 bits per 32-block (`lmgate_quantize_tokens16`),
     /// and the stored rows are multiplied with them in integers
     /// (`vpdpwssd`), each block's sum scaled in `Float`. No tile is expanded
@@ -27,7 +27,9 @@ extension MatrixMultiply {
         let columns = w.columns, blocks = columns / 32
         let groups = (tokens + 15) / 16
         let quants = UnsafeMutablePointer<Int16>.allocate(capacity: groups * 16 * columns)
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: groups * 16 * blocks)
+        // Per token and block: the scale, then the block's sum.
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * groups * 16 * blocks)
+        let sums = scales + groups * 16 * blocks
         defer {
             quants.deallocate()
             scales.deallocate()
@@ -38,12 +40,13 @@ extension MatrixMultiply {
             let first = range.lowerBound * 16
             lmgate_quantize_tokens16(
                 x + first * columns, Int64(min(range.count * 16, tokens - first)), Int64(columns),
-                quants + range.lowerBound * blocks * 512, scales + range.lowerBound * blocks * 16)
+                quants + range.lowerBound * blocks * 512, scales + range.lowerBound * blocks * 16,
+                sums + range.lowerBound * blocks * 16)
         }
         let rowCount = w.rows
         pool.parallelFor(count: rowCount, granularity: 4) { rows in
             kernel(
-                w.rowData(rows.lowerBound), Int64(w.rowBytes), Int64(rows.count), quants, scales, Int64(tokens),
+                w.rowData(rows.lowerBound), Int64(w.rowBytes), Int64(rows.count), quants, scales, sums, Int64(tokens),
                 Int64(columns), y + rows.lowerBound, Int64(rowCount))
         }
         return true
