@@ -52,3 +52,17 @@ extension MatrixMultiply {
         return true
     }
 }
+
+extension KernelPath {
+    /// Whether prompt products (16 or more tokens) of `type` weights run on
+    /// this path with activations rounded to 16 bits
+    /// (``MatrixMultiply``'s `matMulByTokens16`) rather than in `Float`:
+    /// the results are then no longer exact to `Float` rounding.
+    public func roundsPromptActivations(of type: GGMLType) -> Bool {
+        lmgate_tokens16_kernel_for(Int32(type.rawValue), code) != nil
+    }
+
+    /// Whether any weight type's prompt products run with 16-bit activations
+    /// on this path.
+    public var roundsPromptActivations: Bool { GGMLType.allCases.contains { roundsPromptActivations(of: $0) } }
+}
