@@ -1,4 +1,4 @@
-// Prompt products of Q8_0 and Q4_K weights with activations quantized to 16
+// Prompt products of Q8_0, Q4_K and Q6_K weights with activations quantized to 16
 // bits (see CKernels.h, "Prompt products with 16-bit activations"; the
 // weight layouts are described in IntegerDotBlocks32.c and
 // IntegerDotSuperBlocks.c).
@@ -92,18 +92,26 @@ void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t
     quantize_tokens16_vnni(x, tokens, n, quants, scales, sums);
 }
 
+/// The weight types' block structure in the tile: one scale per 32-block
+/// (Q8_0), a scale and a minimum (Q4_K), or one scale per 16 weights
+/// (Q6_K: the block's two halves are summed apart in integers).
+enum { TILE_SCALES = 0, TILE_MINIMUMS = 1, TILE_HALVES = 2 };
+
 /// `R` rows (their weights as 16-bit integers, `row_stride` apart, their
-/// block scales and, with `MINIMUMS`, block minimums, `COLUMN_BLOCKS`
-/// apart) times `G` 16-token groups over `blocks` blocks; the result for
-/// row r and token t (counted from the first group, `tokens` of them left)
-/// goes to `y[t · y_stride + r]`, stored or, with `accumulate`, added. A
-/// block adds `weight scale · token scale · Σ q·a − weight minimum · token
-/// block sum`. `R`, `G` and `MINIMUMS` are constants where it is inlined,
-/// so the accumulators live in registers.
+/// block scales (two per block with `TILE_HALVES`) and, with
+/// `TILE_MINIMUMS`, block minimums, `COLUMN_BLOCKS` blocks apart) times `G`
+/// 16-token groups over `blocks` blocks; the result for row r and token t
+/// (counted from the first group, `tokens` of them left) goes to
+/// `y[t · y_stride + r]`, stored or, with `accumulate`, added. A block adds
+/// `weight scale · token scale · Σ q·a − weight minimum · token block sum`
+/// (with halves: `token scale · Σ_h weight scale_h · Σ_h q·a`). `R`, `G`
+/// and `KIND` are constants where it is inlined, so the accumulators live
+/// in registers.
 VNNI static inline __attribute__((always_inline)) void tile_vnni(
     const int16_t *weights, int64_t row_stride, const float *weight_scales, const float *weight_minimums,
     const int16_t *quants, const float *scales, const float *sums, int64_t group_stride, int64_t blocks, int R,
-    int G, int MINIMUMS, float *y, int64_t y_stride, int64_t tokens, int accumulate) {
+    int G, int KIND, float *y, int64_t y_stride, int64_t tokens, int accumulate) {
+    const int halves = KIND == TILE_HALVES ? 2 : 1;
     __m512 results[TILE_ROWS][TILE_GROUPS];
     for (int r = 0; r < R; ++r)
         for (int g = 0; g < G; ++g) results[r][g] = _mm512_setzero_ps();
@@ -111,7 +119,18 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
         __m512i products[TILE_ROWS][TILE_GROUPS];
         for (int r = 0; r < R; ++r)
             for (int g = 0; g < G; ++g) products[r][g] = _mm512_setzero_si512();
+        __m512 first_half[TILE_ROWS][TILE_GROUPS];
         for (int k = 0; k < 16; ++k) {
+            if (KIND == TILE_HALVES && k == 8) {
+                // The first 16 weights' sum, scaled by their own scale.
+                for (int r = 0; r < R; ++r) {
+                    const __m512 w = _mm512_set1_ps(weight_scales[(r * COLUMN_BLOCKS + b) * 2]);
+                    for (int g = 0; g < G; ++g) {
+                        first_half[r][g] = _mm512_mul_ps(_mm512_cvtepi32_ps(products[r][g]), w);
+                        products[r][g] = _mm512_setzero_si512();
+                    }
+                }
+            }
             __m512i a[TILE_GROUPS];
             for (int g = 0; g < G; ++g) a[g] = _mm512_loadu_si512(quants + g * group_stride + b * 512 + k * 32);
             for (int r = 0; r < R; ++r) {
@@ -125,9 +144,15 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
             const int64_t at = g * (group_stride / 32) + b * 16;
             const __m512 s = _mm512_loadu_ps(scales + at);
             for (int r = 0; r < R; ++r) {
-                const __m512 d = _mm512_mul_ps(s, _mm512_set1_ps(weight_scales[r * COLUMN_BLOCKS + b]));
+                if (KIND == TILE_HALVES) {
+                    const __m512 w = _mm512_set1_ps(weight_scales[(r * COLUMN_BLOCKS + b) * 2 + 1]);
+                    const __m512 both = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products[r][g]), w, first_half[r][g]);
+                    results[r][g] = _mm512_fmadd_ps(both, s, results[r][g]);
+                    continue;
+                }
+                const __m512 d = _mm512_mul_ps(s, _mm512_set1_ps(weight_scales[r * COLUMN_BLOCKS * halves + b]));
                 results[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products[r][g]), d, results[r][g]);
-                if (MINIMUMS) {
+                if (KIND == TILE_MINIMUMS) {
                     const __m512 m = _mm512_set1_ps(weight_minimums[r * COLUMN_BLOCKS + b]);
                     results[r][g] = _mm512_fnmadd_ps(_mm512_loadu_ps(sums + at), m, results[r][g]);
                 }
@@ -151,7 +176,7 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
     }
 }
 
-/// `tile_vnni` with constant R (1…4), G (1, 2) and MINIMUMS (0: Q8_0, 1: Q4_K).
+/// `tile_vnni` with constant R (1…4), G (1, 2) and KIND (0: Q8_0, 1: Q4_K, 2: Q6_K).
 #define TILE_VNNI(R, G, M)                                                                               \
     VNNI static void tile_##R##_##G##_##M##_vnni(                                                        \
         const int16_t *weights, int64_t row_stride, const float *weight_scales, const float *weight_minimums, \
@@ -165,14 +190,17 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
     TILE_VNNI(1, 2, M) TILE_VNNI(2, 2, M) TILE_VNNI(3, 2, M) TILE_VNNI(4, 2, M)
 TILES_VNNI(0)
 TILES_VNNI(1)
+TILES_VNNI(2)
 
 typedef void (*tile_kernel)(const int16_t *, int64_t, const float *, const float *, const int16_t *, const float *,
                             const float *, int64_t, int64_t, float *, int64_t, int64_t, int);
-static const tile_kernel tiles_vnni[2][TILE_GROUPS][TILE_ROWS] = {
+static const tile_kernel tiles_vnni[3][TILE_GROUPS][TILE_ROWS] = {
     {{tile_1_1_0_vnni, tile_2_1_0_vnni, tile_3_1_0_vnni, tile_4_1_0_vnni},
      {tile_1_2_0_vnni, tile_2_2_0_vnni, tile_3_2_0_vnni, tile_4_2_0_vnni}},
     {{tile_1_1_1_vnni, tile_2_1_1_vnni, tile_3_1_1_vnni, tile_4_1_1_vnni},
      {tile_1_2_1_vnni, tile_2_2_1_vnni, tile_3_2_1_vnni, tile_4_2_1_vnni}},
+    {{tile_1_1_2_vnni, tile_2_1_2_vnni, tile_3_1_2_vnni, tile_4_1_2_vnni},
+     {tile_1_2_2_vnni, tile_2_2_2_vnni, tile_3_2_2_vnni, tile_4_2_2_vnni}},
 };
 
 /// Widens `count` 32-blocks of a Q8_0 row from block `first` on: the
@@ -211,6 +239,38 @@ VNNI static void widen_q4_K_vnni(const uint8_t *row, int64_t first, int64_t coun
     }
 }
 
+/// Widens `count` 32-blocks (`first` and `count` multiples of 8) of a Q6_K
+/// row: the 6-bit values minus 32 to 16 bits, and two scales per block,
+/// `d · scale` of its first and of its second 16 weights.
+VNNI static void widen_q6_K_vnni(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales,
+                                 float *minimums) {
+    (void)minimums;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m512i offset = _mm512_set1_epi16(32);
+    for (int64_t b = 0; b < count; b += 8) {
+        const uint8_t *block = row + 210 * ((first + b) / 8);
+        const float d = f16_to_float(block + 208);
+        for (int k = 0; k < 16; ++k) scales[2 * b + k] = d * (float)((const int8_t *)(block + 192))[k];
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            // Weights 32j…32j+31 of the half: low nibbles of ql (j = 0, 1) or
+            // high ones (j = 2, 3), with bits 2j, 2j+1 of qh on top; masking
+            // before each 16-bit shift keeps bits inside their byte.
+            const __m256i low[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+            for (int j = 0; j < 4; ++j) {
+                const __m256i high = _mm256_and_si256(_mm256_srli_epi16(h, 2 * j), m2);
+                const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4));
+                _mm512_storeu_si512(wide + 32 * (b + 4 * half + j), _mm512_sub_epi16(_mm512_cvtepu8_epi16(q), offset));
+            }
+        }
+    }
+}
+
 typedef void (*widen_kernel)(const uint8_t *, int64_t, int64_t, int16_t *, float *, float *);
 
 /// Rows times quantized tokens: per pass over `COLUMN_BLOCKS` blocks of
@@ -219,23 +279,24 @@ typedef void (*widen_kernel)(const uint8_t *, int64_t, int64_t, int16_t *, float
 /// `y`, the others add to it.
 VNNI static inline __attribute__((always_inline)) void tokens16_vnni(
     const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants, const float *scales,
-    const float *sums, int64_t tokens, int64_t n, float *y, int64_t y_stride, widen_kernel widen, int minimums) {
+    const float *sums, int64_t tokens, int64_t n, float *y, int64_t y_stride, widen_kernel widen, int kind) {
+    const int halves = kind == TILE_HALVES ? 2 : 1;
     const int64_t blocks = n / 32, groups = (tokens + 15) / 16, group_stride = blocks * 512;
     int16_t wide[TILE_ROWS * COLUMN_BLOCKS * 32];
-    float weight_scales[TILE_ROWS * COLUMN_BLOCKS], weight_minimums[TILE_ROWS * COLUMN_BLOCKS];
+    float weight_scales[TILE_ROWS * COLUMN_BLOCKS * 2], weight_minimums[TILE_ROWS * COLUMN_BLOCKS];
     for (int64_t first_block = 0; first_block < blocks; first_block += COLUMN_BLOCKS) {
         const int64_t count = blocks - first_block < COLUMN_BLOCKS ? blocks - first_block : COLUMN_BLOCKS;
         for (int64_t row = 0; row < rows; row += TILE_ROWS) {
             const int R = rows - row < TILE_ROWS ? (int)(rows - row) : TILE_ROWS;
             for (int r = 0; r < R; ++r) {
                 widen((const uint8_t *)weights + (row + r) * row_bytes, first_block, count,
-                      wide + r * COLUMN_BLOCKS * 32, weight_scales + r * COLUMN_BLOCKS,
+                      wide + r * COLUMN_BLOCKS * 32, weight_scales + r * COLUMN_BLOCKS * halves,
                       weight_minimums + r * COLUMN_BLOCKS);
             }
             for (int64_t g = 0; g < groups; g += TILE_GROUPS) {
                 const int G = groups - g < TILE_GROUPS ? (int)(groups - g) : TILE_GROUPS;
                 const int64_t at = g * (group_stride / 32) + first_block * 16;
-                tiles_vnni[minimums][G - 1][R - 1](wide, COLUMN_BLOCKS * 32, weight_scales, weight_minimums,
+                tiles_vnni[kind][G - 1][R - 1](wide, COLUMN_BLOCKS * 32, weight_scales, weight_minimums,
                                                    quants + g * group_stride + first_block * 512, scales + at,
                                                    sums + at, group_stride, count, y + 16 * g * y_stride + row,
                                                    y_stride, tokens - 16 * g, first_block > 0);
@@ -247,13 +308,19 @@ VNNI static inline __attribute__((always_inline)) void tokens16_vnni(
 VNNI static void q8_0_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
                                     const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
                                     int64_t y_stride) {
-    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q8_0_vnni, 0);
+    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q8_0_vnni, TILE_SCALES);
 }
 
 VNNI static void q4_K_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
                                     const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
                                     int64_t y_stride) {
-    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q4_K_vnni, 1);
+    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q4_K_vnni, TILE_MINIMUMS);
+}
+
+VNNI static void q6_K_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
+                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
+                                    int64_t y_stride) {
+    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q6_K_vnni, TILE_HALVES);
 }
 
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path) {
@@ -261,6 +328,7 @@ lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path) {
     switch (type) {
     case LMGATE_TYPE_Q8_0: return q8_0_tokens16_vnni;
     case LMGATE_TYPE_Q4_K: return q4_K_tokens16_vnni;
+    case LMGATE_TYPE_Q6_K: return q6_K_tokens16_vnni;
     default: return NULL;
     }
 }

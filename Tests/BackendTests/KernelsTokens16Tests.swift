@@ -4,7 +4,7 @@ import Testing
 @testable import Kernels
 
 /// The prompt products with 16-bit activations (CKernels'
-/// `lmgate_tokens16_kernel_for`, Q8_0 and Q4_K on AVX-512 VNNI) against a
+/// `lmgate_tokens16_kernel_for`, Q8_0, Q4_K and Q6_K on AVX-512 VNNI) against a
 /// `Double` reference on random and adversarial weights and activations.
 ///
 /// The bound, per token t and row r: each activation is rounded to a
@@ -15,15 +15,16 @@ import Testing
 /// as for the float kernels (KernelsMatrixMultiplyTests), plus 1e-30 for
 /// blocks whose scale is subnormal. (For Q4_K, `w = d·scale·q − dmin·min`
 /// and the minimums multiply the quantized block sums, so the same bound
-/// holds.)
-@Suite("Kernels: Q8_0 and Q4_K prompt products with 16-bit activations")
+/// holds; for Q6_K, `w = d·scale·(q − 32)` with a scale per 16 weights,
+/// each half-block's integer sum scaled by its own: the same bound.)
+@Suite("Kernels: Q8_0, Q4_K and Q6_K prompt products with 16-bit activations")
 struct KernelsTokens16Tests {
     /// Rows: not a multiple of the kernel's 4. Columns: more than one
     /// 32-block pass (1024 columns), 37 blocks for Q8_0, five super-blocks
-    /// for Q4_K. Tokens: one group and a part, and two whole groups and a
+    /// for Q4_K and Q6_K. Tokens: one group and a part, and two whole groups and a
     /// part (a tile of two groups, then one).
     static let rows = 71
-    static let types: [GGMLType] = [.q8_0, .q4_K]
+    static let types: [GGMLType] = [.q8_0, .q4_K, .q6_K]
     static func columns(_ type: GGMLType) -> Int { type == .q8_0 ? 37 * 32 : 5 * 256 }
     static let tokenCounts = [MatrixMultiply.blasMinimumTokens + 3, 37]
 
@@ -40,6 +41,7 @@ struct KernelsTokens16Tests {
     /// blocks add up.
     static func weights(_ type: GGMLType, seed: UInt64) -> [UInt8] {
         let columns = Self.columns(type)
+        if type == .q6_K { return q6_KWeights(seed: seed) }
         guard type == .q8_0 else { return RandomWeights.bytes(type: type, rows: rows, columns: columns, seed: seed) }
         var random = SeededRandom(seed: seed)
         var bytes: [UInt8] = []
@@ -52,6 +54,49 @@ struct KernelsTokens16Tests {
                 case 5: bytes += block(scale: Bool.random(using: &random) ? 0 : 0.01, quants: Bool.random(using: &random) ? quants : Array(repeating: 0, count: 32))
                 case 7: bytes += block(scale: 0.01, quants: (0..<32).map { _ in Int8.random(in: 1...127, using: &random) })
                 default: bytes += block(scale: Float16(Float.random(in: -0.05...0.05, using: &random)), quants: quants)
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// Q6_K rows (210-byte super-blocks: ql[128], qh[64], int8 scales[16],
+    /// F16 d) from RandomWeights', with on some rows the extremes: the
+    /// largest F16 d with scales of −128 or 127 and every value at 0 or 63
+    /// (−32 or 31 after the offset), subnormal d, and rows of positive
+    /// weights only (positive scales, values 33…63), on which the rounding
+    /// errors of aligned activation blocks add up.
+    static func q6_KWeights(seed: UInt64) -> [UInt8] {
+        let columns = Self.columns(.q6_K), superBlocks = columns / 256
+        var bytes = RandomWeights.bytes(type: .q6_K, rows: rows, columns: columns, seed: seed)
+        var random = SeededRandom(seed: seed &+ 1)
+        /// Sets weight `e` (0…255) of the super-block at `base` to the 6-bit `value`.
+        func set(_ base: Int, _ e: Int, _ value: Int) {
+            let half = e / 128, j = e % 128 / 32, i = e % 32
+            let low = base + 64 * half + 32 * (j % 2) + i, high = base + 128 + 32 * half + i
+            let shift = j < 2 ? 0 : 4
+            bytes[low] = bytes[low] & ~UInt8(0x0F << shift) | UInt8((value & 0x0F) << shift)
+            bytes[high] = bytes[high] & ~UInt8(0x03 << (2 * j)) | UInt8((value >> 4) << (2 * j))
+        }
+        func setD(_ base: Int, _ d: Float16) {
+            bytes[base + 208] = UInt8(d.bitPattern & 0xFF)
+            bytes[base + 209] = UInt8(d.bitPattern >> 8)
+        }
+        for row in 0..<rows {
+            for block in 0..<superBlocks {
+                let base = (row * superBlocks + block) * 210
+                switch row % 8 {
+                case 1:
+                    setD(base, .greatestFiniteMagnitude)
+                    for k in 0..<16 { bytes[base + 192 + k] = Bool.random(using: &random) ? 0x80 : 0x7F }
+                    for e in 0..<256 { set(base, e, Bool.random(using: &random) ? 0 : 63) }
+                case 3:
+                    setD(base, Float16(bitPattern: UInt16.random(in: 1...0x03FF, using: &random)))
+                case 7:
+                    setD(base, 0.01)
+                    for k in 0..<16 { bytes[base + 192 + k] = UInt8.random(in: 1...127, using: &random) }
+                    for e in 0..<256 { set(base, e, Int.random(in: 33...63, using: &random)) }
+                default: break
                 }
             }
         }
@@ -113,10 +158,10 @@ struct KernelsTokens16Tests {
         return (value, rounding * (1 + 1e-6) + 1e-5 * magnitude + 1e-30)
     }
 
-    @Test("only Q8_0 and Q4_K on the AVX-512 VNNI path have the kernel")
+    @Test("only Q8_0, Q4_K and Q6_K on the AVX-512 VNNI path have the kernel")
     func dispatch() {
         for path in KernelPath.allCases {
-            for type in [GGMLType.q8_0, .q4_0, .q4_K, .q6_K, .f16] {
+            for type in [GGMLType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .f16] {
                 let hasKernel = lmgate_tokens16_kernel_for(Int32(type.rawValue), path.code) != nil
                 #expect(hasKernel == (path == .avx512vnni && Self.types.contains(type)), "\(type.name) on \(path.rawValue)")
             }
