@@ -366,11 +366,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         guard let policy = exchange.bodyInspection, let path = exchange.upstreamHead.map({ Self.path(of: $0) }) else {
             return
         }
-        var body: [UInt8] = []
-        body.reserveCapacity(exchange.requestBodyBytes)
-        for case .body(.byteBuffer(let buffer)) in exchange.pendingParts { body += buffer.readableBytesView }
         exchange.bodyInspection = nil
-        switch policy.inspectBody(body, path: path) {
+        switch Self.inspect(exchange.pendingParts, bytes: exchange.requestBodyBytes, with: policy, path: path) {
         case .answer(let response):
             PolicyAudit.denied(
                 identity: policy.identity, response: response, exchange: exchange, client: self.clientAddress,
@@ -380,6 +377,31 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
             if let rewritten { self.replaceBody(of: exchange, with: rewritten) }
             self.takeUpstreamSlot(for: exchange)
         }
+    }
+
+    /// The policy's decision on the held body: read in its buffer when it
+    /// came in one part (the usual case), else copied together first (a
+    /// copy of every counted request's body cost an allocation).
+    static func inspect(
+        _ parts: [HTTPClientRequestPart], bytes: Int, with policy: IdentityPolicy, path: Substring
+    ) -> IdentityPolicy.BodyAction {
+        var buffers = parts.lazy.compactMap { part -> ByteBuffer? in
+            if case .body(.byteBuffer(let buffer)) = part { return buffer }
+            return nil
+        }.makeIterator()
+        guard let first = buffers.next() else { return policy.inspectBody([UInt8](), path: path) }
+        guard let second = buffers.next() else {
+            if let action = first.readableBytesView.withContiguousStorageIfAvailable({ policy.inspectBody($0, path: path) }) {
+                return action
+            }
+            return policy.inspectBody(Array(first.readableBytesView), path: path)
+        }
+        var body: [UInt8] = []
+        body.reserveCapacity(bytes)
+        body += first.readableBytesView
+        body += second.readableBytesView
+        while let next = buffers.next() { body += next.readableBytesView }
+        return policy.inspectBody(body, path: path)
     }
 
     /// Sends `body` upstream in place of the client's (usage asked for in a
@@ -598,7 +620,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     return
                 }
                 exchange.usageMeter = nil  // the meter's held bytes stay uniquely referenced: appended to, not copied
-                let passed = meter.pass(body.readableBytesView)
+                let passed = meter.pass(buffer: body)
                 exchange.usageMeter = meter
                 if !meter.rewritesBody {
                     context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)

@@ -128,9 +128,11 @@ public struct IdentityPolicy: Sendable {
         case answer(ProxyErrorResponse)
     }
 
-    /// The decision on a held, complete body.
-    func inspectBody(_ body: [UInt8], path: Substring) -> BodyAction {
-        let reading = RequestBodyReading(body: body)
+    /// The decision on a held, complete body (read where it is: nothing of
+    /// `body` is kept past the call).
+    func inspectBody<Bytes: RandomAccessCollection<UInt8>>(_ body: Bytes, path: Substring) -> BodyAction
+    where Bytes.Index == Int {
+        let reading = RequestBodyReadingOf(body: body)
         switch reading.model {
         case .refused(let reason):
             guard self.refusesUncheckedBody else { return .proceed(rewrittenBody: nil) }

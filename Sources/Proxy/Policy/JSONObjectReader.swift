@@ -13,17 +13,20 @@
 /// surrogates, control characters or invalid UTF-8 are refused; numbers and
 /// literals are only checked for their characters (an upstream refuses a
 /// malformed number, so nothing is served on it); nesting is bounded.
-struct JSONObjectReader {
-    /// Why the bytes are not read; the wording is for a client.
-    struct Failure: Error, Equatable {
-        let reason: String
-        static let invalid = Failure(reason: "the body is not valid JSON")
-    }
+///
+/// Generic over where the bytes are (indexed from `startIndex`), so that a
+/// body or response held in one `ByteBuffer` is read where it is (over its
+/// readable bytes, `UnsafeBufferPointer`, for the length of a call) instead
+/// of copied into an array first: the copy and its allocation were a cost
+/// of every counted request. ``JSONObjectReader`` is the reader over an array.
+struct JSONReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
+    /// Why the bytes are not read (``JSONReadFailure``).
+    typealias Failure = JSONReadFailure
 
     /// Deepest nesting skipped over before the bytes are refused.
-    static let maxDepth = 128
+    static var maxDepth: Int { 128 }
 
-    let bytes: [UInt8]
+    let bytes: Bytes
     private(set) var index: Int
     private let end: Int
     private var started = false
@@ -31,10 +34,10 @@ struct JSONObjectReader {
 
     /// A reader of the object that fills `bytes[range]` (all of `bytes` by
     /// default), whitespace around it allowed.
-    init(bytes: [UInt8], range: Range<Int>? = nil) {
+    init(bytes: Bytes, range: Range<Int>? = nil) {
         self.bytes = bytes
-        self.index = range?.lowerBound ?? 0
-        self.end = range?.upperBound ?? bytes.count
+        self.index = range?.lowerBound ?? bytes.startIndex
+        self.end = range?.upperBound ?? bytes.endIndex
     }
 
     /// The next member's key and the range of its value, or `nil` after the
@@ -44,22 +47,13 @@ struct JSONObjectReader {
         return (self.text(of: key), value)
     }
 
-    /// A member's key as read: where its text is, between the quotes, and
-    /// whether those bytes are the key itself (ASCII without escapes, the
-    /// common case: compared with a name by ``key(_:is:)`` without making a
-    /// `String`, which allocates past 15 bytes). A plain value: no `String`
-    /// to release either.
-    struct Key {
-        /// The bytes between the quotes.
-        let range: Range<Int>
-        /// Whether they are the key as they are (ASCII, no escapes).
-        let isPlain: Bool
-    }
+    /// A member's key as read (``JSONMemberKey``).
+    typealias Key = JSONMemberKey
 
     /// The key unescaped (checked when it was read, so it decodes).
     func text(of key: Key) -> String {
         if key.isPlain { return Self.text(of: self.bytes, in: key.range, ascii: true) ?? "" }
-        var reader = JSONObjectReader(bytes: self.bytes, range: key.range.lowerBound - 1..<key.range.upperBound + 1)
+        var reader = Self(bytes: self.bytes, range: key.range.lowerBound - 1..<key.range.upperBound + 1)
         return (try? reader.string()) ?? ""
     }
 
@@ -68,19 +62,14 @@ struct JSONObjectReader {
     func key(_ key: Key, is name: [UInt8]) -> Bool {
         guard key.isPlain else { return self.text(of: key).utf8.elementsEqual(name) }
         guard key.range.count == name.count else { return false }
-        return self.bytes.withUnsafeBufferPointer { buffer in
-            UnsafeBufferPointer(rebasing: buffer[key.range]).elementsEqual(name)
-        }
+        return self.withRun(key.range) { $0.elementsEqual(name) }
     }
 
     /// Whether two keys of this object are the same key after unescaping.
     func key(_ key: Key, equals other: Key) -> Bool {
         guard key.isPlain && other.isPlain else { return self.text(of: key) == self.text(of: other) }
         guard key.range.count == other.range.count else { return false }
-        return self.bytes.withUnsafeBufferPointer { buffer in
-            let first = UnsafeBufferPointer(rebasing: buffer[key.range])
-            return first.elementsEqual(UnsafeBufferPointer(rebasing: buffer[other.range]))
-        }
+        return self.withRun(key.range) { first in self.withRun(other.range) { first.elementsEqual($0) } }
     }
 
     /// As ``nextMember()``, the key as a ``Key``.
@@ -127,7 +116,7 @@ struct JSONObjectReader {
     /// `nil` when the value is not a string.
     func string(in range: Range<Int>) -> String? {
         guard range.lowerBound < range.upperBound, self.bytes[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
-        var reader = JSONObjectReader(bytes: self.bytes, range: range)
+        var reader = Self(bytes: self.bytes, range: range)
         return try? reader.string()
     }
 
@@ -158,18 +147,15 @@ struct JSONObjectReader {
 
     /// `token` as a JSON literal, compared byte for byte with each (not
     /// through `String.UTF8View`, which was a visible cost per value).
-    private static func literal(_ token: ArraySlice<UInt8>) -> Literal? {
+    private static func literal(_ token: Bytes.SubSequence) -> Literal? {
         switch token.count {
-        case 4 where token.elementsEqual(Self.trueBytes): return .true
-        case 5 where token.elementsEqual(Self.falseBytes): return .false
-        case 4 where token.elementsEqual(Self.nullBytes): return .null
+        case 4 where token.elementsEqual(JSONLiteralBytes.true): return .true
+        case 5 where token.elementsEqual(JSONLiteralBytes.false): return .false
+        case 4 where token.elementsEqual(JSONLiteralBytes.null): return .null
         default: return nil
         }
     }
 
-    private static let trueBytes: [UInt8] = Array("true".utf8)
-    private static let falseBytes: [UInt8] = Array("false".utf8)
-    private static let nullBytes: [UInt8] = Array("null".utf8)
 
     /// Whether the value at `range` is an object (`{`) or an array (`[`).
     func isObject(_ range: Range<Int>) -> Bool { self.first(range) == UInt8(ascii: "{") }
@@ -178,12 +164,12 @@ struct JSONObjectReader {
     /// Whether the value at `range` is `[]` (whitespace inside allowed).
     func isEmptyArray(_ range: Range<Int>) -> Bool {
         guard self.isArray(range) else { return false }
-        return self.bytes[range.dropFirst().dropLast()].allSatisfy(Self.isWhitespace)
+        return self.bytes[range.dropFirst().dropLast()].allSatisfy(isJSONWhitespace)  // (a free function: `Self.` in a closure captures the generic metatype)
     }
 
     /// A reader over the object value at `range`, sharing these bytes.
-    func object(in range: Range<Int>) -> JSONObjectReader? {
-        self.isObject(range) ? JSONObjectReader(bytes: self.bytes, range: range) : nil
+    func object(in range: Range<Int>) -> Self? {
+        self.isObject(range) ? Self(bytes: self.bytes, range: range) : nil
     }
 
     private func first(_ range: Range<Int>) -> UInt8? { range.isEmpty ? nil : self.bytes[range.lowerBound] }
@@ -197,7 +183,7 @@ struct JSONObjectReader {
         self.index += 1
     }
 
-    static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+    static func isWhitespace(_ byte: UInt8) -> Bool { isJSONWhitespace(byte) }
 
     private mutating func skipWhitespace() {
         while let byte = self.peek, Self.isWhitespace(byte) { self.index += 1 }
@@ -299,14 +285,29 @@ struct JSONObjectReader {
     /// `bytes[range]` as a string, `nil` if it is not valid UTF-8; `ascii`
     /// when the caller saw only ASCII bytes (nothing to validate).
     ///
-    /// Over the array's buffer: `String(validating:as:)` on an `ArraySlice`
+    /// Over the bytes' buffer: `String(validating:as:)` on an `ArraySlice`
     /// ran unspecialized (metadata look-ups per call) and was the largest
     /// part of reading a small JSON object.
-    private static func text(of bytes: [UInt8], in range: Range<Int>, ascii: Bool) -> String? {
-        bytes.withUnsafeBufferPointer { buffer in
-            let run = UnsafeBufferPointer(rebasing: buffer[range])
-            return ascii ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
+    private static func text(of bytes: Bytes, in range: Range<Int>, ascii: Bool) -> String? {
+        Self.withRun(of: bytes, range) { run in
+            ascii ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
         }
+    }
+
+    /// `body` over `bytes[range]` as a buffer: the bytes' own storage (an
+    /// array's, a pointer's), a copy only for storage that is not contiguous.
+    private static func withRun<Result>(
+        of bytes: Bytes, _ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
+        let direct = bytes.withContiguousStorageIfAvailable { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[(range.lowerBound - bytes.startIndex)..<(range.upperBound - bytes.startIndex)]))
+        }
+        if let direct { return direct }
+        return Array(bytes[range]).withUnsafeBufferPointer(body)
+    }
+
+    private func withRun<Result>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        Self.withRun(of: self.bytes, range, body)
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
@@ -374,7 +375,7 @@ struct JSONObjectReader {
         byte == UInt8(ascii: ",") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") || Self.isWhitespace(byte)
     }
 
-    private static func isLiteralOrNumber(_ token: ArraySlice<UInt8>) -> Bool {
+    private static func isLiteralOrNumber(_ token: Bytes.SubSequence) -> Bool {
         guard !token.isEmpty else { return false }
         if Self.literal(token) != nil { return true }
         return token.allSatisfy { byte in
@@ -384,3 +385,34 @@ struct JSONObjectReader {
         }
     }
 }
+
+/// The reader over an array of bytes.
+typealias JSONObjectReader = JSONReader<[UInt8]>
+
+/// Why JSON bytes are not read; the wording is for a client.
+struct JSONReadFailure: Error, Equatable {
+    let reason: String
+    static let invalid = JSONReadFailure(reason: "the body is not valid JSON")
+}
+
+/// A member's key as ``JSONReader`` read it: where its text is, between the
+/// quotes, and whether those bytes are the key itself (ASCII without
+/// escapes, the common case: compared with a name by ``JSONReader/key(_:is:)``
+/// without making a `String`, which allocates past 15 bytes). A plain value:
+/// no `String` to release either.
+struct JSONMemberKey {
+    /// The bytes between the quotes.
+    let range: Range<Int>
+    /// Whether they are the key as they are (ASCII, no escapes).
+    let isPlain: Bool
+}
+
+/// The JSON literals as bytes (a generic type has no static stored properties).
+private enum JSONLiteralBytes {
+    static let `true`: [UInt8] = Array("true".utf8)
+    static let `false`: [UInt8] = Array("false".utf8)
+    static let null: [UInt8] = Array("null".utf8)
+}
+
+/// Whether `byte` is JSON whitespace.
+private func isJSONWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }

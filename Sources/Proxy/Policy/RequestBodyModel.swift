@@ -32,17 +32,20 @@ public enum RequestBodyModel: Equatable, Sendable {
 /// values are, which decide whether a stream is asked for its usage
 /// (``StreamUsageRequest``). Their ranges are set only when the body is read
 /// unambiguously (the model is not `.refused`).
-struct RequestBodyReading {
+///
+/// Over the body where it is (``JSONReader``); ``RequestBodyReading`` is the
+/// reading of an array.
+struct RequestBodyReadingOf<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
     let model: RequestBodyModel
     /// The body, for reading the ranges below.
-    let json: JSONObjectReader
+    let json: JSONReader<Bytes>
     /// The raw value of the top-level `stream`, if given.
     let stream: Range<Int>?
     /// The raw value of the top-level `stream_options`, if given.
     let streamOptions: Range<Int>?
 
-    init(body: [UInt8]) {
-        self.json = JSONObjectReader(bytes: body)
+    init(body: Bytes) {
+        self.json = JSONReader(bytes: body)
         do {
             (self.model, self.stream, self.streamOptions) = try Self.readMembers(self.json)
         } catch {
@@ -51,8 +54,8 @@ struct RequestBodyReading {
     }
 
     private static func readMembers(
-        _ json: JSONObjectReader
-    ) throws(JSONObjectReader.Failure) -> (RequestBodyModel, stream: Range<Int>?, streamOptions: Range<Int>?) {
+        _ json: JSONReader<Bytes>
+    ) throws(JSONReadFailure) -> (RequestBodyModel, stream: Range<Int>?, streamOptions: Range<Int>?) {
         var reader = json
         var model: String?
         var stream: Range<Int>?
@@ -82,11 +85,10 @@ struct RequestBodyReading {
         return (model.map(RequestBodyModel.model) ?? .missing, stream, streamOptions)
     }
 
-    private enum Names {
-        static let model = Array("model".utf8)
-        static let stream = Array("stream".utf8)
-        static let streamOptions = Array("stream_options".utf8)
-    }
+    private typealias Names = RequestBodyKeyNames
+
+    /// The top-level keys read so far (``RequestBodySeenKeys``).
+    typealias SeenKeys = RequestBodySeenKeys
 
     /// Whether `key` is `model` but for case (`key.lowercased() == "model"`,
     /// without making a lowercased copy of every key): only ASCII letters
@@ -97,37 +99,48 @@ struct RequestBodyReading {
             bytes.count == 5 && zip(bytes, "model".utf8).allSatisfy { byte, lower in byte | 0x20 == lower }
         }
     }
+}
 
-    /// The top-level keys read so far, for refusing one given twice.
-    ///
-    /// A request has a handful of keys: they are kept as where they are in
-    /// the body and compared one by one, as bytes (as text when escaped), in
-    /// fixed storage (a `Set` hashed every key and was a visible share of
-    /// reading a body; an array allocated on every request); past
-    /// ``linearLimit`` keys they go into a `Set` of their text, so a body
-    /// with many keys is not quadratic.
-    struct SeenKeys {
-        /// How many keys `few` holds.
-        static let linearLimit = 16
-        private var few = InlineArray<16, JSONObjectReader.Key>(repeating: .init(range: 0..<0, isPlain: true))
-        private var fewCount = 0
-        private var many: Set<String>?
+/// The reading of a body held in an array.
+typealias RequestBodyReading = RequestBodyReadingOf<[UInt8]>
 
-        /// Adds `key`, read from `json`; `false` if it was there already.
-        mutating func insert(_ key: JSONObjectReader.Key, of json: JSONObjectReader) -> Bool {
-            if self.many != nil { return self.many!.insert(json.text(of: key)).inserted }
-            for index in 0..<self.fewCount where json.key(self.few[index], equals: key) { return false }
-            if self.fewCount < Self.linearLimit {
-                self.few[self.fewCount] = key
-                self.fewCount += 1
-            } else {
-                var many = Set<String>(minimumCapacity: 2 * Self.linearLimit)
-                for index in 0..<self.fewCount { many.insert(json.text(of: self.few[index])) }
-                many.insert(json.text(of: key))
-                self.many = many
-                self.fewCount = 0
-            }
-            return true
+/// The top-level names ``RequestBodyReadingOf`` reads, as bytes (a generic
+/// type has no static stored properties).
+private enum RequestBodyKeyNames {
+    static let model = Array("model".utf8)
+    static let stream = Array("stream".utf8)
+    static let streamOptions = Array("stream_options".utf8)
+}
+
+/// The top-level keys read so far, for refusing one given twice.
+///
+/// A request has a handful of keys: they are kept as where they are in
+/// the body and compared one by one, as bytes (as text when escaped), in
+/// fixed storage (a `Set` hashed every key and was a visible share of
+/// reading a body; an array allocated on every request); past
+/// ``linearLimit`` keys they go into a `Set` of their text, so a body
+/// with many keys is not quadratic.
+struct RequestBodySeenKeys {
+    /// How many keys `few` holds.
+    static let linearLimit = 16
+    private var few = InlineArray<16, JSONMemberKey>(repeating: .init(range: 0..<0, isPlain: true))
+    private var fewCount = 0
+    private var many: Set<String>?
+
+    /// Adds `key`, read from `json`; `false` if it was there already.
+    mutating func insert<Bytes>(_ key: JSONMemberKey, of json: JSONReader<Bytes>) -> Bool {
+        if self.many != nil { return self.many!.insert(json.text(of: key)).inserted }
+        for index in 0..<self.fewCount where json.key(self.few[index], equals: key) { return false }
+        if self.fewCount < Self.linearLimit {
+            self.few[self.fewCount] = key
+            self.fewCount += 1
+        } else {
+            var many = Set<String>(minimumCapacity: 2 * Self.linearLimit)
+            for index in 0..<self.fewCount { many.insert(json.text(of: self.few[index])) }
+            many.insert(json.text(of: key))
+            self.many = many
+            self.fewCount = 0
         }
+        return true
     }
 }

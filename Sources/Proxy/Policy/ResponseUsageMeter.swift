@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Reads the token usage out of a response as it passes to the client:
 /// prompt + completion tokens, from OpenAI's `usage` (`prompt_tokens`,
 /// `completion_tokens`) or Anthropic's (`input_tokens`, `output_tokens`,
@@ -24,6 +26,10 @@ struct ResponseUsageMeter {
     private(set) var kind: Kind
     let stripsUsageChunk: Bool
     private var pending: [UInt8] = []
+    /// A JSON response's only part so far, held as it came instead of
+    /// copied into `pending` (most responses come in one part: the copy and
+    /// its allocation were a cost of every counted request).
+    private var held: ByteBuffer?
     private(set) var promptTokens: Int?
     private(set) var completionTokens: Int?
     /// The model the response names (`model`, or `message.model` in an
@@ -100,17 +106,36 @@ struct ResponseUsageMeter {
         }
     }
 
+    /// As ``pass(_:)``, for a part in a buffer: a JSON response's first
+    /// part is held as it is, and copied aside only when a second one comes.
+    mutating func pass(buffer: ByteBuffer) -> [UInt8]? {
+        if self.kind == .json, self.pending.isEmpty, self.held == nil, buffer.readableBytes <= Self.maxJSONBytes {
+            self.held = buffer
+            return nil
+        }
+        if let held = self.held {
+            self.held = nil
+            self.pending += held.readableBytesView
+        }
+        return self.pass(buffer.readableBytesView)
+    }
+
     /// Whether the caller forwards `pass`'s result (otherwise the bytes given).
     var rewritesBody: Bool { self.stripsUsageChunk }
 
     /// The response ended: returns the bytes still held for the client.
     mutating func finish() -> [UInt8] {
         defer { self.pending = [] }
+        let held = self.held
+        self.held = nil
         switch self.kind {
         case .unread:
             return []
         case .json:
-            _ = self.take(usageOf: JSONObjectReader(bytes: self.pending))
+            if let held, let _ = held.readableBytesView.withContiguousStorageIfAvailable({ self.take(usageOf: JSONReader(bytes: $0)) }) {
+                return []
+            }
+            _ = self.take(usageOf: JSONObjectReader(bytes: held.map { Array($0.readableBytesView) } ?? self.pending))
             return []
         case .eventStream:
             // An unterminated last event is read too, and passed on as it came.
@@ -172,7 +197,7 @@ struct ResponseUsageMeter {
     /// response, or one event's data); `nil` when it is not a JSON object.
     /// A member given twice counts by its last value, as JSON decoders
     /// building dictionaries do.
-    private mutating func take(usageOf object: JSONObjectReader) -> ObjectShape? {
+    private mutating func take<Bytes>(usageOf object: JSONReader<Bytes>) -> ObjectShape? {
         var object = object
         var shape = ObjectShape()
         var model: String?

@@ -33,7 +33,7 @@ enum StreamUsageRequest: Equatable {
         self.init(reading: RequestBodyReading(body: body))
     }
 
-    init(reading: RequestBodyReading) {
+    init<Bytes>(reading: RequestBodyReadingOf<Bytes>) {
         let json = reading.json
         if case .refused(let reason) = reading.model {
             self = .refused(reason)
@@ -64,14 +64,14 @@ enum StreamUsageRequest: Equatable {
             self = .unchanged
             return
         }
-        var rewritten = json.bytes
-        rewritten.insert(contentsOf: Self.member, at: close)
+        var rewritten = Array(json.bytes)  // (an array's own buffer, copied by the insert as before)
+        rewritten.insert(contentsOf: Self.member, at: close - json.bytes.startIndex)
         self = .rewritten(rewritten)
     }
 
     /// Whether `stream_options` is an object that gives `include_usage`
     /// once, as the literal `true`.
-    private static func includesUsage(_ json: JSONObjectReader, _ options: Range<Int>) -> Bool {
+    private static func includesUsage<Bytes>(_ json: JSONReader<Bytes>, _ options: Range<Int>) -> Bool {
         guard var object = json.object(in: options) else { return false }
         var includesUsage: Bool?
         do {
