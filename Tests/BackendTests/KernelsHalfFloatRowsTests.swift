@@ -34,7 +34,9 @@ struct KernelsHalfFloatRowsTests {
     /// of 8 and 5 single columns; 7: single columns only; 40: one step of
     /// each width.
     static let columnCounts = [768, 565, 7, 40]
-    static let rows = 9
+    /// Row counts: one row; too few for the kernel's three streams (9);
+    /// three streams of 4 and two rows after them (14); streams of 13 and one (40).
+    static let rowCounts = [1, 9, 14, 40]
 
     /// F16 bit patterns of one row.
     static func halves(_ kind: Weights, count: Int, random: inout SeededRandom) -> [UInt16] {
@@ -69,6 +71,21 @@ struct KernelsHalfFloatRowsTests {
         }
     }
 
+    /// The kernel's results for `rows` rows of `columns` weights.
+    static func kernelResults(
+        _ kernel: lmgate_float_dot_rows_kernel, weights: [UInt16], x: [Float], rows: Int, columns: Int
+    ) -> [Float] {
+        var y = [Float](repeating: .nan, count: rows)
+        weights.withUnsafeBytes { w in
+            x.withUnsafeBufferPointer { x in
+                y.withUnsafeMutableBufferPointer { y in
+                    kernel(w.baseAddress!, Int64(2 * columns), Int64(rows), x.baseAddress!, Int64(columns), y.baseAddress!)
+                }
+            }
+        }
+        return y
+    }
+
     @Test("the kernel's results are bitwise the Swift kernel's", arguments: cases)
     func equalsSwiftKernel(testCase: Case) throws {
         let swiftKernel = RowKernelVariant.avx2.dotKernel(.f16)
@@ -76,21 +93,20 @@ struct KernelsHalfFloatRowsTests {
         for path in Self.paths {
             let kernel = try #require(lmgate_float_dot_rows_kernel_for(Int32(GGMLType.f16.rawValue), path.code))
             for columns in Self.columnCounts {
-                let weights = Self.halves(testCase.weights, count: Self.rows * columns, random: &random)
-                let x = Self.activations(testCase.activations, count: columns, random: &random)
-                var y = [Float](repeating: 0, count: Self.rows)
-                weights.withUnsafeBytes { w in
-                    x.withUnsafeBufferPointer { x in
-                        y.withUnsafeMutableBufferPointer { y in
-                            kernel(w.baseAddress!, Int64(2 * columns), Int64(Self.rows), x.baseAddress!, Int64(columns), y.baseAddress!)
+                for rows in Self.rowCounts {
+                    let weights = Self.halves(testCase.weights, count: rows * columns, random: &random)
+                    let x = Self.activations(testCase.activations, count: columns, random: &random)
+                    let y = Self.kernelResults(kernel, weights: weights, x: x, rows: rows, columns: columns)
+                    let expected = weights.withUnsafeBytes { w in
+                        x.withUnsafeBufferPointer { x in
+                            (0..<rows).map { swiftKernel(w.baseAddress! + $0 * 2 * columns, x.baseAddress!, x.baseAddress!, columns) }
                         }
-                        for row in 0..<Self.rows {
-                            let expected = swiftKernel(w.baseAddress! + row * 2 * columns, x.baseAddress!, x.baseAddress!, columns)
-                            // Which NaN an ∞ − ∞ leaves may depend on operand
-                            // order; that both are NaN is what matters.
-                            let same = y[row].bitPattern == expected.bitPattern || (y[row].isNaN && expected.isNaN)
-                            #expect(same, "\(path.rawValue), \(columns) columns, row \(row): \(y[row]) against \(expected)")
-                        }
+                    }
+                    for row in 0..<rows {
+                        // Which NaN an ∞ − ∞ leaves may depend on operand
+                        // order; that both are NaN is what matters.
+                        let same = y[row].bitPattern == expected[row].bitPattern || (y[row].isNaN && expected[row].isNaN)
+                        #expect(same, "\(path.rawValue), \(columns) columns, row \(row) of \(rows): \(y[row]) against \(expected[row])")
                     }
                 }
             }
@@ -105,25 +121,20 @@ struct KernelsHalfFloatRowsTests {
         for path in Self.paths {
             let kernel = try #require(lmgate_float_dot_rows_kernel_for(Int32(GGMLType.f16.rawValue), path.code))
             for columns in Self.columnCounts {
-                let weights = Self.halves(kind, count: Self.rows * columns, random: &random)
-                let x = Self.activations(.random, count: columns, random: &random)
-                var y = [Float](repeating: .nan, count: Self.rows)
-                weights.withUnsafeBytes { w in
-                    x.withUnsafeBufferPointer { x in
-                        y.withUnsafeMutableBufferPointer { y in
-                            kernel(w.baseAddress!, Int64(2 * columns), Int64(Self.rows), x.baseAddress!, Int64(columns), y.baseAddress!)
+                for rows in Self.rowCounts {
+                    let weights = Self.halves(kind, count: rows * columns, random: &random)
+                    let x = Self.activations(.random, count: columns, random: &random)
+                    let y = Self.kernelResults(kernel, weights: weights, x: x, rows: rows, columns: columns)
+                    for row in 0..<rows {
+                        var value = 0.0, scale = 0.0
+                        for column in 0..<columns {
+                            let term = Double(Float(Float16(bitPattern: weights[row * columns + column]))) * Double(x[column])
+                            value += term
+                            scale += abs(term)
                         }
+                        #expect(abs(Double(y[row]) - value) <= 1e-5 * scale,
+                                "\(path.rawValue) \(kind.rawValue), \(columns) columns, row \(row) of \(rows): \(y[row]) against \(value)")
                     }
-                }
-                for row in 0..<Self.rows {
-                    var value = 0.0, scale = 0.0
-                    for column in 0..<columns {
-                        let term = Double(Float(Float16(bitPattern: weights[row * columns + column]))) * Double(x[column])
-                        value += term
-                        scale += abs(term)
-                    }
-                    let error = abs(Double(y[row]) - value)
-                    #expect(error <= 1e-5 * scale, "\(path.rawValue) \(kind.rawValue), \(columns) columns, row \(row): \(y[row]) against \(value)")
                 }
             }
         }
