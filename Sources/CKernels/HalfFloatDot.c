@@ -51,30 +51,10 @@ AVX2 static inline float f16_row_dot_avx2(const uint16_t *w, const float *x, int
     return sum;
 }
 
-/// The range is read as three streams, a row from each in turn (the first,
-/// second and last third; rows left over one after another): one core
-/// streamed 29.6–30.2 GB/s of F16 rows one after another and 33.4–35.8 GB/s
-/// as three streams, since each stream keeps its own prefetches in flight
-/// (151 936 × 768 F16, best of 12, 2026-12-07 18:19 UTC; two, four and six
-/// streams measured 31–36, and consecutive rows four at a time, sharing the
-/// activation loads, 10–11 GB/s). Each row's sum is unchanged.
-enum { ROW_STREAMS = 3, ROWS_PER_STREAM_MINIMUM = 4 };
-
 AVX2 static void f16_float_dot_rows_avx2(
     const void *rows, int64_t row_bytes, int64_t count, const float *x, int64_t n, float *y) {
-    const uint8_t *base = rows;
-    const int64_t part = count / ROW_STREAMS;
-    int64_t done = 0;
-    if (part >= ROWS_PER_STREAM_MINIMUM) {
-        for (int64_t i = 0; i < part; ++i) {
-            for (int64_t s = 0; s < ROW_STREAMS; ++s) {
-                const int64_t r = s * part + i;
-                y[r] = f16_row_dot_avx2((const uint16_t *)(base + r * row_bytes), x, n);
-            }
-        }
-        done = ROW_STREAMS * part;
-    }
-    for (int64_t r = done; r < count; ++r) y[r] = f16_row_dot_avx2((const uint16_t *)(base + r * row_bytes), x, n);
+    const uint8_t *row = rows;
+    for (int64_t r = 0; r < count; ++r, row += row_bytes) y[r] = f16_row_dot_avx2((const uint16_t *)row, x, n);
 }
 
 lmgate_float_dot_rows_kernel lmgate_float_dot_rows_kernel_for(int type, int path) {

@@ -34,8 +34,8 @@ struct KernelsHalfFloatRowsTests {
     /// of 8 and 5 single columns; 7: single columns only; 40: one step of
     /// each width.
     static let columnCounts = [768, 565, 7, 40]
-    /// Row counts: one row; too few for the kernel's three streams (9);
-    /// three streams of 4 and two rows after them (14); streams of 13 and one (40).
+    /// Row counts of a call: the kernel's loop over rows must give each
+    /// row the result it gives alone.
     static let rowCounts = [1, 9, 14, 40]
 
     /// F16 bit patterns of one row.
