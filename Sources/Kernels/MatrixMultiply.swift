@@ -8,7 +8,9 @@ import CKernels
 /// - ``matMul(_:x:tokens:y:pool:)`` (prefill, or several sequences decoded
 ///   together): few tokens still stream the weights once, each row unpacked
 ///   into L1 and reused for every token; many tokens dequantize tiles of rows
-///   to `Float` and hand them to `cblas_sgemm`.
+///   to `Float` and hand them to `cblas_sgemm`, except Q8_0 on the AVX-512
+///   VNNI path, whose prompts multiply the stored rows with activations
+///   rounded to 16 bits (``matMulByTokens16(_:x:tokens:y:pool:)``).
 ///
 /// Both first copy the activations into the kernels' column order
 /// (``ColumnOrder``); the results are in the usual row order.
@@ -17,6 +19,8 @@ import CKernels
 /// activations in `Float` (llama.cpp instead rounds the activations to 8
 /// bits for its quantized types). Results agree with a dequantize-then-dot
 /// reference to within 1e-5 of `Σ|w·x|`; only the summation order differs.
+/// Where a path quantizes activations (one token's integer-dot kernels, a
+/// Q8_0 prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`.
 ///
 /// Threads: the work is split over `pool`; ``matMul(_:x:tokens:y:pool:)``
 /// sets OpenBLAS to one thread (a process-wide setting) so that BLAS and the
@@ -116,6 +120,11 @@ public enum MatrixMultiply {
         }
         if eachTokenAlone, activations == .quantizedWhereFaster,
             matMulTokensAlone(w, x: x, tokens: tokens, y: y, pool: pool)
+        {
+            return
+        }
+        if tokens >= blasMinimumTokens, activations == .quantizedWhereFaster,
+            matMulByTokens16(w, x: x, tokens: tokens, y: y, pool: pool)
         {
             return
         }
