@@ -63,41 +63,14 @@ public final class ComputePool: @unchecked Sendable {
         // A few chunks per thread balance the load when a core is busy with
         // something else, without many chunk boundaries.
         let chunkCount = min(units, threadCount * 4)
-        let unitsPerChunk = (units + chunkCount - 1) / chunkCount
-        run(count: count, chunkLength: unitsPerChunk * granularity, granularity: granularity, minimumChunk: 0, body: body)
-    }
-
-    /// ``parallelFor(count:granularity:body:)`` with chunks that shrink as
-    /// the work runs out: each thread takes a `1 / (2 · threadCount)` share
-    /// of what is left when it comes for more, but at least `minimumChunk`
-    /// (rounded up to `granularity`).
-    ///
-    /// For one-token products, which stream their weights once and end in a
-    /// wait for every thread: with four equal chunks per thread, the thread
-    /// that finished first waited for up to a whole chunk of the other's
-    /// (an eighth of the output projection, about 1 ms), and for all of it
-    /// when the other had been descheduled. Here the last chunks take about
-    /// as long as a wait costs, and the first ones are large, so a job has
-    /// few chunk boundaries (some 30 for the output projection).
-    public func parallelFor(count: Int, granularity: Int = 1, shrinkingTo minimumChunk: Int, body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        let granularity = max(1, granularity)
-        let minimum = (max(1, minimumChunk) + granularity - 1) / granularity * granularity
-        run(count: count, chunkLength: 0, granularity: granularity, minimumChunk: minimum, body: body)
-    }
-
-    /// Runs a job (see ``PoolState/Job``) on the pool, or on the calling
-    /// thread alone when it is a single chunk, the pool has one thread, or
-    /// another job holds the pool.
-    private func run(count: Int, chunkLength: Int, granularity: Int, minimumChunk: Int, body: (Range<Int>) -> Void) {
-        let singleChunk = (minimumChunk > 0 ? minimumChunk : chunkLength) >= count
-        guard threadCount > 1, !singleChunk, state.tryAcquire() else {
+        guard threadCount > 1, chunkCount > 1, state.tryAcquire() else {
             body(0..<count)
             return
         }
+        let unitsPerChunk = (units + chunkCount - 1) / chunkCount
         withoutActuallyEscaping(body) { body in
             state.run(PoolState.Job(
-                body: body, count: count, chunkLength: chunkLength, granularity: granularity, minimumChunk: minimumChunk))
+                body: body, count: count, chunkLength: unitsPerChunk * granularity))
         }
         state.release()
     }
@@ -109,19 +82,13 @@ private final class PoolState: @unchecked Sendable {
     struct Job {
         let body: (Range<Int>) -> Void
         let count: Int
-        /// Equal chunks of this length (but the last), when `minimumChunk` is 0.
         let chunkLength: Int
-        let granularity: Int
-        /// Shrinking chunks (``ComputePool/parallelFor(count:granularity:shrinkingTo:body:)``)
-        /// of at least this length (but the last), when not 0.
-        let minimumChunk: Int
     }
 
     let workerCount: Int
     let spinIterations: Int
     /// Bumped once per job (and once at stop); workers wait for it to change.
     private let generation = Atomic<Int>(0)
-    /// The next chunk's number (equal chunks) or first index (shrinking ones).
     private let nextChunk = Atomic<Int>(0)
     /// The workers running the current job, plus ``closed`` once the caller
     /// has taken the last chunk: a worker joins only while it is open, so
@@ -186,35 +153,11 @@ private final class PoolState: @unchecked Sendable {
     }
 
     private func runChunks(of job: Job) {
-        if job.minimumChunk > 0 {
-            runShrinkingChunks(of: job)
-            return
-        }
         while true {
             let chunk = nextChunk.add(1, ordering: .relaxed).oldValue
             let start = chunk * job.chunkLength
             guard start < job.count else { return }
             job.body(start..<min(start + job.chunkLength, job.count))
-        }
-    }
-
-    /// Takes chunks of a `1 / (2 · threadCount)` share of the indices left,
-    /// at least `minimumChunk`, a multiple of the granularity, until none is
-    /// left (guided self-scheduling).
-    private func runShrinkingChunks(of job: Job) {
-        let divisor = 2 * (workerCount + 1)
-        var start = nextChunk.load(ordering: .relaxed)
-        while start < job.count {
-            let remaining = job.count - start
-            let share = (remaining / divisor + job.granularity - 1) / job.granularity * job.granularity
-            let end = min(start + max(share, job.minimumChunk), job.count)
-            let (exchanged, current) = nextChunk.compareExchange(expected: start, desired: end, ordering: .relaxed)
-            if exchanged {
-                job.body(start..<end)
-                start = nextChunk.load(ordering: .relaxed)
-            } else {
-                start = current
-            }
         }
     }
 

@@ -51,24 +51,15 @@ public enum MatrixMultiply {
     /// weights, is 6.5 KiB: 12 jobs per token fewer on the qwen3moe bench model).
     static let parallelMinimumBytes = 64 << 10
 
-    /// The least weight bytes of one chunk of a one-token product on the
-    /// pool (the last chunks' size: ``ComputePool/parallelFor(count:granularity:shrinkingTo:body:)``):
-    /// about 1.2 µs of streaming for one core at 27 GB/s, against 0.1–0.2 µs
-    /// for taking a chunk, so the threads end a job within about a
-    /// microsecond of each other. (llama.cpp's decode products take chunks
-    /// of 64 rows, 96 KiB of this model's F16 rows.)
-    static let lastChunkBytes = 32 << 10
-
     /// Calls `body` on the rows of a one-token product: split over `pool`
-    /// (four rows at a time, in chunks that shrink to ``lastChunkBytes``)
-    /// unless the product reads fewer than ``parallelMinimumBytes`` of weights.
+    /// (four rows at a time) unless the product reads fewer than
+    /// ``parallelMinimumBytes`` of weights.
     @inline(__always)
     static func forRows(count: Int, weightBytes: Int, pool: ComputePool, body: (Range<Int>) -> Void) {
         if weightBytes < parallelMinimumBytes {
             body(0..<count)
         } else {
-            let rowBytes = max(1, weightBytes / count)
-            pool.parallelFor(count: count, granularity: 4, shrinkingTo: max(4, lastChunkBytes / rowBytes), body: body)
+            pool.parallelFor(count: count, granularity: 4, body: body)
         }
     }
 

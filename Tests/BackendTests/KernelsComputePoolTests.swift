@@ -26,38 +26,6 @@ struct KernelsComputePoolTests {
         }
     }
 
-    /// Shrinking chunks: every index once, every chunk but the last a
-    /// multiple of the granularity and at least the minimum, and fewer
-    /// chunks than equal ones of the minimum would make (the first ones
-    /// take a share of what is left).
-    @Test("shrinking chunks cover the range once, no shorter than the minimum but at the end", arguments: [1, 2, 3])
-    func shrinkingChunksCoverRangeOnce(threads: Int) {
-        let pool = ComputePool(threadCount: threads)
-        for (count, minimum) in [(1, 8), (5, 8), (64, 1), (1001, 8), (151_936, 24), (768, 21)] {
-            let visits = UnsafeMutablePointer<Int>.allocate(capacity: count)
-            visits.initialize(repeating: 0, count: count)
-            defer { visits.deallocate() }
-            let chunks = Mutex<[Range<Int>]>([])
-            for _ in 0..<20 {
-                chunks.withLock { $0.removeAll() }
-                pool.parallelFor(count: count, granularity: 4, shrinkingTo: minimum) { range in
-                    chunks.withLock { $0.append(range) }
-                    for index in range { visits[index] += 1 }
-                }
-                let sorted = chunks.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
-                let rounded = (minimum + 3) / 4 * 4
-                for range in sorted where range.upperBound != count {
-                    #expect(range.count % 4 == 0 && range.count >= rounded, "count \(count): chunk \(range)")
-                }
-                #expect(sorted.count <= max(1, count / rounded), "count \(count): \(sorted.count) chunks")
-                // The output projection's rows (151 936, at least 24 a chunk):
-                // a few dozen chunks, where equal ones of 24 would be 6 331.
-                if count == 151_936 { #expect(sorted.count <= 64, "\(sorted.count) chunks") }
-            }
-            #expect((0..<count).allSatisfy { visits[$0] == 20 }, "count \(count)")
-        }
-    }
-
     /// Jobs of a few chunks follow each other with no pause, so a worker
     /// often arrives after the caller has taken every chunk: it must skip
     /// that job (never run a finished job's body) and still join later ones.
