@@ -145,13 +145,20 @@ def test_token_quota_counts_streams_exactly_and_frees_up_after_the_minute(bin_di
     unlimited = create_key(bin_dir, keys, "unlimited")
     proxy = proxies(backend.base_url, "--keys", str(keys))
 
-    # The backend's own usage of this (greedy, so repeatable) request.
-    started = time.monotonic()
-    with client(proxy, unlimited).chat.completions.create(
-            model=model_id, messages=PROMPT, stream=True, temperature=0, max_tokens=24,
-            stream_options={"include_usage": True}) as stream:
-        usage = [chunk.usage for chunk in stream if chunk.usage][-1]
-    one_request = time.monotonic() - started
+    # The backend's own usage of this (greedy, so repeatable) request, taken
+    # from its second run: the first computes the whole prompt, later runs
+    # find it in the backend's kept caches and recompute only its last token
+    # on the one-token kernels, which round differently from the prompt's, so
+    # a near tie in this random model can end the first generation elsewhere
+    # (seen when this test runs alone: 55 tokens, then 53 for every later run).
+    # Every quota request below is such a later run.
+    for _ in range(2):
+        started = time.monotonic()
+        with client(proxy, unlimited).chat.completions.create(
+                model=model_id, messages=PROMPT, stream=True, temperature=0, max_tokens=24,
+                stream_options={"include_usage": True}) as stream:
+            usage = [chunk.usage for chunk in stream if chunk.usage][-1]
+        one_request = time.monotonic() - started
     per_request = usage.prompt_tokens + usage.completion_tokens
 
     # The quota's requests must fall in one minute (windows are aligned to

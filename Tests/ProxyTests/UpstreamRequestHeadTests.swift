@@ -77,4 +77,23 @@ struct UpstreamRequestHeadTests {
         #expect(bodiless.head.headers["expect"] == ["something-else"])
         #expect(bodiless.head.headers["content-length"] == ["0"], "a POST without a body says so")
     }
+
+    /// A metered response is read as it passes, so its request asks for no
+    /// encoding: `Accept-Encoding` (any case, every instance) is left out in
+    /// the same pass, and kept, where it was, otherwise.
+    @Test func acceptEncodingIsDroppedOnlyWhenAsked() {
+        let fields = [
+            ("Accept-Encoding", "gzip"), ("Accept", "*/*"), ("accept-encoding", "br"), ("X-Forwarded-Proto", "http"),
+        ]
+        var generator = RequestID.Generator()
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat", headers: HTTPHeaders(fields))
+        let dropped = UpstreamRequestHead.make(
+            from: head, framing: .contentLength(0), dropsAcceptEncoding: true,
+            client: .init(address: "192.0.2.7", usesTLS: true), upstreamHost: "up:1234", requestIDs: &generator)
+        #expect(dropped.head.headers["accept-encoding"] == [])
+        #expect(!self.names(dropped.head).contains("accept-encoding") && self.names(dropped.head).first == "accept")
+        let kept = self.make(fields, framing: .contentLength(0))
+        #expect(kept.head.headers["accept-encoding"] == ["gzip", "br"])
+        #expect(Array(self.names(kept.head).prefix(3)) == ["accept-encoding", "accept", "accept-encoding"])
+    }
 }

@@ -304,14 +304,13 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
                     inspectBody = true
                 }
             }
-            let expectsContinue = self.makeUpstreamHead(from: head, for: exchange)
+            let expectsContinue = self.makeUpstreamHead(
+                from: head, for: exchange, dropsAcceptEncoding: self.metersUsage(of: exchange))
             if self.machine.answersContinue(expectsContinue: expectsContinue, for: exchange) {
                 self.context?.writeAndFlush(
                     self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                     promise: nil)
             }
-            // Usage is read from the response as it passes: it must come uncompressed.
-            if self.metersUsage(of: exchange) { exchange.upstreamHead?.headers.remove(name: "accept-encoding") }
             guard inspectBody else { return self.takeUpstreamSlot(for: exchange) }
             // The body may all have come while admission was pending.
             if exchange.requestEnded { return self.inspectBody(of: exchange) }
@@ -321,17 +320,20 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     }
 
     /// Sets the exchange's upstream head and request ID from the admitted
-    /// head; returns whether the client waits for `100 Continue`.
+    /// head; returns whether the client waits for `100 Continue`. Usage is
+    /// read from a metered response as it passes, so then it is asked for
+    /// uncompressed (`dropsAcceptEncoding`).
     ///
     /// A function of its own so that nothing but the exchange holds the new
     /// head's fields when this returns: a second reference (the result of
     /// `UpstreamRequestHead.make` kept alive in the caller) made the `Host`
     /// set in ``startForwarding(_:on:)`` copy every field of every request.
-    private func makeUpstreamHead(from head: HTTPRequestHead, for exchange: Exchange) -> Bool {
+    private func makeUpstreamHead(from head: HTTPRequestHead, for exchange: Exchange, dropsAcceptEncoding: Bool) -> Bool {
         let made = UpstreamRequestHead.make(
             from: head,
             framing: exchange.framing,
             webSocketUpgrade: exchange.isWebSocketUpgrade,
+            dropsAcceptEncoding: dropsAcceptEncoding,
             client: .init(address: self.clientAddress, usesTLS: self.settings.usesTLS),
             upstreamHost: "", requestIDs: &self.requestIDs)
         exchange.requestID = made.requestID
@@ -358,12 +360,17 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
     /// The whole body of a restricted identity's request is held: read its
     /// model, then forward the held parts unchanged or refuse the request.
     private func inspectBody(of exchange: Exchange) {
-        guard let policy = exchange.bodyInspection, let head = exchange.upstreamHead else { return }
+        // Only the path is kept of the head: a copy of the head alive while
+        // the request is forwarded (below) made setting its `Host` copy
+        // every header field (an allocation and a retain per field).
+        guard let policy = exchange.bodyInspection, let path = exchange.upstreamHead.map({ Self.path(of: $0) }) else {
+            return
+        }
         var body: [UInt8] = []
         body.reserveCapacity(exchange.requestBodyBytes)
         for case .body(.byteBuffer(let buffer)) in exchange.pendingParts { body += buffer.readableBytesView }
         exchange.bodyInspection = nil
-        switch policy.inspectBody(body, path: Self.path(of: head)) {
+        switch policy.inspectBody(body, path: path) {
         case .answer(let response):
             PolicyAudit.denied(
                 identity: policy.identity, response: response, exchange: exchange, client: self.clientAddress,
@@ -398,6 +405,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler, Up
         let limit = self.settings.maxBodyBytes
         switch self.machine.clientBodyReceived(bytes: body.readableBytes, limit: limit, now: .now()) {
         case .hold(let exchange):
+            // Room for a body part and the end at once: growing by append cost an allocation each.
+            if exchange.pendingParts.isEmpty { exchange.pendingParts.reserveCapacity(4) }
             exchange.pendingParts.append(.body(.byteBuffer(body)))
             // Held only to ask a stream for its usage: too large to hold, it goes as it came.
             if let policy = exchange.bodyInspection, !policy.refusesUncheckedBody,

@@ -29,10 +29,15 @@ enum UpstreamRequestHead {
     /// `X-Forwarded-For` values, the request ID, the framing fields) is
     /// noted on the way. The result is the same fields, in the same order,
     /// as removing and re-adding each field in turn would give.
+    ///
+    /// With `dropsAcceptEncoding` (the response's usage is read as it
+    /// passes, so it must come uncompressed) `Accept-Encoding` is left out
+    /// in the same pass.
     static func make(
         from admittedHead: HTTPRequestHead,
         framing: RequestFraming,
         webSocketUpgrade: Bool = false,
+        dropsAcceptEncoding: Bool = false,
         client: ClientContext,
         upstreamHost: String,
         requestIDs: inout RequestID.Generator
@@ -55,6 +60,8 @@ enum UpstreamRequestHead {
                 forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
             case .forwardedHost, .forwardedProto, .connection:
                 break
+            case .acceptEncoding:
+                if !dropsAcceptEncoding { fields.append((name, value)) }
             case .requestID:
                 requestIDCount += 1
                 if givenRequestID == nil { givenRequestID = value }
@@ -112,6 +119,8 @@ enum UpstreamRequestHead {
     /// without allocating; `nil` for every other field.
     private enum SetByProxy {
         case host, forwardedHost, forwardedFor, forwardedProto, requestID, connection, expect
+        /// Dropped only when asked (`dropsAcceptEncoding`).
+        case acceptEncoding
 
         init?(_ name: String) {
             // Ruled out by length first: most names match none of these lengths.
@@ -121,6 +130,7 @@ enum UpstreamRequestHead {
             case 10 where HeaderName.equals(name, "connection"): self = .connection
             case 12 where HeaderName.equals(name, "x-request-id"): self = .requestID
             case 15 where HeaderName.equals(name, "x-forwarded-for"): self = .forwardedFor
+            case 15 where HeaderName.equals(name, "accept-encoding"): self = .acceptEncoding
             case 16 where HeaderName.equals(name, "x-forwarded-host"): self = .forwardedHost
             case 17 where HeaderName.equals(name, "x-forwarded-proto"): self = .forwardedProto
             default: return nil

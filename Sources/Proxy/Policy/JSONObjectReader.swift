@@ -40,6 +40,51 @@ struct JSONObjectReader {
     /// The next member's key and the range of its value, or `nil` after the
     /// last one (and only whitespace left after the object's `}`).
     mutating func nextMember() throws(Failure) -> (key: String, value: Range<Int>)? {
+        guard let (key, value) = try self.nextMemberKey() else { return nil }
+        return (self.text(of: key), value)
+    }
+
+    /// A member's key as read: where its text is, between the quotes, and
+    /// whether those bytes are the key itself (ASCII without escapes, the
+    /// common case: compared with a name by ``key(_:is:)`` without making a
+    /// `String`, which allocates past 15 bytes). A plain value: no `String`
+    /// to release either.
+    struct Key {
+        /// The bytes between the quotes.
+        let range: Range<Int>
+        /// Whether they are the key as they are (ASCII, no escapes).
+        let isPlain: Bool
+    }
+
+    /// The key unescaped (checked when it was read, so it decodes).
+    func text(of key: Key) -> String {
+        if key.isPlain { return Self.text(of: self.bytes, in: key.range, ascii: true) ?? "" }
+        var reader = JSONObjectReader(bytes: self.bytes, range: key.range.lowerBound - 1..<key.range.upperBound + 1)
+        return (try? reader.string()) ?? ""
+    }
+
+    /// Whether `key` (read by ``nextMemberKey()``) is `name` (ASCII bytes),
+    /// after unescaping, as ``nextMember()``'s `String` would compare.
+    func key(_ key: Key, is name: [UInt8]) -> Bool {
+        guard key.isPlain else { return self.text(of: key).utf8.elementsEqual(name) }
+        guard key.range.count == name.count else { return false }
+        return self.bytes.withUnsafeBufferPointer { buffer in
+            UnsafeBufferPointer(rebasing: buffer[key.range]).elementsEqual(name)
+        }
+    }
+
+    /// Whether two keys of this object are the same key after unescaping.
+    func key(_ key: Key, equals other: Key) -> Bool {
+        guard key.isPlain && other.isPlain else { return self.text(of: key) == self.text(of: other) }
+        guard key.range.count == other.range.count else { return false }
+        return self.bytes.withUnsafeBufferPointer { buffer in
+            let first = UnsafeBufferPointer(rebasing: buffer[key.range])
+            return first.elementsEqual(UnsafeBufferPointer(rebasing: buffer[other.range]))
+        }
+    }
+
+    /// As ``nextMember()``, the key as a ``Key``.
+    mutating func nextMemberKey() throws(Failure) -> (key: Key, value: Range<Int>)? {
         if self.finished { return nil }
         if !self.started {
             self.started = true
@@ -61,7 +106,7 @@ struct JSONObjectReader {
             try self.expect(UInt8(ascii: ","), .invalid)
         }
         self.skipWhitespace()
-        let key = try self.string()
+        let key = try self.readKey()
         self.skipWhitespace()
         try self.expect(UInt8(ascii: ":"), .invalid)
         self.skipWhitespace()
@@ -231,6 +276,24 @@ struct JSONObjectReader {
                 self.index += 1
             }
         }
+    }
+
+    /// A key, checked as ``string(decode:)`` checks a string (an escaped or
+    /// non-ASCII one is decoded for that, and the decoding dropped).
+    private mutating func readKey() throws(Failure) -> Key {
+        let quote = self.index
+        try self.expect(UInt8(ascii: "\""), .invalid)
+        let start = self.index
+        while let byte = self.peek, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20, byte < 0x80 {
+            self.index += 1
+        }
+        if self.peek == UInt8(ascii: "\"") {
+            self.index += 1
+            return Key(range: start..<self.index - 1, isPlain: true)
+        }
+        self.index = quote
+        _ = try self.string()
+        return Key(range: start..<self.index - 1, isPlain: false)
     }
 
     /// `bytes[range]` as a string, `nil` if it is not valid UTF-8; `ascii`

@@ -58,26 +58,34 @@ struct RequestBodyReading {
         var stream: Range<Int>?
         var streamOptions: Range<Int>?
         var keys = SeenKeys()
-        while let (key, value) = try reader.nextMember() {
+        // Keys compared as bytes (``JSONObjectReader/key(_:is:)``), made
+        // into a `String` only for a message: a `String` per key and their
+        // comparisons were most of reading a small body.
+        while let (key, value) = try reader.nextMemberKey() {
             // Every key once: the proxy's reading of `model` and `stream` must be the upstream's.
-            guard keys.insert(key) else {
-                throw .init(reason: "the body gives \"\(LogField.escaped(key, limit: 64))\" more than once")
+            guard keys.insert(key, of: json) else {
+                throw .init(reason: "the body gives \"\(LogField.escaped(json.text(of: key), limit: 64))\" more than once")
             }
-            switch key {
-            case "model":
+            if json.key(key, is: Names.model) {
                 guard let name = json.string(in: value) else { throw .init(reason: "\"model\" must be a string") }
                 model = name
-            case "stream":
+            } else if json.key(key, is: Names.stream) {
                 stream = value
-            case "stream_options":
+            } else if json.key(key, is: Names.streamOptions) {
                 streamOptions = value
-            default:
-                if Self.isModelButForCase(key) {
-                    throw .init(reason: "the body has a key \"\(LogField.escaped(key, limit: 64))\" that differs from \"model\" only in case")
-                }
+            } else if !key.isPlain || key.range.count == 5, Self.isModelButForCase(json.text(of: key)) {
+                // (A plain key of another length than five bytes cannot be `model` but for case.)
+                let shown = LogField.escaped(json.text(of: key), limit: 64)
+                throw .init(reason: "the body has a key \"\(shown)\" that differs from \"model\" only in case")
             }
         }
         return (model.map(RequestBodyModel.model) ?? .missing, stream, streamOptions)
+    }
+
+    private enum Names {
+        static let model = Array("model".utf8)
+        static let stream = Array("stream".utf8)
+        static let streamOptions = Array("stream_options".utf8)
     }
 
     /// Whether `key` is `model` but for case (`key.lowercased() == "model"`,
@@ -92,26 +100,32 @@ struct RequestBodyReading {
 
     /// The top-level keys read so far, for refusing one given twice.
     ///
-    /// A request has a handful of keys: they are compared one by one in an
-    /// array (a `Set` hashed every key and was a visible share of reading a
-    /// body); past ``linearLimit`` keys they go into a `Set`, so a body
+    /// A request has a handful of keys: they are kept as where they are in
+    /// the body and compared one by one, as bytes (as text when escaped), in
+    /// fixed storage (a `Set` hashed every key and was a visible share of
+    /// reading a body; an array allocated on every request); past
+    /// ``linearLimit`` keys they go into a `Set` of their text, so a body
     /// with many keys is not quadratic.
     struct SeenKeys {
+        /// How many keys `few` holds.
         static let linearLimit = 16
-        private var few: [String] = []
+        private var few = InlineArray<16, JSONObjectReader.Key>(repeating: .init(range: 0..<0, isPlain: true))
+        private var fewCount = 0
         private var many: Set<String>?
 
-        /// Adds `key`; `false` if it was there already.
-        mutating func insert(_ key: String) -> Bool {
-            if self.many != nil { return self.many!.insert(key).inserted }
-            if self.few.contains(key) { return false }
-            if self.few.count < Self.linearLimit {
-                if self.few.isEmpty { self.few.reserveCapacity(Self.linearLimit) }
-                self.few.append(key)
+        /// Adds `key`, read from `json`; `false` if it was there already.
+        mutating func insert(_ key: JSONObjectReader.Key, of json: JSONObjectReader) -> Bool {
+            if self.many != nil { return self.many!.insert(json.text(of: key)).inserted }
+            for index in 0..<self.fewCount where json.key(self.few[index], equals: key) { return false }
+            if self.fewCount < Self.linearLimit {
+                self.few[self.fewCount] = key
+                self.fewCount += 1
             } else {
-                self.many = Set(self.few)
-                self.many!.insert(key)
-                self.few = []
+                var many = Set<String>(minimumCapacity: 2 * Self.linearLimit)
+                for index in 0..<self.fewCount { many.insert(json.text(of: self.few[index])) }
+                many.insert(json.text(of: key))
+                self.many = many
+                self.fewCount = 0
             }
             return true
         }

@@ -178,21 +178,25 @@ struct ResponseUsageMeter {
         var model: String?
         var usage: Range<Int>?
         var message: Range<Int>?
+        // Keys compared as bytes (``JSONObjectReader/key(_:is:)``): a `String`
+        // per key allocated for `completion_tokens` on every response.
         do {
-            while let (key, value) = try object.nextMember() {
-                switch key {
-                case "model": model = object.string(in: value)
-                case "usage": usage = value
-                case "message": message = value
-                case "choices": shape.hasEmptyChoices = object.isEmptyArray(value)
-                default: break
+            while let (key, value) = try object.nextMemberKey() {
+                if object.key(key, is: Names.model) {
+                    model = object.string(in: value)
+                } else if object.key(key, is: Names.usage) {
+                    usage = value
+                } else if object.key(key, is: Names.message) {
+                    message = value
+                } else if object.key(key, is: Names.choices) {
+                    shape.hasEmptyChoices = object.isEmptyArray(value)
                 }
             }
             // Anthropic's stream names them inside `message_start`'s message.
             if (model == nil || usage.map(object.isObject) != true), let message, var inner = object.object(in: message) {
-                while let (key, value) = try inner.nextMember() {
-                    if key == "model" && model == nil { model = object.string(in: value) }
-                    if key == "usage" && usage.map(object.isObject) != true { usage = value }
+                while let (key, value) = try inner.nextMemberKey() {
+                    if model == nil && object.key(key, is: Names.model) { model = object.string(in: value) }
+                    if usage.map(object.isObject) != true && object.key(key, is: Names.usage) { usage = value }
                 }
             }
         } catch {
@@ -203,13 +207,15 @@ struct ResponseUsageMeter {
         shape.hasUsageObject = true
         var prompt: Int??, completion: Int??, input: Int??, output: Int??
         do {
-            while let (key, value) = try counts.nextMember() {
-                switch key {
-                case "prompt_tokens": prompt = .some(object.integer(in: value))
-                case "completion_tokens": completion = .some(object.integer(in: value))
-                case "input_tokens": input = .some(object.integer(in: value))
-                case "output_tokens": output = .some(object.integer(in: value))
-                default: break
+            while let (key, value) = try counts.nextMemberKey() {
+                if object.key(key, is: Names.promptTokens) {
+                    prompt = .some(object.integer(in: value))
+                } else if object.key(key, is: Names.completionTokens) {
+                    completion = .some(object.integer(in: value))
+                } else if object.key(key, is: Names.inputTokens) {
+                    input = .some(object.integer(in: value))
+                } else if object.key(key, is: Names.outputTokens) {
+                    output = .some(object.integer(in: value))
                 }
             }
         } catch {
@@ -219,6 +225,18 @@ struct ResponseUsageMeter {
         if let value = (prompt ?? input), let value { self.promptTokens = value }
         if let value = (completion ?? output), let value { self.completionTokens = value }
         return shape
+    }
+
+    /// The member names ``take(usageOf:)`` reads, as bytes.
+    private enum Names {
+        static let model = Array("model".utf8)
+        static let usage = Array("usage".utf8)
+        static let message = Array("message".utf8)
+        static let choices = Array("choices".utf8)
+        static let promptTokens = Array("prompt_tokens".utf8)
+        static let completionTokens = Array("completion_tokens".utf8)
+        static let inputTokens = Array("input_tokens".utf8)
+        static let outputTokens = Array("output_tokens".utf8)
     }
 
     private static let usageBytes = Array("\"usage\"".utf8)

@@ -29,6 +29,7 @@ public final class TokenQuotaAccounts: Sendable {
 
     /// See ``TokenQuotaLedger/record(_:for:quotas:now:)``.
     public func record(_ tokens: Int, for identity: String, quotas: [TokenQuotaLedger.Window: Int], now: Date = Date()) {
+        guard tokens > 0, !quotas.isEmpty else { return }  // the ledger would not change: no lock for it
         self.ledger.withLockedValue { $0.record(tokens, for: identity, quotas: quotas, now: now) }
     }
 

@@ -111,4 +111,97 @@ import Testing
         #expect(ResponseUsageMeter.kind(ofContentType: "text/event-stream2") == .unread)
         #expect(ResponseUsageMeter.kind(ofContentType: "") == .unread)
     }
+
+    /// ``JSONObjectReader/nextMemberKey()`` with ``JSONObjectReader/key(_:is:)``
+    /// matches a name exactly when ``JSONObjectReader/nextMember()``'s key
+    /// equals it (escaped keys, non-ASCII keys, near misses), and refuses
+    /// what it refuses.
+    @Test(arguments: [11, 12] as [UInt64])
+    func keysComparedAsBytesAreTheDecodedKeys(seed: UInt64) throws {
+        var json = RandomJSON(random: SplitMix64(seed: seed))
+        let names = ["model", "usage", "completion_tokens", "prompt_tokens", "é", "mode", "usages", ""]
+        let keys = [
+            "model", "usage", "completion_tokens", "completion\\u005ftokens", "\\u0075sage", "mod\\u0065l", "é", "\\u00e9",
+            "mode", "usages", "Usage", "", "completion_token", "prompt_tokens",
+        ]
+        for _ in 0..<300 {
+            let text = json.space() + json.object(depth: 0, keys: keys) + json.space()
+            var byString = JSONObjectReader(bytes: Array(text.utf8))
+            var byBytes = byString
+            while true {
+                let string = try byString.nextMember()
+                let bytes = try byBytes.nextMemberKey()
+                guard let string, let bytes else {
+                    #expect(string == nil && bytes == nil, "\(text)")
+                    break
+                }
+                #expect(string.value == bytes.value, "\(text)")
+                for name in names {
+                    #expect(byBytes.key(bytes.key, is: Array(name.utf8)) == (string.key == name), "\(name) in \(text)")
+                }
+            }
+        }
+        for text in ["{\"a\u{01}\":1}", "{\"\\ud800\":1}", "{\"a\\x\":1}", "{\"a\":1,}"] {
+            var reader = JSONObjectReader(bytes: Array(text.utf8))
+            #expect(throws: JSONObjectReader.Failure.self, "\(text)") { while try reader.nextMemberKey() != nil {} }
+        }
+        var invalidUTF8 = JSONObjectReader(bytes: Array(#"{""#.utf8) + [0xC3] + Array(#"":1}"#.utf8))
+        #expect(throws: JSONObjectReader.Failure.self) { while try invalidUTF8.nextMemberKey() != nil {} }
+    }
+
+    /// Responses a hostile upstream could send, each split at every place
+    /// into two reads: the meter's count is the one Foundation's parser
+    /// reads (the last of a repeated member, as decoders that build a
+    /// dictionary keep), and what no JSON decoder would read as usage is
+    /// not counted.
+    @Test func hostileResponsesAreCountedAsAParserReadsThem() throws {
+        let responses = [
+            // `usage` inside strings, and a key that only looks like it.
+            #"{"id":"\"usage\":{\"prompt_tokens\":99}","usage":{"prompt_tokens":2,"completion_tokens":3}}"#,
+            #"{"note":"usage","usage ":{"prompt_tokens":50},"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
+            // Escaped keys are the keys they decode to.
+            #"{"\u0075sage":{"prompt\u005ftokens":4,"completion_tokens":5}}"#,
+            #"{"usage":{"completion\u005ftokens":6,"prompt_tokens":1}}"#,
+            // A repeated member counts by its last value.
+            #"{"usage":{"prompt_tokens":100,"completion_tokens":100},"usage":{"prompt_tokens":7,"completion_tokens":8}}"#,
+            #"{"usage":{"prompt_tokens":1,"prompt_tokens":9,"completion_tokens":2}}"#,
+            // Nested `usage` objects are not the response's.
+            #"{"choices":[{"usage":{"prompt_tokens":70}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
+            // Whitespace everywhere a parser allows it.
+            "{ \"usage\" :\n{\t\"prompt_tokens\" : 10 ,\r\n \"completion_tokens\":11 } }\n",
+        ]
+        for text in responses {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
+            let counts = try #require(object["usage"] as? [String: Any], "\(text)")
+            let expected = (counts["prompt_tokens"] as? Int ?? 0) + (counts["completion_tokens"] as? Int ?? 0)
+            let bytes = Array(text.utf8)
+            for split in 0...bytes.count {
+                var meter = ResponseUsageMeter(contentType: "application/json", stripsUsageChunk: false)
+                #expect(meter.pass(bytes[..<split]) == nil && meter.pass(bytes[split...]) == nil)
+                #expect(meter.finish() == [])
+                #expect(meter.tokens == expected, "\(text) split at \(split)")
+            }
+        }
+        // Counts that are not plain integers of at most 18 digits are not
+        // taken (a huge number, a fraction, a string), and no usage object,
+        // or a body that is not one JSON object, counts nothing.
+        for text in [
+            #"{"usage":{"prompt_tokens":123456789012345678901234,"completion_tokens":2}}"#,
+            #"{"usage":{"prompt_tokens":1.5,"completion_tokens":"3"}}"#,
+        ] {
+            var meter = ResponseUsageMeter(contentType: "application/json", stripsUsageChunk: false)
+            _ = meter.pass(Array(text.utf8))
+            _ = meter.finish()
+            #expect(meter.promptTokens == nil, "\(text)")
+        }
+        for text in [
+            #"{"usage":null}"#, #"{"usage":{"prompt_tokens":5}}x"#, #"{"usage":{"prompt_tokens":5}"#,
+            #"[{"usage":{"prompt_tokens":5}}]"#,
+        ] {
+            var meter = ResponseUsageMeter(contentType: "application/json", stripsUsageChunk: false)
+            _ = meter.pass(Array(text.utf8))
+            _ = meter.finish()
+            #expect(meter.tokens == nil, "\(text)")
+        }
+    }
 }

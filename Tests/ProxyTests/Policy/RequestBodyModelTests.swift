@@ -59,4 +59,25 @@ import Testing
             return
         }
     }
+
+    /// Keys are remembered in fixed storage up to its size, then in a set:
+    /// a repeat is found wherever it falls, before and after the change.
+    @Test func aRepeatedKeyIsFoundBeforeAndPastTheFixedStorage() {
+        let limit = RequestBodyReading.SeenKeys.linearLimit
+        for count in [1, limit - 1, limit, limit + 1, 3 * limit] {
+            let keys = (0..<count).map { "k\($0)" }
+            let distinct = "{" + keys.map { "\"\($0)\":1" }.joined(separator: ",") + ",\"model\":\"m\"}"
+            #expect(model(distinct) == .model("m"), "\(count) keys")
+            for repeated in [0, count / 2, count - 1] {
+                // Given again as it was, and escaped (`\u006b` is `k`).
+                for again in [keys[repeated], "\\u006b" + keys[repeated].dropFirst()] {
+                    let text = "{" + (keys + [again]).map { "\"\($0)\":1" }.joined(separator: ",") + "}"
+                    guard case .refused = model(text) else {
+                        Issue.record("key \(repeated) of \(count) given again as \(again) was accepted")
+                        continue
+                    }
+                }
+            }
+        }
+    }
 }
