@@ -57,9 +57,15 @@ extension MatrixMultiply {
         let first = PreparedVector(a, x), second = PreparedVector(b, x)
         defer { first.deallocate(); second.deallocate() }
         forRows(count: a.rows, weightBytes: a.byteCount + b.byteCount, pool: pool) { rows in
-            // Both products of a few rows at a time, then combined: the rows
-            // kernels take a range, and the two matrices' rows stay close
-            // together in time, as they were one row at a time.
+            guard first.rowsKernel != nil, second.rowsKernel != nil else {
+                for row in rows {
+                    y[row] = combine(first.dot(a.rowData(row)), second.dot(b.rowData(row)))
+                }
+                return
+            }
+            // With the rows kernels (F16): both products of a few rows at a
+            // time, then combined, so the two matrices' rows stay close
+            // together in time, as they are one row at a time above.
             let step = 16
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * step) { buffer in
                 let gate = buffer.baseAddress!, other = gate + step
