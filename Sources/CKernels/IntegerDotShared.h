@@ -24,6 +24,17 @@ static inline uint16_t load_u16(const uint8_t *p) {
 
 AVX2 static inline float f16_to_float(const uint8_t *p) { return _cvtsh_ss(load_u16(p)); }
 
+/// The eight 6-bit scales and minimums of a Q4_K (or Q5_K) block
+/// (IntegerDotSuperBlocks.c describes the layout).
+static inline void q4_K_scales(const uint8_t *packed, int scale[8], int minimum[8]) {
+    for (int j = 0; j < 4; ++j) {
+        scale[j] = packed[j] & 63;
+        minimum[j] = packed[j + 4] & 63;
+        scale[j + 4] = (packed[j + 8] & 0x0F) | ((packed[j] >> 6) << 4);
+        minimum[j + 4] = (packed[j + 8] >> 4) | ((packed[j + 4] >> 6) << 4);
+    }
+}
+
 AVX2 static inline float sum_lanes(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -24,16 +24,6 @@
 
 #if defined(__x86_64__)
 
-/// The eight 6-bit scales and minimums of a Q4_K (or Q5_K) block.
-static inline void q4_K_scales(const uint8_t *packed, int scale[8], int minimum[8]) {
-    for (int j = 0; j < 4; ++j) {
-        scale[j] = packed[j] & 63;
-        minimum[j] = packed[j + 4] & 63;
-        scale[j + 4] = (packed[j + 8] & 0x0F) | ((packed[j] >> 6) << 4);
-        minimum[j + 4] = (packed[j + 8] >> 4) | ((packed[j + 4] >> 6) << 4);
-    }
-}
-
 /// Σ_s min[s] · (sum of the activations of sub-block s), in integers.
 static inline int q4_K_minimum_terms(const int minimum[8], const int16_t *sums) {
     int total = 0;

@@ -1,5 +1,7 @@
-// Prompt products of Q8_0 weights with activations quantized to 16 bits
-// (see CKernels.h, "Prompt products with 16-bit activations").
+// Prompt products of Q8_0, Q4_K and Q6_K weights with activations quantized to 16
+// bits (see CKernels.h, "Prompt products with 16-bit activations"; the
+// weight layouts are described in IntegerDotBlocks32.c and
+// IntegerDotSuperBlocks.c).
 //
 // Why this shape: a 32-block's products must be scaled by the weight's and
 // the activation's scales before blocks are added, so an integer kernel pays
@@ -33,8 +35,9 @@
 /// largest magnitude is 32767), written as `f · 2^e / 32767` with `f` in
 /// [0.5, 1) so that a subnormal block still gets its own precision rather
 /// than an infinite inverse; a block with a NaN or an infinity gets a NaN
-/// scale (and zero quants), so its products are NaN, as in `Float`.
-VNNI static inline float quantize_block16_vnni(const float *x, int16_t *out, int lane) {
+/// scale (and zero quants), so its products are NaN, as in `Float`. Also
+/// writes the sum of the quantized block, `scale · Σ q`, to `sum`.
+VNNI static inline float quantize_block16_vnni(const float *x, int16_t *out, int lane, float *sum) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const __mmask16 unordered = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
     const float largest = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -54,13 +57,16 @@ VNNI static inline float quantize_block16_vnni(const float *x, int16_t *out, int
         q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi32_epi16(q0)), _mm512_cvtsepi32_epi16(q1), 1);
         scale = ldexpf(fraction / 32767.0f, exponent);
     }
+    // The block's sum as quantized (what the weights' minimums multiply).
+    *sum = scale * (float)_mm512_reduce_add_epi32(_mm512_madd_epi16(q, _mm512_set1_epi16(1)));
     int32_t pairs[16];
     _mm512_storeu_si512(pairs, q);
     for (int k = 0; k < 16; ++k) memcpy(out + k * 32 + lane * 2, &pairs[k], sizeof pairs[k]);
     return scale;
 }
 
-VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales) {
+VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales,
+                                        float *sums) {
     const int64_t blocks = n / 32, groups = (tokens + 15) / 16;
     for (int64_t g = 0; g < groups; ++g) {
         for (int lane = 0; lane < 16; ++lane) {
@@ -68,11 +74,12 @@ VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t 
             for (int64_t b = 0; b < blocks; ++b) {
                 int16_t *out = quants + (g * blocks + b) * 512;
                 float *scale = scales + (g * blocks + b) * 16 + lane;
+                float *sum = sums + (g * blocks + b) * 16 + lane;
                 if (t < tokens) {
-                    *scale = quantize_block16_vnni(x + t * n + 32 * b, out, lane);
+                    *scale = quantize_block16_vnni(x + t * n + 32 * b, out, lane, sum);
                 } else {
-                    // Padding lanes: zero quants and scale, results unused.
-                    *scale = 0.0f;
+                    // Padding lanes: zero quants, scale and sum, results unused.
+                    *scale = *sum = 0.0f;
                     for (int k = 0; k < 16; ++k) memset(out + k * 32 + lane * 2, 0, 2 * sizeof(int16_t));
                 }
             }
@@ -80,28 +87,50 @@ VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t 
     }
 }
 
-void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales) {
-    quantize_tokens16_vnni(x, tokens, n, quants, scales);
+void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales,
+                              float *sums) {
+    quantize_tokens16_vnni(x, tokens, n, quants, scales, sums);
 }
 
-/// `R` rows (their weights as 16-bit integers, `row_stride` apart, and
-/// their block scales, `COLUMN_BLOCKS` apart) times `G` 16-token groups
-/// over `blocks` blocks; the result for row r and token t (counted from the
-/// first group, `tokens` of them left) goes to `y[t · y_stride + r]`,
-/// stored or, with `accumulate`, added. `R` and `G` are constants where it
-/// is inlined, so the accumulators live in registers.
+/// The weight types' block structure in the tile: one scale per 32-block
+/// (Q8_0), a scale and a minimum (Q4_K), or one scale per 16 weights
+/// (Q6_K: the block's two halves are summed apart in integers).
+enum { TILE_SCALES = 0, TILE_MINIMUMS = 1, TILE_HALVES = 2 };
+
+/// `R` rows (their weights as 16-bit integers, `row_stride` apart, their
+/// block scales (two per block with `TILE_HALVES`) and, with
+/// `TILE_MINIMUMS`, block minimums, `COLUMN_BLOCKS` blocks apart) times `G`
+/// 16-token groups over `blocks` blocks; the result for row r and token t
+/// (counted from the first group, `tokens` of them left) goes to
+/// `y[t · y_stride + r]`, stored or, with `accumulate`, added. A block adds
+/// `weight scale · token scale · Σ q·a − weight minimum · token block sum`
+/// (with halves: `token scale · Σ_h weight scale_h · Σ_h q·a`). `R`, `G`
+/// and `KIND` are constants where it is inlined, so the accumulators live
+/// in registers.
 VNNI static inline __attribute__((always_inline)) void tile_vnni(
-    const int16_t *weights, int64_t row_stride, const float *weight_scales, const int16_t *quants,
-    const float *scales, int64_t group_stride, int64_t blocks, int R, int G, float *y, int64_t y_stride,
-    int64_t tokens, int accumulate) {
-    __m512 sums[TILE_ROWS][TILE_GROUPS];
+    const int16_t *weights, int64_t row_stride, const float *weight_scales, const float *weight_minimums,
+    const int16_t *quants, const float *scales, const float *sums, int64_t group_stride, int64_t blocks, int R,
+    int G, int KIND, float *y, int64_t y_stride, int64_t tokens, int accumulate) {
+    const int halves = KIND == TILE_HALVES ? 2 : 1;
+    __m512 results[TILE_ROWS][TILE_GROUPS];
     for (int r = 0; r < R; ++r)
-        for (int g = 0; g < G; ++g) sums[r][g] = _mm512_setzero_ps();
+        for (int g = 0; g < G; ++g) results[r][g] = _mm512_setzero_ps();
     for (int64_t b = 0; b < blocks; ++b) {
         __m512i products[TILE_ROWS][TILE_GROUPS];
         for (int r = 0; r < R; ++r)
             for (int g = 0; g < G; ++g) products[r][g] = _mm512_setzero_si512();
+        __m512 first_half[TILE_ROWS][TILE_GROUPS];
         for (int k = 0; k < 16; ++k) {
+            if (KIND == TILE_HALVES && k == 8) {
+                // The first 16 weights' sum, scaled by their own scale.
+                for (int r = 0; r < R; ++r) {
+                    const __m512 w = _mm512_set1_ps(weight_scales[(r * COLUMN_BLOCKS + b) * 2]);
+                    for (int g = 0; g < G; ++g) {
+                        first_half[r][g] = _mm512_mul_ps(_mm512_cvtepi32_ps(products[r][g]), w);
+                        products[r][g] = _mm512_setzero_si512();
+                    }
+                }
+            }
             __m512i a[TILE_GROUPS];
             for (int g = 0; g < G; ++g) a[g] = _mm512_loadu_si512(quants + g * group_stride + b * 512 + k * 32);
             for (int r = 0; r < R; ++r) {
@@ -112,10 +141,21 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
             }
         }
         for (int g = 0; g < G; ++g) {
-            const __m512 s = _mm512_loadu_ps(scales + g * (group_stride / 32) + b * 16);
+            const int64_t at = g * (group_stride / 32) + b * 16;
+            const __m512 s = _mm512_loadu_ps(scales + at);
             for (int r = 0; r < R; ++r) {
-                const __m512 d = _mm512_mul_ps(s, _mm512_set1_ps(weight_scales[r * COLUMN_BLOCKS + b]));
-                sums[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products[r][g]), d, sums[r][g]);
+                if (KIND == TILE_HALVES) {
+                    const __m512 w = _mm512_set1_ps(weight_scales[(r * COLUMN_BLOCKS + b) * 2 + 1]);
+                    const __m512 both = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products[r][g]), w, first_half[r][g]);
+                    results[r][g] = _mm512_fmadd_ps(both, s, results[r][g]);
+                    continue;
+                }
+                const __m512 d = _mm512_mul_ps(s, _mm512_set1_ps(weight_scales[r * COLUMN_BLOCKS * halves + b]));
+                results[r][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products[r][g]), d, results[r][g]);
+                if (KIND == TILE_MINIMUMS) {
+                    const __m512 m = _mm512_set1_ps(weight_minimums[r * COLUMN_BLOCKS + b]);
+                    results[r][g] = _mm512_fnmadd_ps(_mm512_loadu_ps(sums + at), m, results[r][g]);
+                }
             }
         }
     }
@@ -129,75 +169,174 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
         const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         for (int r = 0; r < R; ++r) {
             float *base = y + 16 * g * y_stride + r;
-            __m512 v = sums[r][g];
+            __m512 v = results[r][g];
             if (accumulate) v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, lanes, base, 4));
             _mm512_mask_i32scatter_ps(base, mask, lanes, v, 4);
         }
     }
 }
 
-/// `tile_vnni` with constant R (1…4) and G (1, 2).
-#define TILE_VNNI(R, G)                                                                                 \
-    VNNI static void tile_##R##_##G##_vnni(const int16_t *weights, int64_t row_stride,                 \
-                                           const float *weight_scales, const int16_t *quants,           \
-                                           const float *scales, int64_t group_stride, int64_t blocks,   \
-                                           float *y, int64_t y_stride, int64_t tokens, int accumulate) { \
-        tile_vnni(weights, row_stride, weight_scales, quants, scales, group_stride, blocks, R, G, y,     \
-                  y_stride, tokens, accumulate);                                                        \
+/// `tile_vnni` with constant R (1…4), G (1, 2) and KIND (0: Q8_0, 1: Q4_K, 2: Q6_K).
+#define TILE_VNNI(R, G, M)                                                                               \
+    VNNI static void tile_##R##_##G##_##M##_vnni(                                                        \
+        const int16_t *weights, int64_t row_stride, const float *weight_scales, const float *weight_minimums, \
+        const int16_t *quants, const float *scales, const float *sums, int64_t group_stride, int64_t blocks, \
+        float *y, int64_t y_stride, int64_t tokens, int accumulate) {                                    \
+        tile_vnni(weights, row_stride, weight_scales, weight_minimums, quants, scales, sums, group_stride,    \
+                  blocks, R, G, M, y, y_stride, tokens, accumulate);                                     \
     }
-TILE_VNNI(1, 1) TILE_VNNI(2, 1) TILE_VNNI(3, 1) TILE_VNNI(4, 1)
-TILE_VNNI(1, 2) TILE_VNNI(2, 2) TILE_VNNI(3, 2) TILE_VNNI(4, 2)
+#define TILES_VNNI(M)                                                                                    \
+    TILE_VNNI(1, 1, M) TILE_VNNI(2, 1, M) TILE_VNNI(3, 1, M) TILE_VNNI(4, 1, M)                          \
+    TILE_VNNI(1, 2, M) TILE_VNNI(2, 2, M) TILE_VNNI(3, 2, M) TILE_VNNI(4, 2, M)
+TILES_VNNI(0)
+TILES_VNNI(1)
+TILES_VNNI(2)
 
-typedef void (*tile_kernel)(const int16_t *, int64_t, const float *, const int16_t *, const float *, int64_t,
-                            int64_t, float *, int64_t, int64_t, int);
-static const tile_kernel tiles_vnni[TILE_GROUPS][TILE_ROWS] = {
-    {tile_1_1_vnni, tile_2_1_vnni, tile_3_1_vnni, tile_4_1_vnni},
-    {tile_1_2_vnni, tile_2_2_vnni, tile_3_2_vnni, tile_4_2_vnni},
+typedef void (*tile_kernel)(const int16_t *, int64_t, const float *, const float *, const int16_t *, const float *,
+                            const float *, int64_t, int64_t, float *, int64_t, int64_t, int);
+static const tile_kernel tiles_vnni[3][TILE_GROUPS][TILE_ROWS] = {
+    {{tile_1_1_0_vnni, tile_2_1_0_vnni, tile_3_1_0_vnni, tile_4_1_0_vnni},
+     {tile_1_2_0_vnni, tile_2_2_0_vnni, tile_3_2_0_vnni, tile_4_2_0_vnni}},
+    {{tile_1_1_1_vnni, tile_2_1_1_vnni, tile_3_1_1_vnni, tile_4_1_1_vnni},
+     {tile_1_2_1_vnni, tile_2_2_1_vnni, tile_3_2_1_vnni, tile_4_2_1_vnni}},
+    {{tile_1_1_2_vnni, tile_2_1_2_vnni, tile_3_1_2_vnni, tile_4_1_2_vnni},
+     {tile_1_2_2_vnni, tile_2_2_2_vnni, tile_3_2_2_vnni, tile_4_2_2_vnni}},
 };
 
-/// Q8_0 rows (34-byte blocks: F16 scale, 32 int8) times quantized tokens:
-/// per pass over `COLUMN_BLOCKS` blocks of columns, each group of
-/// `TILE_ROWS` rows is widened to 16 bits once and multiplied with every
-/// token; the first pass stores into `y`, the others add to it.
-VNNI static void q8_0_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
-                                    const float *scales, int64_t tokens, int64_t n, float *y, int64_t y_stride) {
+/// Widens `count` 32-blocks of a Q8_0 row from block `first` on: the
+/// weights to 16 bits, the F16 scales to `float` (no minimums).
+VNNI static void widen_q8_0_vnni(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales,
+                                 float *minimums) {
+    (void)minimums;
+    const uint8_t *block = row + 34 * first;
+    for (int64_t b = 0; b < count; ++b, block += 34) {
+        scales[b] = f16_to_float(block);
+        _mm512_storeu_si512(wide + 32 * b, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(block + 2))));
+    }
+}
+
+/// Widens `count` 32-blocks (sub-blocks; `first` and `count` are multiples
+/// of 8) of a Q4_K row: the 4-bit values to 16 bits, each sub-block's
+/// `d · scale` and `dmin · min`.
+VNNI static void widen_q4_K_vnni(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales,
+                                 float *minimums) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < count; b += 8) {
+        const uint8_t *block = row + 144 * ((first + b) / 8);
+        const float d = f16_to_float(block), dmin = f16_to_float(block + 2);
+        int scale[8], minimum[8];
+        q4_K_scales(block + 4, scale, minimum);
+        for (int s = 0; s < 8; ++s) {
+            scales[b + s] = d * (float)scale[s];
+            minimums[b + s] = dmin * (float)minimum[s];
+        }
+        for (int group = 0; group < 4; ++group) {
+            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(block + 16 + 32 * group));
+            const __m256i low = _mm256_and_si256(bytes, mask), high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
+            _mm512_storeu_si512(wide + 32 * (b + 2 * group), _mm512_cvtepu8_epi16(low));
+            _mm512_storeu_si512(wide + 32 * (b + 2 * group + 1), _mm512_cvtepu8_epi16(high));
+        }
+    }
+}
+
+/// Widens `count` 32-blocks (`first` and `count` multiples of 8) of a Q6_K
+/// row: the 6-bit values minus 32 to 16 bits, and two scales per block,
+/// `d · scale` of its first and of its second 16 weights.
+VNNI static void widen_q6_K_vnni(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales,
+                                 float *minimums) {
+    (void)minimums;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m512i offset = _mm512_set1_epi16(32);
+    for (int64_t b = 0; b < count; b += 8) {
+        const uint8_t *block = row + 210 * ((first + b) / 8);
+        const float d = f16_to_float(block + 208);
+        for (int k = 0; k < 16; ++k) scales[2 * b + k] = d * (float)((const int8_t *)(block + 192))[k];
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            // Weights 32j…32j+31 of the half: low nibbles of ql (j = 0, 1) or
+            // high ones (j = 2, 3), with bits 2j, 2j+1 of qh on top; masking
+            // before each 16-bit shift keeps bits inside their byte.
+            const __m256i low[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+            for (int j = 0; j < 4; ++j) {
+                const __m256i high = _mm256_and_si256(_mm256_srli_epi16(h, 2 * j), m2);
+                const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4));
+                _mm512_storeu_si512(wide + 32 * (b + 4 * half + j), _mm512_sub_epi16(_mm512_cvtepu8_epi16(q), offset));
+            }
+        }
+    }
+}
+
+typedef void (*widen_kernel)(const uint8_t *, int64_t, int64_t, int16_t *, float *, float *);
+
+/// Rows times quantized tokens: per pass over `COLUMN_BLOCKS` blocks of
+/// columns, each group of `TILE_ROWS` rows is widened to 16 bits once
+/// (`widen`) and multiplied with every token; the first pass stores into
+/// `y`, the others add to it.
+VNNI static inline __attribute__((always_inline)) void tokens16_vnni(
+    const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants, const float *scales,
+    const float *sums, int64_t tokens, int64_t n, float *y, int64_t y_stride, widen_kernel widen, int kind) {
+    const int halves = kind == TILE_HALVES ? 2 : 1;
     const int64_t blocks = n / 32, groups = (tokens + 15) / 16, group_stride = blocks * 512;
     int16_t wide[TILE_ROWS * COLUMN_BLOCKS * 32];
-    float weight_scales[TILE_ROWS * COLUMN_BLOCKS];
+    float weight_scales[TILE_ROWS * COLUMN_BLOCKS * 2], weight_minimums[TILE_ROWS * COLUMN_BLOCKS];
     for (int64_t first_block = 0; first_block < blocks; first_block += COLUMN_BLOCKS) {
         const int64_t count = blocks - first_block < COLUMN_BLOCKS ? blocks - first_block : COLUMN_BLOCKS;
         for (int64_t row = 0; row < rows; row += TILE_ROWS) {
             const int R = rows - row < TILE_ROWS ? (int)(rows - row) : TILE_ROWS;
             for (int r = 0; r < R; ++r) {
-                const uint8_t *block = (const uint8_t *)weights + (row + r) * row_bytes + 34 * first_block;
-                for (int64_t b = 0; b < count; ++b, block += 34) {
-                    weight_scales[r * COLUMN_BLOCKS + b] = f16_to_float(block);
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(block + 2));
-                    _mm512_storeu_si512(wide + r * COLUMN_BLOCKS * 32 + 32 * b, _mm512_cvtepi8_epi16(q));
-                }
+                widen((const uint8_t *)weights + (row + r) * row_bytes, first_block, count,
+                      wide + r * COLUMN_BLOCKS * 32, weight_scales + r * COLUMN_BLOCKS * halves,
+                      weight_minimums + r * COLUMN_BLOCKS);
             }
             for (int64_t g = 0; g < groups; g += TILE_GROUPS) {
                 const int G = groups - g < TILE_GROUPS ? (int)(groups - g) : TILE_GROUPS;
-                tiles_vnni[G - 1][R - 1](wide, COLUMN_BLOCKS * 32, weight_scales,
-                                         quants + g * group_stride + first_block * 512,
-                                         scales + g * (group_stride / 32) + first_block * 16, group_stride, count,
-                                         y + 16 * g * y_stride + row, y_stride, tokens - 16 * g, first_block > 0);
+                const int64_t at = g * (group_stride / 32) + first_block * 16;
+                tiles_vnni[kind][G - 1][R - 1](wide, COLUMN_BLOCKS * 32, weight_scales, weight_minimums,
+                                                   quants + g * group_stride + first_block * 512, scales + at,
+                                                   sums + at, group_stride, count, y + 16 * g * y_stride + row,
+                                                   y_stride, tokens - 16 * g, first_block > 0);
             }
         }
     }
+}
+
+VNNI static void q8_0_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
+                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
+                                    int64_t y_stride) {
+    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q8_0_vnni, TILE_SCALES);
+}
+
+VNNI static void q4_K_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
+                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
+                                    int64_t y_stride) {
+    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q4_K_vnni, TILE_MINIMUMS);
+}
+
+VNNI static void q6_K_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
+                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
+                                    int64_t y_stride) {
+    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q6_K_vnni, TILE_HALVES);
 }
 
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path) {
     if (path != LMGATE_KERNELS_AVX512VNNI) return NULL;
     switch (type) {
     case LMGATE_TYPE_Q8_0: return q8_0_tokens16_vnni;
+    case LMGATE_TYPE_Q4_K: return q4_K_tokens16_vnni;
+    case LMGATE_TYPE_Q6_K: return q6_K_tokens16_vnni;
     default: return NULL;
     }
 }
 
 #else
-void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales) {
-    (void)x; (void)tokens; (void)n; (void)quants; (void)scales;
+void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales,
+                              float *sums) {
+    (void)x; (void)tokens; (void)n; (void)quants; (void)scales; (void)sums;
 }
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path) { (void)type; (void)path; return NULL; }
 #endif

@@ -2,7 +2,7 @@ import CKernels
 
 extension MatrixMultiply {
     /// Many tokens, where the path has a 16-bit-activation kernel for the
-    /// weights' type (Q8_0 on AVX-512 VNNI): each token's activations are
+    /// weights' type (Q8_0, Q4_K and Q6_K on AVX-512 VNNI): each token's activations are
     /// quantized once to 16 bits per 32-block (`lmgate_quantize_tokens16`),
     /// and the stored rows are multiplied with them in integers
     /// (`vpdpwssd`), each block's sum scaled in `Float`. No tile is expanded
@@ -27,7 +27,9 @@ extension MatrixMultiply {
         let columns = w.columns, blocks = columns / 32
         let groups = (tokens + 15) / 16
         let quants = UnsafeMutablePointer<Int16>.allocate(capacity: groups * 16 * columns)
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: groups * 16 * blocks)
+        // Per token and block: the scale, then the block's sum.
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * groups * 16 * blocks)
+        let sums = scales + groups * 16 * blocks
         defer {
             quants.deallocate()
             scales.deallocate()
@@ -38,14 +40,29 @@ extension MatrixMultiply {
             let first = range.lowerBound * 16
             lmgate_quantize_tokens16(
                 x + first * columns, Int64(min(range.count * 16, tokens - first)), Int64(columns),
-                quants + range.lowerBound * blocks * 512, scales + range.lowerBound * blocks * 16)
+                quants + range.lowerBound * blocks * 512, scales + range.lowerBound * blocks * 16,
+                sums + range.lowerBound * blocks * 16)
         }
         let rowCount = w.rows
         pool.parallelFor(count: rowCount, granularity: 4) { rows in
             kernel(
-                w.rowData(rows.lowerBound), Int64(w.rowBytes), Int64(rows.count), quants, scales, Int64(tokens),
+                w.rowData(rows.lowerBound), Int64(w.rowBytes), Int64(rows.count), quants, scales, sums, Int64(tokens),
                 Int64(columns), y + rows.lowerBound, Int64(rowCount))
         }
         return true
     }
+}
+
+extension KernelPath {
+    /// Whether prompt products (16 or more tokens) of `type` weights run on
+    /// this path with activations rounded to 16 bits
+    /// (``MatrixMultiply``'s `matMulByTokens16`) rather than in `Float`:
+    /// the results are then no longer exact to `Float` rounding.
+    public func roundsPromptActivations(of type: GGMLType) -> Bool {
+        lmgate_tokens16_kernel_for(Int32(type.rawValue), code) != nil
+    }
+
+    /// Whether any weight type's prompt products run with 16-bit activations
+    /// on this path.
+    public var roundsPromptActivations: Bool { GGMLType.allCases.contains { roundsPromptActivations(of: $0) } }
 }

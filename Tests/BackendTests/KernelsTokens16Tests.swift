@@ -4,8 +4,8 @@ import Testing
 @testable import Kernels
 
 /// The prompt products with 16-bit activations (CKernels'
-/// `lmgate_tokens16_kernel_for`, Q8_0 on AVX-512 VNNI) against a `Double`
-/// reference on random and adversarial weights and activations.
+/// `lmgate_tokens16_kernel_for`, Q8_0, Q4_K and Q6_K on AVX-512 VNNI) against a
+/// `Double` reference on random and adversarial weights and activations.
 ///
 /// The bound, per token t and row r: each activation is rounded to a
 /// multiple of its block's step `max|x_b| / 32767`, so it moves by at most
@@ -13,13 +13,19 @@ import Testing
 /// `|y − Σ w·x| ≤ Σ_b (max|x_b| / 65534) · Σ_{k in b} |w_k|`, plus the
 /// `Float` rounding of scaling and adding the block sums, `1e-5 · Σ|w·x|`
 /// as for the float kernels (KernelsMatrixMultiplyTests), plus 1e-30 for
-/// blocks whose scale is subnormal.
-@Suite("Kernels: Q8_0 prompt products with 16-bit activations")
+/// blocks whose scale is subnormal. (For Q4_K, `w = d·scale·q − dmin·min`
+/// and the minimums multiply the quantized block sums, so the same bound
+/// holds; for Q6_K, `w = d·scale·(q − 32)` with a scale per 16 weights,
+/// each half-block's integer sum scaled by its own: the same bound.)
+@Suite("Kernels: Q8_0, Q4_K and Q6_K prompt products with 16-bit activations")
 struct KernelsTokens16Tests {
-    /// Rows: not a multiple of the kernel's 4. Columns: 37 blocks, more
-    /// than one 32-block pass and odd. Tokens: one group and a part, and
-    /// two whole groups and a part (a tile of two groups, then one).
-    static let rows = 71, columns = 37 * 32
+    /// Rows: not a multiple of the kernel's 4. Columns: more than one
+    /// 32-block pass (1024 columns), 37 blocks for Q8_0, five super-blocks
+    /// for Q4_K and Q6_K. Tokens: one group and a part, and two whole groups and a
+    /// part (a tile of two groups, then one).
+    static let rows = 71
+    static let types: [GGMLType] = [.q8_0, .q4_K, .q6_K]
+    static func columns(_ type: GGMLType) -> Int { type == .q8_0 ? 37 * 32 : 5 * 256 }
     static let tokenCounts = [MatrixMultiply.blasMinimumTokens + 3, 37]
 
     /// One Q8_0 block: an F16 scale and 32 signed bytes.
@@ -28,12 +34,15 @@ struct KernelsTokens16Tests {
         return [UInt8(bits & 0xFF), UInt8(bits >> 8)] + quants.map { UInt8(bitPattern: $0) }
     }
 
-    /// Random blocks with, on some rows, the extremes: the largest F16
+    /// Random blocks (Q4_K: RandomWeights') with, for Q8_0, on some rows, the extremes: the largest F16
     /// scale with all quants at −128 or 127, subnormal F16 scales, zero
     /// scales and zero quants; and rows of positive weights only, on which
     /// the rounding errors of ``activations(tokens:seed:)``'s aligned
     /// blocks add up.
-    static func weights(seed: UInt64) -> [UInt8] {
+    static func weights(_ type: GGMLType, seed: UInt64) -> [UInt8] {
+        let columns = Self.columns(type)
+        if type == .q6_K { return q6_KWeights(seed: seed) }
+        guard type == .q8_0 else { return RandomWeights.bytes(type: type, rows: rows, columns: columns, seed: seed) }
         var random = SeededRandom(seed: seed)
         var bytes: [UInt8] = []
         for row in 0..<rows {
@@ -51,10 +60,53 @@ struct KernelsTokens16Tests {
         return bytes
     }
 
+    /// Q6_K rows (210-byte super-blocks: ql[128], qh[64], int8 scales[16],
+    /// F16 d) from RandomWeights', with on some rows the extremes: the
+    /// largest F16 d with scales of −128 or 127 and every value at 0 or 63
+    /// (−32 or 31 after the offset), subnormal d, and rows of positive
+    /// weights only (positive scales, values 33…63), on which the rounding
+    /// errors of aligned activation blocks add up.
+    static func q6_KWeights(seed: UInt64) -> [UInt8] {
+        let columns = Self.columns(.q6_K), superBlocks = columns / 256
+        var bytes = RandomWeights.bytes(type: .q6_K, rows: rows, columns: columns, seed: seed)
+        var random = SeededRandom(seed: seed &+ 1)
+        /// Sets weight `e` (0…255) of the super-block at `base` to the 6-bit `value`.
+        func set(_ base: Int, _ e: Int, _ value: Int) {
+            let half = e / 128, j = e % 128 / 32, i = e % 32
+            let low = base + 64 * half + 32 * (j % 2) + i, high = base + 128 + 32 * half + i
+            let shift = j < 2 ? 0 : 4
+            bytes[low] = bytes[low] & ~UInt8(0x0F << shift) | UInt8((value & 0x0F) << shift)
+            bytes[high] = bytes[high] & ~UInt8(0x03 << (2 * j)) | UInt8((value >> 4) << (2 * j))
+        }
+        func setD(_ base: Int, _ d: Float16) {
+            bytes[base + 208] = UInt8(d.bitPattern & 0xFF)
+            bytes[base + 209] = UInt8(d.bitPattern >> 8)
+        }
+        for row in 0..<rows {
+            for block in 0..<superBlocks {
+                let base = (row * superBlocks + block) * 210
+                switch row % 8 {
+                case 1:
+                    setD(base, .greatestFiniteMagnitude)
+                    for k in 0..<16 { bytes[base + 192 + k] = Bool.random(using: &random) ? 0x80 : 0x7F }
+                    for e in 0..<256 { set(base, e, Bool.random(using: &random) ? 0 : 63) }
+                case 3:
+                    setD(base, Float16(bitPattern: UInt16.random(in: 1...0x03FF, using: &random)))
+                case 7:
+                    setD(base, 0.01)
+                    for k in 0..<16 { bytes[base + 192 + k] = UInt8.random(in: 1...127, using: &random) }
+                    for e in 0..<256 { set(base, e, Int.random(in: 33...63, using: &random)) }
+                default: break
+                }
+            }
+        }
+        return bytes
+    }
+
     /// Random activations in [−1, 1], on some tokens blocks that are huge
     /// (1e20), tiny (1e-30), subnormal (1.1e-41), zero, or one large value
     /// among small ones, and on others blocks whose rounding errors align.
-    static func activations(tokens: Int, seed: UInt64) -> [Float] {
+    static func activations(tokens: Int, columns: Int, seed: UInt64) -> [Float] {
         var random = SeededRandom(seed: seed)
         var x = RandomWeights.floats(count: tokens * columns, seed: seed)
         for token in 0..<tokens where token % 3 == 1 {
@@ -90,6 +142,7 @@ struct KernelsTokens16Tests {
     /// `Σ w·x` in `Double` from the dequantized row (exact for Q8_0), and
     /// the bound above.
     static func reference(_ weights: [Float], _ x: UnsafePointer<Float>) -> (value: Double, bound: Double) {
+        let columns = weights.count
         var value = 0.0, magnitude = 0.0, rounding = 0.0
         for block in 0..<(columns / 32) {
             var largest = 0.0, weightSum = 0.0
@@ -105,12 +158,12 @@ struct KernelsTokens16Tests {
         return (value, rounding * (1 + 1e-6) + 1e-5 * magnitude + 1e-30)
     }
 
-    @Test("only Q8_0 on the AVX-512 VNNI path has the kernel")
+    @Test("only Q8_0, Q4_K and Q6_K on the AVX-512 VNNI path have the kernel")
     func dispatch() {
         for path in KernelPath.allCases {
-            for type in [GGMLType.q8_0, .q4_0, .q4_K, .q6_K, .f16] {
+            for type in [GGMLType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .f16] {
                 let hasKernel = lmgate_tokens16_kernel_for(Int32(type.rawValue), path.code) != nil
-                #expect(hasKernel == (path == .avx512vnni && type == .q8_0), "\(type.name) on \(path.rawValue)")
+                #expect(hasKernel == (path == .avx512vnni && Self.types.contains(type)), "\(type.name) on \(path.rawValue)")
             }
         }
     }
@@ -119,21 +172,21 @@ struct KernelsTokens16Tests {
     /// quantizing and calling it directly gives) and within the bound of
     /// the exact result; elsewhere, and for `.exact` activations, it is
     /// the `Float` product of the tiles.
-    @Test("a prompt's Q8_0 product is within the 16-bit bound of exact", arguments: KernelPath.allCases.filter(\.isSupported))
-    func withinBound(path: KernelPath) throws {
-        let bytes = Self.weights(seed: 41)
+    @Test("a prompt's product is within the 16-bit bound of exact", arguments: types, KernelPath.allCases.filter(\.isSupported))
+    func withinBound(type: GGMLType, path: KernelPath) throws {
+        let bytes = Self.weights(type, seed: 41)
         let pool = ComputePool(threadCount: 2)
-        let rows = Self.rows, columns = Self.columns
+        let rows = Self.rows, columns = Self.columns(type)
         try bytes.withUnsafeBytes { raw in
-            let matrix = try WeightMatrix(type: .q8_0, data: raw.baseAddress!, rows: rows, columns: columns)
+            let matrix = try WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, columns: columns)
             let weights: [[Float]] = (0..<rows).map { row in
                 var w = [Float](repeating: 0, count: columns)
                 w.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
                 return w
             }
             for tokens in Self.tokenCounts {
-                let x = Self.activations(tokens: tokens, seed: UInt64(tokens))
-                let kernel = lmgate_tokens16_kernel_for(Int32(GGMLType.q8_0.rawValue), path.code)
+                let x = Self.activations(tokens: tokens, columns: columns, seed: UInt64(tokens))
+                let kernel = lmgate_tokens16_kernel_for(Int32(type.rawValue), path.code)
                 let (worst, fast, exact, direct) = x.withUnsafeBufferPointer { x in
                     let x = x.baseAddress!
                     let (fast, exact) = KernelPath.$override.withValue(path) {
@@ -149,7 +202,7 @@ struct KernelsTokens16Tests {
                     }
                     return (worst, fast, exact, kernel.map { Self.direct($0, matrix, x, tokens) })
                 }
-                print("Q8_0 16-bit prompt product on \(path.rawValue), \(tokens) tokens: worst error \(worst) of the bound")
+                print("\(type.name) 16-bit prompt product on \(path.rawValue), \(tokens) tokens: worst error \(worst) of the bound")
                 #expect(worst <= 1, "\(path.rawValue), \(tokens) tokens: worst error \(worst) of the bound")
                 if let direct {
                     #expect(fast != exact, "\(path.rawValue): the Float product")
@@ -170,8 +223,8 @@ struct KernelsTokens16Tests {
             #expect(!KernelPath.avx512vnni.isSupported)
             return
         }
-        let bytes = Self.weights(seed: 43)
-        let tokens = 20, rows = Self.rows, columns = Self.columns
+        let bytes = Self.weights(.q8_0, seed: 43)
+        let tokens = 20, rows = Self.rows, columns = Self.columns(.q8_0)
         var x = RandomWeights.floats(count: tokens * columns, seed: 7)
         x[3 * columns + 100] = .nan
         x[17 * columns + 5] = .infinity
@@ -204,9 +257,12 @@ struct KernelsTokens16Tests {
         let padded = (tokens + 15) / 16 * 16
         var quants = [Int16](repeating: 0, count: padded * matrix.columns)
         var scales = [Float](repeating: 0, count: padded * matrix.columns / 32)
-        lmgate_quantize_tokens16(x, Int64(tokens), Int64(matrix.columns), &quants, &scales)
+        var sums = scales
+        lmgate_quantize_tokens16(x, Int64(tokens), Int64(matrix.columns), &quants, &scales, &sums)
         var y = [Float](repeating: .nan, count: tokens * matrix.rows)
-        kernel(matrix.data, Int64(matrix.rowBytes), Int64(matrix.rows), quants, scales, Int64(tokens), Int64(matrix.columns), &y, Int64(matrix.rows))
+        kernel(
+            matrix.data, Int64(matrix.rowBytes), Int64(matrix.rows), quants, scales, sums, Int64(tokens), Int64(matrix.columns),
+            &y, Int64(matrix.rows))
         return y
     }
 }

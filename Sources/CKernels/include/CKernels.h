@@ -128,12 +128,14 @@ lmgate_float_dot_rows_kernel lmgate_float_dot_rows_kernel_for(int type, int path
 /// 258 times finer than the 8-bit scheme above), in groups of 16 tokens
 /// laid out as the kernel reads them: for group g and block b, 512 quants at
 /// `quants + (g·(n/32) + b)·512`, pair k of token (lane) l at `k·32 + l·2`,
-/// and 16 scales at `scales + (g·(n/32) + b)·16`. A group's lanes past the
-/// last token are zero. Room: `⌈tokens/16⌉·16·n` quants and
-/// `⌈tokens/16⌉·16·(n/32)` scales.
+/// and 16 scales at `scales + (g·(n/32) + b)·16`, and as many block sums
+/// (`scale · Σ quants`, for the weights' minimums) at the same place in
+/// `sums`. A group's lanes past the last token are zero. Room:
+/// `⌈tokens/16⌉·16·n` quants and `⌈tokens/16⌉·16·(n/32)` scales and sums.
 ///
 /// Path AVX-512 VNNI only.
-void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales);
+void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales,
+                              float *sums);
 
 /// `rows` stored rows (`row_bytes` apart, from `weights`) of `n` weights
 /// times `tokens` quantized tokens (``lmgate_quantize_tokens16``): the
@@ -142,11 +144,11 @@ void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t
 /// Weights are multiplied exactly (integers), each block's sum scaled in
 /// `float`.
 typedef void (*lmgate_tokens16_kernel)(const void *weights, int64_t row_bytes, int64_t rows,
-                                       const int16_t *quants, const float *scales, int64_t tokens, int64_t n,
-                                       float *y, int64_t y_stride);
+                                       const int16_t *quants, const float *scales, const float *sums,
+                                       int64_t tokens, int64_t n, float *y, int64_t y_stride);
 
 /// The 16-bit-activation prompt kernel of `path` for a weight type, or NULL
-/// (today Q8_0 on the AVX-512 VNNI path).
+/// (Q8_0, Q4_K and Q6_K on the AVX-512 VNNI path).
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path);
 
 #endif
