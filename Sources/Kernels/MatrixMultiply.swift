@@ -78,9 +78,7 @@ public enum MatrixMultiply {
         let vector = PreparedVector(w, x, activations: activations)
         defer { vector.deallocate() }
         forRows(count: w.rows, weightBytes: w.byteCount, pool: pool) { rows in
-            for row in rows {
-                y[row] = vector.dot(w.rowData(row))
-            }
+            vector.dots(w, rows: rows, into: y + rows.lowerBound)
         }
     }
 

@@ -56,8 +56,10 @@ typedef void (*lmgate_dot_vectors_kernel)(const void *row, const int8_t *quants,
                                           const int16_t *sums, int64_t n, int64_t count, float *out,
                                           int64_t out_stride);
 
-/// Weight types with integer-dot kernels, by their GGML numbers.
+/// Weight types with kernels here, by their GGML numbers (all but F16 have
+/// integer-dot kernels).
 enum {
+    LMGATE_TYPE_F16 = 1,
     LMGATE_TYPE_Q4_0 = 2,
     LMGATE_TYPE_Q4_1 = 3,
     LMGATE_TYPE_Q5_0 = 6,
@@ -105,6 +107,18 @@ typedef void (*lmgate_float_dot_vectors_kernel)(
 /// type, or NULL where the path has none (the same types and paths as
 /// ``lmgate_float_dot_kernel_for``).
 lmgate_float_dot_vectors_kernel lmgate_float_dot_vectors_kernel_for(int type, int path);
+
+/// The dot products of `count` stored rows, `row_bytes` apart from `rows`
+/// on, each of `n` weights, with one vector of `Float` activations in the
+/// type's kernel order: row `r`'s result goes to `y[r]`. The loop over rows
+/// is inside the kernel, so a product calls it once per range of rows.
+typedef void (*lmgate_float_dot_rows_kernel)(
+    const void *rows, int64_t row_bytes, int64_t count, const float *x, int64_t n, float *y);
+
+/// The rows kernel of `path` for a weight type, or NULL where the path has
+/// none (today F16 on the AVX2 and AVX-512 VNNI paths, bitwise the results
+/// of the AVX2 copy's Swift `RowDot.f16`).
+lmgate_float_dot_rows_kernel lmgate_float_dot_rows_kernel_for(int type, int path);
 
 /// Prompt products with 16-bit activations (AVX-512 VNNI `vpdpwssd`).
 ///
