@@ -117,18 +117,27 @@ static const f16_tile_function f16_tiles[TILE_ROWS][TILE_TOKENS] = {
     F16_TILE_ROW(1), F16_TILE_ROW(2), F16_TILE_ROW(3), F16_TILE_ROW(4),
 };
 
-/// Every 4 rows stay in L1 while all the tokens pass over them.
-VNNI static void f16_tiles_vnni(const void *weights, int64_t row_bytes, int64_t rows, const float *x,
-                                int64_t tokens, int64_t n, float *y, int64_t y_stride) {
+/// Every `tile_rows` rows stay in L1 while all the tokens pass over them,
+/// `tile_tokens` at a time; the last rows and tokens take the smaller
+/// shapes of `shapes` (by rows − 1 and tokens − 1). No vector code of its
+/// own: the tile functions hold the path's instructions.
+static inline void f16_tiles_over(const f16_tile_function shapes[4][6], int64_t tile_rows, int64_t tile_tokens,
+                                  const void *weights, int64_t row_bytes, int64_t rows, const float *x,
+                                  int64_t tokens, int64_t n, float *y, int64_t y_stride) {
     const int64_t stride = row_bytes / 2;
-    for (int64_t r = 0; r < rows; r += TILE_ROWS) {
-        const int64_t row_count = rows - r < TILE_ROWS ? rows - r : TILE_ROWS;
+    for (int64_t r = 0; r < rows; r += tile_rows) {
+        const int64_t row_count = rows - r < tile_rows ? rows - r : tile_rows;
         const uint16_t *w = (const uint16_t *)weights + r * stride;
-        for (int64_t t = 0; t < tokens; t += TILE_TOKENS) {
-            const int64_t token_count = tokens - t < TILE_TOKENS ? tokens - t : TILE_TOKENS;
-            f16_tiles[row_count - 1][token_count - 1](w, stride, x + t * n, n, y + t * y_stride + r, y_stride);
+        for (int64_t t = 0; t < tokens; t += tile_tokens) {
+            const int64_t token_count = tokens - t < tile_tokens ? tokens - t : tile_tokens;
+            shapes[row_count - 1][token_count - 1](w, stride, x + t * n, n, y + t * y_stride + r, y_stride);
         }
     }
+}
+
+static void f16_tiles_vnni(const void *weights, int64_t row_bytes, int64_t rows, const float *x, int64_t tokens,
+                           int64_t n, float *y, int64_t y_stride) {
+    f16_tiles_over(f16_tiles, TILE_ROWS, TILE_TOKENS, weights, row_bytes, rows, x, tokens, n, y, y_stride);
 }
 
 // The AVX2 path: the same scheme on 8-lane registers, of which there are 16:
@@ -207,17 +216,10 @@ static const f16_tile_function f16_tiles_avx2_shapes[4][6] = {
     F16_TILE_ROW_AVX2(1), F16_TILE_ROW_AVX2(2), F16_TILE_ROW_AVX2(3), F16_TILE_ROW_AVX2(4),
 };
 
-AVX2 static void f16_tiles_avx2(const void *weights, int64_t row_bytes, int64_t rows, const float *x,
-                                int64_t tokens, int64_t n, float *y, int64_t y_stride) {
-    const int64_t stride = row_bytes / 2;
-    for (int64_t r = 0; r < rows; r += AVX2_TILE_ROWS) {
-        const int64_t row_count = rows - r < AVX2_TILE_ROWS ? rows - r : AVX2_TILE_ROWS;
-        const uint16_t *w = (const uint16_t *)weights + r * stride;
-        for (int64_t t = 0; t < tokens; t += AVX2_TILE_TOKENS) {
-            const int64_t token_count = tokens - t < AVX2_TILE_TOKENS ? tokens - t : AVX2_TILE_TOKENS;
-            f16_tiles_avx2_shapes[row_count - 1][token_count - 1](w, stride, x + t * n, n, y + t * y_stride + r, y_stride);
-        }
-    }
+static void f16_tiles_avx2(const void *weights, int64_t row_bytes, int64_t rows, const float *x, int64_t tokens,
+                           int64_t n, float *y, int64_t y_stride) {
+    f16_tiles_over(f16_tiles_avx2_shapes, AVX2_TILE_ROWS, AVX2_TILE_TOKENS, weights, row_bytes, rows, x, tokens, n, y,
+                   y_stride);
 }
 
 lmgate_f16_tiles_kernel lmgate_f16_tiles_kernel_for(int path) {
