@@ -1,6 +1,6 @@
-// Prompt products of F16 weights with `Float` activations, `Y = X·Wᵀ`, on
-// the AVX-512 and AVX2 paths, without expanding the weights to a `Float`
-// tile first (see CKernels.h, `lmgate_f16_tiles_kernel`).
+// Prompt products of F16 weights with `Float` activations, `Y = X·Wᵀ`,
+// without expanding the weights to a `Float` tile first (see CKernels.h,
+// `lmgate_f16_tiles_kernel`).
 //
 // Before, a prompt's F16 product expanded tiles of rows to `Float` in memory
 // and handed them to `cblas_sgemm`, which copied them and the activations
@@ -24,10 +24,9 @@
 // tokens) took 11.7–12.0 and 11.3–11.6 ms; 3 × 8, 6 × 4 and 8 × 3 tiles were
 // no better than 4 × 6, 2 × 12 half as fast.
 //
-// The AVX2 path runs the same scheme on 8 lanes with a 3 × 4 tile (16
-// registers): 10.5 and 11.9–12.1 ms against 11.1–11.2 and 11.9–12.1 for
-// OpenBLAS's Haswell kernel (OPENBLAS_CORETYPE=Haswell) on the same Zen 4;
-// 2 × 6 took 12.7 and 15.0–15.5, 4 × 3 (one register short) 22.6–23.1.
+// AVX-512 only: the same scheme on AVX2's 8 lanes (3 × 4 tile) was level
+// with OpenBLAS's Haswell kernel on this CPU (0.97–1.2× in `lmgate bench`,
+// 1.00–1.06× alone), and an AVX2-only CPU was not at hand to show a gain.
 //
 // Accuracy: every product is a `Float` fused multiply-add of the exact
 // weight (F16 converts exactly) and the activation, summed in 16 lanes and
@@ -117,117 +116,22 @@ static const f16_tile_function f16_tiles[TILE_ROWS][TILE_TOKENS] = {
     F16_TILE_ROW(1), F16_TILE_ROW(2), F16_TILE_ROW(3), F16_TILE_ROW(4),
 };
 
-/// Every `tile_rows` rows stay in L1 while all the tokens pass over them,
-/// `tile_tokens` at a time; the last rows and tokens take the smaller
-/// shapes of `shapes` (by rows − 1 and tokens − 1). No vector code of its
-/// own: the tile functions hold the path's instructions.
-static inline void f16_tiles_over(const f16_tile_function shapes[4][6], int64_t tile_rows, int64_t tile_tokens,
-                                  const void *weights, int64_t row_bytes, int64_t rows, const float *x,
-                                  int64_t tokens, int64_t n, float *y, int64_t y_stride) {
+/// Every 4 rows stay in L1 while all the tokens pass over them.
+VNNI static void f16_tiles_vnni(const void *weights, int64_t row_bytes, int64_t rows, const float *x,
+                                int64_t tokens, int64_t n, float *y, int64_t y_stride) {
     const int64_t stride = row_bytes / 2;
-    for (int64_t r = 0; r < rows; r += tile_rows) {
-        const int64_t row_count = rows - r < tile_rows ? rows - r : tile_rows;
+    for (int64_t r = 0; r < rows; r += TILE_ROWS) {
+        const int64_t row_count = rows - r < TILE_ROWS ? rows - r : TILE_ROWS;
         const uint16_t *w = (const uint16_t *)weights + r * stride;
-        for (int64_t t = 0; t < tokens; t += tile_tokens) {
-            const int64_t token_count = tokens - t < tile_tokens ? tokens - t : tile_tokens;
-            shapes[row_count - 1][token_count - 1](w, stride, x + t * n, n, y + t * y_stride + r, y_stride);
+        for (int64_t t = 0; t < tokens; t += TILE_TOKENS) {
+            const int64_t token_count = tokens - t < TILE_TOKENS ? tokens - t : TILE_TOKENS;
+            f16_tiles[row_count - 1][token_count - 1](w, stride, x + t * n, n, y + t * y_stride + r, y_stride);
         }
     }
-}
-
-static void f16_tiles_vnni(const void *weights, int64_t row_bytes, int64_t rows, const float *x, int64_t tokens,
-                           int64_t n, float *y, int64_t y_stride) {
-    f16_tiles_over(f16_tiles, TILE_ROWS, TILE_TOKENS, weights, row_bytes, rows, x, tokens, n, y, y_stride);
-}
-
-// The AVX2 path: the same scheme on 8-lane registers, of which there are 16:
-// 12 accumulators, AVX2_TILE_ROWS converted weight vectors and the
-// activations.
-#ifndef AVX2_TILE_ROWS
-#define AVX2_TILE_ROWS 3
-#define AVX2_TILE_TOKENS 4
-#endif
-
-/// The sums of the 8 lanes of each of `a0…a3`, in lanes 0…3 (as
-/// `sum_lanes4_vnni`).
-AVX2 static inline __m128 sum_lanes4_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-    const __m256 s01 = _mm256_add_ps(_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
-    const __m256 s23 = _mm256_add_ps(_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
-    const __m256d d01 = _mm256_castps_pd(s01), d23 = _mm256_castps_pd(s23);
-    const __m256 s = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d01, d23)),
-                                   _mm256_castpd_ps(_mm256_unpackhi_pd(d01, d23)));
-    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-}
-
-/// `f16_tile_vnni` on 8 columns per step; the last `n mod 8` columns are
-/// copied into zeroed register-sized buffers (AVX2 has no masked 16-bit load).
-__attribute__((always_inline)) AVX2 static inline void f16_tile_avx2(
-    int rows, int tokens, const uint16_t *w, int64_t stride, const float *x, int64_t n, float *y, int64_t y_stride) {
-    __m256 acc[4][AVX2_TILE_TOKENS];
-    for (int r = 0; r < 4; ++r)
-        for (int t = 0; t < AVX2_TILE_TOKENS; ++t) acc[r][t] = _mm256_setzero_ps();
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) {
-        __m256 weights[4];
-        for (int r = 0; r < rows; ++r) weights[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + r * stride + c)));
-        for (int t = 0; t < tokens; ++t) {
-            const __m256 activations = _mm256_loadu_ps(x + t * n + c);
-            for (int r = 0; r < rows; ++r) acc[r][t] = _mm256_fmadd_ps(weights[r], activations, acc[r][t]);
-        }
-    }
-    if (c < n) {
-        const int64_t left = n - c;
-        __m256 weights[4];
-        for (int r = 0; r < rows; ++r) {
-            uint16_t halves[8] = {0};
-            memcpy(halves, w + r * stride + c, (size_t)left * sizeof *halves);
-            weights[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)halves));
-        }
-        for (int t = 0; t < tokens; ++t) {
-            float floats[8] = {0};
-            memcpy(floats, x + t * n + c, (size_t)left * sizeof *floats);
-            const __m256 activations = _mm256_loadu_ps(floats);
-            for (int r = 0; r < rows; ++r) acc[r][t] = _mm256_fmadd_ps(weights[r], activations, acc[r][t]);
-        }
-    }
-    for (int t = 0; t < tokens; ++t) {
-        const __m128 sums = sum_lanes4_avx2(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
-        if (rows == 4) {
-            _mm_storeu_ps(y + t * y_stride, sums);
-        } else {
-            float lanes[4];
-            _mm_storeu_ps(lanes, sums);
-            for (int r = 0; r < rows; ++r) y[t * y_stride + r] = lanes[r];
-        }
-    }
-}
-
-#define F16_TILE_AVX2(R, T)                                                                                     \
-    AVX2 static void f16_tile_##R##x##T##_avx2(const uint16_t *w, int64_t stride, const float *x, int64_t n,    \
-                                               float *y, int64_t y_stride) {                                    \
-        f16_tile_avx2(R, T, w, stride, x, n, y, y_stride);                                                      \
-    }
-#define F16_TILES_AVX2(R) F16_TILE_AVX2(R, 1) F16_TILE_AVX2(R, 2) F16_TILE_AVX2(R, 3) F16_TILE_AVX2(R, 4) \
-    F16_TILE_AVX2(R, 5) F16_TILE_AVX2(R, 6)
-F16_TILES_AVX2(1) F16_TILES_AVX2(2) F16_TILES_AVX2(3) F16_TILES_AVX2(4)
-#define F16_TILE_ROW_AVX2(R) \
-    {f16_tile_##R##x1_avx2, f16_tile_##R##x2_avx2, f16_tile_##R##x3_avx2, f16_tile_##R##x4_avx2, f16_tile_##R##x5_avx2, f16_tile_##R##x6_avx2}
-static const f16_tile_function f16_tiles_avx2_shapes[4][6] = {
-    F16_TILE_ROW_AVX2(1), F16_TILE_ROW_AVX2(2), F16_TILE_ROW_AVX2(3), F16_TILE_ROW_AVX2(4),
-};
-
-static void f16_tiles_avx2(const void *weights, int64_t row_bytes, int64_t rows, const float *x, int64_t tokens,
-                           int64_t n, float *y, int64_t y_stride) {
-    f16_tiles_over(f16_tiles_avx2_shapes, AVX2_TILE_ROWS, AVX2_TILE_TOKENS, weights, row_bytes, rows, x, tokens, n, y,
-                   y_stride);
 }
 
 lmgate_f16_tiles_kernel lmgate_f16_tiles_kernel_for(int path) {
-    switch (path) {
-    case LMGATE_KERNELS_AVX2: return f16_tiles_avx2;
-    case LMGATE_KERNELS_AVX512VNNI: return f16_tiles_vnni;
-    default: return NULL;
-    }
+    return path == LMGATE_KERNELS_AVX512VNNI ? f16_tiles_vnni : NULL;
 }
 
 #else

@@ -13,15 +13,13 @@ import Foundation
 ///   and Q2_K (whose 2-bit weights with 8-bit activations strayed from the
 ///   exact top-1 token more often than llama.cpp) with the Swift row
 ///   kernels compiled for AVX2, FMA and F16C (`RowKernelsAVX2`), which also
-///   expand the tiles prompt processing hands to BLAS (but F16's: its prompts
-///   run on CKernels' `f16_tiles_avx2`); Q8_0 with `Float`
+///   expand the tiles prompt processing hands to BLAS; Q8_0 with `Float`
 ///   activations (``ActivationPrecision/exact``, the output projection)
 ///   with CKernels' `q8_0_float_dot_avx2`.
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`); the
 ///   float kernels are AVX2's; and prompts (16 or more tokens) of Q8_0,
 ///   Q4_K and Q6_K weights with activations rounded to 16 bits (`vpdpwssd`,
-///   ``MatrixMultiply``'s `matMulByTokens16`) instead of `Float` tiles; F16
-///   prompts on `f16_tiles_vnni` (16-lane `Float` register tiles).
+///   ``MatrixMultiply``'s `matMulByTokens16`) instead of `Float` tiles.
 ///
 /// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path
 /// explicitly; a path the CPU lacks, or a name not listed, is refused

@@ -2,10 +2,10 @@ import CKernels
 
 extension MatrixMultiply {
     /// Many tokens of F16 weights, where the path has CKernels' F16 prompt
-    /// kernel (AVX2 and AVX-512): the stored rows are converted to `Float`
-    /// in registers and multiplied with the activations where they lie, in
-    /// register tiles of 4 rows × 6 tokens (3 × 4 on AVX2;
-    /// `lmgate_f16_tiles_kernel`), the pool splitting the rows. No tile is expanded to `Float` and nothing is
+    /// kernel (AVX-512): the stored rows are converted to `Float` in
+    /// registers and multiplied with the activations where they lie, in
+    /// register tiles of 4 rows × 6 tokens (`lmgate_f16_tiles_kernel`), the
+    /// pool splitting the rows. No tile is expanded to `Float` and nothing is
     /// handed to BLAS, whose copies of the expanded tiles and of the
     /// activations (`sgemm_incopy`, `sgemm_oncopy`) and the expansion itself
     /// were 14 % of a 128-token F16 prompt. Returns `false`, doing nothing,

@@ -11,7 +11,7 @@ import CKernels
 ///   to `Float` and hand them to `cblas_sgemm`, except Q8_0, Q4_K and Q6_K on the
 ///   AVX-512 VNNI path, whose prompts multiply the stored rows with activations
 ///   rounded to 16 bits (``matMulByTokens16(_:x:tokens:y:pool:)``), and F16
-///   on the AVX2 and AVX-512 paths, whose rows are converted in registers
+///   on AVX-512, whose rows are converted in registers
 ///   (``matMulHalfFloatTiles(_:x:tokens:y:pool:)``).
 ///
 /// Both first copy the activations into the kernels' column order

@@ -129,8 +129,8 @@ lmgate_float_dot_rows_kernel lmgate_float_dot_rows_kernel_for(int type, int path
 typedef void (*lmgate_f16_tiles_kernel)(const void *weights, int64_t row_bytes, int64_t rows, const float *x,
                                         int64_t tokens, int64_t n, float *y, int64_t y_stride);
 
-/// The F16 prompt kernel of `path`, or NULL where the path has none (the
-/// portable path).
+/// The F16 prompt kernel of `path`, or NULL where the path has none (today
+/// the AVX-512 VNNI path only).
 lmgate_f16_tiles_kernel lmgate_f16_tiles_kernel_for(int path);
 
 /// Prompt products with 16-bit activations (AVX-512 VNNI `vpdpwssd`).
