@@ -123,7 +123,7 @@ struct ModelReferenceTests {
     /// 2.4e-4 to 3.7e-4, p95 ≤ 1.41e-3, max ≤ 2.93e-3 (Q8_0, Q6_K, Q4_K_M,
     /// Q3_K_M, Q4_0, Q5_0, Q4_1, Q5_1 fixtures; the others have no such
     /// tensors and stay at ~1e-5), against llama.cpp's
-    /// medians of 0.10 to 0.15. Bounds: median and p95 at most a hundredth
+    /// medians of 0.097 to 0.15. Bounds: median and p95 at most a hundredth
     /// of llama.cpp's (2.6 to 5.8 times what the rounding gives), max
     /// ≤ 5e-3 (still ~20 times below llama.cpp's median on every file), no
     /// top-1 disagreement. A wrong scale, a lost minimum or a misplaced
