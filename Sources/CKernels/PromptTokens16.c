@@ -218,9 +218,9 @@ static const tile_kernel tiles_vnni[3][TILE_GROUPS][TILE_ROWS] = {
 #define WIDEN_BLOCKS32_VNNI(NAME, BLOCK_BYTES, WEIGHTS, MINIMUM)                                         \
     VNNI static void NAME(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales, \
                           float *minimums) {                                                             \
+        (void)minimums; /* unused where MINIMUM is 0 */                                                  \
         const uint8_t *block = row + (BLOCK_BYTES) * first;                                              \
         for (int64_t b = 0; b < count; ++b, block += (BLOCK_BYTES)) {                                    \
-            (void)minimums;                                                                              \
             scales[b] = f16_to_float(block);                                                             \
             if (MINIMUM) minimums[b] = -f16_to_float(block + 2);                                         \
             _mm512_storeu_si512(wide + 32 * b, _mm512_cvtepi8_epi16(WEIGHTS(block)));                    \
