@@ -10,7 +10,9 @@ import CKernels
 ///   into L1 and reused for every token; many tokens dequantize tiles of rows
 ///   to `Float` and hand them to `cblas_sgemm`, except Q8_0, Q4_K and Q6_K on the
 ///   AVX-512 VNNI path, whose prompts multiply the stored rows with activations
-///   rounded to 16 bits (``matMulByTokens16(_:x:tokens:y:pool:)``).
+///   rounded to 16 bits (``matMulByTokens16(_:x:tokens:y:pool:)``), and F16
+///   on AVX-512, whose rows are converted in registers
+///   (``matMulHalfFloatTiles(_:x:tokens:y:pool:)``).
 ///
 /// Both first copy the activations into the kernels' column order
 /// (``ColumnOrder``); the results are in the usual row order.
@@ -117,6 +119,9 @@ public enum MatrixMultiply {
         if tokens >= blasMinimumTokens, activations == .quantizedWhereFaster,
             matMulByTokens16(w, x: x, tokens: tokens, y: y, pool: pool)
         {
+            return
+        }
+        if tokens >= blasMinimumTokens, matMulHalfFloatTiles(w, x: x, tokens: tokens, y: y, pool: pool) {
             return
         }
         let columns = w.columns

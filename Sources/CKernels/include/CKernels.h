@@ -120,6 +120,19 @@ typedef void (*lmgate_float_dot_rows_kernel)(
 /// of the AVX2 copy's Swift `RowDot.f16`).
 lmgate_float_dot_rows_kernel lmgate_float_dot_rows_kernel_for(int type, int path);
 
+/// `Y = X·Wᵀ` for F16 weights and `Float` activations (a prompt's product):
+/// `rows` stored rows of `n` F16 weights, `row_bytes` apart from `weights`,
+/// times `tokens` activation vectors of `n` floats, row-major at `x`; the
+/// product of row r and token t goes to `y[t·y_stride + r]`. The weights are
+/// converted in registers, never expanded to a `Float` tile; products and
+/// sums are in `Float` (HalfFloatTiles.c).
+typedef void (*lmgate_f16_tiles_kernel)(const void *weights, int64_t row_bytes, int64_t rows, const float *x,
+                                        int64_t tokens, int64_t n, float *y, int64_t y_stride);
+
+/// The F16 prompt kernel of `path`, or NULL where the path has none (today
+/// the AVX-512 VNNI path only).
+lmgate_f16_tiles_kernel lmgate_f16_tiles_kernel_for(int path);
+
 /// Prompt products with 16-bit activations (AVX-512 VNNI `vpdpwssd`).
 ///
 /// Every token's activations are quantized once per product to signed
