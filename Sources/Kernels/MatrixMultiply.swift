@@ -8,8 +8,8 @@ import CKernels
 /// - ``matMul(_:x:tokens:y:pool:)`` (prefill, or several sequences decoded
 ///   together): few tokens still stream the weights once, each row unpacked
 ///   into L1 and reused for every token; many tokens dequantize tiles of rows
-///   to `Float` and hand them to `cblas_sgemm`, except Q8_0, Q4_K and Q6_K on the
-///   AVX-512 VNNI path, whose prompts multiply the stored rows with activations
+///   to `Float` and hand them to `cblas_sgemm`, except Q8_0, Q4_0, Q4_1, Q5_0,
+///   Q5_1, Q4_K and Q6_K on the AVX-512 VNNI path, whose prompts multiply the stored rows with activations
 ///   rounded to 16 bits (``matMulByTokens16(_:x:tokens:y:pool:)``), and F16
 ///   on AVX-512, whose rows are converted in registers
 ///   (``matMulHalfFloatTiles(_:x:tokens:y:pool:)``).
