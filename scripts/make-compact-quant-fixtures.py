@@ -2,7 +2,7 @@
 """Writes Tests/BackendTests/Fixtures/models/compact-llama-spm-<type>.gguf and
 its `.reference.json` for the quantization types llama.cpp's own
 `llama-quantize` must check lmgate against: Q5_K (Q5_K_S), Q3_K (Q3_K_M),
-Q2_K, IQ4_NL and IQ4_XS.
+Q2_K, IQ4_NL, IQ4_XS, Q5_0, Q4_1 and Q5_1.
 
 Each starts from one compact F32 llama model (llama-spm vocabulary, dim 256,
 2 layers, 4 heads, 2 kv heads, ffn 512, tied output, seed 14, out-scale 8 as
@@ -32,6 +32,9 @@ TYPES = {
     "q2_k": ("Q2_K", "q2_K"),
     "iq4_nl": ("IQ4_NL", "iq4_nl"),
     "iq4_xs": ("IQ4_XS", "iq4_xs"),
+    "q5_0": ("Q5_0", "q5_0"),
+    "q4_1": ("Q4_1", "q4_1"),
+    "q5_1": ("Q5_1", "q5_1"),
 }
 
 

@@ -1,7 +1,9 @@
-// Prompt products of Q8_0, Q4_K and Q6_K weights with activations quantized to 16
-// bits (see CKernels.h, "Prompt products with 16-bit activations"; the
-// weight layouts are described in IntegerDotBlocks32.c and
-// IntegerDotSuperBlocks.c).
+// Prompt products of the 32-weight block types (Q8_0, Q4_0, Q4_1, Q5_0,
+// Q5_1), Q4_K and Q6_K weights with activations quantized to 16 bits (see
+// CKernels.h, "Prompt products with 16-bit activations"; the weight layouts
+// are described in Blocks32Weights.h and IntegerDotSuperBlocks.c). One tile
+// body multiplies them all; a type only adds how a row is widened to 16
+// bits.
 //
 // Why this shape: a 32-block's products must be scaled by the weight's and
 // the activation's scales before blocks are added, so an integer kernel pays
@@ -14,6 +16,7 @@
 // this AMD EPYC (Zen 4), one thread, 128 tokens × 896 × 4864: 6.6–6.8 ms
 // against 12.0–16.9 ms for dequantize + `cblas_sgemm` (docs/BENCHMARKS.md).
 #include "IntegerDotShared.h"
+#include "Blocks32Weights.h"
 
 #if defined(__x86_64__)
 #include <math.h>
@@ -93,8 +96,9 @@ void lmgate_quantize_tokens16(const float *x, int64_t tokens, int64_t n, int16_t
 }
 
 /// The weight types' block structure in the tile: one scale per 32-block
-/// (Q8_0), a scale and a minimum (Q4_K), or one scale per 16 weights
-/// (Q6_K: the block's two halves are summed apart in integers).
+/// (Q8_0, Q4_0, Q5_0), a scale and a minimum (Q4_K, Q4_1, Q5_1), or one
+/// scale per 16 weights (Q6_K: the block's two halves are summed apart in
+/// integers).
 enum { TILE_SCALES = 0, TILE_MINIMUMS = 1, TILE_HALVES = 2 };
 
 /// `R` rows (their weights as 16-bit integers, `row_stride` apart, their
@@ -176,7 +180,8 @@ VNNI static inline __attribute__((always_inline)) void tile_vnni(
     }
 }
 
-/// `tile_vnni` with constant R (1…4), G (1, 2) and KIND (0: Q8_0, 1: Q4_K, 2: Q6_K).
+/// `tile_vnni` with constant R (1…4), G (1, 2) and KIND (``TILE_SCALES``,
+/// ``TILE_MINIMUMS``, ``TILE_HALVES``).
 #define TILE_VNNI(R, G, M)                                                                               \
     VNNI static void tile_##R##_##G##_##M##_vnni(                                                        \
         const int16_t *weights, int64_t row_stride, const float *weight_scales, const float *weight_minimums, \
@@ -203,17 +208,29 @@ static const tile_kernel tiles_vnni[3][TILE_GROUPS][TILE_ROWS] = {
      {tile_1_2_2_vnni, tile_2_2_2_vnni, tile_3_2_2_vnni, tile_4_2_2_vnni}},
 };
 
-/// Widens `count` 32-blocks of a Q8_0 row from block `first` on: the
-/// weights to 16 bits, the F16 scales to `float` (no minimums).
-VNNI static void widen_q8_0_vnni(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales,
-                                 float *minimums) {
-    (void)minimums;
-    const uint8_t *block = row + 34 * first;
-    for (int64_t b = 0; b < count; ++b, block += 34) {
-        scales[b] = f16_to_float(block);
-        _mm512_storeu_si512(wide + 32 * b, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(block + 2))));
+/// Defines `NAME`, which widens `count` 32-blocks of a row of a 32-weight
+/// block type (`BLOCK_BYTES` each) from block `first` on: the weights as
+/// `WEIGHTS` gives them in bytes (signed, or Q4_1's and Q5_1's values
+/// 0…31: all within int8) sign-extended to 16 bits, the F16 `d` to
+/// `float`, and with `MINIMUM` the F16 `m` that follows `d`, *negated*:
+/// the tile subtracts minimum × block sum (Q4_K's `dmin·min` is subtracted
+/// from its weights), while Q4_1's and Q5_1's `m` is added (`w = d·q + m`).
+#define WIDEN_BLOCKS32_VNNI(NAME, BLOCK_BYTES, WEIGHTS, MINIMUM)                                         \
+    VNNI static void NAME(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales, \
+                          float *minimums) {                                                             \
+        (void)minimums; /* unused where MINIMUM is 0 */                                                  \
+        const uint8_t *block = row + (BLOCK_BYTES) * first;                                              \
+        for (int64_t b = 0; b < count; ++b, block += (BLOCK_BYTES)) {                                    \
+            scales[b] = f16_to_float(block);                                                             \
+            if (MINIMUM) minimums[b] = -f16_to_float(block + 2);                                         \
+            _mm512_storeu_si512(wide + 32 * b, _mm512_cvtepi8_epi16(WEIGHTS(block)));                    \
+        }                                                                                                \
     }
-}
+WIDEN_BLOCKS32_VNNI(widen_q8_0_vnni, 34, weights_q8_0, 0)
+WIDEN_BLOCKS32_VNNI(widen_q4_0_vnni, 18, weights_q4_0, 0)
+WIDEN_BLOCKS32_VNNI(widen_q5_0_vnni, 22, weights_q5_0, 0)
+WIDEN_BLOCKS32_VNNI(widen_q4_1_vnni, 20, values_q4_1, 1)
+WIDEN_BLOCKS32_VNNI(widen_q5_1_vnni, 24, values_q5_1, 1)
 
 /// Widens `count` 32-blocks (sub-blocks; `first` and `count` are multiples
 /// of 8) of a Q4_K row: the 4-bit values to 16 bits, each sub-block's
@@ -305,28 +322,30 @@ VNNI static inline __attribute__((always_inline)) void tokens16_vnni(
     }
 }
 
-VNNI static void q8_0_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
-                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
-                                    int64_t y_stride) {
-    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q8_0_vnni, TILE_SCALES);
-}
-
-VNNI static void q4_K_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
-                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
-                                    int64_t y_stride) {
-    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q4_K_vnni, TILE_MINIMUMS);
-}
-
-VNNI static void q6_K_tokens16_vnni(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,
-                                    const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,
-                                    int64_t y_stride) {
-    tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, widen_q6_K_vnni, TILE_HALVES);
-}
+/// Defines `NAME`, the ``lmgate_tokens16_kernel`` of a weight type: its
+/// widening and its block structure in the tile.
+#define TOKENS16_VNNI(NAME, WIDEN, KIND)                                                                 \
+    VNNI static void NAME(const void *weights, int64_t row_bytes, int64_t rows, const int16_t *quants,  \
+                          const float *scales, const float *sums, int64_t tokens, int64_t n, float *y,   \
+                          int64_t y_stride) {                                                            \
+        tokens16_vnni(weights, row_bytes, rows, quants, scales, sums, tokens, n, y, y_stride, WIDEN, KIND); \
+    }
+TOKENS16_VNNI(q8_0_tokens16_vnni, widen_q8_0_vnni, TILE_SCALES)
+TOKENS16_VNNI(q4_0_tokens16_vnni, widen_q4_0_vnni, TILE_SCALES)
+TOKENS16_VNNI(q5_0_tokens16_vnni, widen_q5_0_vnni, TILE_SCALES)
+TOKENS16_VNNI(q4_1_tokens16_vnni, widen_q4_1_vnni, TILE_MINIMUMS)
+TOKENS16_VNNI(q5_1_tokens16_vnni, widen_q5_1_vnni, TILE_MINIMUMS)
+TOKENS16_VNNI(q4_K_tokens16_vnni, widen_q4_K_vnni, TILE_MINIMUMS)
+TOKENS16_VNNI(q6_K_tokens16_vnni, widen_q6_K_vnni, TILE_HALVES)
 
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path) {
     if (path != LMGATE_KERNELS_AVX512VNNI) return NULL;
     switch (type) {
     case LMGATE_TYPE_Q8_0: return q8_0_tokens16_vnni;
+    case LMGATE_TYPE_Q4_0: return q4_0_tokens16_vnni;
+    case LMGATE_TYPE_Q5_0: return q5_0_tokens16_vnni;
+    case LMGATE_TYPE_Q4_1: return q4_1_tokens16_vnni;
+    case LMGATE_TYPE_Q5_1: return q5_1_tokens16_vnni;
     case LMGATE_TYPE_Q4_K: return q4_K_tokens16_vnni;
     case LMGATE_TYPE_Q6_K: return q6_K_tokens16_vnni;
     default: return NULL;

@@ -18,8 +18,9 @@ import Foundation
 ///   with CKernels' `q8_0_float_dot_avx2`.
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`); the
 ///   float kernels are AVX2's; and prompts (16 or more tokens) of Q8_0,
-///   Q4_K and Q6_K weights with activations rounded to 16 bits (`vpdpwssd`,
-///   ``MatrixMultiply``'s `matMulByTokens16`) instead of `Float` tiles.
+///   Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K weights with activations rounded
+///   to 16 bits (`vpdpwssd`, ``MatrixMultiply``'s `matMulByTokens16`)
+///   instead of `Float` tiles.
 ///
 /// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path
 /// explicitly; a path the CPU lacks, or a name not listed, is refused

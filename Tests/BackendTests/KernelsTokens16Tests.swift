@@ -4,8 +4,9 @@ import Testing
 @testable import Kernels
 
 /// The prompt products with 16-bit activations (CKernels'
-/// `lmgate_tokens16_kernel_for`, Q8_0, Q4_K and Q6_K on AVX-512 VNNI) against a
-/// `Double` reference on random and adversarial weights and activations.
+/// `lmgate_tokens16_kernel_for`, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and
+/// Q6_K on AVX-512 VNNI) against a `Double` reference on random and
+/// adversarial weights and activations.
 ///
 /// The bound, per token t and row r: each activation is rounded to a
 /// multiple of its block's step `max|x_b| / 32767`, so it moves by at most
@@ -16,16 +17,21 @@ import Testing
 /// blocks whose scale is subnormal. (For Q4_K, `w = d·scale·q − dmin·min`
 /// and the minimums multiply the quantized block sums, so the same bound
 /// holds; for Q6_K, `w = d·scale·(q − 32)` with a scale per 16 weights,
-/// each half-block's integer sum scaled by its own: the same bound.)
-@Suite("Kernels: Q8_0, Q4_K and Q6_K prompt products with 16-bit activations")
+/// each half-block's integer sum scaled by its own: the same bound. For
+/// Q4_0 and Q5_0, `w = d·(q − 8)` and `d·(q − 16)` are exact in int16;
+/// for Q4_1 and Q5_1, `w = d·q + m` and `m` multiplies the quantized block
+/// sums, as Q4_K's minimums: the same bound.)
+@Suite("Kernels: 32-block types, Q4_K and Q6_K prompt products with 16-bit activations")
 struct KernelsTokens16Tests {
     /// Rows: not a multiple of the kernel's 4. Columns: more than one
-    /// 32-block pass (1024 columns), 37 blocks for Q8_0, five super-blocks
-    /// for Q4_K and Q6_K. Tokens: one group and a part, and two whole groups and a
+    /// 32-block pass (1024 columns), 37 blocks for the 32-block types, five
+    /// super-blocks for Q4_K and Q6_K. Tokens: one group and a part, and two whole groups and a
     /// part (a tile of two groups, then one).
     static let rows = 71
-    static let types: [GGMLType] = [.q8_0, .q4_K, .q6_K]
-    static func columns(_ type: GGMLType) -> Int { type == .q8_0 ? 37 * 32 : 5 * 256 }
+    static let types: [GGMLType] = [.q8_0] + blocks32WithNibbles + [.q4_K, .q6_K]
+    /// The 32-block types whose weights are nibbles (and fifth bits).
+    static let blocks32WithNibbles: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1]
+    static func columns(_ type: GGMLType) -> Int { type.layout!.elementsPerBlock == 32 ? 37 * 32 : 5 * 256 }
     static let tokenCounts = [MatrixMultiply.blasMinimumTokens + 3, 37]
 
     /// One Q8_0 block: an F16 scale and 32 signed bytes.
@@ -42,6 +48,7 @@ struct KernelsTokens16Tests {
     static func weights(_ type: GGMLType, seed: UInt64) -> [UInt8] {
         let columns = Self.columns(type)
         if type == .q6_K { return q6_KWeights(seed: seed) }
+        if blocks32WithNibbles.contains(type) { return blocks32Weights(type, seed: seed) }
         guard type == .q8_0 else { return RandomWeights.bytes(type: type, rows: rows, columns: columns, seed: seed) }
         var random = SeededRandom(seed: seed)
         var bytes: [UInt8] = []
@@ -103,6 +110,68 @@ struct KernelsTokens16Tests {
         return bytes
     }
 
+    /// One block of Q4_0, Q4_1, Q5_0 or Q5_1: F16 `d`, F16 `m` (Q4_1,
+    /// Q5_1), the fifth bits (Q5_0, Q5_1; bit i of weight i), and the
+    /// nibbles (byte j: value j low, value j + 16 high) of the stored
+    /// `values` (0…15 or 0…31; the offset 8 or 16 is the kernel's).
+    static func block32(_ type: GGMLType, d: Float16, m: Float16 = 0, values: [Int]) -> [UInt8] {
+        func half(_ value: Float16) -> [UInt8] { [UInt8(value.bitPattern & 0xFF), UInt8(value.bitPattern >> 8)] }
+        var bytes = half(d)
+        if type == .q4_1 || type == .q5_1 { bytes += half(m) }
+        if type == .q5_0 || type == .q5_1 {
+            let bits = values.indices.reduce(UInt32(0)) { $0 | UInt32((values[$1] >> 4) & 1) << UInt32($1) }
+            bytes += (0..<4).map { UInt8(truncatingIfNeeded: bits >> (8 * UInt32($0))) }
+        }
+        bytes += (0..<16).map { UInt8(values[$0] & 0x0F) | UInt8(values[$0 + 16] & 0x0F) << 4 }
+        return bytes
+    }
+
+    /// Q4_0, Q4_1, Q5_0 and Q5_1 rows: random blocks (RandomWeights') with,
+    /// on some rows, the extremes: the largest F16 `d` (and `m` of either
+    /// sign) with every value at 0 or the largest; subnormal `d` and `m`;
+    /// zero `d` (with, for Q4_1 and Q5_1, a minimum alone), zero values;
+    /// minimums that nearly cancel `d·q` (`m = −d·(largest / 2)`, the
+    /// weights then as Q4_0's or Q5_0's); and rows of positive weights
+    /// only, on which the rounding errors of aligned activation blocks add
+    /// up.
+    static func blocks32Weights(_ type: GGMLType, seed: UInt64) -> [UInt8] {
+        let columns = Self.columns(type), blocks = columns / 32, blockBytes = type.layout!.bytesPerBlock
+        let largest = type == .q4_0 || type == .q4_1 ? 15 : 31
+        var bytes = RandomWeights.bytes(type: type, rows: rows, columns: columns, seed: seed)
+        var random = SeededRandom(seed: seed &+ 1)
+        func values(_ range: ClosedRange<Int>) -> [Int] { (0..<32).map { _ in Int.random(in: range, using: &random) } }
+        func subnormal() -> Float16 {
+            Float16(bitPattern: UInt16.random(in: 1...0x03FF, using: &random) | (Bool.random(using: &random) ? 0x8000 : 0))
+        }
+        for row in 0..<rows {
+            for block in 0..<blocks {
+                let replacement: [UInt8]
+                switch row % 8 {
+                case 1:
+                    let m: Float16 = Bool.random(using: &random) ? .greatestFiniteMagnitude : -.greatestFiniteMagnitude
+                    replacement = block32(type, d: .greatestFiniteMagnitude, m: m,
+                                          values: (0..<32).map { _ in Bool.random(using: &random) ? 0 : largest })
+                case 2:
+                    let d = Float16(Float.random(in: 0.001...0.05, using: &random))
+                    replacement = block32(type, d: d, m: -d * Float16(largest / 2), values: values(0...largest))
+                case 3:
+                    replacement = block32(type, d: subnormal(), m: subnormal(), values: values(0...largest))
+                case 5:
+                    let zeroValues = Bool.random(using: &random)
+                    replacement = block32(type, d: Bool.random(using: &random) ? 0 : 0.01, m: 0.02,
+                                          values: zeroValues ? Array(repeating: 0, count: 32) : values(0...largest))
+                case 7:
+                    // Positive weights: values above the offset (Q4_0, Q5_0), or a positive minimum.
+                    replacement = block32(type, d: 0.01, m: 0.01, values: values((largest / 2 + 2)...largest))
+                default: continue
+                }
+                let base = (row * blocks + block) * blockBytes
+                bytes.replaceSubrange(base..<(base + blockBytes), with: replacement)
+            }
+        }
+        return bytes
+    }
+
     /// Random activations in [−1, 1], on some tokens blocks that are huge
     /// (1e20), tiny (1e-30), subnormal (1.1e-41), zero, or one large value
     /// among small ones, and on others blocks whose rounding errors align.
@@ -158,10 +227,10 @@ struct KernelsTokens16Tests {
         return (value, rounding * (1 + 1e-6) + 1e-5 * magnitude + 1e-30)
     }
 
-    @Test("only Q8_0, Q4_K and Q6_K on the AVX-512 VNNI path have the kernel")
+    @Test("only the 32-block types, Q4_K and Q6_K on the AVX-512 VNNI path have the kernel")
     func dispatch() {
         for path in KernelPath.allCases {
-            for type in [GGMLType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .f16] {
+            for type in Self.types + [.iq4_nl, .q2_K, .q3_K, .q5_K, .iq4_xs, .f16, .bf16, .f32] {
                 let hasKernel = lmgate_tokens16_kernel_for(Int32(type.rawValue), path.code) != nil
                 #expect(hasKernel == (path == .avx512vnni && Self.types.contains(type)), "\(type.name) on \(path.rawValue)")
             }

@@ -82,6 +82,7 @@ struct ModelReferenceTests {
     static let llamaQuantized = [
         "compact-llama-spm-q5_k_s": "Q5_K_S", "compact-llama-spm-q3_k_m": "Q3_K_M", "compact-llama-spm-q2_k": "Q2_K",
         "compact-llama-spm-iq4_nl": "IQ4_NL", "compact-llama-spm-iq4_xs": "IQ4_XS",
+        "compact-llama-spm-q5_0": "Q5_0", "compact-llama-spm-q4_1": "Q4_1", "compact-llama-spm-q5_1": "Q5_1",
     ]
 
     /// The fastest path this CPU runs whose prompt products stay in
@@ -93,7 +94,7 @@ struct ModelReferenceTests {
     /// whose batch products multiply dequantized weights in F32, as the
     /// exact reference does, they must land as close to exact as the F16
     /// fixtures. (The 16-bit-activation prompt path is bounded below.)
-    @Test("llama-quantize's Q5_K, Q3_K, Q2_K, IQ4_NL and IQ4_XS files compute the exact log-probabilities",
+    @Test("llama-quantize's Q5_K, Q3_K, Q2_K, IQ4_NL, IQ4_XS, Q5_0, Q4_1 and Q5_1 files compute the exact log-probabilities",
           arguments: llamaQuantized.keys.sorted())
     func llamaQuantizedMatchesExact(name: String) throws {
         let file = try GGUFFile(path: FixtureModels.path(name))
@@ -115,13 +116,14 @@ struct ModelReferenceTests {
         return paths.isEmpty ? [KernelPath.active] : paths
     }()
 
-    /// On the 16-bit-activation prompt path (Q8_0, Q4_K and Q6_K weights
-    /// on AVX-512 VNNI), each activation moves by up to half its block's
-    /// step, `max|x_b| / 65534`: 258 times less than llama.cpp's 8-bit
-    /// activations (`max|x_b| / 254`). Measured: median 2.4e-4 to 3.7e-4,
-    /// p95 ≤ 1.41e-3, max ≤ 2.93e-3 (Q8_0, Q6_K, Q4_K_M, Q3_K_M fixtures;
-    /// the others have no such tensors and stay at ~1e-5), against llama.cpp's
-    /// medians of 0.10 to 0.15. Bounds: median and p95 at most a hundredth
+    /// On the 16-bit-activation prompt path (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+    /// Q4_K and Q6_K weights on AVX-512 VNNI), each activation moves by up
+    /// to half its block's step, `max|x_b| / 65534`: 258 times less than
+    /// llama.cpp's 8-bit activations (`max|x_b| / 254`). Measured: median
+    /// 2.4e-4 to 3.7e-4, p95 ≤ 1.41e-3, max ≤ 2.93e-3 (Q8_0, Q6_K, Q4_K_M,
+    /// Q3_K_M, Q4_0, Q5_0, Q4_1, Q5_1 fixtures; the others have no such
+    /// tensors and stay at ~1e-5), against llama.cpp's
+    /// medians of 0.097 to 0.15. Bounds: median and p95 at most a hundredth
     /// of llama.cpp's (2.6 to 5.8 times what the rounding gives), max
     /// ≤ 5e-3 (still ~20 times below llama.cpp's median on every file), no
     /// top-1 disagreement. A wrong scale, a lost minimum or a misplaced

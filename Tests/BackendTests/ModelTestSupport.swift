@@ -54,6 +54,7 @@ enum FixtureModels {
         // Quantized by llama-quantize (token embedding in the same type) by scripts/make-compact-quant-fixtures.py.
         "compact-llama-spm-q5_k_s", "compact-llama-spm-q3_k_m", "compact-llama-spm-q2_k",
         "compact-llama-spm-iq4_nl", "compact-llama-spm-iq4_xs",
+        "compact-llama-spm-q5_0", "compact-llama-spm-q4_1", "compact-llama-spm-q5_1",
     ]
     static let all = f16 + quantized
 

@@ -148,7 +148,7 @@ typedef void (*lmgate_tokens16_kernel)(const void *weights, int64_t row_bytes, i
                                        int64_t tokens, int64_t n, float *y, int64_t y_stride);
 
 /// The 16-bit-activation prompt kernel of `path` for a weight type, or NULL
-/// (Q8_0, Q4_K and Q6_K on the AVX-512 VNNI path).
+/// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K on the AVX-512 VNNI path).
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path);
 
 #endif

@@ -1,0 +1,62 @@
+// The weights of the 32-weight block types as bytes, shared by their
+// integer-dot kernels (IntegerDotBlocks32.c) and their 16-bit-activation
+// prompt kernels (PromptTokens16.c). Layouts (ggml-common.h):
+// - Q8_0, 34 bytes: f16 d, int8 q[32]; w = d·q.
+// - Q4_0, 18 bytes: f16 d, q[16] nibbles; w = d·(q − 8).
+// - Q5_0, 22 bytes: f16 d, qh (bit i: the fifth bit of weight i), q[16]
+//   nibbles; w = d·(q − 16).
+// - Q4_1, 20 bytes: f16 d, f16 m, q[16] nibbles; w = d·q + m.
+// - Q5_1, 24 bytes: f16 d, f16 m, qh, q[16] nibbles; w = d·q + m.
+// - IQ4_NL, 18 bytes: f16 d, q[16] nibbles indexing ggml's kvalues_iq4nl;
+//   w = d·table[q].
+// Nibble bytes: the low nibble of byte i is weight i, the high one i + 16.
+#ifndef LMGATE_BLOCKS32_WEIGHTS_H
+#define LMGATE_BLOCKS32_WEIGHTS_H
+
+#include "IntegerDotShared.h"
+
+#if defined(__x86_64__)
+
+/// The 32 signed weights of a block, as bytes, by type (`block` is the
+/// block's first byte; its F16 scale comes first in every 32-block type).
+AVX2 static inline __m256i weights_q8_0(const uint8_t *block) {
+    return _mm256_loadu_si256((const __m256i *)(block + 2));
+}
+
+AVX2 static inline __m256i weights_q4_0(const uint8_t *block) {
+    return _mm256_sub_epi8(nibbles(block + 2), _mm256_set1_epi8(8));
+}
+
+/// Each bit of the 32-bit `qh` as 0x10 in its weight's byte: the word
+/// broadcast, byte k/8 moved to byte k, tested against bit k mod 8.
+AVX2 static inline __m256i fifth_bits(const uint8_t *qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, sizeof bits);
+    // Within each 128-bit half: the low half takes bytes 0, 1 of the word, the high half 2, 3.
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)bits),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+AVX2 static inline __m256i weights_q5_0(const uint8_t *block) {
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles(block + 6), fifth_bits(block + 2)), _mm256_set1_epi8(16));
+}
+
+AVX2 static inline __m256i weights_iq4_nl(const uint8_t *block) {
+    return iq4_values(nibbles(block + 2));
+}
+
+/// The stored (unsigned) values of Q4_1 and Q5_1, 0…15 and 0…31.
+AVX2 static inline __m256i values_q4_1(const uint8_t *block) {
+    return nibbles(block + 4);
+}
+
+AVX2 static inline __m256i values_q5_1(const uint8_t *block) {
+    return _mm256_or_si256(nibbles(block + 8), fifth_bits(block + 4));
+}
+
+#endif
+#endif
