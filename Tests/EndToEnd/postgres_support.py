@@ -12,7 +12,8 @@ import shutil
 import subprocess
 import tempfile
 
-from conftest import free_port
+import random
+import socket
 
 
 def server_bin_dir():
@@ -23,6 +24,21 @@ def server_bin_dir():
     return os.path.dirname(candidates[-1])
 
 
+def port_below_ephemeral_range():
+    """A loopback port nothing listens on now, below the kernel's ephemeral range (32768-60999 by default):
+    the server is stopped and started again on it, and a port from that range can be taken in between as
+    the local port of another connection ("could not bind IPv4 address: Address already in use")."""
+    for _ in range(200):
+        candidate = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+                return candidate
+            except OSError:
+                continue
+    raise RuntimeError("no free loopback port in 20000-32000")
+
+
 class TemporaryPostgres:
     user = "lmgate"
     database = "lmgate"
@@ -31,7 +47,7 @@ class TemporaryPostgres:
         self.bin = server_bin_dir()
         self.run_as = "postgres" if os.geteuid() == 0 else None
         self.directory = tempfile.mkdtemp(prefix="lmgate-pg-", dir="/tmp")
-        self.port = free_port()
+        self.port = port_below_ephemeral_range()
         self.password = secrets.token_urlsafe(18)
         self.password_file = os.path.join(self.directory, "password")
         with open(self.password_file, "w") as f:

@@ -179,20 +179,29 @@ final class TemporaryPostgres: Sendable {
         return text
     }
 
-    /// A loopback port nothing listens on now.
+    /// A loopback port nothing listens on now, below the kernel's ephemeral
+    /// range (32768–60999 by default): the server is stopped and started
+    /// again on it in the outage tests, and a port from that range was once
+    /// taken in between as the local port of another test's connection
+    /// ("could not bind IPv4 address: Address already in use").
     static func freePort() throws -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20000..<32000)
+            if try Self.canBind(port: candidate) { return candidate }
+        }
+        throw Failure(description: "no free loopback port in 20000..<32000")
+    }
+
+    private static func canBind(port: Int) throws -> Bool {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Failure(description: "socket() failed") }
         defer { close(socket) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw Failure(description: "cannot bind a loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
