@@ -2,9 +2,9 @@ import CKernels
 
 extension MatrixMultiply {
     /// Many tokens, where the path has a 16-bit-activation kernel for the
-    /// weights' type (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K on
-    /// AVX-512 VNNI): each token's activations are quantized once to 16
-    /// bits per 32-block (`lmgate_quantize_tokens16`),
+    /// weights' type (``KernelPath/roundsPromptActivations(of:)``): each
+    /// token's activations are quantized once to 16 bits per 32-block
+    /// (`lmgate_quantize_tokens16`),
     /// and the stored rows are multiplied with them in integers
     /// (`vpdpwssd`), each block's sum scaled in `Float`. No tile is expanded
     /// and nothing is handed to BLAS. Returns `false`, doing nothing, where

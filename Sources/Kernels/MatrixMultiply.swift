@@ -8,11 +8,11 @@ import CKernels
 /// - ``matMul(_:x:tokens:y:pool:)`` (prefill, or several sequences decoded
 ///   together): few tokens still stream the weights once, each row unpacked
 ///   into L1 and reused for every token; many tokens dequantize tiles of rows
-///   to `Float` and hand them to `cblas_sgemm`, except Q8_0, Q4_0, Q4_1, Q5_0,
-///   Q5_1, Q4_K and Q6_K on the AVX-512 VNNI path, whose prompts multiply the stored rows with activations
-///   rounded to 16 bits (``matMulByTokens16(_:x:tokens:y:pool:)``), and F16
-///   on AVX-512, whose rows are converted in registers
-///   (``matMulHalfFloatTiles(_:x:tokens:y:pool:)``).
+///   to `Float` and hand them to `cblas_sgemm`, except the types whose
+///   prompts multiply the stored rows with activations rounded to 16 bits on
+///   the path (``KernelPath/roundsPromptActivations(of:)``,
+///   ``matMulByTokens16(_:x:tokens:y:pool:)``), and F16 on AVX-512, whose
+///   rows are converted in registers (``matMulHalfFloatTiles(_:x:tokens:y:pool:)``).
 ///
 /// Both first copy the activations into the kernels' column order
 /// (``ColumnOrder``); the results are in the usual row order.
@@ -22,7 +22,7 @@ import CKernels
 /// bits for its quantized types). Results agree with a dequantize-then-dot
 /// reference to within 1e-5 of `Σ|w·x|`; only the summation order differs.
 /// Where a path quantizes activations (one token's integer-dot kernels, a
-/// Q8_0, Q4_K or Q6_K prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`.
+/// prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`.
 ///
 /// Threads: the work is split over `pool`; ``matMul(_:x:tokens:y:pool:)``
 /// sets OpenBLAS to one thread (a process-wide setting) so that BLAS and the
