@@ -58,5 +58,27 @@ AVX2 static inline __m256i values_q5_1(const uint8_t *block) {
     return _mm256_or_si256(nibbles(block + 8), fifth_bits(block + 4));
 }
 
+/// A block's 32 weight bytes (signed, or Q4_1's and Q5_1's values 0…31:
+/// all within int8) sign-extended to 16 bits, weights 0-15 in `low` and
+/// 16-31 in `high` (the decode kernels with 16-bit activations).
+AVX2 static inline void widen_weights16(__m256i bytes, __m256i *low, __m256i *high) {
+    *low = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(bytes));
+    *high = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(bytes, 1));
+}
+
+/// The eight 32-bit lanes of Σ w·a over a block's widened weights
+/// (``widen_weights16``) and its 32 16-bit activations `a` (exact: a lane
+/// adds four products of at most 128 · 32767). AVX2: `vpmaddwd` twice;
+/// AVX-512 VNNI: `vpmaddwd` and `vpdpwssd`.
+AVX2 static inline __m256i block_products16_avx2(__m256i low, __m256i high, const int16_t *a) {
+    return _mm256_add_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)a)),
+                            _mm256_madd_epi16(high, _mm256_loadu_si256((const __m256i *)(a + 16))));
+}
+
+VNNI static inline __m256i block_products16_vnni(__m256i low, __m256i high, const int16_t *a) {
+    return _mm256_dpwssd_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)a)), high,
+                               _mm256_loadu_si256((const __m256i *)(a + 16)));
+}
+
 #endif
 #endif

@@ -60,6 +60,38 @@
         }                                                                                               \
     }
 
+/// As ``BLOCKS32_MINIMUM_BODY`` with activations rounded to 16 bits
+/// (``BODY16_SIGNATURE``; the block sums are `Float`, scale included):
+/// per block, `d·s·Σ q·a + m·sum`, the weights widened once for every
+/// vector (``widen_weights16``).
+#define BLOCKS32_MINIMUM16_BODY(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                            \
+    BODY16_SIGNATURE(NAME, TARGET) {                                                                    \
+        const uint8_t *w = row;                                                                         \
+        __m256 acc0[VECTOR_TILE], acc1[VECTOR_TILE];                                                    \
+        float minimums[VECTOR_TILE];                                                                    \
+        for (int v = 0; v < R; ++v) {                                                                   \
+            acc0[v] = acc1[v] = _mm256_setzero_ps();                                                    \
+            minimums[v] = 0;                                                                            \
+        }                                                                                               \
+        for (int64_t b = 0; b < n / 32; ++b) {                                                          \
+            const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
+            __m256i low, high;                                                                          \
+            widen_weights16(VALUES(block), &low, &high);                                                \
+            const float weight_scale = f16_to_float(block), weight_minimum = f16_to_float(block + 2);   \
+            for (int v = 0; v < R; ++v) {                                                               \
+                const int64_t at = v * (n / 32) + b;                                                    \
+                const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(low, high, quants + v * n + 32 * b)); \
+                const __m256 d = _mm256_set1_ps(weight_scale * scales[at]);                             \
+                minimums[v] += weight_minimum * sums[at];                                               \
+                if (b & 1) acc1[v] = _mm256_fmadd_ps(d, products, acc1[v]);                             \
+                else acc0[v] = _mm256_fmadd_ps(d, products, acc0[v]);                                   \
+            }                                                                                           \
+        }                                                                                               \
+        for (int v = 0; v < R; ++v) {                                                                   \
+            out[v * out_stride] = sum_lanes(_mm256_add_ps(acc0[v], acc1[v])) + minimums[v];             \
+        }                                                                                               \
+    }
+
 BLOCKS32_BODY(q8_0_avx2, AVX2, 34, weights_q8_0, block_products_avx2)
 BLOCKS32_BODY(q8_0_vnni, VNNI, 34, weights_q8_0, block_products_vnni)
 BLOCKS32_BODY(q4_0_avx2, AVX2, 18, weights_q4_0, block_products_avx2)
@@ -68,8 +100,8 @@ BLOCKS32_BODY(q5_0_avx2, AVX2, 22, weights_q5_0, block_products_avx2)
 BLOCKS32_BODY(q5_0_vnni, VNNI, 22, weights_q5_0, block_products_vnni)
 BLOCKS32_BODY(iq4_nl_avx2, AVX2, 18, weights_iq4_nl, block_products_avx2)
 BLOCKS32_BODY(iq4_nl_vnni, VNNI, 18, weights_iq4_nl, block_products_vnni)
-BLOCKS32_MINIMUM_BODY(q4_1_avx2, AVX2, 20, values_q4_1, block_products_avx2)
-BLOCKS32_MINIMUM_BODY(q4_1_vnni, VNNI, 20, values_q4_1, block_products_vnni)
+BLOCKS32_MINIMUM16_BODY(q4_1_avx2, AVX2, 20, values_q4_1, block_products16_avx2)
+BLOCKS32_MINIMUM16_BODY(q4_1_vnni, VNNI, 20, values_q4_1, block_products16_vnni)
 BLOCKS32_MINIMUM_BODY(q5_1_avx2, AVX2, 24, values_q5_1, block_products_avx2)
 BLOCKS32_MINIMUM_BODY(q5_1_vnni, VNNI, 24, values_q5_1, block_products_vnni)
 
@@ -81,8 +113,8 @@ DOT_KERNELS(dot_q5_0_avx2, AVX2, q5_0_avx2)
 DOT_KERNELS(dot_q5_0_vnni, VNNI, q5_0_vnni)
 DOT_KERNELS(dot_iq4_nl_avx2, AVX2, iq4_nl_avx2)
 DOT_KERNELS(dot_iq4_nl_vnni, VNNI, iq4_nl_vnni)
-DOT_KERNELS(dot_q4_1_avx2, AVX2, q4_1_avx2)
-DOT_KERNELS(dot_q4_1_vnni, VNNI, q4_1_vnni)
+DOT16_KERNELS(dot_q4_1_avx2, AVX2, q4_1_avx2)
+DOT16_KERNELS(dot_q4_1_vnni, VNNI, q4_1_vnni)
 DOT_KERNELS(dot_q5_1_avx2, AVX2, q5_1_avx2)
 DOT_KERNELS(dot_q5_1_vnni, VNNI, q5_1_vnni)
 
@@ -92,7 +124,6 @@ lmgate_dot_kernel lmgate_blocks32_kernel(int type, int vnni) {
     case LMGATE_TYPE_Q4_0: return vnni ? dot_q4_0_vnni : dot_q4_0_avx2;
     case LMGATE_TYPE_Q5_0: return vnni ? dot_q5_0_vnni : dot_q5_0_avx2;
     case LMGATE_TYPE_IQ4_NL: return vnni ? dot_iq4_nl_vnni : dot_iq4_nl_avx2;
-    case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni : dot_q4_1_avx2;
     case LMGATE_TYPE_Q5_1: return vnni ? dot_q5_1_vnni : dot_q5_1_avx2;
     default: return NULL;
     }
@@ -104,8 +135,25 @@ lmgate_dot_vectors_kernel lmgate_blocks32_vectors_kernel(int type, int vnni) {
     case LMGATE_TYPE_Q4_0: return vnni ? dot_q4_0_vnni_vectors : dot_q4_0_avx2_vectors;
     case LMGATE_TYPE_Q5_0: return vnni ? dot_q5_0_vnni_vectors : dot_q5_0_avx2_vectors;
     case LMGATE_TYPE_IQ4_NL: return vnni ? dot_iq4_nl_vnni_vectors : dot_iq4_nl_avx2_vectors;
-    case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni_vectors : dot_q4_1_avx2_vectors;
     case LMGATE_TYPE_Q5_1: return vnni ? dot_q5_1_vnni_vectors : dot_q5_1_avx2_vectors;
+    default: return NULL;
+    }
+}
+
+/// Q4_1 decodes with 16-bit activations: with 8-bit ones (as llama.cpp's
+/// Q8_1) the fixture's decode disagreed with the exact top-1 token at 3 of
+/// 80 positions where llama.cpp's does at 2 (issue 13); Q4_0, Q5_0 and
+/// Q5_1 stayed within llama.cpp's and keep the 8-bit kernels above.
+lmgate_dot16_kernel lmgate_blocks32_dot16_kernel(int type, int vnni) {
+    switch (type) {
+    case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni : dot_q4_1_avx2;
+    default: return NULL;
+    }
+}
+
+lmgate_dot16_vectors_kernel lmgate_blocks32_dot16_vectors_kernel(int type, int vnni) {
+    switch (type) {
+    case LMGATE_TYPE_Q4_1: return vnni ? dot_q4_1_vnni_vectors : dot_q4_1_avx2_vectors;
     default: return NULL;
     }
 }

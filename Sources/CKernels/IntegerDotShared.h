@@ -108,9 +108,16 @@ VNNI static inline __m256i split_scaled_products_vnni(__m256i q, __m256i a, int 
 /// activation vectors laid out one after another (vector v's quants at
 /// `quants + v·n`, its scales at `scales + v·(n/32)`, its sums at
 /// `sums + v·(n/16)`), its result written to `out[v·out_stride]`.
-#define BODY_SIGNATURE(NAME, TARGET)                                                                     \
+#define BODY_SIGNATURE(NAME, TARGET) BODY_SIGNATURE_OF(NAME, TARGET, int8_t, int16_t)
+
+/// As ``BODY_SIGNATURE``, for 16-bit activations (``lmgate_dot16_kernel``):
+/// vector v's quants at `quants + v·n`, its scales and its `Float` block
+/// sums at `scales + v·(n/32)` and `sums + v·(n/32)`.
+#define BODY16_SIGNATURE(NAME, TARGET) BODY_SIGNATURE_OF(NAME, TARGET, int16_t, float)
+
+#define BODY_SIGNATURE_OF(NAME, TARGET, QUANT, SUM)                                                      \
     TARGET static inline __attribute__((always_inline)) void NAME(                                      \
-        const void *row, const int8_t *quants, const float *scales, const int16_t *sums, int64_t n,     \
+        const void *row, const QUANT *quants, const float *scales, const SUM *sums, int64_t n,          \
         int R, float *out, int64_t out_stride)
 
 /// Defines from one body the single-vector kernel `NAME` (an
@@ -119,24 +126,32 @@ VNNI static inline __m256i split_scaled_products_vnni(__m256i q, __m256i a, int 
 /// vectors, then the rest). Each vector's arithmetic is the same code in the
 /// same order whatever R, so its result is bitwise the single kernel's; only
 /// the loading and unpacking of the weights is shared between vectors.
-#define DOT_KERNELS(NAME, TARGET, BODY)                                                                  \
-    TARGET static float NAME(const void *row, const int8_t *quants, const float *scales,               \
-                             const int16_t *sums, int64_t n) {                                          \
+#define DOT_KERNELS(NAME, TARGET, BODY) DOT_KERNELS_OF(NAME, TARGET, BODY, int8_t, int16_t, 16)
+
+/// ``DOT_KERNELS`` for a ``BODY16_SIGNATURE`` body: an
+/// `lmgate_dot16_kernel` and an `lmgate_dot16_vectors_kernel`.
+#define DOT16_KERNELS(NAME, TARGET, BODY) DOT_KERNELS_OF(NAME, TARGET, BODY, int16_t, float, 32)
+
+/// ``DOT_KERNELS`` with activation quants of type `QUANT` and sums of type
+/// `SUM`, `n / SUMS_EVERY` sums a vector.
+#define DOT_KERNELS_OF(NAME, TARGET, BODY, QUANT, SUM, SUMS_EVERY)                                       \
+    TARGET static float NAME(const void *row, const QUANT *quants, const float *scales, const SUM *sums, \
+                             int64_t n) {                                                               \
         float result;                                                                                   \
         BODY(row, quants, scales, sums, n, 1, &result, 0);                                              \
         return result;                                                                                  \
     }                                                                                                   \
-    TARGET static void NAME##_vectors(const void *row, const int8_t *quants, const float *scales,      \
-                                      const int16_t *sums, int64_t n, int64_t count, float *out,       \
+    TARGET static void NAME##_vectors(const void *row, const QUANT *quants, const float *scales,       \
+                                      const SUM *sums, int64_t n, int64_t count, float *out,           \
                                       int64_t out_stride) {                                             \
         int64_t v = 0;                                                                                  \
         for (; v + VECTOR_TILE <= count; v += VECTOR_TILE) {                                            \
-            BODY(row, quants + v * n, scales + v * (n / 32), sums + v * (n / 16), n, VECTOR_TILE,      \
-                 out + v * out_stride, out_stride);                                                     \
+            BODY(row, quants + v * n, scales + v * (n / 32), sums + v * (n / (SUMS_EVERY)), n,         \
+                 VECTOR_TILE, out + v * out_stride, out_stride);                                        \
         }                                                                                               \
-        const int8_t *q = quants + v * n;                                                               \
+        const QUANT *q = quants + v * n;                                                                \
         const float *s = scales + v * (n / 32);                                                         \
-        const int16_t *m = sums + v * (n / 16);                                                         \
+        const SUM *m = sums + v * (n / (SUMS_EVERY));                                                   \
         float *o = out + v * out_stride;                                                                \
         switch (count - v) {                                                                            \
         case 3: BODY(row, q, s, m, n, 3, o, out_stride); break;                                         \
@@ -155,6 +170,11 @@ lmgate_dot_kernel lmgate_superblocks_kernel(int type, int vnni);
 /// Their several-vector kernels (``DOT_KERNELS``); NULL for another type.
 lmgate_dot_vectors_kernel lmgate_blocks32_vectors_kernel(int type, int vnni);
 lmgate_dot_vectors_kernel lmgate_superblocks_vectors_kernel(int type, int vnni);
+
+/// The 16-bit-activation kernels of the 32-block types that decode with
+/// them (IntegerDotBlocks32.c); NULL for another type.
+lmgate_dot16_kernel lmgate_blocks32_dot16_kernel(int type, int vnni);
+lmgate_dot16_vectors_kernel lmgate_blocks32_dot16_vectors_kernel(int type, int vnni);
 
 #endif
 #endif

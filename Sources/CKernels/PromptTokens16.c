@@ -17,9 +17,9 @@
 // against 12.0–16.9 ms for dequantize + `cblas_sgemm` (docs/BENCHMARKS.md).
 #include "IntegerDotShared.h"
 #include "Blocks32Weights.h"
+#include "Activations16.h"
 
 #if defined(__x86_64__)
-#include <math.h>
 
 /// The blocks of one pass over the columns: 1024 columns of 128 tokens are
 /// 256 KiB of quantized activations, which stay in L2 while every row of a
@@ -32,42 +32,6 @@
 #define TILE_ROWS 4
 #define TILE_GROUPS 2
 
-/// One token's 32 activations of a block quantized to 16 bits, stored
-/// as the kernel reads them: pair k (activations 2k, 2k+1) at
-/// `out + k · 32 + lane · 2`. The scale is `max|x| / 32767` (the block's
-/// largest magnitude is 32767), written as `f · 2^e / 32767` with `f` in
-/// [0.5, 1) so that a subnormal block still gets its own precision rather
-/// than an infinite inverse; a block with a NaN or an infinity gets a NaN
-/// scale (and zero quants), so its products are NaN, as in `Float`. Also
-/// writes the sum of the quantized block, `scale · Σ q`, to `sum`.
-VNNI static inline float quantize_block16_vnni(const float *x, int16_t *out, int lane, float *sum) {
-    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    const __mmask16 unordered = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
-    const float largest = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-    float scale = 0.0f;
-    __m512i q = _mm512_setzero_si512();
-    if (unordered || isinf(largest)) {
-        scale = NAN;
-    } else if (largest > 0.0f) {
-        int exponent;
-        const float fraction = frexpf(largest, &exponent);
-        // x · 2^-e is exact (|x| ≤ largest, so no overflow, and no
-        // underflow since the result is at least |x|); then at most 32767.
-        const __m512 power = _mm512_set1_ps(ldexpf(1.0f, -exponent));
-        const __m512 multiplier = _mm512_set1_ps(32767.0f / fraction);
-        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_mul_ps(v0, power), multiplier));
-        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_mul_ps(v1, power), multiplier));
-        q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi32_epi16(q0)), _mm512_cvtsepi32_epi16(q1), 1);
-        scale = ldexpf(fraction / 32767.0f, exponent);
-    }
-    // The block's sum as quantized (what the weights' minimums multiply).
-    *sum = scale * (float)_mm512_reduce_add_epi32(_mm512_madd_epi16(q, _mm512_set1_epi16(1)));
-    int32_t pairs[16];
-    _mm512_storeu_si512(pairs, q);
-    for (int k = 0; k < 16; ++k) memcpy(out + k * 32 + lane * 2, &pairs[k], sizeof pairs[k]);
-    return scale;
-}
-
 VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t n, int16_t *quants, float *scales,
                                         float *sums) {
     const int64_t blocks = n / 32, groups = (tokens + 15) / 16;
@@ -79,7 +43,8 @@ VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t 
                 float *scale = scales + (g * blocks + b) * 16 + lane;
                 float *sum = sums + (g * blocks + b) * 16 + lane;
                 if (t < tokens) {
-                    *scale = quantize_block16_vnni(x + t * n + 32 * b, out, lane, sum);
+                    // Pair k of this token at k · 32 + lane · 2.
+                    *scale = quantize_block16(x + t * n + 32 * b, out + lane * 2, 32, sum);
                 } else {
                     // Padding lanes: zero quants, scale and sum, results unused.
                     *scale = *sum = 0.0f;

@@ -82,6 +82,35 @@ lmgate_dot_kernel lmgate_integer_dot_kernel(int type, int path);
 /// path has no integer kernel for it.
 lmgate_dot_vectors_kernel lmgate_integer_dot_vectors_kernel(int type, int path);
 
+/// Decode with 16-bit activations, for the types where 8 bits strayed from
+/// the exact top-1 token more often than llama.cpp (today Q4_1, on the AVX2
+/// and AVX-512 VNNI paths): each 32-block of a vector rounded to signed
+/// 16-bit values as the prompt products' (``lmgate_quantize_tokens16``:
+/// 32767 = the block's largest magnitude, a `float` scale, the block's sum
+/// `scale · Σ quants` in `float`), but in order: `quants[n]`,
+/// `scales[n / 32]`, `sums[n / 32]`. Path AVX2 or better.
+void lmgate_quantize_blocks32_16(const float *x, int64_t n, int16_t *quants, float *scales, float *sums);
+
+/// As ``lmgate_dot_kernel``, with activations from ``lmgate_quantize_blocks32_16``.
+typedef float (*lmgate_dot16_kernel)(const void *row, const int16_t *quants, const float *scales,
+                                     const float *sums, int64_t n);
+
+/// As ``lmgate_dot_vectors_kernel``, with activations from
+/// ``lmgate_quantize_blocks32_16``: vector v's quants at `quants + v·n`, its
+/// scales and sums at `scales + v·(n/32)` and `sums + v·(n/32)`; each
+/// result bitwise the single-vector kernel's.
+typedef void (*lmgate_dot16_vectors_kernel)(const void *row, const int16_t *quants, const float *scales,
+                                            const float *sums, int64_t n, int64_t count, float *out,
+                                            int64_t out_stride);
+
+/// The 16-bit-activation decode kernel of `path` for a weight type, or NULL
+/// where the type decodes with 8-bit activations (or in `Float`) there.
+/// A type has either this or ``lmgate_integer_dot_kernel``, not both.
+lmgate_dot16_kernel lmgate_integer_dot16_kernel(int type, int path);
+
+/// Its several-vector kernel, or NULL.
+lmgate_dot16_vectors_kernel lmgate_integer_dot16_vectors_kernel(int type, int path);
+
 /// The activation block size the type's kernel reads: 32 or 256 (0 for a
 /// type without an integer kernel).
 int lmgate_activation_block_size(int type);
