@@ -20,7 +20,7 @@
 /// scale (and zero quants), so its products are NaN, as in `Float`. Also
 /// writes the sum of the quantized block, `scale · Σ q`, to `sum` (what
 /// the weights' minimums multiply). Returns the scale.
-AVX2 static inline float quantize_block16(const float *x, int16_t *out, int64_t pair_stride, float *sum) {
+AVX2 static inline float quantize_block16_avx2(const float *x, int16_t *out, int64_t pair_stride, float *sum) {
     __m256 v[4], largest = _mm256_setzero_ps(), unordered = _mm256_setzero_ps();
     for (int i = 0; i < 4; ++i) {
         v[i] = _mm256_loadu_ps(x + 8 * i);

@@ -109,7 +109,7 @@ void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float 
 }
 
 void lmgate_quantize_blocks32_16(const float *x, int64_t n, int16_t *quants, float *scales, float *sums) {
-    for (int64_t b = 0; b < n / 32; ++b) scales[b] = quantize_block16(x + 32 * b, quants + 32 * b, 2, &sums[b]);
+    for (int64_t b = 0; b < n / 32; ++b) scales[b] = quantize_block16_avx2(x + 32 * b, quants + 32 * b, 2, &sums[b]);
 }
 
 lmgate_dot16_kernel lmgate_integer_dot16_kernel(int type, int path) {
@@ -150,20 +150,6 @@ void lmgate_quantize_blocks32(const float *x, int64_t n, int8_t *quants, float *
 void lmgate_quantize_blocks256(const float *x, int64_t n, int8_t *quants, float *scales, int16_t *sums) {
     (void)x; (void)n; (void)quants; (void)scales; (void)sums;
 }
-void lmgate_quantize_blocks32_16(const float *x, int64_t n, int16_t *quants, float *scales, float *sums) {
-    for (int64_t b = 0; b < n / 32; ++b) scales[b] = quantize_block16(x + 32 * b, quants + 32 * b, 2, &sums[b]);
-}
-
-lmgate_dot16_kernel lmgate_integer_dot16_kernel(int type, int path) {
-    if (path != LMGATE_KERNELS_AVX2 && path != LMGATE_KERNELS_AVX512VNNI) return NULL;
-    return lmgate_blocks32_dot16_kernel(type, path == LMGATE_KERNELS_AVX512VNNI);
-}
-
-lmgate_dot16_vectors_kernel lmgate_integer_dot16_vectors_kernel(int type, int path) {
-    if (path != LMGATE_KERNELS_AVX2 && path != LMGATE_KERNELS_AVX512VNNI) return NULL;
-    return lmgate_blocks32_dot16_vectors_kernel(type, path == LMGATE_KERNELS_AVX512VNNI);
-}
-
 lmgate_dot_kernel lmgate_integer_dot_kernel(int type, int path) { (void)type; (void)path; return NULL; }
 void lmgate_quantize_blocks32_16(const float *x, int64_t n, int16_t *quants, float *scales, float *sums) {
     (void)x; (void)n; (void)quants; (void)scales; (void)sums;

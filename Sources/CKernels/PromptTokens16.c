@@ -44,7 +44,7 @@ VNNI static void quantize_tokens16_vnni(const float *x, int64_t tokens, int64_t 
                 float *sum = sums + (g * blocks + b) * 16 + lane;
                 if (t < tokens) {
                     // Pair k of this token at k · 32 + lane · 2.
-                    *scale = quantize_block16(x + t * n + 32 * b, out + lane * 2, 32, sum);
+                    *scale = quantize_block16_avx2(x + t * n + 32 * b, out + lane * 2, 32, sum);
                 } else {
                     // Padding lanes: zero quants, scale and sum, results unused.
                     *scale = *sum = 0.0f;
