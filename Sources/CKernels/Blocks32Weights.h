@@ -59,24 +59,28 @@ AVX2 static inline __m256i values_q5_1(const uint8_t *block) {
 }
 
 /// A block's 32 weight bytes (signed, or Q4_1's and Q5_1's values 0…31:
-/// all within int8) sign-extended to 16 bits, weights 0-15 in `low` and
-/// 16-31 in `high` (the decode kernels with 16-bit activations).
-AVX2 static inline void widen_weights16(__m256i bytes, __m256i *low, __m256i *high) {
-    *low = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(bytes));
-    *high = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(bytes, 1));
+/// all within int8) sign-extended to 16 bits (the decode kernels with
+/// 16-bit activations): weights 0-15 in `low`, 16-31 in `high`.
+typedef struct {
+    __m256i low, high;
+} weights16;
+
+AVX2 static inline weights16 widen_weights16(__m256i bytes) {
+    return (weights16){_mm256_cvtepi8_epi16(_mm256_castsi256_si128(bytes)),
+                       _mm256_cvtepi8_epi16(_mm256_extracti128_si256(bytes, 1))};
 }
 
-/// The eight 32-bit lanes of Σ w·a over a block's widened weights
-/// (``widen_weights16``) and its 32 16-bit activations `a` (exact: a lane
-/// adds four products of at most 128 · 32767). AVX2: `vpmaddwd` twice;
-/// AVX-512 VNNI: `vpmaddwd` and `vpdpwssd`.
-AVX2 static inline __m256i block_products16_avx2(__m256i low, __m256i high, const int16_t *a) {
-    return _mm256_add_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)a)),
-                            _mm256_madd_epi16(high, _mm256_loadu_si256((const __m256i *)(a + 16))));
+/// The eight 32-bit lanes of Σ w·a over a block's widened weights and its
+/// 32 16-bit activations `a` (exact: a lane adds four products of at most
+/// 128 · 32767). AVX2: `vpmaddwd` twice; AVX-512 VNNI: `vpmaddwd` and
+/// `vpdpwssd`.
+AVX2 static inline __m256i block_products16_avx2(weights16 w, const int16_t *a) {
+    return _mm256_add_epi32(_mm256_madd_epi16(w.low, _mm256_loadu_si256((const __m256i *)a)),
+                            _mm256_madd_epi16(w.high, _mm256_loadu_si256((const __m256i *)(a + 16))));
 }
 
-VNNI static inline __m256i block_products16_vnni(__m256i low, __m256i high, const int16_t *a) {
-    return _mm256_dpwssd_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)a)), high,
+VNNI static inline __m256i block_products16_vnni(weights16 w, const int16_t *a) {
+    return _mm256_dpwssd_epi32(_mm256_madd_epi16(w.low, _mm256_loadu_si256((const __m256i *)a)), w.high,
                                _mm256_loadu_si256((const __m256i *)(a + 16)));
 }
 

@@ -31,9 +31,14 @@
     }
 
 /// Unsigned values with a minimum (Q4_1, Q5_1): per block,
-/// `d·s·Σ q·a + m·s·Σ a`, the second sum the activation block's.
-#define BLOCKS32_MINIMUM_BODY(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                              \
-    BODY_SIGNATURE(NAME, TARGET) {                                                                      \
+/// `d·s·Σ q·a + m·s·Σ a`, the second sum the activation block's. The
+/// activations' width is the parameters': `SIGNATURE` (``BODY_SIGNATURE``
+/// or ``BODY16_SIGNATURE``), `UNPACK(block)` (the weights as `PRODUCTS`
+/// reads them, unpacked once for every vector), `PRODUCTS(weights,
+/// activations)` (the eight 32-bit lanes of Σ q·a, the block's activations
+/// in memory) and `MINIMUM(m, s, v, b)` (`m·s·Σ a` of vector v's block b).
+#define BLOCKS32_MINIMUM_BODY_OF(NAME, TARGET, SIGNATURE, BLOCK_BYTES, UNPACK, PRODUCTS, MINIMUM)       \
+    SIGNATURE(NAME, TARGET) {                                                                           \
         const uint8_t *w = row;                                                                         \
         __m256 acc0[VECTOR_TILE], acc1[VECTOR_TILE];                                                    \
         float minimums[VECTOR_TILE];                                                                    \
@@ -43,14 +48,13 @@
         }                                                                                               \
         for (int64_t b = 0; b < n / 32; ++b) {                                                          \
             const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
-            const __m256i values = VALUES(block);                                                       \
+            const __auto_type weights = UNPACK(block);                                                  \
             const float weight_scale = f16_to_float(block), weight_minimum = f16_to_float(block + 2);   \
             for (int v = 0; v < R; ++v) {                                                               \
                 const float scale = scales[v * (n / 32) + b];                                           \
-                const __m256i a = _mm256_loadu_si256((const __m256i *)(quants + v * n + 32 * b));       \
-                const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(values, a));                        \
+                const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(weights, quants + v * n + 32 * b)); \
                 const __m256 d = _mm256_set1_ps(weight_scale * scale);                                  \
-                minimums[v] += weight_minimum * scale * (float)sums[v * (n / 16) + b];                  \
+                minimums[v] += MINIMUM(weight_minimum, scale, v, b);                                    \
                 if (b & 1) acc1[v] = _mm256_fmadd_ps(d, products, acc1[v]);                             \
                 else acc0[v] = _mm256_fmadd_ps(d, products, acc0[v]);                                   \
             }                                                                                           \
@@ -60,37 +64,30 @@
         }                                                                                               \
     }
 
-/// As ``BLOCKS32_MINIMUM_BODY`` with activations rounded to 16 bits
-/// (``BODY16_SIGNATURE``; the block sums are `Float`, scale included):
-/// per block, `d·s·Σ q·a + m·sum`, the weights widened once for every
-/// vector (``widen_weights16``).
-#define BLOCKS32_MINIMUM16_BODY(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                            \
-    BODY16_SIGNATURE(NAME, TARGET) {                                                                    \
-        const uint8_t *w = row;                                                                         \
-        __m256 acc0[VECTOR_TILE], acc1[VECTOR_TILE];                                                    \
-        float minimums[VECTOR_TILE];                                                                    \
-        for (int v = 0; v < R; ++v) {                                                                   \
-            acc0[v] = acc1[v] = _mm256_setzero_ps();                                                    \
-            minimums[v] = 0;                                                                            \
-        }                                                                                               \
-        for (int64_t b = 0; b < n / 32; ++b) {                                                          \
-            const uint8_t *block = w + (BLOCK_BYTES) * b;                                               \
-            __m256i low, high;                                                                          \
-            widen_weights16(VALUES(block), &low, &high);                                                \
-            const float weight_scale = f16_to_float(block), weight_minimum = f16_to_float(block + 2);   \
-            for (int v = 0; v < R; ++v) {                                                               \
-                const int64_t at = v * (n / 32) + b;                                                    \
-                const __m256 products = _mm256_cvtepi32_ps(PRODUCTS(low, high, quants + v * n + 32 * b)); \
-                const __m256 d = _mm256_set1_ps(weight_scale * scales[at]);                             \
-                minimums[v] += weight_minimum * sums[at];                                               \
-                if (b & 1) acc1[v] = _mm256_fmadd_ps(d, products, acc1[v]);                             \
-                else acc0[v] = _mm256_fmadd_ps(d, products, acc0[v]);                                   \
-            }                                                                                           \
-        }                                                                                               \
-        for (int v = 0; v < R; ++v) {                                                                   \
-            out[v * out_stride] = sum_lanes(_mm256_add_ps(acc0[v], acc1[v])) + minimums[v];             \
-        }                                                                                               \
-    }
+/// 8-bit activations: their sums are the integer Σ q of each block.
+#define BYTES_MINIMUM(M, S, V, B) ((M) * (S) * (float)sums[(V) * (n / 16) + (B)])
+/// 16-bit activations: their sums are `Float`, the scale included.
+#define HALFWORDS_MINIMUM(M, S, V, B) ((M) * sums[(V) * (n / 32) + (B)])
+
+/// With 8-bit activations, the values as bytes.
+#define BLOCKS32_MINIMUM_BODY(NAME, TARGET, BLOCK_BYTES, VALUES, PRODUCTS)                              \
+    BLOCKS32_MINIMUM_BODY_OF(NAME, TARGET, BODY_SIGNATURE, BLOCK_BYTES, VALUES, PRODUCTS, BYTES_MINIMUM)
+
+/// With 16-bit activations, the values widened to 16 bits (``weights16``).
+#define BLOCKS32_MINIMUM16_BODY(NAME, TARGET, BLOCK_BYTES, WIDENED, PRODUCTS)                           \
+    BLOCKS32_MINIMUM_BODY_OF(NAME, TARGET, BODY16_SIGNATURE, BLOCK_BYTES, WIDENED, PRODUCTS, HALFWORDS_MINIMUM)
+
+/// ``block_products_avx2`` and ``block_products_vnni`` of a block's
+/// activation bytes in memory.
+AVX2 static inline __m256i loaded_products_avx2(__m256i q, const int8_t *a) {
+    return block_products_avx2(q, _mm256_loadu_si256((const __m256i *)a));
+}
+
+VNNI static inline __m256i loaded_products_vnni(__m256i q, const int8_t *a) {
+    return block_products_vnni(q, _mm256_loadu_si256((const __m256i *)a));
+}
+
+AVX2 static inline weights16 widened_q4_1(const uint8_t *block) { return widen_weights16(values_q4_1(block)); }
 
 BLOCKS32_BODY(q8_0_avx2, AVX2, 34, weights_q8_0, block_products_avx2)
 BLOCKS32_BODY(q8_0_vnni, VNNI, 34, weights_q8_0, block_products_vnni)
@@ -100,10 +97,10 @@ BLOCKS32_BODY(q5_0_avx2, AVX2, 22, weights_q5_0, block_products_avx2)
 BLOCKS32_BODY(q5_0_vnni, VNNI, 22, weights_q5_0, block_products_vnni)
 BLOCKS32_BODY(iq4_nl_avx2, AVX2, 18, weights_iq4_nl, block_products_avx2)
 BLOCKS32_BODY(iq4_nl_vnni, VNNI, 18, weights_iq4_nl, block_products_vnni)
-BLOCKS32_MINIMUM16_BODY(q4_1_avx2, AVX2, 20, values_q4_1, block_products16_avx2)
-BLOCKS32_MINIMUM16_BODY(q4_1_vnni, VNNI, 20, values_q4_1, block_products16_vnni)
-BLOCKS32_MINIMUM_BODY(q5_1_avx2, AVX2, 24, values_q5_1, block_products_avx2)
-BLOCKS32_MINIMUM_BODY(q5_1_vnni, VNNI, 24, values_q5_1, block_products_vnni)
+BLOCKS32_MINIMUM16_BODY(q4_1_avx2, AVX2, 20, widened_q4_1, block_products16_avx2)
+BLOCKS32_MINIMUM16_BODY(q4_1_vnni, VNNI, 20, widened_q4_1, block_products16_vnni)
+BLOCKS32_MINIMUM_BODY(q5_1_avx2, AVX2, 24, values_q5_1, loaded_products_avx2)
+BLOCKS32_MINIMUM_BODY(q5_1_vnni, VNNI, 24, values_q5_1, loaded_products_vnni)
 
 DOT_KERNELS(dot_q8_0_avx2, AVX2, q8_0_avx2)
 DOT_KERNELS(dot_q8_0_vnni, VNNI, q8_0_vnni)

@@ -64,11 +64,7 @@ struct KernelsIntegerDot16Tests {
         let kernel = try #require(lmgate_integer_dot16_kernel(Int32(type.rawValue), path.code))
         try bytes.withUnsafeBytes { raw in
             let matrix = try WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, columns: columns)
-            let weights: [[Float]] = (0..<rows).map { row in
-                var w = [Float](repeating: 0, count: columns)
-                w.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
-                return w
-            }
+            let weights = KernelsTokens16Tests.dequantizedRows(matrix)
             let x = KernelsTokens16Tests.activations(tokens: count, columns: columns, seed: 53)
             x.withUnsafeBufferPointer { x in
                 let x = x.baseAddress!

@@ -208,6 +208,15 @@ struct KernelsTokens16Tests {
         return x
     }
 
+    /// Every row of `matrix`, dequantized (exactly).
+    static func dequantizedRows(_ matrix: WeightMatrix) -> [[Float]] {
+        (0..<matrix.rows).map { row in
+            var w = [Float](repeating: 0, count: matrix.columns)
+            w.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
+            return w
+        }
+    }
+
     /// `Σ w·x` in `Double` from the dequantized row (exact for Q8_0), and
     /// the bound above.
     static func reference(_ weights: [Float], _ x: UnsafePointer<Float>) -> (value: Double, bound: Double) {
@@ -248,11 +257,7 @@ struct KernelsTokens16Tests {
         let rows = Self.rows, columns = Self.columns(type)
         try bytes.withUnsafeBytes { raw in
             let matrix = try WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, columns: columns)
-            let weights: [[Float]] = (0..<rows).map { row in
-                var w = [Float](repeating: 0, count: columns)
-                w.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
-                return w
-            }
+            let weights = Self.dequantizedRows(matrix)
             for tokens in Self.tokenCounts {
                 let x = Self.activations(tokens: tokens, columns: columns, seed: UInt64(tokens))
                 let kernel = lmgate_tokens16_kernel_for(Int32(type.rawValue), path.code)
