@@ -9,17 +9,19 @@ import Foundation
 ///   (`RowKernels`), multiplying unpacked weights in `Float` (the only path
 ///   on arm64 and on x86-64 without AVX2).
 /// - ``avx2``: integer-dot kernels for every quantized type but Q2_K
-///   (CKernels, `vpmaddubsw`), needing AVX2, FMA and F16C; F32, F16, BF16
-///   and Q2_K (whose 2-bit weights with 8-bit activations strayed from the
-///   exact top-1 token more often than llama.cpp) with the Swift row
+///   (CKernels, `vpmaddubsw`; Q4_1 with activations rounded to 16 bits,
+///   `vpmaddwd`, since with 8 bits its decode strayed from the exact top-1
+///   token more often than llama.cpp's), needing AVX2, FMA and F16C; F32,
+///   F16, BF16 and Q2_K (whose 2-bit weights with 8-bit activations strayed
+///   from the exact top-1 token more often than llama.cpp) with the Swift row
 ///   kernels compiled for AVX2, FMA and F16C (`RowKernelsAVX2`), which also
 ///   expand the tiles prompt processing hands to BLAS; Q8_0 with `Float`
 ///   activations (``ActivationPrecision/exact``, the output projection)
 ///   with CKernels' `q8_0_float_dot_avx2`.
-/// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`); the
-///   float kernels are AVX2's; and prompts (16 or more tokens) of Q8_0,
-///   Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K weights with activations rounded
-///   to 16 bits (`vpdpwssd`, ``MatrixMultiply``'s `matMulByTokens16`)
+/// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`, Q4_1's
+///   `vpdpwssd`); the float kernels are AVX2's; and prompts (16 or more
+///   tokens) of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K weights with
+///   activations rounded to 16 bits (`vpdpwssd`, ``MatrixMultiply``'s `matMulByTokens16`)
 ///   instead of `Float` tiles.
 ///
 /// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path
