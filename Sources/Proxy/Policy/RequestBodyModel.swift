@@ -106,7 +106,7 @@ typealias RequestBodyReading = RequestBodyReadingOf<[UInt8]>
 
 /// The top-level names ``RequestBodyReadingOf`` reads (a generic type has
 /// no static stored properties; constant bytes, see
-/// ``JSONReader/key(_:is:)-(_,StaticString)``).
+/// ``JSONReader/key(_:is:)``).
 private enum RequestBodyKeyNames {
     static var model: StaticString { "model" }
     static var stream: StaticString { "stream" }

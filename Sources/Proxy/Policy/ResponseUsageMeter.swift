@@ -254,7 +254,7 @@ struct ResponseUsageMeter {
     }
 
     /// The member names ``take(usageOf:)`` reads (constant bytes: see
-    /// ``JSONReader/key(_:is:)-(_,StaticString)``).
+    /// ``JSONReader/key(_:is:)``).
     private enum Names {
         static var model: StaticString { "model" }
         static var usage: StaticString { "usage" }
