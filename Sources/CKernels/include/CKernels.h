@@ -164,4 +164,32 @@ typedef void (*lmgate_tokens16_kernel)(const void *weights, int64_t row_bytes, i
 /// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K on the AVX-512 VNNI path).
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path);
 
+/// Products with 16-bit activations for the logits (Dot16.c).
+///
+/// Quantizes `count` vectors of `n` activations (`n` a multiple of 32, the
+/// vectors row-major at `x`) to signed 16-bit values per 32-block with a
+/// `float` scale each, by the rule of ``lmgate_quantize_tokens16`` (the
+/// block's largest magnitude becomes 32767; each activation moves by at
+/// most `max|x| / 65534`; a NaN or an infinity gives a NaN scale), in
+/// column order: vector v's quants at `quants + v·n`, its scales at
+/// `scales + v·(n/32)`. Path AVX2 or better.
+void lmgate_quantize_vectors16(const float *x, int64_t count, int64_t n, int16_t *quants, float *scales);
+
+/// The dot product of one stored row of `n` weights with one vector
+/// quantized by ``lmgate_quantize_vectors16``: the weights and the integer
+/// sums exact, each block's sum scaled in `float`.
+typedef float (*lmgate_dot16_kernel)(const void *row, const int16_t *quants, const float *scales, int64_t n);
+
+/// The dot products of one stored row with `count` such vectors laid out
+/// one after another; result v goes to `out[v·out_stride]` and is bitwise
+/// what ``lmgate_dot16_kernel`` returns for vector v alone.
+typedef void (*lmgate_dot16_vectors_kernel)(const void *row, const int16_t *quants, const float *scales, int64_t n,
+                                            int64_t count, float *out, int64_t out_stride);
+
+/// The 16-bit-activation kernels of `path` for a weight type, or NULL
+/// (Q8_0 on the AVX2 and AVX-512 VNNI paths, which give bitwise the same
+/// results).
+lmgate_dot16_kernel lmgate_dot16_kernel_for(int type, int path);
+lmgate_dot16_vectors_kernel lmgate_dot16_vectors_kernel_for(int type, int path);
+
 #endif
