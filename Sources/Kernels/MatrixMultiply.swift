@@ -22,7 +22,9 @@ import CKernels
 /// bits for its quantized types). Results agree with a dequantize-then-dot
 /// reference to within 1e-5 of `Σ|w·x|`; only the summation order differs.
 /// Where a path quantizes activations (one token's integer-dot kernels, a
-/// prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`.
+/// prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`;
+/// ``ActivationPrecision/roundedTo16Bits`` (the logits) rounds them to 16
+/// bits where the path has a kernel for the type.
 ///
 /// Threads: the work is split over `pool`; ``matMul(_:x:tokens:y:pool:)``
 /// sets OpenBLAS to one thread (a process-wide setting) so that BLAS and the
