@@ -152,6 +152,27 @@ struct KernelsLogits16Tests {
                                 "\(path.rawValue), \(count) tokens, token \(token)")
                     }
                 }
+                // 16 tokens or more (the logits of a teacher-forced prompt):
+                // the prompt kernel on AVX-512 VNNI, the vectors kernel on
+                // AVX2, `Float` on the portable path; within the bound.
+                let many = 19
+                let wide = KernelsTokens16Tests.activations(tokens: many, columns: columns, seed: 21)
+                let y = wide.withUnsafeBufferPointer { wide in
+                    KernelPath.$override.withValue(path) {
+                        KernelsTokens16Tests.product(matrix, wide.baseAddress!, many, pool, .roundedTo16Bits)
+                    }
+                }
+                var worstMany = 0.0
+                wide.withUnsafeBufferPointer { wide in
+                    for token in 0..<many {
+                        for row in 0..<rows {
+                            let (value, bound) = KernelsTokens16Tests.reference(weights[row], wide.baseAddress! + token * columns)
+                            let error = abs(Double(y[token * rows + row]) - value) / bound
+                            worstMany = max(worstMany, error.isNaN ? .infinity : error)
+                        }
+                    }
+                }
+                #expect(worstMany <= 1, "\(path.rawValue), \(many) tokens: worst error \(worstMany) of the bound")
                 if path == .avx512vnni, KernelPath.avx2.isSupported {
                     try #require(Self.alone(matrix, x, tokens, pool, .avx2, .roundedTo16Bits) == alone, "AVX2 against AVX-512")
                 }
