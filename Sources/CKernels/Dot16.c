@@ -10,8 +10,7 @@
 // in integers with the 16-bit activations (`vpdpwssd` with AVX-512 VNNI,
 // `vpmaddwd` with AVX2): per block two extensions, two multiply-adds, one
 // conversion, a multiply by `d` and an FMA with `s`, as few as the 8-bit
-// kernel's, while
-// the activations are 258 times finer than its.
+// kernel's, while the activations are 258 times finer than its.
 //
 // Exactness of the integer part: |w| ≤ 128 and |a| ≤ 32767, so a 32-bit
 // lane (four products) stays below 2^24 and converts to `float` exactly, and
