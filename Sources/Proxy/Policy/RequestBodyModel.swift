@@ -104,12 +104,13 @@ struct RequestBodyReadingOf<Bytes: RandomAccessCollection<UInt8>> where Bytes.In
 /// The reading of a body held in an array.
 typealias RequestBodyReading = RequestBodyReadingOf<[UInt8]>
 
-/// The top-level names ``RequestBodyReadingOf`` reads, as bytes (a generic
-/// type has no static stored properties).
+/// The top-level names ``RequestBodyReadingOf`` reads (a generic type has
+/// no static stored properties; constant bytes, see
+/// ``JSONReader/key(_:is:)``).
 private enum RequestBodyKeyNames {
-    static let model = Array("model".utf8)
-    static let stream = Array("stream".utf8)
-    static let streamOptions = Array("stream_options".utf8)
+    static var model: StaticString { "model" }
+    static var stream: StaticString { "stream" }
+    static var streamOptions: StaticString { "stream_options" }
 }
 
 /// The top-level keys read so far, for refusing one given twice.

@@ -53,22 +53,23 @@ struct ResponseUsageMeter {
             var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
             while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
             while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-            func equals(_ expected: [UInt8]) -> Bool {
-                guard end - start == expected.count else { return false }
-                for offset in 0..<expected.count {
-                    let byte = bytes[start + offset]
-                    guard byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == expected[offset] else { return false }
+            func equals(_ expected: StaticString) -> Bool {
+                expected.withUTF8Buffer { expected in
+                    guard end - start == expected.count else { return false }
+                    for offset in 0..<expected.count {
+                        let byte = bytes[start + offset]
+                        guard byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) == expected[offset] else { return false }
+                    }
+                    return true
                 }
-                return true
             }
-            if equals(Self.jsonMediaType) { return .json }
-            if equals(Self.eventStreamMediaType) { return .eventStream }
+            // `StaticString`s: constant bytes, where a `static let` array is
+            // a lazily made global (a `swift_once` call on every response).
+            if equals("application/json") { return .json }
+            if equals("text/event-stream") { return .eventStream }
             return .unread
         }
     }
-
-    private static let jsonMediaType = Array("application/json".utf8)
-    private static let eventStreamMediaType = Array("text/event-stream".utf8)
 
 
     /// Prompt + completion tokens seen so far; `nil` if no usage was seen.
@@ -252,16 +253,17 @@ struct ResponseUsageMeter {
         return shape
     }
 
-    /// The member names ``take(usageOf:)`` reads, as bytes.
+    /// The member names ``take(usageOf:)`` reads (constant bytes: see
+    /// ``JSONReader/key(_:is:)``).
     private enum Names {
-        static let model = Array("model".utf8)
-        static let usage = Array("usage".utf8)
-        static let message = Array("message".utf8)
-        static let choices = Array("choices".utf8)
-        static let promptTokens = Array("prompt_tokens".utf8)
-        static let completionTokens = Array("completion_tokens".utf8)
-        static let inputTokens = Array("input_tokens".utf8)
-        static let outputTokens = Array("output_tokens".utf8)
+        static var model: StaticString { "model" }
+        static var usage: StaticString { "usage" }
+        static var message: StaticString { "message" }
+        static var choices: StaticString { "choices" }
+        static var promptTokens: StaticString { "prompt_tokens" }
+        static var completionTokens: StaticString { "completion_tokens" }
+        static var inputTokens: StaticString { "input_tokens" }
+        static var outputTokens: StaticString { "output_tokens" }
     }
 
     private static let usageBytes = Array("\"usage\"".utf8)

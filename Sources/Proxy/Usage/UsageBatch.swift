@@ -9,8 +9,20 @@ import Foundation
 public struct UsageBatch: Sendable, Equatable {
     public private(set) var rows: [UsageRow.Key: UsageRow] = [:]
     public private(set) var quotaCounts: [QuotaWindowCount.Key: QuotaWindowCount] = [:]
+    /// The key and place of the row added last. Consecutive requests are
+    /// mostly of one hour, identity and model: their row is found by
+    /// comparing the key (equal short strings compare as two words) instead
+    /// of hashing the hour and both strings and probing, on every request.
+    /// Not part of the batch's value (``==(_:_:)``); a place stays valid while
+    /// only values change, and is renewed whenever a row is inserted.
+    private var lastRow: (key: UsageRow.Key, index: [UsageRow.Key: UsageRow].Index)?
 
     public init() {}
+
+    /// Two batches are equal when they hold the same rows and counts.
+    public static func == (lhs: UsageBatch, rhs: UsageBatch) -> Bool {
+        lhs.rows == rhs.rows && lhs.quotaCounts == rhs.quotaCounts
+    }
 
     public var isEmpty: Bool { self.rows.isEmpty && self.quotaCounts.isEmpty }
 
@@ -26,7 +38,20 @@ public struct UsageBatch: Sendable, Equatable {
     }
 
     public mutating func add(row: UsageRow) {
-        self.rows[row.key, default: UsageRow(hour: row.hour, identity: row.identity, model: row.model)].add(row)
+        let key = row.key
+        if let last = self.lastRow, last.key == key {
+            self.rows.values[last.index].add(row)
+            return
+        }
+        if let index = self.rows.index(forKey: key) {
+            self.rows.values[index].add(row)
+            self.lastRow = (key, index)
+            return
+        }
+        self.rows[key] = UsageRow(hour: row.hour, identity: row.identity, model: row.model)
+        let index = self.rows.index(forKey: key)!  // just inserted
+        self.rows.values[index].add(row)
+        self.lastRow = (key, index)
     }
 
     public mutating func add(count: QuotaWindowCount) {
