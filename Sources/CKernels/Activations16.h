@@ -1,7 +1,8 @@
 // Rounding one 32-block of activations to signed 16-bit values, shared by
-// the prompt products (PromptTokens16.c, 16 tokens interleaved) and the
+// the prompt products (PromptTokens16.c, 16 tokens interleaved), the
 // decode products of the types that decode with 16-bit activations
-// (IntegerDotBlocks32.c, one vector's blocks one after another). AVX2 only,
+// (IntegerDotBlocks32.c) and the logits' products (Dot16.c), the last two
+// with one vector's blocks one after another. AVX2 only,
 // so the AVX2 and AVX-512 VNNI kernels round a block bitwise the same.
 #ifndef LMGATE_ACTIVATIONS16_H
 #define LMGATE_ACTIVATIONS16_H
@@ -16,7 +17,9 @@
 /// kernels interleave tokens). The scale is `max|x| / 32767` (the block's
 /// largest magnitude is 32767), written as `f · 2^e / 32767` with `f` in
 /// [0.5, 1) so that a subnormal block still gets its own precision rather
-/// than an infinite inverse; a block with a NaN or an infinity gets a NaN
+/// than an infinite inverse (a step below 2^-126 is itself a subnormal or
+/// zero `float`, so there the scale's rounding moves an activation by up
+/// to 32767 · 2^-150 more); a block with a NaN or an infinity gets a NaN
 /// scale (and zero quants), so its products are NaN, as in `Float`. Also
 /// writes the sum of the quantized block, `scale · Σ q`, to `sum` (what
 /// the weights' minimums multiply). Returns the scale.
@@ -40,11 +43,18 @@ AVX2 static inline float quantize_block16_avx2(const float *x, int16_t *out, int
         int exponent;
         const float fraction = frexpf(amax, &exponent);
         // x · 2^-e is exact (|x| ≤ amax, so no overflow, and no underflow
-        // since the result is at least |x|); then at most 32767.
-        const __m256 power = _mm256_set1_ps(ldexpf(1.0f, -exponent));
+        // since the result is at least |x|); then at most 32767. For blocks
+        // below 2^-100, 2^-e alone would overflow a `float` (and turn the
+        // quants into -32768), so it is taken in two exact steps there; a
+        // multiply by 1 elsewhere, so other blocks round as before.
+        const int lift = exponent < -100 ? 100 : 0;
+        const __m256 first = _mm256_set1_ps(ldexpf(1.0f, lift));
+        const __m256 power = _mm256_set1_ps(ldexpf(1.0f, -exponent - lift));
         const __m256 multiplier = _mm256_set1_ps(32767.0f / fraction);
         __m256i q[4];
-        for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_mul_ps(v[i], power), multiplier));
+        for (int i = 0; i < 4; ++i) {
+            q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(v[i], first), power), multiplier));
+        }
         // The saturating packs work within 128-bit halves; the permutation
         // puts the 64-bit groups back in order.
         q0 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);

@@ -16,12 +16,15 @@ import Foundation
 ///   from the exact top-1 token more often than llama.cpp) with the Swift row
 ///   kernels compiled for AVX2, FMA and F16C (`RowKernelsAVX2`), which also
 ///   expand the tiles prompt processing hands to BLAS; Q8_0 with `Float`
-///   activations (``ActivationPrecision/exact``, the output projection)
-///   with CKernels' `q8_0_float_dot_avx2`.
+///   activations (``ActivationPrecision/exact``) with CKernels'
+///   `q8_0_float_dot_avx2`; and the output projection's Q8_0 logits
+///   (``ActivationPrecision/roundedTo16Bits``) with activations rounded to
+///   16 bits per 32-block, `vpmaddwd` (CKernels' `lmgate_logits16_kernel`).
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`, Q4_1's
-///   `vpdpwssd`); the float kernels are AVX2's; and prompts (16 or more
-///   tokens) of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K weights with
-///   activations rounded to 16 bits (`vpdpwssd`, ``MatrixMultiply``'s `matMulByTokens16`)
+///   `vpdpwssd`; the logits' 16-bit kernel with `vpdpwssd`, bitwise AVX2's
+///   results); the float kernels are AVX2's; and prompts (16 or more tokens)
+///   of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K weights with activations
+///   rounded to 16 bits (`vpdpwssd`, ``MatrixMultiply``'s `matMulByTokens16`)
 ///   instead of `Float` tiles.
 ///
 /// `LMGATE_KERNELS=portable|avx2|avx512vnni` (``variable``) chooses a path

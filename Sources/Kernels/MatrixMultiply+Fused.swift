@@ -94,13 +94,18 @@ struct PreparedVector {
     /// range instead of one closure call per row.
     let rowsKernel: lmgate_float_dot_rows_kernel?
     let integer: QuantizedActivations?
+    /// The vector rounded to 16 bits (``ActivationPrecision/roundedTo16Bits``,
+    /// where the path has a 16-bit kernel for the type).
+    let rounded: QuantizedActivations?
     let columns: Int
     let ordered: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Float>
 
     /// Prepares `x` for `path`'s kernels; `activations` ``ActivationPrecision/exact``
     /// keeps it in `Float` (the path's float kernels) even where the path
-    /// has an integer-dot kernel for the type.
+    /// has an integer-dot kernel for the type, ``ActivationPrecision/roundedTo16Bits``
+    /// rounds it to 16 bits where the path has a 16-bit kernel for the type
+    /// (else `Float`).
     init(
         _ w: WeightMatrix, _ x: UnsafePointer<Float>, path: KernelPath = .active,
         activations: ActivationPrecision = .quantizedWhereFaster
@@ -108,13 +113,15 @@ struct PreparedVector {
         let variant = RowKernelVariant.forPath(path)
         kernel = variant.dotKernel(w.type)
         columns = w.columns
-        integer = activations == .exact ? nil : QuantizedActivations(w.type, x, columns: columns, path: path)
-        rowsKernel = integer == nil ? lmgate_float_dot_rows_kernel_for(Int32(w.type.rawValue), path.code) : nil
-        let sumCount = integer == nil && variant.needsActivationSums(w.type) ? columns / 32 : 0
-        let orderedCount = integer == nil ? columns : 0
+        integer = activations == .quantizedWhereFaster ? QuantizedActivations(w.type, x, columns: columns, path: path) : nil
+        rounded = activations == .roundedTo16Bits ? QuantizedActivations(w.type, x, columns: columns, path: path, precision: .roundedTo16Bits) : nil
+        let inFloat = integer == nil && rounded == nil
+        rowsKernel = inFloat ? lmgate_float_dot_rows_kernel_for(Int32(w.type.rawValue), path.code) : nil
+        let sumCount = inFloat && variant.needsActivationSums(w.type) ? columns / 32 : 0
+        let orderedCount = inFloat ? columns : 0
         ordered = .allocate(capacity: orderedCount + max(sumCount, 1))
         sums = ordered + orderedCount
-        if integer == nil {
+        if inFloat {
             ColumnOrder.toKernelOrder(w.type, x, columns: columns, into: ordered)
             variant.activationSums(x, sumCount * 32, sums)
         }
@@ -124,6 +131,7 @@ struct PreparedVector {
     @inline(__always)
     func dot(_ row: UnsafeRawPointer) -> Float {
         if let integer { return integer.dot(row) }
+        if let rounded { return rounded.dot(row) }
         return kernel(row, ordered, sums, columns)
     }
 
@@ -145,5 +153,6 @@ struct PreparedVector {
     func deallocate() {
         ordered.deallocate()
         integer?.deallocate()
+        rounded?.deallocate()
     }
 }

@@ -22,7 +22,9 @@ import CKernels
 /// bits for its quantized types). Results agree with a dequantize-then-dot
 /// reference to within 1e-5 of `Σ|w·x|`; only the summation order differs.
 /// Where a path quantizes activations (one token's integer-dot kernels, a
-/// prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`.
+/// prompt's 16-bit ones) ``ActivationPrecision/exact`` keeps `Float`;
+/// ``ActivationPrecision/roundedTo16Bits`` (the logits) rounds them to 16
+/// bits where the path has a kernel for the type.
 ///
 /// Threads: the work is split over `pool`; ``matMul(_:x:tokens:y:pool:)``
 /// sets OpenBLAS to one thread (a process-wide setting) so that BLAS and the
@@ -112,13 +114,21 @@ public enum MatrixMultiply {
             return
         }
         if eachTokenAlone, activations == .quantizedWhereFaster,
-            matMulTokensAlone(w, x: x, tokens: tokens, y: y, pool: pool)
+            let vectors = QuantizedActivations(w.type, x, columns: w.columns, count: tokens, path: .active)
+        {
+            matMulTokensAlone(w, vectors, y: y, pool: pool)
+            return
+        }
+        if tokens >= blasMinimumTokens, activations == .quantizedWhereFaster || (activations == .roundedTo16Bits && roundsLogits(of: w.type)),
+            matMulByTokens16(w, x: x, tokens: tokens, y: y, pool: pool)
         {
             return
         }
-        if tokens >= blasMinimumTokens, activations == .quantizedWhereFaster,
-            matMulByTokens16(w, x: x, tokens: tokens, y: y, pool: pool)
+        // The logits of a few tokens: each as its one-token product.
+        if activations == .roundedTo16Bits,
+            let vectors = QuantizedActivations(w.type, x, columns: w.columns, count: tokens, path: .active, precision: .roundedTo16Bits)
         {
+            matMulTokensAlone(w, vectors, y: y, pool: pool)
             return
         }
         if tokens >= blasMinimumTokens, matMulHalfFloatTiles(w, x: x, tokens: tokens, y: y, pool: pool) {
@@ -135,6 +145,12 @@ public enum MatrixMultiply {
         } else {
             matMulByTiles(w, x: ordered, tokens: tokens, y: y, pool: pool)
         }
+    }
+
+    /// Whether ``ActivationPrecision/roundedTo16Bits`` rounds `type`'s
+    /// activations on the active path (else they stay in `Float`).
+    private static func roundsLogits(of type: GGMLType) -> Bool {
+        lmgate_logits16_kernel(Int32(type.rawValue), KernelPath.active.code) != nil
     }
 
     /// Few tokens: each row is read from memory once, expanded into an L1
@@ -198,17 +214,13 @@ public enum MatrixMultiply {
     }
 
     /// Each token's product as ``matVec(_:x:y:pool:activations:)`` makes it
-    /// (its activations quantized once, integer dot products with each
-    /// stored row), every row read and unpacked once for several tokens by
-    /// the several-vector kernel, whose result per token is bitwise the
-    /// single-vector kernel's. Returns `false`, doing nothing, where the
-    /// type has no integer-dot kernel on the path.
+    /// (its activations quantized or rounded once, integer dot products
+    /// with each stored row), every row read and unpacked once for several
+    /// tokens by the several-vector kernel, whose result per token is
+    /// bitwise the single-vector kernel's. Deallocates `vectors`.
     private static func matMulTokensAlone(
-        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>, pool: ComputePool
-    ) -> Bool {
-        guard let vectors = QuantizedActivations(w.type, x, columns: w.columns, count: tokens, path: .active) else {
-            return false
-        }
+        _ w: WeightMatrix, _ vectors: QuantizedActivations, y: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) {
         defer { vectors.deallocate() }
         let rowCount = w.rows
         pool.parallelFor(count: rowCount, granularity: 4) { rows in
@@ -216,7 +228,6 @@ public enum MatrixMultiply {
                 vectors.dots(w.rowData(row), into: y + row, stride: rowCount)
             }
         }
-        return true
     }
 
     /// Many tokens: tiles of rows are expanded to `Float` and multiplied by

@@ -6,7 +6,8 @@ import CKernels
 /// (32-blocks for Q8_0, Q4_0, Q5_0, Q5_1 and IQ4_NL; 256-blocks with the
 /// sums of every 16 for the K-quants and IQ4_XS), or, for the types that
 /// decode with 16-bit activations (Q4_1, `lmgate_integer_dot16_kernel`),
-/// signed 16-bit values in 32-blocks with a `Float` scale and sum each.
+/// signed 16-bit values in 32-blocks with a `Float` scale and sum each, as
+/// also for the logits (``ActivationPrecision/roundedTo16Bits``).
 ///
 /// Several vectors (sequences decoded together) lie one after another as
 /// the several-vector kernel reads them (`lmgate_dot_vectors_kernel`,
@@ -37,11 +38,22 @@ struct QuantizedActivations {
 
     /// Quantizes `count` vectors of `columns` activations, `x` row-major,
     /// for rows of `type`; `nil` where `path` has no integer kernel for the
-    /// type.
-    init?(_ type: GGMLType, _ x: UnsafePointer<Float>, columns: Int, count: Int = 1, path: KernelPath) {
-        guard path.integerTypes.contains(type) else { return nil }
+    /// type. With `precision` ``ActivationPrecision/roundedTo16Bits`` (the
+    /// logits), rounds them to 16 bits for the logits' kernels
+    /// (`lmgate_logits16_kernel`), `nil` where the path has none for the
+    /// type; with ``ActivationPrecision/exact``, always `nil`.
+    init?(
+        _ type: GGMLType, _ x: UnsafePointer<Float>, columns: Int, count: Int = 1, path: KernelPath,
+        precision: ActivationPrecision = .quantizedWhereFaster
+    ) {
         let code = Int32(type.rawValue)
-        if let kernel = lmgate_integer_dot16_kernel(code, path.code),
+        if precision == .roundedTo16Bits {
+            guard let kernel = lmgate_logits16_kernel(code, path.code),
+                  let vectorsKernel = lmgate_logits16_vectors_kernel(code, path.code) else { return nil }
+            kernels = .halfwords(kernel, vectorsKernel)
+        } else if precision == .exact || !path.integerTypes.contains(type) {
+            return nil
+        } else if let kernel = lmgate_integer_dot16_kernel(code, path.code),
            let vectorsKernel = lmgate_integer_dot16_vectors_kernel(code, path.code) {
             kernels = .halfwords(kernel, vectorsKernel)
         } else if let kernel = lmgate_integer_dot_kernel(code, path.code),

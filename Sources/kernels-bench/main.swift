@@ -34,6 +34,9 @@ var minimumSeconds = 0.5
 // matVec in Float (ActivationPrecision.exact), as the output projection runs
 // for exact logits, instead of the integer-dot kernels where the path has one.
 var exactActivations = false
+// matVec and matMul with activations rounded to 16 bits
+// (ActivationPrecision.roundedTo16Bits), as the output projection runs now.
+var roundedActivations = false
 while let argument = arguments.popFirst() {
     switch argument {
     case "--threads": threads = Int(arguments.popFirst() ?? "") ?? threads
@@ -41,8 +44,9 @@ while let argument = arguments.popFirst() {
     case "--tokens": promptTokens = Int(arguments.popFirst() ?? "") ?? promptTokens
     case "--seconds": minimumSeconds = Double(arguments.popFirst() ?? "") ?? minimumSeconds
     case "--exact": exactActivations = true
+    case "--logits16": roundedActivations = true
     default:
-        print("usage: kernels-bench [--threads N] [--types F16,Q8_0,...] [--tokens N] [--seconds S] [--exact]")
+        print("usage: kernels-bench [--threads N] [--types F16,Q8_0,...] [--tokens N] [--seconds S] [--exact | --logits16]")
         exit(2)
     }
 }
@@ -145,7 +149,10 @@ func copies(of shape: Shape, type: GGMLType) -> [WeightMatrix] {
 }
 
 print("kernels-bench: \(threads) thread(s), prefill \(promptTokens) tokens, kernels \(KernelPath.active.rawValue)"
-      + (exactActivations ? ", matVec with Float activations (--exact)" : ""))
+      + (exactActivations ? ", matVec with Float activations (--exact)" : "")
+      + (roundedActivations ? ", matVec and matMul with 16-bit activations (--logits16)" : ""))
+let vectorPrecision: ActivationPrecision =
+    roundedActivations ? .roundedTo16Bits : exactActivations ? .exact : .quantizedWhereFaster
 let overhead = measure { _ in pool.parallelFor(count: 1024, granularity: 4) { _ in } }
 print(String(format: "ComputePool.parallelFor round trip (empty body): %.2f µs", overhead * 1e6))
 
@@ -161,10 +168,11 @@ for type in types {
         let y = UnsafeMutablePointer<Float>.allocate(capacity: shape.rows * promptTokens)
         let vec = measure { run in
             MatrixMultiply.matVec(matrices[run % matrices.count], x: x, y: y, pool: pool,
-                                  activations: exactActivations ? .exact : .quantizedWhereFaster)
+                                  activations: vectorPrecision)
         }
         let mul = measure { run in
-            MatrixMultiply.matMul(matrices[run % matrices.count], x: x, tokens: promptTokens, y: y, pool: pool)
+            MatrixMultiply.matMul(matrices[run % matrices.count], x: x, tokens: promptTokens, y: y, pool: pool,
+                                  activations: roundedActivations ? .roundedTo16Bits : .quantizedWhereFaster)
         }
         vecSeconds[type.name, default: [:]][shape.name] = vec
         mulSeconds[type.name, default: [:]][shape.name] = mul

@@ -135,12 +135,16 @@ extension LanguageModel {
         let normed = finalNormalized(x, rows: rows)
         return [Float](unsafeUninitializedCapacity: rows.count * vocabularySize) { buffer, initialized in
             if let base = buffer.baseAddress {
-                // Logits in Float: they pick the next token directly, and a small
-                // model's top two can be close. Quantized activations here turned
+                // Logits with activations rounded to 16 bits (Q8_0 on AVX2 and
+                // AVX-512; else Float): they pick the next token directly, and a
+                // small model's top two can be close. 8-bit activations here turned
                 // the default model's greedy answer to "What is the capital of
                 // France?" from "The capital of France is Paris." into llama.cpp's
-                // "L'Étoile, la Marseillaise, …" (a 0.08-nat margin, flipped).
-                MatrixMultiply.matMul(output, x: normed.pointer, tokens: rows.count, y: base, pool: pool, activations: .exact)
+                // "L'Étoile, la Marseillaise, …" (a 0.08-nat margin, flipped);
+                // 16-bit ones move a logit 258 times less, at the 8-bit kernel's
+                // speed where Float ran at half of it (docs/BENCHMARKS.md).
+                MatrixMultiply.matMul(
+                    output, x: normed.pointer, tokens: rows.count, y: base, pool: pool, activations: .roundedTo16Bits)
                 if let cap = configuration.finalLogitSoftcap {
                     VectorOperations.softcap(base, count: rows.count * vocabularySize, cap: cap)
                 }

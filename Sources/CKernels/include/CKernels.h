@@ -84,7 +84,8 @@ lmgate_dot_vectors_kernel lmgate_integer_dot_vectors_kernel(int type, int path);
 
 /// Decode with 16-bit activations, for the types where 8 bits strayed from
 /// the exact top-1 token more often than llama.cpp (today Q4_1, on the AVX2
-/// and AVX-512 VNNI paths): each 32-block of a vector rounded to signed
+/// and AVX-512 VNNI paths), and the logits (``lmgate_logits16_kernel``):
+/// each 32-block of a vector rounded to signed
 /// 16-bit values as the prompt products' (``lmgate_quantize_tokens16``:
 /// 32767 = the block's largest magnitude, a `float` scale, the block's sum
 /// `scale · Σ quants` in `float`), but in order: `quants[n]`,
@@ -192,5 +193,14 @@ typedef void (*lmgate_tokens16_kernel)(const void *weights, int64_t row_bytes, i
 /// The 16-bit-activation prompt kernel of `path` for a weight type, or NULL
 /// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K on the AVX-512 VNNI path).
 lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path);
+
+/// Products with 16-bit activations for the logits (Dot16.c): the kernels
+/// of `path` for a weight type, reading activations rounded by
+/// ``lmgate_quantize_blocks32_16`` (the sums unused), or NULL (Q8_0 on the
+/// AVX2 and AVX-512 VNNI paths, which give bitwise the same results). The
+/// 32-bit lanes of Σ w·a stay below 2^24 (|w| ≤ 128, |a| ≤ 32767, four
+/// products a lane), so they convert to `float` exactly.
+lmgate_dot16_kernel lmgate_logits16_kernel(int type, int path);
+lmgate_dot16_vectors_kernel lmgate_logits16_vectors_kernel(int type, int path);
 
 #endif
