@@ -35,6 +35,27 @@ static inline void q4_K_scales(const uint8_t *packed, int scale[8], int minimum[
     }
 }
 
+/// A Q6_K super-block's 6-bit values (0…63, the weight plus 32) of `half`
+/// (0, 1: weights 128·half…), as bytes: `q[j]` holds weights 32j…32j+31 of
+/// the half (the low nibbles of `ql` for j = 0, 1, the high ones for
+/// j = 2, 3, with bits 2j, 2j+1 of `qh` on top; IntegerDotSuperBlocks.c
+/// describes the layout). The one unpacking of the Q6_K kernels.
+AVX2 static inline void q6_K_values(const uint8_t *block, int half, __m256i q[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    // Masking before each 16-bit shift keeps bits inside their byte.
+    const __m256i low[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
+                            _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                            _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+    for (int j = 0; j < 4; ++j) {
+        const __m256i high = _mm256_and_si256(_mm256_srli_epi16(h, 2 * j), m2);
+        q[j] = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4));
+    }
+}
+
 AVX2 static inline float sum_lanes(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -109,9 +109,6 @@ static inline int scaled_group_sums(const int scale[16], const int16_t *sums) {
 #define Q6_K_BODY(NAME, TARGET, PRODUCTS)                                                               \
     BODY_SIGNATURE(NAME, TARGET) {                                                                      \
         const uint8_t *w = row;                                                                         \
-        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);                         \
-        const __m256i m2b = _mm256_set1_epi8(0x0C), m2c = _mm256_set1_epi8(0x30);                       \
-        const __m256i m2d = _mm256_set1_epi8((char)0xC0);                                               \
         __m256 acc[VECTOR_TILE];                                                                        \
         float offsets[VECTOR_TILE];                                                                     \
         for (int v = 0; v < R; ++v) {                                                                   \
@@ -132,23 +129,15 @@ static inline int scaled_group_sums(const int scale[16], const int16_t *sums) {
                 total[v] = _mm256_setzero_si256();                                                      \
             }                                                                                           \
             for (int half = 0; half < 2; ++half) {                                                      \
-                const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;                   \
                 const int *s = scale + 8 * half;                                                        \
-                const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);                             \
-                const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));                      \
-                const __m256i h = _mm256_loadu_si256((const __m256i *)qh);                              \
-                /* Masking before each 16-bit shift keeps bits inside their byte. */                    \
-                const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)); \
-                const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2b), 2)); \
-                const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m2c)); \
-                const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),      \
-                                                   _mm256_srli_epi16(_mm256_and_si256(h, m2d), 2));     \
+                __m256i q[4];                                                                           \
+                q6_K_values(block, half, q);                                                            \
                 for (int v = 0; v < R; ++v) {                                                           \
                     const int8_t *a = quants + v * n + 256 * b + 128 * half;                            \
-                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q0, _mm256_loadu_si256((const __m256i *)a), s[0], s[1]));        \
-                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q1, _mm256_loadu_si256((const __m256i *)(a + 32)), s[2], s[3])); \
-                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q2, _mm256_loadu_si256((const __m256i *)(a + 64)), s[4], s[5])); \
-                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q3, _mm256_loadu_si256((const __m256i *)(a + 96)), s[6], s[7])); \
+                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q[0], _mm256_loadu_si256((const __m256i *)a), s[0], s[1]));        \
+                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q[1], _mm256_loadu_si256((const __m256i *)(a + 32)), s[2], s[3])); \
+                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q[2], _mm256_loadu_si256((const __m256i *)(a + 64)), s[4], s[5])); \
+                    total[v] = _mm256_add_epi32(total[v], PRODUCTS(q[3], _mm256_loadu_si256((const __m256i *)(a + 96)), s[6], s[7])); \
                 }                                                                                       \
             }                                                                                           \
             for (int v = 0; v < R; ++v) {                                                               \

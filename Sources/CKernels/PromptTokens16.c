@@ -227,27 +227,16 @@ VNNI static void widen_q4_K_vnni(const uint8_t *row, int64_t first, int64_t coun
 VNNI static void widen_q6_K_vnni(const uint8_t *row, int64_t first, int64_t count, int16_t *wide, float *scales,
                                  float *minimums) {
     (void)minimums;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     const __m512i offset = _mm512_set1_epi16(32);
     for (int64_t b = 0; b < count; b += 8) {
         const uint8_t *block = row + 210 * ((first + b) / 8);
         const float d = f16_to_float(block + 208);
         for (int k = 0; k < 16; ++k) scales[2 * b + k] = d * (float)((const int8_t *)(block + 192))[k];
         for (int half = 0; half < 2; ++half) {
-            const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-            // Weights 32j…32j+31 of the half: low nibbles of ql (j = 0, 1) or
-            // high ones (j = 2, 3), with bits 2j, 2j+1 of qh on top; masking
-            // before each 16-bit shift keeps bits inside their byte.
-            const __m256i low[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
-                                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+            __m256i q[4];
+            q6_K_values(block, half, q);
             for (int j = 0; j < 4; ++j) {
-                const __m256i high = _mm256_and_si256(_mm256_srli_epi16(h, 2 * j), m2);
-                const __m256i q = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4));
-                _mm512_storeu_si512(wide + 32 * (b + 4 * half + j), _mm512_sub_epi16(_mm512_cvtepu8_epi16(q), offset));
+                _mm512_storeu_si512(wide + 32 * (b + 4 * half + j), _mm512_sub_epi16(_mm512_cvtepu8_epi16(q[j]), offset));
             }
         }
     }

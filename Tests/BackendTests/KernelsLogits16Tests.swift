@@ -5,12 +5,13 @@ import Testing
 
 /// The logits' products with activations rounded to 16 bits
 /// (``ActivationPrecision/roundedTo16Bits``: CKernels' `lmgate_logits16_kernel`,
-/// Q8_0 on AVX2 and AVX-512 VNNI) against a `Double` reference on random and
-/// adversarial weights and activations (``KernelsTokens16Tests``'s: the
-/// largest F16 scales with all quants at −128 or 127, subnormal and zero
-/// scales, rows of positive weights; huge, tiny, subnormal and zero
-/// activation blocks, one outlier per block, blocks whose rounding errors
-/// align).
+/// Q8_0, Q6_K and Q4_1 on AVX2 and AVX-512 VNNI) against a `Double`
+/// reference on random and adversarial weights and activations
+/// (``KernelsTokens16Tests``'s: the largest F16 scales with all quants at
+/// their extremes (Q6_K: −32 or 31 with sub-scales of −128 or 127, the
+/// kernel's largest widened weights), subnormal and zero scales, rows of
+/// positive weights; huge, tiny, subnormal and zero activation blocks, one
+/// outlier per block, blocks whose rounding errors align).
 ///
 /// The bound, per vector and row, is the prompt kernels' (the same rounding
 /// of the activations; ``KernelsTokens16Tests/reference(_:_:)``): each
@@ -18,11 +19,18 @@ import Testing
 /// the weights and the integer products are exact, so
 /// `|y − Σ w·x| ≤ Σ_b (max|x_b| / 65534) · Σ_{k in b} |w_k|`, plus `Float`
 /// rounding of scaling and adding the block sums (`1e-5 · Σ|w·x|`), plus
-/// 1e-30 for blocks whose `d · s` is subnormal.
-@Suite("Kernels: the logits' Q8_0 products with 16-bit activations")
+/// 1e-30 for blocks whose `d · s` is subnormal. (Q6_K: the sub-scales are
+/// folded into the widened weights, whose integer sums stay exact below
+/// 2^29; their conversion to `Float` rounds by 2^-24 of a sum, within the
+/// `1e-5 · Σ|w·x|`: the same bound. Q4_1: its decode kernel, as in
+/// ``KernelsTokens16Tests``: the same bound.)
+@Suite("Kernels: the logits' Q8_0, Q6_K and Q4_1 products with 16-bit activations")
 struct KernelsLogits16Tests {
     static let rows = KernelsTokens16Tests.rows
     static let columns = KernelsTokens16Tests.columns(.q8_0)
+    /// The types with logits kernels: Q8_0, Q6_K (the output of Q4_K_M
+    /// files) and Q4_1 (the default model's).
+    static let types: [GGMLType] = [.q8_0, .q6_K, .q4_1]
 
     /// `vectors` vectors of ``columns`` activations rounded one after
     /// another, as ``QuantizedActivations`` rounds the logits' vectors.
@@ -44,13 +52,13 @@ struct KernelsLogits16Tests {
         }
     }
 
-    @Test("only Q8_0 on the AVX2 and AVX-512 VNNI paths has the kernels")
+    @Test("only Q8_0, Q6_K and Q4_1 on the AVX2 and AVX-512 VNNI paths have the kernels")
     func dispatch() {
         for path in KernelPath.allCases {
             for type in GGMLType.allCases {
                 let single = lmgate_logits16_kernel(Int32(type.rawValue), path.code) != nil
                 let several = lmgate_logits16_vectors_kernel(Int32(type.rawValue), path.code) != nil
-                let expected = type == .q8_0 && path != .portable
+                let expected = Self.types.contains(type) && path != .portable
                 #expect(single == expected && several == expected, "\(type.name) on \(path.rawValue)")
             }
         }
@@ -129,15 +137,15 @@ struct KernelsLogits16Tests {
     /// `Float` product; elsewhere exactly it), with the kernel a few
     /// tokens' results bitwise each token's alone (1…4 vectors per pass and a tail), and
     /// AVX2's results bitwise AVX-512's.
-    @Test("the logits' product is within the 16-bit bound of exact", arguments: KernelPath.allCases.filter(\.isSupported))
-    func withinBound(path: KernelPath) throws {
-        let bytes = KernelsTokens16Tests.weights(.q8_0, seed: 47)
+    @Test("the logits' product is within the 16-bit bound of exact", arguments: types, KernelPath.allCases.filter(\.isSupported))
+    func withinBound(type: GGMLType, path: KernelPath) throws {
+        let bytes = KernelsTokens16Tests.weights(type, seed: 47)
         let pool = ComputePool(threadCount: 2)
-        let (rows, columns) = (Self.rows, Self.columns)
+        let (rows, columns) = (Self.rows, KernelsTokens16Tests.columns(type))
         let tokens = 7
         let x = KernelsTokens16Tests.activations(tokens: tokens, columns: columns, seed: 9)
         try bytes.withUnsafeBytes { raw in
-            let matrix = try WeightMatrix(type: .q8_0, data: raw.baseAddress!, rows: rows, columns: columns)
+            let matrix = try WeightMatrix(type: type, data: raw.baseAddress!, rows: rows, columns: columns)
             let weights: [[Float]] = (0..<rows).map { row in
                 var w = [Float](repeating: 0, count: columns)
                 w.withUnsafeMutableBufferPointer { matrix.dequantizeRow(row, into: $0.baseAddress!) }
@@ -155,10 +163,10 @@ struct KernelsLogits16Tests {
                         worst = max(worst, error.isNaN ? .infinity : error)
                     }
                 }
-                print("Q8_0 16-bit logits product on \(path.rawValue): worst error \(worst) of the bound")
-                #expect(worst <= 1, "\(path.rawValue): worst error \(worst) of the bound")
-                let hasKernel = lmgate_logits16_kernel(Int32(GGMLType.q8_0.rawValue), path.code) != nil
-                #expect((alone == exact) == !hasKernel, "\(path.rawValue): the Float product only without the kernel")
+                print("\(type.name) 16-bit logits product on \(path.rawValue): worst error \(worst) of the bound")
+                #expect(worst <= 1, "\(type.name), \(path.rawValue): worst error \(worst) of the bound")
+                let hasKernel = lmgate_logits16_kernel(Int32(type.rawValue), path.code) != nil
+                #expect((alone == exact) == !hasKernel, "\(type.name), \(path.rawValue): the Float product only without the kernel")
                 // Without the kernel, a few tokens' Float product is not each token's alone (the portable row kernels).
                 for count in 2...tokens where hasKernel {
                     var y = [Float](repeating: .nan, count: count * rows)
@@ -169,7 +177,7 @@ struct KernelsLogits16Tests {
                     }
                     for token in 0..<count {
                         #expect(Array(y[token * rows..<(token + 1) * rows]) == alone[token],
-                                "\(path.rawValue), \(count) tokens, token \(token)")
+                                "\(type.name), \(path.rawValue), \(count) tokens, token \(token)")
                     }
                 }
                 // 16 tokens or more (the logits of a teacher-forced prompt):
@@ -192,9 +200,9 @@ struct KernelsLogits16Tests {
                         }
                     }
                 }
-                #expect(worstMany <= 1, "\(path.rawValue), \(many) tokens: worst error \(worstMany) of the bound")
+                #expect(worstMany <= 1, "\(type.name), \(path.rawValue), \(many) tokens: worst error \(worstMany) of the bound")
                 if path == .avx512vnni, KernelPath.avx2.isSupported {
-                    try #require(Self.alone(matrix, x, tokens, pool, .avx2, .roundedTo16Bits) == alone, "AVX2 against AVX-512")
+                    try #require(Self.alone(matrix, x, tokens, pool, .avx2, .roundedTo16Bits) == alone, "\(type.name): AVX2 against AVX-512")
                 }
             }
         }
@@ -202,15 +210,16 @@ struct KernelsLogits16Tests {
 
     /// A NaN or an infinity among a token's activations makes that token's
     /// logits NaN and leaves the other tokens' alone.
-    @Test("a NaN or an infinity stays in its token", arguments: KernelPath.allCases.filter { $0.isSupported && $0 != .portable })
-    func nonFinite(path: KernelPath) throws {
-        let bytes = KernelsTokens16Tests.weights(.q8_0, seed: 53)
-        var x = RandomWeights.floats(count: 5 * Self.columns, seed: 13)
-        x[1 * Self.columns + 70] = .nan
-        x[3 * Self.columns + 7] = .infinity
+    @Test("a NaN or an infinity stays in its token", arguments: types, KernelPath.allCases.filter { $0.isSupported && $0 != .portable })
+    func nonFinite(type: GGMLType, path: KernelPath) throws {
+        let bytes = KernelsTokens16Tests.weights(type, seed: 53)
+        let columns = KernelsTokens16Tests.columns(type)
+        var x = RandomWeights.floats(count: 5 * columns, seed: 13)
+        x[1 * columns + 70] = .nan
+        x[3 * columns + 7] = .infinity
         let pool = ComputePool(threadCount: 2)
         try bytes.withUnsafeBytes { raw in
-            let matrix = try WeightMatrix(type: .q8_0, data: raw.baseAddress!, rows: Self.rows, columns: Self.columns)
+            let matrix = try WeightMatrix(type: type, data: raw.baseAddress!, rows: Self.rows, columns: columns)
             var y = [Float](repeating: 0, count: 5 * Self.rows)
             x.withUnsafeBufferPointer { x in
                 y.withUnsafeMutableBufferPointer { y in
@@ -222,9 +231,9 @@ struct KernelsLogits16Tests {
             for token in 0..<5 {
                 let results = y[token * Self.rows..<(token + 1) * Self.rows]
                 if token == 1 || token == 3 {
-                    #expect(results.allSatisfy { $0.isNaN }, "\(path.rawValue), token \(token)")
+                    #expect(results.allSatisfy { $0.isNaN }, "\(type.name), \(path.rawValue), token \(token)")
                 } else {
-                    #expect(results.allSatisfy { $0.isFinite }, "\(path.rawValue), token \(token)")
+                    #expect(results.allSatisfy { $0.isFinite }, "\(type.name), \(path.rawValue), token \(token)")
                 }
             }
         }

@@ -70,7 +70,7 @@ struct KernelsTokens16Tests {
     /// Q6_K rows (210-byte super-blocks: ql[128], qh[64], int8 scales[16],
     /// F16 d) from RandomWeights', with on some rows the extremes: the
     /// largest F16 d with scales of −128 or 127 and every value at 0 or 63
-    /// (−32 or 31 after the offset), subnormal d, and rows of positive
+    /// (−32 or 31 after the offset), subnormal d, zero d, and rows of positive
     /// weights only (positive scales, values 33…63), on which the rounding
     /// errors of aligned activation blocks add up.
     static func q6_KWeights(seed: UInt64) -> [UInt8] {
@@ -99,6 +99,8 @@ struct KernelsTokens16Tests {
                     for e in 0..<256 { set(base, e, Bool.random(using: &random) ? 0 : 63) }
                 case 3:
                     setD(base, Float16(bitPattern: UInt16.random(in: 1...0x03FF, using: &random)))
+                case 5:
+                    setD(base, 0)
                 case 7:
                     setD(base, 0.01)
                     for k in 0..<16 { bytes[base + 192 + k] = UInt8.random(in: 1...127, using: &random) }
