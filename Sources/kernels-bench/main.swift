@@ -15,17 +15,6 @@ struct Shape {
     let columns: Int
 }
 
-/// The weight matrices of one Qwen2.5-0.5B layer and its output head, with
-/// how many of each one token's forward pass multiplies.
-let qwenPass: [(Shape, count: Int)] = [
-    (Shape(name: "attn q/o 896x896", rows: 896, columns: 896), 2 * 24),
-    (Shape(name: "attn k/v 128x896", rows: 128, columns: 896), 2 * 24),
-    (Shape(name: "ffn gate/up 4864x896", rows: 4864, columns: 896), 2 * 24),
-    (Shape(name: "ffn down 896x4864", rows: 896, columns: 4864), 24),
-    (Shape(name: "output 151936x896", rows: 151936, columns: 896), 1),
-]
-let reportedShapes = [2, 3, 4].map { qwenPass[$0].0 }
-
 var arguments = CommandLine.arguments.dropFirst()
 var threads = ComputePool.availableCores
 var typeNames = ["F16", "Q8_0", "Q5_0", "Q4_K", "Q6_K", "Q4_0", "BF16", "F32"]
@@ -37,6 +26,7 @@ var exactActivations = false
 // matVec and matMul with activations rounded to 16 bits
 // (ActivationPrecision.roundedTo16Bits), as the output projection runs now.
 var roundedActivations = false
+var outputColumns = 896
 while let argument = arguments.popFirst() {
     switch argument {
     case "--threads": threads = Int(arguments.popFirst() ?? "") ?? threads
@@ -45,11 +35,24 @@ while let argument = arguments.popFirst() {
     case "--seconds": minimumSeconds = Double(arguments.popFirst() ?? "") ?? minimumSeconds
     case "--exact": exactActivations = true
     case "--logits16": roundedActivations = true
+    case "--output-columns": outputColumns = Int(arguments.popFirst() ?? "") ?? outputColumns
     default:
-        print("usage: kernels-bench [--threads N] [--types F16,Q8_0,...] [--tokens N] [--seconds S] [--exact | --logits16]")
+        print("usage: kernels-bench [--threads N] [--types F16,Q8_0,...] [--tokens N] [--seconds S] [--exact | --logits16] [--output-columns N]")
         exit(2)
     }
 }
+/// The weight matrices of one Qwen2.5-0.5B layer and its output head, with
+/// how many of each one token's forward pass multiplies. (`--output-columns`
+/// widens the head, e.g. to 1536 as Qwen2.5-1.5B's: 896 columns are no
+/// whole number of 256-blocks, so a Q6_K head needs another width.)
+let qwenPass: [(Shape, count: Int)] = [
+    (Shape(name: "attn q/o 896x896", rows: 896, columns: 896), 2 * 24),
+    (Shape(name: "attn k/v 128x896", rows: 128, columns: 896), 2 * 24),
+    (Shape(name: "ffn gate/up 4864x896", rows: 4864, columns: 896), 2 * 24),
+    (Shape(name: "ffn down 896x4864", rows: 896, columns: 4864), 24),
+    (Shape(name: "output 151936x\(outputColumns)", rows: 151936, columns: outputColumns), 1),
+]
+let reportedShapes = [2, 3, 4].map { qwenPass[$0].0 }
 let types = typeNames.compactMap { name in GGMLType.allCases.first { $0.name == name.uppercased() } }
 let pool = ComputePool(threadCount: threads)
 
