@@ -55,15 +55,21 @@ AVX2 static inline void q8_0_unit(const uint8_t *row, int64_t unit, weights16 w[
 AVX2 static inline void q6_K_unit(const uint8_t *row, int64_t unit, weights16 w[4], __m256 *d) {
     const uint8_t *block = row + 210 * (unit / 2);
     const int half = (int)(unit % 2);
-    const int8_t *scale = (const int8_t *)(block + 192) + 8 * half;
-    const __m256i offset = _mm256_set1_epi16(32);
+    // The half's eight sub-scales as int16 in both 128-bit lanes; sub-scale
+    // k goes to all lanes by a `vpshufb` of its two bytes (2k, 2k+1): one
+    // instruction where `_mm256_set1_epi16` of a loaded byte took three.
+    const __m256i factors =
+        _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(block + 192 + 8 * half))));
+    const __m256i offset = _mm256_set1_epi8(32);
     __m256i q[4];
     q6_K_values(block, half, q);
     for (int j = 0; j < 4; ++j) {
-        const __m256i low = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q[j])), offset);
-        const __m256i high = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q[j], 1)), offset);
-        w[j].low = _mm256_mullo_epi16(low, _mm256_set1_epi16(scale[2 * j]));
-        w[j].high = _mm256_mullo_epi16(high, _mm256_set1_epi16(scale[2 * j + 1]));
+        // q − 32 in bytes (−32…31), then sign-extended.
+        const __m256i values = _mm256_sub_epi8(q[j], offset);
+        const __m256i low = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(values));
+        const __m256i high = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(values, 1));
+        w[j].low = _mm256_mullo_epi16(low, _mm256_shuffle_epi8(factors, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j)))));
+        w[j].high = _mm256_mullo_epi16(high, _mm256_shuffle_epi8(factors, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1)))));
     }
     *d = _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(block + 208)));
 }
