@@ -9,8 +9,8 @@ public enum ActivationPrecision: Sendable, Equatable {
     /// The output projection's logits: activations rounded to 16 bits per
     /// 32-block (the block's largest magnitude is 32767, so each activation
     /// moves by at most `max|x| / 65534`, 258 times less than with 8 bits)
-    /// where the path has such a kernel for the weights' type (Q8_0 on the
-    /// AVX2 and AVX-512 VNNI paths, CKernels' `lmgate_logits16_kernel`),
+    /// where the path has such a kernel for the weights' type (Q8_0, Q6_K and
+    /// Q4_1 on the AVX2 and AVX-512 VNNI paths, CKernels' `lmgate_logits16_kernel`),
     /// else `Float` as ``exact``. The weights and their integer products are
     /// exact, so a logit moves by at most `Σ_blocks Σ|w| · max|x| / 65534`
     /// beyond `Float` rounding. Why not `Float`: the `Float` Q8_0 kernel is

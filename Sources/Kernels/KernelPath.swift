@@ -17,7 +17,7 @@ import Foundation
 ///   kernels compiled for AVX2, FMA and F16C (`RowKernelsAVX2`), which also
 ///   expand the tiles prompt processing hands to BLAS; Q8_0 with `Float`
 ///   activations (``ActivationPrecision/exact``) with CKernels'
-///   `q8_0_float_dot_avx2`; and the output projection's Q8_0 logits
+///   `q8_0_float_dot_avx2`; and the output projection's Q8_0, Q6_K and Q4_1 logits
 ///   (``ActivationPrecision/roundedTo16Bits``) with activations rounded to
 ///   16 bits per 32-block, `vpmaddwd` (CKernels' `lmgate_logits16_kernel`).
 /// - ``avx512vnni``: the same kernels with AVX-512 VNNI (`vpdpbusd`, Q4_1's

@@ -196,10 +196,14 @@ lmgate_tokens16_kernel lmgate_tokens16_kernel_for(int type, int path);
 
 /// Products with 16-bit activations for the logits (Dot16.c): the kernels
 /// of `path` for a weight type, reading activations rounded by
-/// ``lmgate_quantize_blocks32_16`` (the sums unused), or NULL (Q8_0 on the
-/// AVX2 and AVX-512 VNNI paths, which give bitwise the same results). The
-/// 32-bit lanes of Σ w·a stay below 2^24 (|w| ≤ 128, |a| ≤ 32767, four
-/// products a lane), so they convert to `float` exactly.
+/// ``lmgate_quantize_blocks32_16`` (the sums used by Q4_1's minimum only),
+/// or NULL (Q8_0, Q6_K and Q4_1 on the AVX2 and AVX-512 VNNI paths, which
+/// give bitwise the same results; Q4_1's are its decode kernels,
+/// ``lmgate_integer_dot16_kernel``). The 32-bit lanes of Σ w·a are exact:
+/// below 2^24 for Q8_0 and Q4_1 (|w| ≤ 128, |a| ≤ 32767, four products a
+/// lane), so they convert to `float` exactly; below 2^29 for Q6_K (its
+/// sub-scales folded into the weights, |w| ≤ 4096), converted to `float`
+/// within 2^-24 of a lane.
 lmgate_dot16_kernel lmgate_logits16_kernel(int type, int path);
 lmgate_dot16_vectors_kernel lmgate_logits16_vectors_kernel(int type, int path);
 
