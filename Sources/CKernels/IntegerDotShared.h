@@ -41,19 +41,19 @@ static inline void q4_K_scales(const uint8_t *packed, int scale[8], int minimum[
 /// j = 2, 3, with bits 2j, 2j+1 of `qh` on top; IntegerDotSuperBlocks.c
 /// describes the layout). The one unpacking of the Q6_K kernels.
 AVX2 static inline void q6_K_values(const uint8_t *block, int half, __m256i q[4]) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
     const uint8_t *ql = block + 64 * half, *qh = block + 128 + 32 * half;
     const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
     const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
     const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-    // Masking before each 16-bit shift keeps bits inside their byte.
-    const __m256i low[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
-                            _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                            _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
-    for (int j = 0; j < 4; ++j) {
-        const __m256i high = _mm256_and_si256(_mm256_srli_epi16(h, 2 * j), m2);
-        q[j] = _mm256_or_si256(low[j], _mm256_slli_epi16(high, 4));
-    }
+    // Bits 2j, 2j+1 of qh masked in place, then moved to bits 4-5 (masking
+    // before each 16-bit shift keeps bits inside their byte; j = 2 needs no
+    // shift, which a loop over `(h >> 2j) & 3` would spend).
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(0x03)), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(0x0C)), 2));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, _mm256_set1_epi8(0x30)));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_srli_epi16(_mm256_and_si256(h, _mm256_set1_epi8((char)0xC0)), 2));
 }
 
 AVX2 static inline float sum_lanes(__m256 v) {
