@@ -84,19 +84,19 @@ extension MatrixMultiply {
     }
 }
 
-/// An activation vector prepared for one matrix's rows: quantized for the
-/// integer-dot kernel where the ``KernelPath`` has one for the type, else in
-/// the type's kernel order with the block sums its `Float` kernel reads.
+/// An activation vector prepared for one matrix's rows: quantized (or, for
+/// the logits, rounded to 16 bits) for the integer-dot kernel where the
+/// ``KernelPath`` has one for the type, else in the type's kernel order with
+/// the block sums its `Float` kernel reads.
 struct PreparedVector {
     let kernel: RowKernelVariant.DotKernel
     /// CKernels' kernel for a range of rows, where the path has one for the
     /// type with `Float` activations (F16 on AVX2 and AVX-512): one call per
     /// range instead of one closure call per row.
     let rowsKernel: lmgate_float_dot_rows_kernel?
+    /// The vector as the integer-dot kernel reads it (8 or 16 bits, by
+    /// `activations` and the type); `nil` where it stays in `Float`.
     let integer: QuantizedActivations?
-    /// The vector rounded to 16 bits (``ActivationPrecision/roundedTo16Bits``,
-    /// where the path has a 16-bit kernel for the type).
-    let rounded: QuantizedActivations?
     let columns: Int
     let ordered: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Float>
@@ -113,9 +113,8 @@ struct PreparedVector {
         let variant = RowKernelVariant.forPath(path)
         kernel = variant.dotKernel(w.type)
         columns = w.columns
-        integer = activations == .quantizedWhereFaster ? QuantizedActivations(w.type, x, columns: columns, path: path) : nil
-        rounded = activations == .roundedTo16Bits ? QuantizedActivations(w.type, x, columns: columns, path: path, precision: .roundedTo16Bits) : nil
-        let inFloat = integer == nil && rounded == nil
+        integer = QuantizedActivations(w.type, x, columns: columns, path: path, precision: activations)
+        let inFloat = integer == nil
         rowsKernel = inFloat ? lmgate_float_dot_rows_kernel_for(Int32(w.type.rawValue), path.code) : nil
         let sumCount = inFloat && variant.needsActivationSums(w.type) ? columns / 32 : 0
         let orderedCount = inFloat ? columns : 0
@@ -131,7 +130,6 @@ struct PreparedVector {
     @inline(__always)
     func dot(_ row: UnsafeRawPointer) -> Float {
         if let integer { return integer.dot(row) }
-        if let rounded { return rounded.dot(row) }
         return kernel(row, ordered, sums, columns)
     }
 
@@ -153,6 +151,5 @@ struct PreparedVector {
     func deallocate() {
         ordered.deallocate()
         integer?.deallocate()
-        rounded?.deallocate()
     }
 }
